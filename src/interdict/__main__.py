@@ -1,0 +1,3 @@
+from interdict.cli import main
+
+main()

@@ -1,0 +1,104 @@
+"""Accounts API: who am I, API tokens, organisations and users (admins)."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from interdict.accounts import service
+from interdict.accounts.deps import AdminDep, SubjectDep
+from interdict.accounts.models import User
+from interdict.accounts.schemas import (
+    Me,
+    OrganisationCreate,
+    OrganisationRead,
+    TokenCreate,
+    TokenCreated,
+    TokenRead,
+    UserCreate,
+    UserRead,
+)
+from interdict.core.deps import SessionDep
+from interdict.core.errors import Forbidden, NotFound
+
+router = APIRouter(prefix="/api/v1", tags=["accounts"])
+
+
+@router.get("/me", response_model=Me)
+def me(subject: SubjectDep) -> Me:
+    return Me(
+        id=subject.user_id,
+        username=subject.username,
+        full_name=subject.full_name,
+        role=subject.role,
+        org_code=subject.org_code,
+        org_name=subject.org_name,
+        country=subject.country,
+        locale=subject.locale,
+    )
+
+
+@router.get("/tokens", response_model=list[TokenRead])
+def list_tokens(db: SessionDep, subject: SubjectDep) -> list[TokenRead]:
+    return [TokenRead.model_validate(t) for t in service.list_api_tokens(db, subject.user_id)]
+
+
+@router.post("/tokens", response_model=TokenCreated, status_code=201)
+def create_token(body: TokenCreate, request: Request, db: SessionDep, subject: SubjectDep) -> TokenCreated:
+    """Create an API token for yourself. The token is in this response only; it is stored hashed."""
+    if not set(body.scopes) <= subject.scopes:
+        raise Forbidden("a token cannot have scopes its creator lacks")
+    if "admin" in body.scopes and subject.role != "admin":
+        raise Forbidden("only administrators can create admin-scoped tokens")
+    user = db.get(User, subject.user_id)
+    assert user is not None
+    token, row = service.create_api_token(db, user, body, pepper=request.app.state.pepper)
+    return TokenCreated(token=token, **TokenRead.model_validate(row).model_dump())
+
+
+@router.delete("/tokens/{token_id}", status_code=204)
+def revoke_token(token_id: uuid.UUID, db: SessionDep, subject: SubjectDep) -> Response:
+    service.revoke_api_token(db, subject.user_id, token_id)
+    return Response(status_code=204)
+
+
+@router.get("/organisations", response_model=list[OrganisationRead])
+def list_organisations(db: SessionDep, subject: SubjectDep) -> list[OrganisationRead]:
+    """Organisations are a directory every participant can read (who to contact, who to share with)."""
+    return [OrganisationRead.model_validate(o) for o in service.list_organisations(db)]
+
+
+def _tree_ids(db: SessionDep, subject: SubjectDep) -> list[uuid.UUID]:
+    return [o.id for o in service.list_organisations(db) if (o.root_id or o.id) == subject.root_org_id]
+
+
+@router.post("/organisations", response_model=OrganisationRead, status_code=201)
+def create_organisation(body: OrganisationCreate, db: SessionDep, subject: AdminDep) -> OrganisationRead:
+    """Administrators add units to their own agency's tree."""
+    if not subject.is_admin:
+        raise Forbidden("only administrators can add organisations")
+    parent = service.get_org_by_code(db, body.parent_code) if body.parent_code else None
+    if parent is None or (parent.root_id or parent.id) != subject.root_org_id:
+        raise Forbidden("you can add units only under an organisation of your own agency")
+    return OrganisationRead.model_validate(service.create_organisation(db, body))
+
+
+@router.get("/users", response_model=list[UserRead])
+def list_users(db: SessionDep, subject: AdminDep) -> list[UserRead]:
+    if not subject.is_admin:
+        raise Forbidden("only administrators can list users")
+    return [UserRead.model_validate(u) for u in service.list_users(db, org_ids=_tree_ids(db, subject))]
+
+
+@router.post("/users", response_model=UserRead, status_code=201)
+def create_user(body: UserCreate, db: SessionDep, subject: AdminDep) -> UserRead:
+    if not subject.is_admin:
+        raise Forbidden("only administrators can add users")
+    org = service.get_org_by_code(db, body.org_code)
+    if org is None:
+        raise NotFound(f"no organisation with code '{body.org_code}'")
+    if (org.root_id or org.id) != subject.root_org_id:
+        raise Forbidden("you can add users only to your own agency's units")
+    return UserRead.model_validate(service.create_user(db, body))

@@ -1,0 +1,105 @@
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from interdict.reference.validators import normalise_country
+
+OrgKind = Literal["agency", "department", "provincial_unit", "pcu", "border_gate", "partner", "other"]
+Role = Literal["admin", "analyst", "officer", "viewer"]
+Scope = Literal["read", "write", "admin"]
+
+_USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
+
+
+class OrganisationCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    code: str = Field(min_length=2, max_length=32, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    name: str = Field(min_length=2, max_length=200)
+    name_local: str | None = Field(default=None, max_length=200)
+    kind: OrgKind
+    country: str
+    parent_code: str | None = None
+    contact_email: str | None = Field(default=None, max_length=200)
+
+    _country = field_validator("country")(normalise_country)
+
+
+class OrganisationRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: uuid.UUID
+    code: str
+    name: str
+    name_local: str | None
+    kind: str
+    country: str
+    parent_id: uuid.UUID | None
+
+
+class UserCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    username: str
+    full_name: str = Field(min_length=1, max_length=200)
+    email: str | None = Field(default=None, max_length=200)
+    role: Role
+    org_code: str
+    password: str = Field(min_length=1, max_length=256)
+    locale: Literal["en", "vi"] = "en"
+
+    @field_validator("username")
+    @classmethod
+    def _username(cls, v: str) -> str:
+        v = v.strip().lower()
+        if not _USERNAME_RE.match(v):
+            raise ValueError("2-64 characters: lower-case letters, digits, '.', '_' or '-'")
+        return v
+
+
+class UserRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: uuid.UUID
+    username: str
+    full_name: str
+    email: str | None
+    role: str
+    org_id: uuid.UUID
+    is_active: bool
+    locale: str
+
+
+class TokenCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=100)
+    scopes: list[Scope] = Field(default=["read"])
+    expires_in_days: int | None = Field(default=90, ge=1, le=3650)
+
+
+class TokenRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: uuid.UUID
+    name: str
+    display_prefix: str
+    scopes: str
+    created_at: datetime
+    expires_at: datetime | None
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+class TokenCreated(TokenRead):
+    token: str = Field(description="The secret token. Shown only once; store it now.")
+
+
+class Me(BaseModel):
+    id: uuid.UUID
+    username: str
+    full_name: str
+    role: str
+    org_code: str
+    org_name: str
+    country: str
+    locale: str

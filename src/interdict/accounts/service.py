@@ -1,0 +1,255 @@
+"""Organisations, users, logins, web sessions and API tokens. Never commits."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from interdict.accounts.models import ApiToken, Organisation, User, WebSession
+from interdict.accounts.schemas import OrganisationCreate, TokenCreate, UserCreate
+from interdict.accounts.subject import Channel, Subject
+from interdict.core import security
+from interdict.core.clock import utcnow
+from interdict.core.errors import Conflict, FieldError, InvalidInput, NotFound
+
+MIN_PASSWORD_LENGTH = 10
+TOKEN_PREFIX = "idt"  # noqa: S105 (a display prefix, not a secret)
+SESSION_PREFIX = "ids"
+
+
+def check_password_policy(password: str, *, username: str = "", loc: tuple[str | int, ...] = ("password",)) -> None:
+    problems: list[str] = []
+    if len(password) < MIN_PASSWORD_LENGTH:
+        problems.append(f"must be at least {MIN_PASSWORD_LENGTH} characters")
+    if username and username.lower() in password.lower():
+        problems.append("must not contain the username")
+    if len(set(password)) < 5:
+        problems.append("is too repetitive")
+    if problems:
+        raise InvalidInput(FieldError(loc, "password " + " and ".join(problems), "weak_password"))
+
+
+# --- organisations -------------------------------------------------------------------------
+
+
+def get_org_by_code(session: Session, code: str) -> Organisation | None:
+    return session.scalar(select(Organisation).where(Organisation.code == code))
+
+
+def create_organisation(session: Session, data: OrganisationCreate) -> Organisation:
+    if get_org_by_code(session, data.code) is not None:
+        raise Conflict(f"organisation code '{data.code}' already exists")
+    parent: Organisation | None = None
+    if data.parent_code:
+        parent = get_org_by_code(session, data.parent_code)
+        if parent is None:
+            raise InvalidInput(FieldError(("parent_code",), f"no organisation with code '{data.parent_code}'"))
+    org = Organisation(
+        id=uuid.uuid4(),
+        code=data.code,
+        name=data.name,
+        name_local=data.name_local,
+        kind=data.kind,
+        country=data.country,
+        parent_id=parent.id if parent else None,
+        contact_email=data.contact_email,
+    )
+    org.root_id = parent.root_id if parent and parent.root_id else (parent.id if parent else org.id)
+    session.add(org)
+    session.flush()
+    return org
+
+
+def list_organisations(session: Session) -> list[Organisation]:
+    return list(session.scalars(select(Organisation).order_by(Organisation.country, Organisation.code)))
+
+
+# --- users ---------------------------------------------------------------------------------
+
+
+def get_user_by_username(session: Session, username: str) -> User | None:
+    return session.scalar(select(User).where(User.username == username.strip().lower()))
+
+
+def create_user(session: Session, data: UserCreate) -> User:
+    org = get_org_by_code(session, data.org_code)
+    if org is None:
+        raise InvalidInput(FieldError(("org_code",), f"no organisation with code '{data.org_code}'"))
+    if get_user_by_username(session, data.username) is not None:
+        raise Conflict(f"username '{data.username}' is taken")
+    check_password_policy(data.password, username=data.username)
+    user = User(
+        username=data.username,
+        full_name=data.full_name,
+        email=data.email,
+        role=data.role,
+        org_id=org.id,
+        password_hash=security.hash_password(data.password),
+        locale=data.locale,
+        is_active=True,
+        failed_logins=0,
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def set_password(session: Session, user: User, password: str) -> None:
+    check_password_policy(password, username=user.username)
+    user.password_hash = security.hash_password(password)
+    session.flush()
+
+
+def list_users(session: Session, *, org_ids: list[uuid.UUID] | None = None) -> list[User]:
+    stmt = select(User).order_by(User.username)
+    if org_ids is not None:
+        stmt = stmt.where(User.org_id.in_(org_ids))
+    return list(session.scalars(stmt))
+
+
+def subject_for(user: User, org: Organisation, *, channel: Channel, scopes: frozenset[str] | None = None) -> Subject:
+    return Subject(
+        user_id=user.id,
+        username=user.username,
+        full_name=user.full_name,
+        role=user.role,
+        org_id=org.id,
+        org_code=org.code,
+        org_name=org.name,
+        root_org_id=org.root_id or org.id,
+        country=org.country,
+        locale=user.locale,
+        channel=channel,
+        scopes=scopes if scopes is not None else frozenset({"read", "write", "admin"}),
+    )
+
+
+def subject_for_user(
+    session: Session, user: User, *, channel: Channel, scopes: frozenset[str] | None = None
+) -> Subject:
+    org = session.get(Organisation, user.org_id)
+    assert org is not None
+    return subject_for(user, org, channel=channel, scopes=scopes)
+
+
+def subject_by_username(session: Session, username: str, *, channel: Channel = "cli") -> Subject:
+    user = get_user_by_username(session, username)
+    if user is None or not user.is_active:
+        raise NotFound(f"no active user '{username}'")
+    return subject_for_user(session, user, channel=channel)
+
+
+def authenticate(session: Session, username: str, password: str) -> User | None:
+    """The user if the credentials are right and the account active; None otherwise (one message for all)."""
+    user = get_user_by_username(session, username) if username else None
+    ok = security.verify_password(user.password_hash if user else None, password)
+    if user is None or not ok or not user.is_active:
+        if user is not None and not ok:
+            user.failed_logins += 1
+        return None
+    user.failed_logins = 0
+    user.last_login_at = utcnow()
+    if user.password_hash and security.password_needs_rehash(user.password_hash):
+        user.password_hash = security.hash_password(password)
+    return user
+
+
+# --- web sessions --------------------------------------------------------------------------
+
+
+def start_web_session(
+    session: Session, user: User, *, pepper: str, absolute_hours: int, ip: str | None, user_agent: str | None
+) -> tuple[str, WebSession]:
+    token = security.new_token(SESSION_PREFIX)
+    now = utcnow()
+    ws = WebSession(
+        digest=security.token_digest(token, pepper),
+        user_id=user.id,
+        csrf_token=secrets.token_urlsafe(32),
+        created_at=now,
+        last_seen_at=now,
+        expires_at=now + timedelta(hours=absolute_hours),
+        ip=ip,
+        user_agent=(user_agent or "")[:300],
+    )
+    session.add(ws)
+    session.flush()
+    return token, ws
+
+
+def resolve_web_session(
+    session: Session, token: str, *, pepper: str, idle_minutes: int
+) -> tuple[WebSession, User] | None:
+    ws = session.scalar(select(WebSession).where(WebSession.digest == security.token_digest(token, pepper)))
+    if ws is None:
+        return None
+    now = utcnow()
+    if ws.expires_at <= now or ws.last_seen_at + timedelta(minutes=idle_minutes) <= now:
+        session.delete(ws)
+        return None
+    user = session.get(User, ws.user_id)
+    if user is None or not user.is_active:
+        return None
+    if (now - ws.last_seen_at).total_seconds() > 60:
+        ws.last_seen_at = now
+    return ws, user
+
+
+def end_web_session(session: Session, token: str, *, pepper: str) -> None:
+    ws = session.scalar(select(WebSession).where(WebSession.digest == security.token_digest(token, pepper)))
+    if ws is not None:
+        session.delete(ws)
+
+
+# --- API tokens ----------------------------------------------------------------------------
+
+
+def create_api_token(session: Session, user: User, data: TokenCreate, *, pepper: str) -> tuple[str, ApiToken]:
+    token = security.new_token(TOKEN_PREFIX)
+    now = utcnow()
+    row = ApiToken(
+        user_id=user.id,
+        name=data.name,
+        digest=security.token_digest(token, pepper),
+        display_prefix=token[:10],
+        scopes=",".join(sorted(set(data.scopes))),
+        created_at=now,
+        expires_at=now + timedelta(days=data.expires_in_days) if data.expires_in_days else None,
+    )
+    session.add(row)
+    session.flush()
+    return token, row
+
+
+def resolve_api_token(session: Session, token: str, *, pepper: str) -> tuple[ApiToken, User] | None:
+    row = session.scalar(select(ApiToken).where(ApiToken.digest == security.token_digest(token, pepper)))
+    now = utcnow()
+    if row is None or row.revoked_at is not None or (row.expires_at is not None and row.expires_at <= now):
+        return None
+    user = session.get(User, row.user_id)
+    if user is None or not user.is_active:
+        return None
+    if row.last_used_at is None or (now - row.last_used_at).total_seconds() > 60:
+        row.last_used_at = now
+    return row, user
+
+
+def list_api_tokens(session: Session, user_id: uuid.UUID) -> list[ApiToken]:
+    return list(session.scalars(select(ApiToken).where(ApiToken.user_id == user_id).order_by(ApiToken.created_at)))
+
+
+def revoke_api_token(session: Session, user_id: uuid.UUID, token_id: uuid.UUID) -> ApiToken:
+    row = session.get(ApiToken, token_id)
+    if row is None or row.user_id != user_id:
+        raise NotFound("token not found")
+    if row.revoked_at is None:
+        row.revoked_at = utcnow()
+    return row
+
+
+def service_password_matches(user: User, password: str) -> bool:
+    return security.verify_password(user.password_hash, password)

@@ -1,0 +1,122 @@
+"""create_app(settings) -> FastAPI: routers, error handlers, middleware."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from importlib import resources
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+
+from interdict import __version__
+from interdict.accounts.api import router as accounts_router
+from interdict.config import Settings
+from interdict.core.db import make_engine, make_sessionmaker
+from interdict.core.errors import DomainError, FieldError, InvalidInput
+from interdict.incidents.api import attachments_router
+from interdict.incidents.api import router as incidents_router
+from interdict.reference.api import router as reference_router
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+)
+
+
+def _is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def error_body(code: str, message: str, errors: list[FieldError] | None = None) -> dict[str, object]:
+    return {"error": {"code": code, "message": message, "errors": [e.as_dict() for e in errors or []]}}
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    settings.ensure_dirs()
+    app = FastAPI(
+        title="Interdict",
+        version=__version__,
+        description="Record, share, link and act on drug and precursor incidents.",
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/api/v1/openapi.json",
+    )
+    engine = make_engine(settings.effective_database_url, echo=settings.sql_echo)
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessionmaker = make_sessionmaker(engine)
+    app.state.pepper = settings.effective_secret_key()
+
+    @app.exception_handler(DomainError)
+    async def domain_error(request: Request, exc: DomainError) -> Response:
+        from interdict.web.errors import render_error_page
+
+        errors = exc.errors if isinstance(exc, InvalidInput) else None
+        if not _is_api(request):
+            return render_error_page(request, exc)
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
+        return JSONResponse(error_body(exc.code, exc.message, errors), status_code=exc.status_code, headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def request_validation(request: Request, exc: RequestValidationError) -> Response:
+        errors = []
+        for e in exc.errors():
+            loc = tuple(
+                p for p in e["loc"] if p not in ("body", "query", "path") and not str(p).startswith("function-")
+            )
+            msg = str(e.get("msg", "invalid"))
+            if msg.startswith("Value error, "):
+                msg = msg[len("Value error, ") :]
+            if e.get("type") == "missing":
+                msg = "this field is required"
+            elif e.get("type") == "extra_forbidden":
+                msg = "unknown field"
+            errors.append(FieldError(loc, msg, str(e.get("type", "invalid"))))
+        message = "; ".join(f"{e.path}: {e.msg}" for e in errors) or "invalid request"
+        return JSONResponse(error_body("invalid_input", message, errors), status_code=422)
+
+    @app.exception_handler(StaleDataError)
+    async def stale(request: Request, exc: StaleDataError) -> Response:
+        return JSONResponse(
+            error_body("conflict", "the record was changed by someone else meanwhile; reload it"),
+            status_code=409,
+        )
+
+    @app.exception_handler(IntegrityError)
+    async def integrity(request: Request, exc: IntegrityError) -> Response:
+        return JSONResponse(
+            error_body("conflict", "the change conflicts with existing data (a duplicate?)"), status_code=409
+        )
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        response = await call_next(request)
+        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        if _is_api(request) or request.url.path.startswith(("/incidents", "/dashboard", "/account", "/admin")):
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        return {"status": "ok", "version": __version__}
+
+    app.include_router(accounts_router)
+    app.include_router(reference_router)
+    app.include_router(incidents_router)
+    app.include_router(attachments_router)
+
+    from interdict.web.routes import router as web_router
+
+    app.include_router(web_router)
+    static_dir = Path(str(resources.files("interdict.web") / "static"))
+    app.mount("/static", StaticFiles(directory=static_dir), name="static")
+    return app

@@ -1,0 +1,385 @@
+"""The `interdict` command line."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+from interdict.config import Settings
+
+app = typer.Typer(help="Interdict: record, share, link and act on drug and precursor incidents.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+users_app = typer.Typer(help="Users and organisations.", no_args_is_help=True)
+reference_app = typer.Typer(help="Reference data (substances, HS, UN/LOCODE, countries).", no_args_is_help=True)
+import_app = typer.Typer(help="Import records.", no_args_is_help=True)
+export_app = typer.Typer(help="Export records.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(users_app, name="users")
+app.add_typer(reference_app, name="reference")
+app.add_typer(import_app, name="import")
+app.add_typer(export_app, name="export")
+console = Console(stderr=True)
+out = Console()
+
+
+class Fmt(StrEnum):
+    csv = "csv"
+    xlsx = "xlsx"
+    json = "json"
+
+
+def _settings() -> Settings:
+    return Settings()
+
+
+def _factory(settings: Settings):  # type: ignore[no-untyped-def]
+    from interdict.core.db import make_engine, make_sessionmaker
+
+    engine = make_engine(settings.effective_database_url)
+    return engine, make_sessionmaker(engine)
+
+
+def _fail(message: str, code: int = 1) -> None:
+    console.print(f"[red]error:[/red] {message}")
+    raise typer.Exit(code)
+
+
+def prepare_database(settings: Settings, *, quiet: bool = False) -> None:
+    """Migrate the schema and load the reference data if needed (both idempotent)."""
+    from interdict.core import migrate
+    from interdict.core.db import unit_of_work
+    from interdict.reference.loader import load_reference
+
+    settings.ensure_dirs()
+    engine, factory = _factory(settings)
+    migrate.upgrade(engine)
+    with unit_of_work(factory) as session:
+        report = load_reference(
+            session,
+            progress=None if quiet else (lambda names: console.print(f"loading reference data: {names}")),
+        )
+    if report.loaded and not quiet:
+        console.print("reference data: " + ", ".join(f"{k} {v}" for k, v in report.loaded.items()))
+    engine.dispose()
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create or upgrade the schema to the latest version (safe to run any number of times)."""
+    from interdict.core import migrate
+
+    settings = _settings()
+    settings.ensure_dirs()
+    engine, _ = _factory(settings)
+    before = migrate.current_revision(engine)
+    migrate.upgrade(engine)
+    after = migrate.current_revision(engine)
+    out.print(f"schema at {after}" + ("" if before != after else " (already up to date)"))
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Show the schema version."""
+    from interdict.core import migrate
+
+    engine, _ = _factory(_settings())
+    out.print(f"current: {migrate.current_revision(engine)}  head: {migrate.head_revision(engine)}")
+
+
+@reference_app.command("load")
+def reference_load(
+    force: Annotated[bool, typer.Option(help="Reload even unchanged data sets.")] = False,
+) -> None:
+    """Load the versioned reference data files into the database (unchanged data sets are skipped)."""
+    from interdict.core import migrate
+    from interdict.core.db import unit_of_work
+    from interdict.reference.loader import load_reference
+
+    settings = _settings()
+    engine, factory = _factory(settings)
+    migrate.upgrade(engine)
+    with unit_of_work(factory) as session:
+        report = load_reference(session, force=force, progress=lambda n: console.print(f"loading {n} …"))
+    for name, count in report.loaded.items():
+        out.print(f"loaded {name}: {count} rows")
+    for name in report.skipped:
+        out.print(f"unchanged {name}")
+
+
+@reference_app.command("status")
+def reference_status() -> None:
+    """Which reference data sets are loaded, in which version."""
+    from sqlalchemy import select
+
+    from interdict.core.db import unit_of_work
+    from interdict.reference.models import ReferenceDataset
+
+    _, factory = _factory(_settings())
+    table = Table("dataset", "version", "rows", "loaded at")
+    with unit_of_work(factory) as session:
+        for d in session.scalars(select(ReferenceDataset).order_by(ReferenceDataset.name)):
+            table.add_row(d.name, d.version, str(d.row_count), d.loaded_at.isoformat(timespec="seconds"))
+    out.print(table)
+
+
+@users_app.command("create-admin")
+def create_admin(
+    username: Annotated[str, typer.Option(prompt=True)],
+    org_code: Annotated[str, typer.Option("--org", help="Organisation code; created as an agency if missing.")],
+    full_name: Annotated[str, typer.Option(help="Display name.")] = "",
+    org_name: Annotated[str | None, typer.Option(help="Name of the organisation, when it is created.")] = None,
+    country: Annotated[str, typer.Option(help="ISO country code of the organisation, when it is created.")] = "VN",
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+    ] = False,
+) -> None:
+    """Create an administrator (and its organisation if needed)."""
+    from pydantic import ValidationError
+
+    from interdict.accounts import service
+    from interdict.accounts.schemas import OrganisationCreate, UserCreate
+    from interdict.core.db import unit_of_work
+    from interdict.core.errors import DomainError, from_validation_error
+
+    settings = _settings()
+    prepare_database(settings, quiet=True)
+    password = sys.stdin.readline().rstrip("\n") if password_stdin else getpass.getpass("Password: ")
+    _, factory = _factory(settings)
+    try:
+        with unit_of_work(factory) as session:
+            if service.get_org_by_code(session, org_code) is None:
+                service.create_organisation(
+                    session,
+                    OrganisationCreate(code=org_code, name=org_name or org_code, kind="agency", country=country),
+                )
+            service.create_user(
+                session,
+                UserCreate(
+                    username=username,
+                    full_name=full_name or username,
+                    role="admin",
+                    org_code=org_code,
+                    password=password,
+                ),
+            )
+    except ValidationError as exc:
+        _fail(from_validation_error(exc).message)
+    except DomainError as exc:
+        _fail(exc.message)
+    out.print(f"administrator '{username}' created in {org_code}")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes (PostgreSQL only).")] = 1,
+) -> None:
+    """Migrate if needed and serve the web UI and API."""
+    import uvicorn
+
+    settings = _settings()
+    prepare_database(settings)
+    if workers > 1 and settings.effective_database_url.startswith("sqlite"):
+        _fail("several workers need PostgreSQL (INTERDICT_DATABASE_URL); SQLite serves one process")
+    console.print(f"Interdict at http://{host}:{port}  (database: {_safe_url(settings)})")
+    uvicorn.run(
+        "interdict.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+        proxy_headers=True,
+    )
+
+
+def _safe_url(settings: Settings) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(settings.effective_database_url).render_as_string(hide_password=True)
+
+
+@app.command()
+def demo(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    incidents: Annotated[int, typer.Option(help="How many demo incidents to generate (first run only).")] = 400,
+    no_serve: Annotated[bool, typer.Option("--no-serve", help="Seed only; do not start the server.")] = False,
+) -> None:
+    """Create the demo data (once) and serve Interdict with it."""
+    from interdict.core.db import unit_of_work
+    from interdict.demo.seed import seed
+
+    settings = _settings()
+    prepare_database(settings)
+    _, factory = _factory(settings)
+    with unit_of_work(factory) as session:
+        result = seed(session, data_dir=settings.data_dir, incidents_count=incidents)
+    if result.already_seeded:
+        console.print("demo data already present (not duplicated)")
+    else:
+        console.print(f"demo data created: {result.created_incidents} incidents (labelled as demo data)")
+    console.print(
+        f"\n  Interdict:  http://{host}:{port}\n  log in as:  admin  (or {', '.join(result.users[1:])})"
+        f"\n  password:   {result.password}\n",
+        highlight=False,
+    )
+    if not no_serve:
+        import uvicorn
+
+        uvicorn.run("interdict.app:create_app", factory=True, host=host, port=port, log_level="warning")
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+    )
+
+
+def _count_rows(path: Path) -> int:
+    if path.suffix.lower() in (".xlsx", ".xlsm"):
+        return 0
+    from interdict.incidents.importexport import iter_rows
+
+    return sum(1 for _ in iter_rows(path))
+
+
+@import_app.command("incidents")
+def import_incidents(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="CSV or XLSX file.")],
+    user: Annotated[
+        str,
+        typer.Option("--user", "-u", help="Username the incidents are recorded as (owner: the user's unit)."),
+    ],
+    skip_invalid: Annotated[
+        bool,
+        typer.Option("--skip-invalid", help="Write the valid rows; rejected rows go to a rejection file."),
+    ] = False,
+    rejections: Annotated[
+        Path | None, typer.Option(help="Where to write rejected rows (CSV); default FILE.rejected.csv.")
+    ] = None,
+    report_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Import incidents (format: docs/import-format.md). Nothing is written if any row is rejected, unless --skip-invalid."""
+    from interdict.accounts.service import subject_by_username
+    from interdict.core.db import unit_of_work
+    from interdict.core.errors import DomainError
+    from interdict.incidents import importexport
+
+    settings = _settings()
+    prepare_database(settings, quiet=True)
+    if file.stat().st_size > settings.max_import_bytes:
+        _fail(f"{file} is larger than the import limit ({settings.max_import_bytes} bytes; INTERDICT_MAX_IMPORT_BYTES)")
+    _, factory = _factory(settings)
+    total = _count_rows(file)
+    report = None
+    try:
+        with _progress() as progress, unit_of_work(factory) as session:
+            task = progress.add_task("checking and importing", total=(2 * total) or None)
+            subject = subject_by_username(session, user, channel="cli")
+            report = importexport.import_file(
+                session,
+                subject,
+                file,
+                skip_invalid=skip_invalid,
+                progress=lambda n: progress.advance(task, n),
+            )
+            if report.rejected and not skip_invalid:
+                session.rollback()
+    except DomainError as exc:
+        _fail(exc.message, 2)
+    assert report is not None
+    if report_json:
+        out.print_json(importexport.report_json(report))
+    for r in report.rejected[:200]:
+        console.print(f"line {r.line}: {r.message()}", highlight=False, markup=False)
+    if len(report.rejected) > 200:
+        console.print(f"… and {len(report.rejected) - 200} more rejected rows (see the rejection file)")
+    if report.rejected:
+        target = rejections or file.with_suffix(".rejected.csv")
+        importexport.write_rejections(target, report)
+        console.print(f"{len(report.rejected)} of {report.rows} rows rejected; details in {target}")
+    if report.rejected and not skip_invalid:
+        console.print("nothing was imported (fix the rows, or use --skip-invalid to import the valid ones)")
+        raise typer.Exit(1)
+    out.print(f"imported {report.imported} of {report.rows} rows")
+
+
+@export_app.command("incidents")
+def export_incidents(
+    user: Annotated[str, typer.Option("--user", "-u", help="Export what this user can read.")],
+    fmt: Annotated[Fmt, typer.Option("--format", "-f")] = Fmt.csv,
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="File to write; default interdict-incidents.<format>."),
+    ] = None,
+    q: Annotated[str | None, typer.Option(help="Free-text filter.")] = None,
+    filter_json: Annotated[
+        str | None, typer.Option("--filter", help="Filter tree (JSON) in the filter language.")
+    ] = None,
+) -> None:
+    """Export incidents in the documented column format (CSV, XLSX) or as JSON."""
+    from pydantic import ValidationError
+
+    from interdict.accounts.service import subject_by_username
+    from interdict.core.db import unit_of_work
+    from interdict.core.errors import DomainError
+    from interdict.core.filters import Group
+    from interdict.incidents import importexport
+
+    settings = _settings()
+    _, factory = _factory(settings)
+    target = output or Path(f"interdict-incidents.{fmt.value}")
+    node = None
+    if filter_json:
+        try:
+            node = Group.model_validate(json.loads(filter_json))
+        except (ValueError, ValidationError) as exc:
+            _fail(f"--filter is not a valid filter: {exc}")
+    try:
+        with _progress() as progress, unit_of_work(factory) as session:
+            task = progress.add_task("exporting", total=None)
+            subject = subject_by_username(session, user, channel="cli")
+            n = importexport.export_to_file(
+                session,
+                subject,
+                target,
+                fmt=fmt.value,
+                filter_node=node,
+                q=q,
+                progress=lambda k: progress.advance(task, k),
+                on_total=lambda t: progress.update(task, total=t),
+            )
+    except DomainError as exc:
+        _fail(exc.message, 2)
+    out.print(f"exported {n if n >= 0 else 'all readable'} incidents to {target}")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,61 @@
+"""Settings, read from the environment (prefix ``INTERDICT_``). No module-level instances."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="INTERDICT_", extra="ignore")
+
+    data_dir: Path = Field(
+        default=Path("interdict-data"),
+        description="Directory for the embedded database, attachments and indexes.",
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL. Default: a SQLite file interdict.db under the data directory.",
+    )
+    secret_key: str | None = Field(
+        default=None,
+        description="Server secret (token hashing pepper). Default: generated once into DATA_DIR/secret_key.",
+    )
+    session_idle_minutes: int = Field(default=60, ge=1)
+    session_absolute_hours: int = Field(default=12, ge=1)
+    cookie_secure: bool | None = Field(
+        default=None, description="Force the Secure cookie flag; default: set when the request is HTTPS."
+    )
+    max_upload_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
+    max_import_bytes: int = Field(default=512 * 1024 * 1024, ge=1024)
+    default_locale: str = Field(default="en", pattern="^(en|vi)$")
+    page_size_max: int = Field(default=200, ge=10)
+    sql_echo: bool = False
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'interdict.db').as_posix()}"
+
+    @property
+    def attachments_dir(self) -> Path:
+        return self.data_dir / "attachments"
+
+    def ensure_dirs(self) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.attachments_dir.mkdir(parents=True, exist_ok=True)
+
+    def effective_secret_key(self) -> str:
+        """The configured secret, or one generated once and kept (mode 0600) in the data directory."""
+        if self.secret_key:
+            return self.secret_key
+        self.ensure_dirs()
+        path = self.data_dir / "secret_key"
+        if not path.exists():
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        return path.read_text().strip()

@@ -1,0 +1,127 @@
+"""The one filter language: used by search, and later by watch rules, risk profiles and sharing rules.
+
+A filter is a tree of conditions (``field op value``) combined with ``all`` / ``any`` / ``not``.
+Each domain registers its fields (what SQL a condition on that field means, which operators
+it accepts, how values are parsed); :func:`compile_filter` turns a tree into one SQL boolean
+expression, or raises :class:`InvalidInput` naming the path of every bad node.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import and_, false, not_, or_, true
+from sqlalchemy.sql.elements import ColumnElement
+
+from interdict.core.errors import ErrorCollector
+
+Op = Literal["eq", "ne", "in", "not_in", "gte", "lte", "between", "contains", "match", "exists"]
+
+
+class Condition(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    field: str
+    op: Op = "eq"
+    value: Any = None
+
+
+class Group(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    all_: list[FilterNode] | None = Field(default=None, alias="all")
+    any_: list[FilterNode] | None = Field(default=None, alias="any")
+    not_: FilterNode | None = Field(default=None, alias="not")
+
+
+FilterNode = Annotated[Condition | Group, Field(union_mode="left_to_right")]
+Group.model_rebuild()
+
+
+class FilterValueError(ValueError):
+    """Raised by a field's value parser; its message is shown to the user."""
+
+
+Builder = Callable[[str, Any], ColumnElement[bool]]
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """What a condition on one field means. ``build(op, parsed_value)`` returns SQL."""
+
+    build: Builder
+    ops: frozenset[str]
+    parse: Callable[[Any], Any] = field(default=lambda v: v)
+    multi_ops: frozenset[str] = frozenset({"in", "not_in", "between"})
+    label: str = ""
+
+
+@dataclass
+class Registry:
+    fields: dict[str, FieldSpec]
+
+    def compile(self, node: Condition | Group | None) -> ColumnElement[bool]:
+        if node is None:
+            return true()
+        errors = ErrorCollector()
+        expr = self._compile(node, ("filter",), errors)
+        errors.raise_if_any()
+        return expr
+
+    def _compile(
+        self, node: Condition | Group, loc: tuple[str | int, ...], errors: ErrorCollector
+    ) -> ColumnElement[bool]:
+        if isinstance(node, Group):
+            parts: list[ColumnElement[bool]] = []
+            if node.all_ is not None:
+                parts.append(
+                    and_(true(), *[self._compile(n, (*loc, "all", i), errors) for i, n in enumerate(node.all_)])
+                )
+            if node.any_ is not None:
+                subs = [self._compile(n, (*loc, "any", i), errors) for i, n in enumerate(node.any_)]
+                parts.append(or_(false(), *subs))
+            if node.not_ is not None:
+                parts.append(not_(self._compile(node.not_, (*loc, "not"), errors)))
+            return and_(true(), *parts)
+        spec = self.fields.get(node.field)
+        if spec is None:
+            errors.add(
+                (*loc, "field"),
+                f"unknown filter field '{node.field}'; known: {', '.join(sorted(self.fields))}",
+            )
+            return true()
+        if node.op not in spec.ops:
+            errors.add(
+                (*loc, "op"),
+                f"operator '{node.op}' is not allowed on '{node.field}'; use one of {sorted(spec.ops)}",
+            )
+            return true()
+        try:
+            value = self._parse_value(spec, node.op, node.value)
+        except FilterValueError as exc:
+            errors.add((*loc, "value"), f"{node.field}: {exc}")
+            return true()
+        return spec.build(node.op, value)
+
+    @staticmethod
+    def _parse_value(spec: FieldSpec, op: str, value: Any) -> Any:
+        if op == "exists":
+            return bool(value) if value is not None else True
+        if op in spec.multi_ops:
+            if isinstance(value, str):
+                value = [v for v in (p.strip() for p in value.split(",")) if v]
+            if not isinstance(value, Sequence) or isinstance(value, str) or not value:
+                raise FilterValueError("expects a non-empty list of values")
+            parsed = [spec.parse(v) for v in value]
+            if op == "between" and len(parsed) != 2:
+                raise FilterValueError("'between' expects exactly two values")
+            return parsed
+        if value is None or value == "":
+            raise FilterValueError("a value is required")
+        return spec.parse(value)
+
+
+def conditions(*items: Condition | None) -> Group | None:
+    present = [c for c in items if c is not None]
+    return Group.model_validate({"all": present}) if present else None

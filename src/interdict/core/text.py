@@ -1,0 +1,43 @@
+"""Text normalisation shared by search, reference resolution and (later) linkage."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_SPECIAL_FOLD = str.maketrans({"đ": "d", "Đ": "D", "ø": "o", "Ø": "O", "ł": "l", "Ł": "L", "ß": "ss"})
+_CJK_RE = re.compile(r"([\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af])")
+_NON_WORD_RE = re.compile(r"[^\w]+", re.UNICODE)
+_SPACE_RE = re.compile(r"\s+")
+
+
+def fold(text: str) -> str:
+    """Lower-case, strip diacritics (Vietnamese đ -> d), NFKC-normalise; keeps CJK characters."""
+    text = unicodedata.normalize("NFKC", text).translate(_SPECIAL_FOLD)
+    decomposed = unicodedata.normalize("NFKD", text)
+    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return unicodedata.normalize("NFKC", stripped).casefold()
+
+
+def tokens(text: str) -> list[str]:
+    """Folded word tokens; each CJK character is its own token (no word segmentation needed)."""
+    folded = _CJK_RE.sub(r" \1 ", fold(text))
+    return [t for t in _NON_WORD_RE.split(folded) if t and t != "_"]
+
+
+def search_document(*parts: str | None) -> str:
+    """A whitespace-joined folded token string, the form stored for full-text search."""
+    out: list[str] = []
+    for part in parts:
+        if part:
+            out.extend(tokens(part))
+    return " ".join(out)
+
+
+def compact(text: str) -> str:
+    """Folded, with everything but letters and digits removed: 'P-2-P' -> 'p2p'."""
+    return "".join(ch for ch in fold(text) if ch.isalnum())
+
+
+def squash_spaces(text: str) -> str:
+    return _SPACE_RE.sub(" ", text).strip()

@@ -1,0 +1,307 @@
+"""REST API for incidents: /api/v1/incidents."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi.responses import FileResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from interdict.accounts.deps import SubjectDep, WriterDep
+from interdict.core.deps import SessionDep, SettingsDep
+from interdict.core.filters import Condition, Group, conditions
+from interdict.core.pagination import Page, PageParams
+from interdict.incidents import attachments as att_service
+from interdict.incidents import importexport
+from interdict.incidents import service as svc
+from interdict.incidents.present import to_read, to_summaries
+from interdict.incidents.schemas import (
+    AttachmentRead,
+    IncidentCreate,
+    IncidentPatch,
+    IncidentRead,
+    IncidentSummary,
+    UserRef,
+    VersionRead,
+)
+
+router = APIRouter(prefix="/api/v1/incidents", tags=["incidents"])
+attachments_router = APIRouter(prefix="/api/v1/attachments", tags=["incidents"])
+
+
+class SearchRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    filter: Group | None = Field(default=None, description="A filter tree in the shared filter language.")
+    q: str | None = Field(default=None, max_length=500, description="Free text: every word must appear.")
+    sort: str = "-incident_date"
+    page: int = Field(default=1, ge=1)
+    page_size: int = Field(default=25, ge=1, le=200)
+
+
+class TransitionRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    version: int
+
+
+def params_filter(
+    type: list[str] | None = None,
+    status: list[str] | None = None,
+    country: list[str] | None = None,
+    port: list[str] | None = None,
+    route_country: list[str] | None = None,
+    substance: list[str] | None = None,
+    substance_class: list[str] | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    company: str | None = None,
+    container: str | None = None,
+    modus: list[str] | None = None,
+    detection_method: list[str] | None = None,
+    owner_org: list[str] | None = None,
+    hs_code: str | None = None,
+    vessel_imo: str | None = None,
+    is_demo: bool | None = None,
+) -> Group | None:
+    def multi(field: str, values: list[str] | None) -> Condition | None:
+        vals = [v for raw in values or [] for v in raw.split(",") if v.strip()]
+        if not vals:
+            return None
+        return (
+            Condition(field=field, op="in", value=vals)
+            if len(vals) > 1
+            else Condition(field=field, op="eq", value=vals[0])
+        )
+
+    def one(field: str, value: object, op: str = "eq") -> Condition | None:
+        return None if value is None or value == "" else Condition(field=field, op=op, value=value)
+
+    return conditions(
+        multi("type", type),
+        multi("status", status),
+        multi("country", country),
+        multi("port", port),
+        multi("route_country", route_country),
+        multi("substance", substance),
+        multi("substance_class", substance_class),
+        one("date", date_from, "gte"),
+        one("date", date_to, "lte"),
+        one("company", company, "contains"),
+        one(
+            "container",
+            container,
+            "eq" if container and len(container.replace(" ", "")) >= 11 else "contains",
+        ),
+        multi("modus", modus),
+        multi("detection_method", detection_method),
+        multi("owner_org", owner_org),
+        one("hs_code", hs_code, "contains"),
+        one("vessel_imo", vessel_imo),
+        one("is_demo", None if is_demo is None else str(is_demo)),
+    )
+
+
+@router.get("", response_model=Page[IncidentSummary])
+def list_incidents(
+    db: SessionDep,
+    subject: SubjectDep,
+    type: Annotated[list[str] | None, Query(description="Incident type(s)")] = None,
+    status: Annotated[list[str] | None, Query()] = None,
+    country: Annotated[list[str] | None, Query(description="Country of the incident (ISO 3166 alpha-2)")] = None,
+    port: Annotated[
+        list[str] | None, Query(description="UN/LOCODE of the place, departure, transit or destination")
+    ] = None,
+    route_country: Annotated[list[str] | None, Query(description="Country anywhere on the route")] = None,
+    substance: Annotated[list[str] | None, Query(description="Substance id, CAS RN or name")] = None,
+    substance_class: Annotated[
+        list[str] | None, Query(description="Class or control list, e.g. precursor-fentanyl, UN1988-I, nps")
+    ] = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    company: Annotated[str | None, Query(max_length=200)] = None,
+    container: Annotated[str | None, Query(max_length=20)] = None,
+    modus: Annotated[list[str] | None, Query()] = None,
+    detection_method: Annotated[list[str] | None, Query()] = None,
+    owner_org: Annotated[list[str] | None, Query()] = None,
+    hs_code: Annotated[str | None, Query(max_length=12)] = None,
+    vessel_imo: Annotated[str | None, Query(max_length=12)] = None,
+    is_demo: bool | None = None,
+    q: Annotated[str | None, Query(max_length=500, description="Free text")] = None,
+    sort: Literal["-incident_date", "incident_date", "-reported_date", "-updated_at", "reference"] = "-incident_date",
+    page: Annotated[int, Query(ge=1)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=200)] = 25,
+) -> Page[IncidentSummary]:
+    """Search incidents: every filter narrows the result; repeat a parameter (or comma-separate) for OR."""
+    node = params_filter(
+        type,
+        status,
+        country,
+        port,
+        route_country,
+        substance,
+        substance_class,
+        date_from,
+        date_to,
+        company,
+        container,
+        modus,
+        detection_method,
+        owner_org,
+        hs_code,
+        vessel_imo,
+        is_demo,
+    )
+    result = svc.search_incidents(
+        db, subject, filter_node=node, q=q, sort=sort, page=PageParams(page=page, page_size=page_size)
+    )
+    return Page[IncidentSummary](
+        items=to_summaries(db, result.items, q=q), total=result.total, page=page, page_size=page_size
+    )
+
+
+@router.post("/search", response_model=Page[IncidentSummary])
+def search_incidents(body: SearchRequest, db: SessionDep, subject: SubjectDep) -> Page[IncidentSummary]:
+    """Search with a filter tree in the shared filter language (the same one watch rules use)."""
+    result = svc.search_incidents(
+        db,
+        subject,
+        filter_node=body.filter,
+        q=body.q,
+        sort=body.sort,
+        page=PageParams(page=body.page, page_size=body.page_size),
+    )
+    return Page[IncidentSummary](
+        items=to_summaries(db, result.items, q=body.q),
+        total=result.total,
+        page=body.page,
+        page_size=body.page_size,
+    )
+
+
+@router.get("/export")
+def export_incidents(
+    db: SessionDep,
+    subject: SubjectDep,
+    format: Literal["csv", "xlsx", "json"] = "csv",
+    type: Annotated[list[str] | None, Query()] = None,
+    country: Annotated[list[str] | None, Query()] = None,
+    substance_class: Annotated[list[str] | None, Query()] = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    q: Annotated[str | None, Query(max_length=500)] = None,
+) -> Response:
+    """Export the incidents you can read (filtered) in the documented column format."""
+    node = params_filter(
+        type=type, country=country, substance_class=substance_class, date_from=date_from, date_to=date_to
+    )
+    content, media_type = importexport.export_bytes(db, subject, fmt=format, filter_node=node, q=q)
+    filename = f"interdict-incidents.{format}"
+    return Response(
+        content, media_type=media_type, headers={"Content-Disposition": f'attachment; filename="{filename}"'}
+    )
+
+
+@router.post("", response_model=IncidentRead, status_code=201)
+def create_incident(body: IncidentCreate, db: SessionDep, subject: WriterDep) -> IncidentRead:
+    incident, warnings = svc.create_incident(db, subject, body)
+    return to_read(db, incident, warnings=list(warnings))
+
+
+@router.get("/{incident_id}", response_model=IncidentRead)
+def get_incident(incident_id: str, db: SessionDep, subject: SubjectDep) -> IncidentRead:
+    """By id or by reference (e.g. VNC-HP-2026-00012)."""
+    return to_read(db, svc.get_incident(db, subject, incident_id))
+
+
+@router.patch("/{incident_id}", response_model=IncidentRead)
+def update_incident(incident_id: str, body: IncidentPatch, db: SessionDep, subject: WriterDep) -> IncidentRead:
+    incident, warnings = svc.update_incident(db, subject, incident_id, body)
+    return to_read(db, incident, warnings=list(warnings))
+
+
+@router.post("/{incident_id}/submit", response_model=IncidentRead)
+def submit_incident(incident_id: str, body: TransitionRequest, db: SessionDep, subject: WriterDep) -> IncidentRead:
+    return to_read(db, svc.transition(db, subject, incident_id, "submit", body.version))
+
+
+@router.post("/{incident_id}/close", response_model=IncidentRead)
+def close_incident(incident_id: str, body: TransitionRequest, db: SessionDep, subject: WriterDep) -> IncidentRead:
+    return to_read(db, svc.transition(db, subject, incident_id, "close", body.version))
+
+
+@router.post("/{incident_id}/reopen", response_model=IncidentRead)
+def reopen_incident(incident_id: str, body: TransitionRequest, db: SessionDep, subject: WriterDep) -> IncidentRead:
+    return to_read(db, svc.transition(db, subject, incident_id, "reopen", body.version))
+
+
+@router.get("/{incident_id}/history", response_model=list[VersionRead])
+def incident_history(incident_id: str, db: SessionDep, subject: SubjectDep) -> list[VersionRead]:
+    versions = svc.history(db, subject, incident_id)
+    users = svc.users_by_id(db, {v.changed_by_id for v in versions})
+    return [
+        VersionRead(
+            version=v.version,
+            action=v.action,
+            changed_at=v.changed_at,
+            channel=v.channel,
+            changes=v.changes,
+            changed_by=UserRef(
+                id=users[v.changed_by_id].id,
+                username=users[v.changed_by_id].username,
+                full_name=users[v.changed_by_id].full_name,
+            ),
+        )
+        for v in versions
+    ]
+
+
+@router.get("/{incident_id}/attachments", response_model=list[AttachmentRead])
+def list_attachments(incident_id: str, db: SessionDep, subject: SubjectDep) -> list[AttachmentRead]:
+    return [AttachmentRead.model_validate(a) for a in att_service.list_attachments(db, subject, incident_id)]
+
+
+@router.post("/{incident_id}/attachments", response_model=AttachmentRead, status_code=201)
+def upload_attachment(
+    incident_id: str,
+    request: Request,
+    db: SessionDep,
+    subject: WriterDep,
+    settings: SettingsDep,
+    file: Annotated[UploadFile, File()],
+    description: Annotated[str | None, Form(max_length=300)] = None,
+) -> AttachmentRead:
+    att = att_service.add_attachment(
+        db,
+        subject,
+        att_service.Storage(settings.attachments_dir),
+        incident_id,
+        filename=file.filename,
+        stream=file.file,
+        limit=settings.max_upload_bytes,
+        description=description,
+    )
+    return AttachmentRead.model_validate(att)
+
+
+@attachments_router.get("/{attachment_id}")
+def download_attachment(
+    attachment_id: uuid.UUID, db: SessionDep, subject: SubjectDep, settings: SettingsDep, inline: bool = False
+) -> FileResponse:
+    att, _incident = att_service.get_attachment(db, subject, attachment_id)
+    path = att_service.Storage(settings.attachments_dir).path(att.storage_key)
+    disposition = "inline" if inline and att.content_type in att_service.INLINE_TYPES else "attachment"
+    return FileResponse(
+        path,
+        media_type=att.content_type,
+        filename=att.filename,
+        content_disposition_type=disposition,
+        headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store"},
+    )
+
+
+@attachments_router.delete("/{attachment_id}", status_code=204)
+def delete_attachment(attachment_id: uuid.UUID, db: SessionDep, subject: WriterDep, settings: SettingsDep) -> Response:
+    att_service.delete_attachment(db, subject, att_service.Storage(settings.attachments_dir), attachment_id)
+    return Response(status_code=204)

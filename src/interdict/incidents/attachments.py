@@ -1,0 +1,167 @@
+"""Attachments: bounded, type-sniffed by content (not by name or declared type), stored outside the web
+root under random names, served with the sniffed type and as a download."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import unicodedata
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+import filetype
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from interdict.accounts.subject import Subject
+from interdict.core.clock import utcnow
+from interdict.core.errors import FieldError, InvalidInput, NotFound, PayloadTooLarge
+from interdict.incidents.models import Attachment, Incident
+from interdict.incidents.service import get_incident, record_attachment_change
+from interdict.sharing.service import require_editable
+
+ALLOWED_TYPES = {
+    "image/jpeg": ".jpg",
+    "image/png": ".png",
+    "image/gif": ".gif",
+    "image/webp": ".webp",
+    "image/tiff": ".tif",
+    "application/pdf": ".pdf",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": ".docx",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": ".xlsx",
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation": ".pptx",
+    "text/plain": ".txt",
+    "text/csv": ".csv",
+}
+INLINE_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp"})
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f<>:\"/\\|?*]")
+
+
+def safe_filename(name: str | None) -> str:
+    """The last path component, without control or reserved characters; never empty, never a dot file."""
+    name = unicodedata.normalize("NFC", name or "")
+    name = name.replace("\\", "/").split("/")[-1]
+    name = _UNSAFE.sub("_", name).strip(" .")
+    if not name:
+        name = "attachment"
+    stem, dot, ext = name.rpartition(".")
+    if dot and len(ext) <= 10:
+        return stem[:190] + "." + ext
+    return name[:200]
+
+
+def sniff(head: bytes, filename: str) -> str | None:
+    kind = filetype.guess(head)
+    if kind is not None:
+        return kind.mime if kind.mime in ALLOWED_TYPES else None
+    ext = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
+    if ext in ("txt", "csv") and b"\x00" not in head:
+        try:
+            head.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            if exc.start < len(head) - 4:  # a multi-byte character cut at the end of the sample is fine
+                return None
+        return "text/csv" if ext == "csv" else "text/plain"
+    return None
+
+
+@dataclass(frozen=True)
+class Storage:
+    root: Path
+
+    def path(self, key: str) -> Path:
+        if not re.fullmatch(r"[0-9a-f]{32}", key):
+            raise ValueError("bad storage key")
+        return self.root / key[:2] / key
+
+    def write(self, key: str, data: bytes) -> None:
+        p = self.path(key)
+        p.parent.mkdir(parents=True, exist_ok=True)
+        tmp = p.with_suffix(".part")
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        tmp.replace(p)
+
+
+def read_bounded(stream: BinaryIO, limit: int) -> bytes:
+    data = stream.read(limit + 1)
+    if len(data) > limit:
+        raise PayloadTooLarge(f"the file is larger than the limit of {limit // (1024 * 1024)} MiB")
+    return data
+
+
+def add_attachment(
+    session: Session,
+    subject: Subject,
+    storage: Storage,
+    incident_id: uuid.UUID | str,
+    *,
+    filename: str | None,
+    stream: BinaryIO,
+    limit: int,
+    description: str | None = None,
+) -> Attachment:
+    incident = get_incident(session, subject, incident_id)
+    require_editable(incident, subject)
+    data = read_bounded(stream, limit)
+    if not data:
+        raise InvalidInput(FieldError(("file",), "the file is empty"))
+    name = safe_filename(filename)
+    content_type = sniff(data[:8192], name)
+    if content_type is None:
+        raise InvalidInput(
+            FieldError(
+                ("file",),
+                "this file type is not accepted: upload a photo (JPEG, PNG, GIF, WebP, "
+                "TIFF), a PDF, a Word/Excel/PowerPoint document, or a text/CSV file",
+                "unsupported_type",
+            )
+        )
+    key = uuid.uuid4().hex
+    att = Attachment(
+        id=uuid.uuid4(),
+        incident_id=incident.id,
+        filename=name,
+        content_type=content_type,
+        size=len(data),
+        sha256=hashlib.sha256(data).hexdigest(),
+        storage_key=key,
+        description=(description or "").strip()[:300] or None,
+        created_by_id=subject.user_id,
+        created_at=utcnow(),
+    )
+    session.add(att)
+    storage.write(key, data)
+    record_attachment_change(session, subject, incident, {"field": "attachments", "old": None, "new": name})
+    return att
+
+
+def list_attachments(session: Session, subject: Subject, incident_id: uuid.UUID | str) -> list[Attachment]:
+    incident = get_incident(session, subject, incident_id)
+    return list(
+        session.scalars(select(Attachment).where(Attachment.incident_id == incident.id).order_by(Attachment.created_at))
+    )
+
+
+def get_attachment(session: Session, subject: Subject, attachment_id: uuid.UUID) -> tuple[Attachment, Incident]:
+    att = session.get(Attachment, attachment_id)
+    if att is None:
+        raise NotFound("attachment not found")
+    try:
+        incident = get_incident(session, subject, att.incident_id)
+    except NotFound:
+        raise NotFound("attachment not found") from None
+    return att, incident
+
+
+def delete_attachment(session: Session, subject: Subject, storage: Storage, attachment_id: uuid.UUID) -> None:
+    att, incident = get_attachment(session, subject, attachment_id)
+    require_editable(incident, subject)
+    session.delete(att)
+    record_attachment_change(session, subject, incident, {"field": "attachments", "old": att.filename, "new": None})
+    # The stored file is kept: the record's history still names it, and a failed commit must not lose it.

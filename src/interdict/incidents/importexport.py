@@ -1,0 +1,532 @@
+"""Import and export of incidents in one documented column format (CSV, XLSX; JSON for export).
+
+One row per incident. Repeated groups are numbered columns (``substance_1_name``,
+``substance_1_quantity``, ..., ``party_2_role``, ...); short lists are ``;``-separated cells
+(``transits``: ``CN:CNSHK; SG:SGSIN``; ``containers`` with aligned ``container_seals``;
+``modus``). The format is documented in docs/import-format.md and exported files import back
+unchanged.
+
+An import is checked completely before anything is written: every rejected row is reported
+with its line and reasons, and nothing is written if any row is rejected — unless
+``skip_invalid`` is set, in which case the valid rows are written and the rejected ones go to a
+rejection file.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from interdict.accounts.subject import Subject
+from interdict.core.errors import ErrorCollector, FieldError, InvalidInput, from_validation_error
+from interdict.core.filters import Group
+from interdict.core.pagination import PageParams
+from interdict.incidents import service as svc
+from interdict.incidents.models import Incident, IncidentParty, IncidentSubstance
+from interdict.incidents.schemas import IncidentCreate
+from interdict.incidents.vocab import STATUSES
+from interdict.reference.catalogue import ReferenceIndex, get_index
+from interdict.sharing.service import readable
+
+SCALAR_COLUMNS = [
+    "reference",
+    "case_reference",
+    "incident_type",
+    "status",
+    "incident_date",
+    "reported_date",
+    "country",
+    "locode",
+    "place_type",
+    "place_name",
+    "mode_of_transport",
+    "origin_country",
+    "departure_country",
+    "departure_locode",
+    "transits",
+    "destination_country",
+    "destination_locode",
+    "containers",
+    "container_seals",
+    "bl_awb",
+    "vessel_name",
+    "vessel_imo",
+    "voyage",
+    "vehicle_plate",
+    "parcel_tracking",
+    "goods_description",
+    "declared_hs_code",
+    "detection_method",
+    "modus",
+    "narrative",
+    "distribution",
+    "tlp",
+]
+EXPORT_ONLY = ["owner_org", "created_at", "updated_at", "version"]
+SUBSTANCE_FIELDS = [
+    "name",
+    "cas",
+    "other_description",
+    "declared_as",
+    "quantity",
+    "unit",
+    "purity_percent",
+    "form",
+    "lab_confirmation",
+]
+PARTY_FIELDS = ["role", "kind", "name", "address", "country", "tax_id", "id_document", "phone", "email"]
+_GROUP_RE = re.compile(r"^(substance|party)_(\d+)_(\w+)$")
+BATCH = 1000
+
+
+# --- export ----------------------------------------------------------------------------------
+
+
+def _max_children(session: Session, subject: Subject, model: type[Any], ids_stmt: Any) -> int:
+    per = select(func.count().label("n")).where(model.incident_id.in_(ids_stmt)).group_by(model.incident_id).subquery()
+    return int(session.scalar(select(func.max(per.c.n))) or 0)
+
+
+def export_columns(n_substances: int, n_parties: int) -> list[str]:
+    cols = list(SCALAR_COLUMNS)
+    for i in range(1, n_substances + 1):
+        cols += [f"substance_{i}_{f}" for f in SUBSTANCE_FIELDS]
+    for i in range(1, n_parties + 1):
+        cols += [f"party_{i}_{f}" for f in PARTY_FIELDS]
+    return cols + EXPORT_ONLY
+
+
+def _cell(v: Any) -> str:
+    return "" if v is None else str(v)
+
+
+def incident_row(incident: Incident, index: ReferenceIndex, org_code: str) -> dict[str, str]:
+    snap = svc.snapshot(incident, index)
+    row: dict[str, str] = {k: _cell(snap.get(k)) for k in SCALAR_COLUMNS if k in snap}
+    row["reference"] = incident.reference
+    row["transits"] = "; ".join(
+        f"{t['country']}:{t['locode']}" if t["locode"] else t["country"] for t in snap["transits"]
+    )
+    row["containers"] = "; ".join(c["number"] for c in snap["containers"])
+    seals = [c["seal_numbers"] or "" for c in snap["containers"]]
+    row["container_seals"] = "; ".join(seals) if any(seals) else ""
+    row["modus"] = "; ".join(snap["modus"])
+    for i, line in enumerate(snap["substances"], start=1):
+        row[f"substance_{i}_name"] = _cell(line["substance"])
+        for f in SUBSTANCE_FIELDS[1:]:
+            row[f"substance_{i}_{f}"] = _cell(line.get(f))
+    for i, p in enumerate(snap["parties"], start=1):
+        for f in PARTY_FIELDS:
+            row[f"party_{i}_{f}"] = _cell(p.get(f))
+    row["owner_org"] = org_code
+    row["created_at"] = incident.created_at.isoformat()
+    row["updated_at"] = incident.updated_at.isoformat()
+    row["version"] = str(incident.version)
+    return row
+
+
+def iter_export(
+    session: Session,
+    subject: Subject,
+    *,
+    filter_node: Group | None = None,
+    q: str | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> tuple[list[str], Iterator[dict[str, str]], int]:
+    """(columns, rows, total): rows are produced lazily, page by page, through sharing.readable."""
+    first = svc.search_incidents(
+        session, subject, filter_node=filter_node, q=q, sort="reference", page=PageParams(page=1, page_size=1)
+    )
+    total = first.total
+    index = get_index(session)
+    ids_stmt = readable(select(Incident.id), subject, Incident)
+    cols = export_columns(
+        _max_children(session, subject, IncidentSubstance, ids_stmt),
+        _max_children(session, subject, IncidentParty, ids_stmt),
+    )
+    orgs: dict[Any, str] = {}
+
+    def rows() -> Iterator[dict[str, str]]:
+        page = 1
+        while True:
+            result = svc.search_incidents(
+                session,
+                subject,
+                filter_node=filter_node,
+                q=q,
+                sort="reference",
+                page=PageParams(page=page, page_size=200),
+            )
+            if not result.items:
+                return
+            missing = {i.owner_org_id for i in result.items} - set(orgs)
+            orgs.update({k: o.code for k, o in svc.orgs_by_id(session, missing).items()})
+            for incident in result.items:
+                yield incident_row(incident, index, orgs[incident.owner_org_id])
+            if progress:
+                progress(len(result.items))
+            session.expunge_all()
+            page += 1
+
+    return cols, rows(), total
+
+
+def write_csv(fh: Any, cols: list[str], rows: Iterator[dict[str, str]]) -> None:
+    writer = csv.DictWriter(fh, fieldnames=cols, extrasaction="ignore")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow(row)
+
+
+def write_xlsx(path_or_fh: Any, cols: list[str], rows: Iterator[dict[str, str]]) -> None:
+    from openpyxl import Workbook
+
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet("incidents")
+    ws.append(cols)
+    for row in rows:
+        ws.append([row.get(c, "") for c in cols])
+    wb.save(path_or_fh)
+
+
+def write_json(fh: Any, session: Session, rows_subject: Subject, filter_node: Group | None, q: str | None) -> None:
+    from interdict.incidents.present import to_read
+
+    fh.write("[\n")
+    page, first = 1, True
+    while True:
+        result = svc.search_incidents(
+            session,
+            rows_subject,
+            filter_node=filter_node,
+            q=q,
+            sort="reference",
+            page=PageParams(page=page, page_size=200),
+        )
+        if not result.items:
+            break
+        for incident in result.items:
+            fh.write(("" if first else ",\n") + to_read(session, incident).model_dump_json())
+            first = False
+        session.expunge_all()
+        page += 1
+    fh.write("\n]\n")
+
+
+def export_bytes(
+    session: Session, subject: Subject, *, fmt: str, filter_node: Group | None = None, q: str | None = None
+) -> tuple[bytes, str]:
+    if fmt == "json":
+        sio = io.StringIO()
+        write_json(sio, session, subject, filter_node, q)
+        return sio.getvalue().encode(), "application/json"
+    cols, rows, _total = iter_export(session, subject, filter_node=filter_node, q=q)
+    if fmt == "xlsx":
+        bio = io.BytesIO()
+        write_xlsx(bio, cols, rows)
+        return bio.getvalue(), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    sio = io.StringIO()
+    write_csv(sio, cols, rows)
+    return sio.getvalue().encode("utf-8-sig"), "text/csv; charset=utf-8"
+
+
+def export_to_file(
+    session: Session,
+    subject: Subject,
+    path: Path,
+    *,
+    fmt: str,
+    filter_node: Group | None = None,
+    q: str | None = None,
+    progress: Callable[[int], None] | None = None,
+    on_total: Callable[[int], None] | None = None,
+) -> int:
+    if fmt == "json":
+        with path.open("w", encoding="utf-8") as fh:
+            write_json(fh, session, subject, filter_node, q)
+        return -1
+    cols, rows, total = iter_export(session, subject, filter_node=filter_node, q=q, progress=progress)
+    if on_total:
+        on_total(total)
+    if fmt == "xlsx":
+        write_xlsx(str(path), cols, rows)
+    else:
+        with path.open("w", encoding="utf-8-sig", newline="") as fh:
+            write_csv(fh, cols, rows)
+    return total
+
+
+# --- import ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Rejection:
+    line: int
+    errors: list[FieldError]
+    row: dict[str, str]
+
+    def message(self) -> str:
+        return "; ".join(f"{e.path}: {e.msg}" for e in self.errors)
+
+
+@dataclass
+class ImportReport:
+    rows: int = 0
+    imported: int = 0
+    rejected: list[Rejection] = field(default_factory=list)
+    written: bool = False
+
+
+def iter_rows(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
+    """(line number, row) for CSV (UTF-8, optional BOM) or XLSX (first sheet)."""
+    suffix = path.suffix.lower()
+    if suffix in (".xlsx", ".xlsm"):
+        from openpyxl import load_workbook
+
+        wb = load_workbook(str(path), read_only=True, data_only=True)
+        ws = wb.worksheets[0]
+        header: list[str] | None = None
+        for n, values in enumerate(ws.iter_rows(values_only=True), start=1):
+            cells = ["" if v is None else (v.isoformat()[:10] if hasattr(v, "isoformat") else str(v)) for v in values]
+            if header is None:
+                header = [c.strip() for c in cells]
+                continue
+            if any(c.strip() for c in cells):
+                yield n, dict(zip(header, cells, strict=False))
+        wb.close()
+        return
+    if suffix not in (".csv", ".txt"):
+        raise InvalidInput(FieldError(("file",), f"unsupported file type '{suffix}': use .csv or .xlsx"))
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        reader = csv.DictReader(fh)
+        start = 2
+        for row in reader:
+            yield start, {k.strip(): (v or "") for k, v in row.items() if k is not None}
+            start = reader.line_num + 1
+
+
+def check_header(columns: list[str]) -> None:
+    known = set(SCALAR_COLUMNS) | set(EXPORT_ONLY)
+    bad = []
+    for c in columns:
+        m = _GROUP_RE.match(c)
+        if c in known or (m and m.group(3) in (SUBSTANCE_FIELDS if m.group(1) == "substance" else PARTY_FIELDS)):
+            continue
+        bad.append(c)
+    missing = [c for c in ("incident_type", "incident_date", "country") if c not in columns]
+    errors = [FieldError(("header", c), "unknown column") for c in bad]
+    errors += [FieldError(("header", c), "required column is missing") for c in missing]
+    if errors:
+        raise InvalidInput(errors)
+
+
+def _split(cell: str) -> list[str]:
+    return [p.strip() for p in cell.split(";")] if cell.strip() else []
+
+
+def _column_for(loc: tuple[str | int, ...]) -> str:
+    if len(loc) >= 3 and loc[0] == "substances" and isinstance(loc[1], int):
+        name = "name" if loc[2] == "substance" else loc[2]
+        return f"substance_{loc[1] + 1}_{name}"
+    if len(loc) >= 3 and loc[0] == "parties" and isinstance(loc[1], int):
+        return f"party_{loc[1] + 1}_{loc[2]}"
+    if loc and loc[0] == "containers":
+        return "containers"
+    if loc and loc[0] == "transits":
+        return "transits"
+    if len(loc) >= 2 and loc[0] in ("substances", "parties") and isinstance(loc[1], int):
+        return f"{'substance' if loc[0] == 'substances' else 'party'}_{loc[1] + 1}"
+    return str(loc[0]) if loc else "row"
+
+
+def row_to_create(row: dict[str, str], index: ReferenceIndex) -> tuple[dict[str, Any], str, ErrorCollector]:
+    """The IncidentCreate payload of one row, its status, and any cell-level errors found on the way."""
+    errs = ErrorCollector()
+
+    def g(k: str) -> str:
+        return (row.get(k) or "").strip()
+
+    data: dict[str, Any] = {
+        k: g(k) or None
+        for k in SCALAR_COLUMNS
+        if k not in ("transits", "containers", "container_seals", "modus", "status")
+    }
+    status = g("status") or "submitted"
+    if status not in STATUSES:
+        errs.add(("status",), f"'{status}' is not one of {', '.join(STATUSES)}")
+    transits = []
+    for part in _split(g("transits")):
+        country, _, locode = part.partition(":")
+        transits.append({"country": country.strip(), "locode": locode.strip() or None})
+    data["transits"] = transits
+    numbers, seals = _split(g("containers")), _split(g("container_seals"))
+    if seals and len(seals) != len(numbers):
+        errs.add(
+            ("container_seals",),
+            f"{len(seals)} seal entries for {len(numbers)} containers; separate them with ';' in the same order",
+        )
+    data["containers"] = [
+        {"number": n, "seal_numbers": (seals[i] if i < len(seals) else None) or None} for i, n in enumerate(numbers)
+    ]
+    data["modus"] = _split(g("modus"))
+    groups: dict[tuple[str, int], dict[str, str]] = {}
+    for key, value in row.items():
+        m = _GROUP_RE.match(key)
+        if m and value and value.strip():
+            groups.setdefault((m.group(1), int(m.group(2))), {})[m.group(3)] = value.strip()
+    substances, parties = [], []
+    for (kind, _n), values in sorted(groups.items()):
+        if kind == "substance":
+            name, cas = values.pop("name", None), values.pop("cas", None)
+            ref = name or cas
+            if name and cas:
+                found, cands = index.resolve_substance(name)
+                if found is None:
+                    by_cas = [c for c in cands if c.cas == cas]
+                    found = by_cas[0] if len(by_cas) == 1 else None
+                if found is None:
+                    found, _ = index.resolve_substance(cas)
+                if found is not None:
+                    ref = str(found.id)
+            substances.append({"substance": ref, **values})
+        else:
+            parties.append(values)
+    data["substances"] = substances
+    data["parties"] = parties
+    return data, status, errs
+
+
+@dataclass
+class _Parsed:
+    line: int
+    row: dict[str, str]
+    item: svc.BulkItem | None
+    errors: list[FieldError]
+
+
+def _parse(
+    rows: Iterator[tuple[int, dict[str, str]]],
+    index: ReferenceIndex,
+    seen_refs: set[str],
+    existing_ref: Callable[[list[str]], set[str]],
+) -> Iterator[_Parsed]:
+    batch: list[tuple[int, dict[str, str]]] = []
+
+    def flush() -> Iterator[_Parsed]:
+        refs = [r.get("reference", "").strip() for _, r in batch if r.get("reference", "").strip()]
+        taken = existing_ref(refs) if refs else set()
+        for line, row in batch:
+            data, status, errs = row_to_create(row, index)
+            ref = (data.get("reference") or "").strip()
+            if ref:
+                if ref in taken:
+                    errs.add(("reference",), f"an incident with reference {ref} already exists", "duplicate")
+                elif ref in seen_refs:
+                    errs.add(("reference",), f"reference {ref} appears twice in this file", "duplicate")
+                seen_refs.add(ref)
+            item = None
+            try:
+                model = IncidentCreate.model_validate(data)
+                checked = svc.check(index, model, errors=errs)
+                item = svc.BulkItem(model, checked, status)
+            except ValidationError as exc:
+                errs.errors.extend(from_validation_error(exc).errors)
+            except InvalidInput:
+                pass  # already collected in errs
+            errors = [FieldError((_column_for(e.loc),), e.msg, e.type) for e in errs.errors]
+            yield _Parsed(line, row, item if not errors else None, errors)
+
+    for line, row in rows:
+        batch.append((line, row))
+        if len(batch) >= BATCH:
+            yield from flush()
+            batch = []
+    if batch:
+        yield from flush()
+
+
+def import_file(
+    session: Session,
+    subject: Subject,
+    path: Path,
+    *,
+    skip_invalid: bool = False,
+    progress: Callable[[int], None] | None = None,
+    is_demo: bool = False,
+) -> ImportReport:
+    """Check every row, then (if none is rejected, or with skip_invalid) write the valid ones. Never commits."""
+    first = next(iter_rows(path), None)
+    report = ImportReport()
+    if first is None:
+        return report
+    check_header(list(first[1].keys()))
+    index = get_index(session)
+
+    def existing(refs: list[str]) -> set[str]:
+        return set(session.scalars(select(Incident.reference).where(Incident.reference.in_(refs))))
+
+    # Pass 1: check everything, keep only the rejections.
+    for parsed in _parse(iter_rows(path), index, set(), existing):
+        report.rows += 1
+        if parsed.errors:
+            report.rejected.append(Rejection(parsed.line, parsed.errors, parsed.row))
+        if progress:
+            progress(1)
+    if report.rejected and not skip_invalid:
+        return report
+    rejected_lines = {r.line for r in report.rejected}
+    # Pass 2: write the valid rows in batches.
+    pending: list[svc.BulkItem] = []
+    for parsed in _parse(iter_rows(path), index, set(), existing):
+        if parsed.line in rejected_lines or parsed.item is None:
+            continue
+        pending.append(parsed.item)
+        if len(pending) >= BATCH:
+            svc.bulk_create(session, subject, pending, is_demo=is_demo)
+            report.imported += len(pending)
+            pending = []
+            session.flush()
+            session.expunge_all()
+        if progress:
+            progress(1)
+    if pending:
+        svc.bulk_create(session, subject, pending, is_demo=is_demo)
+        report.imported += len(pending)
+    report.written = report.imported > 0
+    return report
+
+
+def write_rejections(path: Path, report: ImportReport) -> None:
+    cols: list[str] = ["line", "errors"]
+    for r in report.rejected:
+        for k in r.row:
+            if k not in cols:
+                cols.append(k)
+    with path.open("w", encoding="utf-8-sig", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=cols, extrasaction="ignore")
+        writer.writeheader()
+        for r in report.rejected:
+            writer.writerow({**r.row, "line": r.line, "errors": r.message()})
+
+
+def report_json(report: ImportReport) -> str:
+    return json.dumps(
+        {
+            "rows": report.rows,
+            "imported": report.imported,
+            "written": report.written,
+            "rejected": [{"line": r.line, "errors": [e.as_dict() for e in r.errors]} for r in report.rejected],
+        },
+        ensure_ascii=False,
+        indent=2,
+    )

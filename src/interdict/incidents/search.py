@@ -1,0 +1,293 @@
+"""Full-text search behind one interface, and the incident fields of the filter language.
+
+PostgreSQL: a GIN index on ``to_tsvector('simple', search_text)`` (see the migration).
+SQLite: an FTS5 table ``incidents_fts`` kept in step by :func:`index_incident`.
+``search_text`` is already folded (lower case, no diacritics, CJK split per character), so
+both backends match "hai phong" against "Hải Phòng" and 醋酸 inside 醋酸酐.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterable
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Select, and_, bindparam, exists, func, literal_column, or_, select, text
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
+
+from interdict.accounts.models import Organisation
+from interdict.core.filters import FieldSpec, FilterValueError, Registry
+from interdict.core.text import fold, tokens
+from interdict.incidents.models import (
+    Incident,
+    IncidentContainer,
+    IncidentModus,
+    IncidentParty,
+    IncidentSubstance,
+    IncidentTransit,
+)
+from interdict.incidents.vocab import (
+    DETECTION_METHODS,
+    DISTRIBUTIONS,
+    INCIDENT_TYPES,
+    MODES,
+    PLACE_TYPES,
+    STATUSES,
+    TLPS,
+)
+from interdict.reference.catalogue import ReferenceIndex
+
+MAX_QUERY_TOKENS = 12
+
+
+def query_tokens(q: str) -> list[str]:
+    return tokens(q)[:MAX_QUERY_TOKENS]
+
+
+def text_match(session_or_dialect: Session | str, q: str) -> ColumnElement[bool]:
+    """SQL that is true for incidents whose text contains every word of ``q`` (last word as a prefix)."""
+    dialect = session_or_dialect if isinstance(session_or_dialect, str) else session_or_dialect.get_bind().dialect.name
+    toks = query_tokens(q)
+    if not toks:
+        return literal_column("1") == literal_column("1")
+    if dialect == "postgresql":
+        tsq = " & ".join(f"'{t}'" for t in toks[:-1])
+        tsq = (tsq + " & " if tsq else "") + f"'{toks[-1]}':*"
+        vector = func.to_tsvector(literal_column("'simple'::regconfig"), Incident.search_text)
+        return vector.op("@@")(func.to_tsquery(literal_column("'simple'::regconfig"), bindparam("fts_q", tsq)))
+    fts = " ".join(f'"{t}"' for t in toks[:-1]) + (" " if len(toks) > 1 else "") + f'"{toks[-1]}"*'
+    sub: Select[Any] = (
+        select(literal_column("incident_id"))
+        .select_from(text("incidents_fts"))
+        .where(text("incidents_fts MATCH :fts_q").bindparams(fts_q=fts))
+    )
+    return Incident.id.in_(sub)
+
+
+def index_incident(session: Session, incident_id: uuid.UUID, search_text: str, *, new: bool) -> None:
+    """Keep the SQLite FTS table in step (PostgreSQL indexes the column itself)."""
+    if session.get_bind().dialect.name != "sqlite":
+        return
+    if not new:
+        session.execute(text("DELETE FROM incidents_fts WHERE incident_id = :id"), {"id": incident_id.hex})
+    session.execute(
+        text("INSERT INTO incidents_fts (incident_id, body) VALUES (:id, :body)"),
+        {"id": incident_id.hex, "body": search_text},
+    )
+
+
+def index_many(session: Session, rows: Iterable[tuple[uuid.UUID, str]]) -> None:
+    if session.get_bind().dialect.name != "sqlite":
+        return
+    session.execute(
+        text("INSERT INTO incidents_fts (incident_id, body) VALUES (:id, :body)"),
+        [{"id": i.hex, "body": b} for i, b in rows],
+    )
+
+
+def snippet(source: str | None, q: str | None, width: int = 80) -> str | None:
+    """A short excerpt of ``source`` around the first query word (plain text; the template escapes it)."""
+    if not source or not q:
+        return None
+    folded = fold(source)
+    for t in query_tokens(q):
+        m = re.search(re.escape(t), folded)
+        if m:
+            start = max(0, m.start() - width // 2)
+            end = min(len(source), m.end() + width // 2)
+            return ("…" if start else "") + source[start:end].strip() + ("…" if end < len(source) else "")
+    return None
+
+
+# --- the filter language: incident fields ----------------------------------------------------
+
+
+def _choice(allowed: tuple[str, ...]) -> Any:
+    def parse(v: Any) -> str:
+        s = str(v).strip()
+        if s not in allowed:
+            raise FilterValueError(f"'{s}' is not one of {', '.join(allowed)}")
+        return s
+
+    return parse
+
+
+def _date(v: Any) -> date:
+    if isinstance(v, date):
+        return v
+    try:
+        return date.fromisoformat(str(v).strip())
+    except ValueError:
+        raise FilterValueError(f"'{v}' is not a date (YYYY-MM-DD)") from None
+
+
+def _upper(v: Any) -> str:
+    return str(v).strip().upper().replace(" ", "")
+
+
+def _column(col: Any) -> Any:
+    def build(op: str, v: Any) -> ColumnElement[bool]:
+        if op == "eq":
+            return col == v  # type: ignore[no-any-return]
+        if op == "ne":
+            return col != v  # type: ignore[no-any-return]
+        if op == "in":
+            return col.in_(v)  # type: ignore[no-any-return]
+        if op == "not_in":
+            return col.not_in(v)  # type: ignore[no-any-return]
+        if op == "gte":
+            return col >= v  # type: ignore[no-any-return]
+        if op == "lte":
+            return col <= v  # type: ignore[no-any-return]
+        if op == "between":
+            return col.between(v[0], v[1])  # type: ignore[no-any-return]
+        if op == "exists":
+            return col.is_not(None) if v else col.is_(None)  # type: ignore[no-any-return]
+        raise AssertionError(op)
+
+    return build
+
+
+def _values(op: str, v: Any) -> list[Any]:
+    return list(v) if op in ("in", "not_in") else [v]
+
+
+def _negate(op: str, expr: ColumnElement[bool]) -> ColumnElement[bool]:
+    return ~expr if op in ("ne", "not_in") else expr
+
+
+def incident_registry(index: ReferenceIndex, dialect: str) -> Registry:
+    eq_in = frozenset({"eq", "ne", "in", "not_in"})
+    ranged = frozenset({"eq", "gte", "lte", "between"})
+
+    def substance_ids(v: Any) -> uuid.UUID:
+        found, candidates = index.resolve_substance(str(v))
+        if found is None:
+            hint = f"; did you mean {', '.join(c.name for c in candidates[:3])}?" if candidates else ""
+            raise FilterValueError(f"unknown substance '{v}'{hint}")
+        return found.id
+
+    def substance_class(v: Any) -> str:
+        code = str(v).strip()
+        if code not in index.known_classes():
+            raise FilterValueError(f"unknown substance class '{code}'; known: {', '.join(index.known_classes())}")
+        return code
+
+    def build_substance(op: str, v: Any) -> ColumnElement[bool]:
+        expr = exists().where(
+            IncidentSubstance.incident_id == Incident.id, IncidentSubstance.substance_id.in_(_values(op, v))
+        )
+        return _negate(op, expr)
+
+    def build_class(op: str, v: Any) -> ColumnElement[bool]:
+        ids: set[uuid.UUID] = set()
+        for code in _values(op, v):
+            ids |= index.substances_in_class(code)
+        expr = exists().where(IncidentSubstance.incident_id == Incident.id, IncidentSubstance.substance_id.in_(ids))
+        return _negate(op, expr)
+
+    def build_route_country(op: str, v: Any) -> ColumnElement[bool]:
+        vals = _values(op, v)
+        expr = or_(
+            Incident.origin_country.in_(vals),
+            Incident.departure_country.in_(vals),
+            Incident.destination_country.in_(vals),
+            Incident.country.in_(vals),
+            exists().where(IncidentTransit.incident_id == Incident.id, IncidentTransit.country.in_(vals)),
+        )
+        return _negate(op, expr)
+
+    def build_port(op: str, v: Any) -> ColumnElement[bool]:
+        vals = _values(op, v)
+        expr = or_(
+            Incident.locode.in_(vals),
+            Incident.departure_locode.in_(vals),
+            Incident.destination_locode.in_(vals),
+            exists().where(IncidentTransit.incident_id == Incident.id, IncidentTransit.locode.in_(vals)),
+        )
+        return _negate(op, expr)
+
+    def build_container(op: str, v: Any) -> ColumnElement[bool]:
+        if op == "contains":
+            cond: ColumnElement[bool] = IncidentContainer.number.like(f"{v}%")
+        else:
+            cond = IncidentContainer.number.in_(_values(op, v))
+        return _negate(op, exists().where(IncidentContainer.incident_id == Incident.id, cond))
+
+    def build_company(op: str, v: Any) -> ColumnElement[bool]:
+        words = query_tokens(str(v))
+        if not words:
+            raise FilterValueError("give at least one word of the name")
+        party = exists().where(
+            IncidentParty.incident_id == Incident.id,
+            *[IncidentParty.name_folded.contains(w) for w in words],
+        )
+        return and_(text_match(dialect, str(v)), party)
+
+    def build_modus(op: str, v: Any) -> ColumnElement[bool]:
+        expr = exists().where(IncidentModus.incident_id == Incident.id, IncidentModus.code.in_(_values(op, v)))
+        return _negate(op, expr)
+
+    def build_owner(op: str, v: Any) -> ColumnElement[bool]:
+        sub = select(Organisation.id).where(Organisation.code.in_(_values(op, v)))
+        return _negate(op, Incident.owner_org_id.in_(sub))
+
+    def build_hs(op: str, v: Any) -> ColumnElement[bool]:
+        return Incident.declared_hs_code.like(f"{v}%")
+
+    def build_text(op: str, v: Any) -> ColumnElement[bool]:
+        return text_match(dialect, str(v))
+
+    def modus_code(v: Any) -> str:
+        code = str(v).strip()
+        if code not in index.taxonomy.get("modus", {}):
+            raise FilterValueError(f"unknown modus operandi code '{code}'")
+        return code
+
+    def hs_digits(v: Any) -> str:
+        d = re.sub(r"[\s.]", "", str(v))
+        if not re.fullmatch(r"\d{2,10}", d):
+            raise FilterValueError(f"'{v}' is not an HS code prefix")
+        return d
+
+    def bool_parse(v: Any) -> bool:
+        s = str(v).strip().lower()
+        if s in ("1", "true", "yes"):
+            return True
+        if s in ("0", "false", "no"):
+            return False
+        raise FilterValueError(f"'{v}' is not true or false")
+
+    return Registry(
+        {
+            "type": FieldSpec(_column(Incident.incident_type), eq_in, _choice(INCIDENT_TYPES)),
+            "status": FieldSpec(_column(Incident.status), eq_in, _choice(STATUSES)),
+            "country": FieldSpec(_column(Incident.country), eq_in, _upper),
+            "place_type": FieldSpec(_column(Incident.place_type), eq_in, _choice(PLACE_TYPES)),
+            "mode": FieldSpec(_column(Incident.mode_of_transport), eq_in, _choice(MODES)),
+            "detection_method": FieldSpec(_column(Incident.detection_method), eq_in, _choice(DETECTION_METHODS)),
+            "tlp": FieldSpec(_column(Incident.tlp), eq_in, _choice(TLPS)),
+            "distribution": FieldSpec(_column(Incident.distribution), eq_in, _choice(DISTRIBUTIONS)),
+            "date": FieldSpec(_column(Incident.incident_date), ranged, _date),
+            "reported_date": FieldSpec(_column(Incident.reported_date), ranged, _date),
+            "reference": FieldSpec(_column(Incident.reference), eq_in, lambda v: str(v).strip()),
+            "vessel_imo": FieldSpec(_column(Incident.vessel_imo), eq_in, lambda v: re.sub(r"\D", "", str(v))),
+            "bl_awb": FieldSpec(_column(Incident.bl_awb), eq_in, lambda v: str(v).strip()),
+            "is_demo": FieldSpec(_column(Incident.is_demo), frozenset({"eq"}), bool_parse),
+            "substance": FieldSpec(build_substance, eq_in, substance_ids),
+            "substance_class": FieldSpec(build_class, eq_in, substance_class),
+            "route_country": FieldSpec(build_route_country, eq_in, _upper),
+            "port": FieldSpec(build_port, eq_in, _upper),
+            "container": FieldSpec(
+                build_container, eq_in | {"contains"}, lambda v: re.sub(r"[\s\-./]", "", str(v)).upper()
+            ),
+            "company": FieldSpec(build_company, frozenset({"contains", "match"}), lambda v: str(v)),
+            "modus": FieldSpec(build_modus, eq_in, modus_code),
+            "owner_org": FieldSpec(build_owner, eq_in, lambda v: str(v).strip()),
+            "hs_code": FieldSpec(build_hs, frozenset({"eq", "contains"}), hs_digits),
+            "text": FieldSpec(build_text, frozenset({"match", "contains"}), lambda v: str(v)),
+        }
+    )

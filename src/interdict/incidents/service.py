@@ -1,0 +1,702 @@
+"""The incident registry: create, change, submit, close, search, history, attachments.
+
+Services never commit: the caller's unit of work does. Every read goes through
+``sharing.readable``; every write through ``sharing.require_editable``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any, Literal, cast
+
+from pydantic import ValidationError
+from sqlalchemy import Table, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from interdict.accounts.models import Organisation, User
+from interdict.accounts.subject import Subject
+from interdict.core import outbox
+from interdict.core.clock import today, utcnow
+from interdict.core.errors import (
+    Conflict,
+    ErrorCollector,
+    FieldError,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    from_validation_error,
+)
+from interdict.core.filters import Group
+from interdict.core.pagination import PageParams, Slice
+from interdict.core.text import search_document, tokens
+from interdict.incidents import search
+from interdict.incidents.models import (
+    Incident,
+    IncidentContainer,
+    IncidentModus,
+    IncidentParty,
+    IncidentSubstance,
+    IncidentTransit,
+    IncidentVersion,
+    ReferenceCounter,
+)
+from interdict.incidents.schemas import IncidentBase, IncidentCreate, IncidentPatch
+from interdict.incidents.vocab import LABELS, TRANSITIONS, UNIT_FACTORS
+from interdict.reference.catalogue import ReferenceIndex, SubstanceInfo, get_index
+from interdict.sharing.service import readable, require_editable
+
+SORTS = {
+    "-incident_date": (Incident.incident_date.desc(), Incident.reference.desc()),
+    "incident_date": (Incident.incident_date.asc(), Incident.reference.asc()),
+    "-reported_date": (Incident.reported_date.desc(), Incident.reference.desc()),
+    "-updated_at": (Incident.updated_at.desc(),),
+    "reference": (Incident.reference.asc(),),
+}
+
+Action = Literal["submit", "close", "reopen"]
+
+
+# --- validation against the reference data ---------------------------------------------------
+
+
+@dataclass
+class Checked:
+    substances: list[SubstanceInfo | None]
+    warnings: list[FieldError]
+
+
+def check(
+    index: ReferenceIndex,
+    data: IncidentBase,
+    *,
+    reported_default: date | None = None,
+    errors: ErrorCollector | None = None,
+) -> Checked:
+    """Checks that need the reference data or several fields. Raises InvalidInput listing every problem."""
+    errs = errors or ErrorCollector()
+    now = today()
+    if data.incident_date > now + timedelta(days=1):
+        errs.add(("incident_date",), "the incident date is in the future")
+    reported = data.reported_date or reported_default or now
+    if reported < data.incident_date:
+        errs.add(("reported_date",), "the reported date cannot be before the incident date")
+    if reported > now + timedelta(days=1):
+        errs.add(("reported_date",), "the reported date is in the future")
+
+    def check_locode(loc: tuple[str | int, ...], code: str | None, country: str | None, country_field: str) -> None:
+        if not code:
+            return
+        if country and code[:2] != country:
+            errs.add(loc, f"UN/LOCODE {code} is in {code[:2]}, but {country_field} is {country}")
+        elif code not in index.locations:
+            errs.warn(
+                loc,
+                f"UN/LOCODE {code} is not in the reference list (UN/LOCODE 2024-2, partial); accepted as typed",
+            )
+
+    check_locode(("locode",), data.locode, data.country, "the country")
+    check_locode(("departure_locode",), data.departure_locode, data.departure_country, "the departure country")
+    check_locode(("destination_locode",), data.destination_locode, data.destination_country, "the destination country")
+    for i, t in enumerate(data.transits):
+        check_locode(("transits", i, "locode"), t.locode, t.country, "the transit country")
+
+    if data.declared_hs_code:
+        code = data.declared_hs_code
+        key = code[:6] if len(code) >= 6 else code[:4]
+        if key not in index.hs:
+            errs.add(("declared_hs_code",), f"HS code {code} does not exist in HS 2022 ({key} is unknown)")
+
+    seen: set[str] = set()
+    for i, c in enumerate(data.containers):
+        if c.number in seen:
+            errs.add(("containers", i, "number"), f"container {c.number} is listed twice")
+        seen.add(c.number)
+
+    resolved: list[SubstanceInfo | None] = []
+    for i, line in enumerate(data.substances):
+        if line.substance is None:
+            resolved.append(None)
+            continue
+        found, candidates = index.resolve_substance(line.substance)
+        if found is None:
+            if candidates and any(c.name for c in candidates):
+                names = "; ".join(f"{c.name}" + (f" ({c.cas})" if c.cas else "") for c in candidates[:3])
+                errs.add(
+                    ("substances", i, "substance"),
+                    f"unknown or ambiguous substance '{line.substance}'; did you mean: {names}?",
+                    "unknown_substance",
+                )
+            else:
+                errs.add(
+                    ("substances", i, "substance"),
+                    f"unknown substance '{line.substance}': not in the catalogue; "
+                    "record it as unidentified with a description instead",
+                    "unknown_substance",
+                )
+        resolved.append(found)
+
+    modus = index.taxonomy.get("modus", {})
+    for i, code in enumerate(data.modus):
+        term = modus.get(code)
+        if term is None or not term.active:
+            errs.add(("modus", i), f"unknown modus operandi / concealment code '{code}'")
+    if len(set(data.modus)) != len(data.modus):
+        errs.add(("modus",), "a modus operandi code is listed twice")
+    errs.raise_if_any()
+    return Checked(resolved, errs.warnings)
+
+
+# --- writing ---------------------------------------------------------------------------------
+
+
+def _normalise_quantity(quantity: Decimal | None, unit: str | None) -> tuple[Decimal | None, str | None]:
+    if quantity is None or unit is None:
+        return None, None
+    factor = UNIT_FACTORS.get(unit)
+    if factor is None:
+        return None, None
+    return quantity * factor[0], factor[1]
+
+
+def _apply(incident: Incident, data: IncidentBase, checked: Checked, reported_default: date) -> None:
+    scalar = data.model_dump(
+        exclude={"transits", "containers", "substances", "parties", "modus", "submit", "reference"}
+    )
+    for key, value in scalar.items():
+        setattr(incident, key, value)
+    incident.reported_date = data.reported_date or reported_default
+    incident.transits = [
+        IncidentTransit(seq=i, country=t.country, locode=t.locode) for i, t in enumerate(data.transits)
+    ]
+    incident.containers = [
+        IncidentContainer(seq=i, number=c.number, seal_numbers=c.seal_numbers) for i, c in enumerate(data.containers)
+    ]
+    incident.parties = [
+        IncidentParty(seq=i, name_folded=" ".join(tokens(p.name)), **p.model_dump()) for i, p in enumerate(data.parties)
+    ]
+    incident.modus = [IncidentModus(code=c) for c in data.modus]
+    lines = []
+    for i, (line, info) in enumerate(zip(data.substances, checked.substances, strict=True)):
+        qn, un = _normalise_quantity(line.quantity, line.unit)
+        values = line.model_dump(exclude={"substance"})
+        lines.append(
+            IncidentSubstance(
+                seq=i,
+                substance_id=info.id if info else None,
+                quantity_normalised=qn,
+                unit_normalised=un,
+                **values,
+            )
+        )
+    incident.substances = lines
+
+
+def build_search_text(incident: Incident, index: ReferenceIndex) -> str:
+    parts: list[str | None] = [
+        incident.reference,
+        incident.case_reference,
+        LABELS.get(incident.incident_type),
+        incident.place_name,
+        incident.locode,
+        incident.departure_locode,
+        incident.destination_locode,
+        incident.vessel_name,
+        incident.vessel_imo,
+        incident.voyage,
+        incident.bl_awb,
+        incident.vehicle_plate,
+        incident.parcel_tracking,
+        incident.goods_description,
+        incident.declared_hs_code,
+        incident.narrative,
+    ]
+    for code in (incident.locode, incident.departure_locode, incident.destination_locode):
+        if code and code in index.locations:
+            parts.append(index.locations[code].name)
+    for c in incident.containers:
+        parts += [c.number, c.seal_numbers]
+    for p in incident.parties:
+        parts += [p.name, p.address, p.tax_id, p.phone, p.email, p.id_document]
+    for s in incident.substances:
+        parts += [s.other_description, s.declared_as]
+        info = index.substances.get(s.substance_id) if s.substance_id else None
+        if info:
+            parts += [info.name, info.cas, *info.names.get("vi", [])[:2], *info.names.get("zh", [])[:2]]
+    return search_document(*parts)
+
+
+def next_reference(session: Session, org: Organisation, year: int) -> str:
+    for _attempt in range(3):
+        counter = session.scalar(
+            select(ReferenceCounter)
+            .where(ReferenceCounter.org_id == org.id, ReferenceCounter.year == year)
+            .with_for_update()
+        )
+        if counter is None:
+            try:
+                with session.begin_nested():
+                    session.add(ReferenceCounter(org_id=org.id, year=year, next_value=2))
+                return f"{org.code}-{year}-{1:05d}"
+            except IntegrityError:
+                continue
+        value = counter.next_value
+        counter.next_value = value + 1
+        return f"{org.code}-{year}-{value:05d}"
+    raise Conflict("could not allocate an incident reference; try again")
+
+
+def snapshot(incident: Incident, index: ReferenceIndex) -> dict[str, Any]:
+    """The record as the user sees it, JSON-ready: stored with each version and diffed for history."""
+
+    def s(v: Any) -> Any:
+        if v is None or isinstance(v, (str, int, bool)):
+            return v
+        return str(v)
+
+    out: dict[str, Any] = {
+        k: s(getattr(incident, k))
+        for k in (
+            "incident_type",
+            "status",
+            "case_reference",
+            "incident_date",
+            "reported_date",
+            "country",
+            "locode",
+            "place_type",
+            "place_name",
+            "mode_of_transport",
+            "origin_country",
+            "departure_country",
+            "departure_locode",
+            "destination_country",
+            "destination_locode",
+            "bl_awb",
+            "vessel_name",
+            "vessel_imo",
+            "voyage",
+            "vehicle_plate",
+            "parcel_tracking",
+            "goods_description",
+            "declared_hs_code",
+            "detection_method",
+            "narrative",
+            "distribution",
+            "tlp",
+        )
+    }
+    out["transits"] = [{"country": t.country, "locode": t.locode} for t in incident.transits]
+    out["containers"] = [{"number": c.number, "seal_numbers": c.seal_numbers} for c in incident.containers]
+    out["parties"] = [
+        {
+            k: getattr(p, k)
+            for k in ("role", "kind", "name", "address", "country", "tax_id", "id_document", "phone", "email")
+        }
+        for p in incident.parties
+    ]
+    out["modus"] = sorted(m.code for m in incident.modus)
+    lines = []
+    for line in incident.substances:
+        info = index.substances.get(line.substance_id) if line.substance_id else None
+        lines.append(
+            {
+                "substance": info.name if info else None,
+                "substance_id": str(line.substance_id) if line.substance_id else None,
+                "cas": info.cas if info else None,
+                "other_description": line.other_description,
+                "declared_as": line.declared_as,
+                "quantity": s(line.quantity.normalize()) if line.quantity is not None else None,
+                "unit": line.unit,
+                "purity_percent": s(line.purity_percent.normalize()) if line.purity_percent is not None else None,
+                "form": line.form,
+                "lab_confirmation": line.lab_confirmation,
+            }
+        )
+    out["substances"] = lines
+    return out
+
+
+def diff(old: dict[str, Any] | None, new: dict[str, Any]) -> list[dict[str, Any]]:
+    if old is None:
+        return []
+    return [{"field": k, "old": old.get(k), "new": v} for k, v in new.items() if old.get(k) != v]
+
+
+def _record_version(
+    session: Session,
+    incident: Incident,
+    subject: Subject,
+    action: str,
+    old: dict[str, Any] | None,
+    index: ReferenceIndex,
+    extra: list[dict[str, Any]] | None = None,
+) -> None:
+    snap = snapshot(incident, index)
+    changes = diff(old, snap) + (extra or [])
+    session.add(
+        IncidentVersion(
+            incident_id=incident.id,
+            version=incident.version,
+            action=action,
+            changed_by_id=subject.user_id,
+            changed_at=incident.updated_at,
+            channel=subject.channel,
+            snapshot=snap,
+            changes=changes,
+        )
+    )
+
+
+def _event_payload(incident: Incident) -> dict[str, Any]:
+    return {
+        "id": str(incident.id),
+        "reference": incident.reference,
+        "version": incident.version,
+        "owner_org_id": str(incident.owner_org_id),
+        "status": incident.status,
+    }
+
+
+def create_incident(
+    session: Session, subject: Subject, data: IncidentCreate, *, is_demo: bool = False
+) -> tuple[Incident, list[FieldError]]:
+    if not subject.can_write:
+        raise Forbidden("your role cannot record incidents")
+    index = get_index(session)
+    checked = check(index, data)
+    org = session.get(Organisation, subject.org_id)
+    assert org is not None
+    if data.reference:
+        if session.scalar(select(Incident.id).where(Incident.reference == data.reference)) is not None:
+            raise InvalidInput(
+                FieldError(("reference",), f"an incident with reference {data.reference} already exists", "duplicate")
+            )
+        reference = data.reference
+    else:
+        reference = next_reference(session, org, data.incident_date.year)
+    now = utcnow()
+    incident = Incident(
+        id=uuid.uuid4(),
+        reference=reference,
+        status="draft",
+        is_demo=is_demo,
+        owner_org_id=org.id,
+        created_by_id=subject.user_id,
+        updated_by_id=subject.user_id,
+        created_at=now,
+        updated_at=now,
+        version=1,
+    )
+    _apply(incident, data, checked, now.date())
+    if data.submit:
+        incident.status = "submitted"
+        incident.submitted_at = now
+    incident.search_text = build_search_text(incident, index)
+    session.add(incident)
+    session.flush()
+    search.index_incident(session, incident.id, incident.search_text, new=True)
+    _record_version(session, incident, subject, "submitted" if data.submit else "created", None, index)
+    if data.submit:
+        outbox.emit(session, "incident.published", incident.id, _event_payload(incident))
+    return incident, checked.warnings
+
+
+def get_incident(session: Session, subject: Subject, incident_id: uuid.UUID | str) -> Incident:
+    """The incident if it exists and the subject may read it; NotFound otherwise (never Forbidden)."""
+    stmt = select(Incident)
+    try:
+        stmt = stmt.where(
+            Incident.id == (incident_id if isinstance(incident_id, uuid.UUID) else uuid.UUID(incident_id))
+        )
+    except ValueError:
+        stmt = stmt.where(Incident.reference == str(incident_id))
+    incident = session.scalar(readable(stmt, subject, Incident))
+    if incident is None:
+        raise NotFound("incident not found")
+    return incident
+
+
+def _check_version(incident: Incident, version: int) -> None:
+    if version != incident.version:
+        raise Conflict(
+            f"incident {incident.reference} was changed since you opened it (you edited version "
+            f"{version}, it is now at version {incident.version}); reload it and apply your change again"
+        )
+
+
+def current_input(incident: Incident, index: ReferenceIndex) -> dict[str, Any]:
+    """The incident in the input shape (IncidentBase), e.g. to prefill a form or merge a patch."""
+    snap = snapshot(incident, index)
+    snap.pop("status")
+    for line in snap["substances"]:
+        line["substance"] = line.pop("substance_id")
+        line.pop("cas")
+    return snap
+
+
+def update_incident(
+    session: Session, subject: Subject, incident_id: uuid.UUID | str, patch: IncidentPatch
+) -> tuple[Incident, list[FieldError]]:
+    incident = get_incident(session, subject, incident_id)
+    require_editable(incident, subject)
+    _check_version(incident, patch.version)
+    if incident.status == "closed":
+        raise Conflict(f"incident {incident.reference} is closed; reopen it before changing it")
+    index = get_index(session)
+    merged = current_input(incident, index)
+    merged.update(patch.model_dump(exclude_unset=True, exclude={"version"}, mode="json"))
+    try:
+        data = IncidentBase.model_validate(merged)
+    except ValidationError as exc:
+        raise from_validation_error(exc) from None
+    checked = check(index, data, reported_default=incident.reported_date)
+    old = snapshot(incident, index)
+    _apply(incident, data, checked, incident.reported_date)
+    new = snapshot(incident, index)
+    if diff(old, new) == []:
+        return incident, checked.warnings
+    published = incident.status in ("submitted", "updated")
+    if published:
+        incident.status = "updated"
+    incident.version += 1
+    incident.updated_at = utcnow()
+    incident.updated_by_id = subject.user_id
+    incident.search_text = build_search_text(incident, index)
+    session.flush()
+    search.index_incident(session, incident.id, incident.search_text, new=False)
+    _record_version(session, incident, subject, "updated", old, index)
+    if published:
+        outbox.emit(session, "incident.updated", incident.id, _event_payload(incident))
+    return incident, checked.warnings
+
+
+def transition(
+    session: Session, subject: Subject, incident_id: uuid.UUID | str, action: Action, version: int
+) -> Incident:
+    incident = get_incident(session, subject, incident_id)
+    require_editable(incident, subject)
+    _check_version(incident, version)
+    target = {"submit": "submitted", "close": "closed", "reopen": "updated"}[action]
+    if action == "submit" and incident.status != "draft":
+        raise Conflict(f"incident {incident.reference} is already submitted")
+    if action == "reopen" and incident.status != "closed":
+        raise Conflict(f"incident {incident.reference} is not closed")
+    if target not in TRANSITIONS[incident.status]:
+        raise Conflict(f"an incident that is {incident.status} cannot be {target}")
+    index = get_index(session)
+    old = snapshot(incident, index)
+    now = utcnow()
+    incident.status = target
+    incident.version += 1
+    incident.updated_at = now
+    incident.updated_by_id = subject.user_id
+    if action == "submit":
+        incident.submitted_at = now
+    elif action == "close":
+        incident.closed_at = now
+    else:
+        incident.closed_at = None
+    session.flush()
+    _record_version(
+        session,
+        incident,
+        subject,
+        {"submit": "submitted", "close": "closed", "reopen": "reopened"}[action],
+        old,
+        index,
+    )
+    topic = "incident.published" if action == "submit" else "incident.updated"
+    outbox.emit(session, topic, incident.id, _event_payload(incident))
+    return incident
+
+
+def record_attachment_change(session: Session, subject: Subject, incident: Incident, change: dict[str, Any]) -> None:
+    """Attachments are part of the record: adding or removing one is a new version."""
+    index = get_index(session)
+    incident.version += 1
+    incident.updated_at = utcnow()
+    incident.updated_by_id = subject.user_id
+    session.flush()
+    _record_version(session, incident, subject, "updated", None, index, extra=[change])
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+def search_incidents(
+    session: Session,
+    subject: Subject,
+    *,
+    filter_node: Group | None = None,
+    q: str | None = None,
+    sort: str = "-incident_date",
+    page: PageParams | None = None,
+) -> Slice[Incident]:
+    page = page or PageParams()
+    index = get_index(session)
+    dialect = session.get_bind().dialect.name
+    registry = search.incident_registry(index, dialect)
+    where = registry.compile(filter_node)
+    if sort not in SORTS:
+        raise InvalidInput(FieldError(("sort",), f"unknown sort '{sort}'; use one of {', '.join(SORTS)}"))
+    base = readable(select(Incident.id).where(where), subject, Incident)
+    if q and search.query_tokens(q):
+        base = base.where(search.text_match(dialect, q))
+    total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
+    stmt = readable(select(Incident).where(Incident.id.in_(base)), subject, Incident).order_by(*SORTS[sort])
+    items = list(session.scalars(stmt.offset(page.offset).limit(page.page_size)))
+    return Slice(items=items, total=total, page=page.page, page_size=page.page_size)
+
+
+def history(session: Session, subject: Subject, incident_id: uuid.UUID | str) -> list[IncidentVersion]:
+    incident = get_incident(session, subject, incident_id)
+    return list(
+        session.scalars(
+            select(IncidentVersion)
+            .where(IncidentVersion.incident_id == incident.id)
+            .order_by(IncidentVersion.version.desc())
+        )
+    )
+
+
+def users_by_id(session: Session, ids: set[uuid.UUID]) -> dict[uuid.UUID, User]:
+    if not ids:
+        return {}
+    return {u.id: u for u in session.scalars(select(User).where(User.id.in_(ids)))}
+
+
+def orgs_by_id(session: Session, ids: set[uuid.UUID]) -> dict[uuid.UUID, Organisation]:
+    if not ids:
+        return {}
+    return {o.id: o for o in session.scalars(select(Organisation).where(Organisation.id.in_(ids)))}
+
+
+def counts_by(session: Session, subject: Subject, column: Any) -> list[tuple[Any, int]]:
+    """Counts of readable incidents grouped by one column (dashboard statistics)."""
+    stmt = readable(select(column, func.count()).group_by(column), subject, Incident)
+    return [(k, n) for k, n in session.execute(stmt).tuples()]
+
+
+# --- bulk creation (imports, demo data) -------------------------------------------------------
+
+
+@dataclass
+class BulkItem:
+    data: IncidentCreate
+    checked: Checked
+    status: str = "submitted"
+
+
+def _reserve_references(session: Session, org: Organisation, years: list[int]) -> dict[int, int]:
+    """Reserve a block of numbers per year in one step; returns the first number of each block."""
+    first: dict[int, int] = {}
+    for year in sorted(set(years)):
+        need = years.count(year)
+        counter = session.scalar(
+            select(ReferenceCounter)
+            .where(ReferenceCounter.org_id == org.id, ReferenceCounter.year == year)
+            .with_for_update()
+        )
+        if counter is None:
+            counter = ReferenceCounter(org_id=org.id, year=year, next_value=1)
+            session.add(counter)
+        first[year] = counter.next_value
+        counter.next_value += need
+    session.flush()
+    return first
+
+
+def bulk_create(session: Session, subject: Subject, items: list[BulkItem], *, is_demo: bool = False) -> list[uuid.UUID]:
+    """Insert many checked incidents with set-based INSERTs (same rows as create_incident would write)."""
+    if not subject.can_write:
+        raise Forbidden("your role cannot record incidents")
+    if not items:
+        return []
+    index = get_index(session)
+    org = session.get(Organisation, subject.org_id)
+    assert org is not None
+    now = utcnow()
+    need_numbers = [it.data.incident_date.year for it in items if not it.data.reference]
+    next_numbers = _reserve_references(session, org, need_numbers)
+    tables: dict[type[Any], list[dict[str, Any]]] = {
+        k: []
+        for k in (
+            Incident,
+            IncidentTransit,
+            IncidentContainer,
+            IncidentParty,
+            IncidentModus,
+            IncidentSubstance,
+            IncidentVersion,
+        )
+    }
+    fts: list[tuple[uuid.UUID, str]] = []
+    events: list[dict[str, Any]] = []
+    ids: list[uuid.UUID] = []
+    for it in items:
+        year = it.data.incident_date.year
+        if it.data.reference:
+            reference = it.data.reference
+        else:
+            reference = f"{org.code}-{year}-{next_numbers[year]:05d}"
+            next_numbers[year] += 1
+        inc = Incident(
+            id=uuid.uuid4(),
+            reference=reference,
+            status=it.status,
+            is_demo=is_demo,
+            owner_org_id=org.id,
+            created_by_id=subject.user_id,
+            updated_by_id=subject.user_id,
+            created_at=now,
+            updated_at=now,
+            version=1,
+            submitted_at=now if it.status != "draft" else None,
+            closed_at=now if it.status == "closed" else None,
+        )
+        _apply(inc, it.data, it.checked, now.date())
+        inc.search_text = build_search_text(inc, index)
+        row = {c.key: getattr(inc, c.key) for c in Incident.__table__.columns}
+        tables[Incident].append(row)
+        for child_list in (inc.transits, inc.containers, inc.parties, inc.modus, inc.substances):
+            for child in child_list:
+                child_row = {c.key: getattr(child, c.key) for c in type(child).__table__.columns}
+                child_row["id"] = uuid.uuid4()
+                child_row["incident_id"] = inc.id
+                tables[type(child)].append(child_row)
+        tables[IncidentVersion].append(
+            {
+                "id": uuid.uuid4(),
+                "incident_id": inc.id,
+                "version": 1,
+                "action": "imported" if not is_demo else "created",
+                "changed_by_id": subject.user_id,
+                "changed_at": now,
+                "channel": subject.channel,
+                "snapshot": snapshot(inc, index),
+                "changes": [],
+            }
+        )
+        fts.append((inc.id, inc.search_text))
+        if it.status != "draft":
+            events.append(
+                {
+                    "topic": "incident.published",
+                    "aggregate_id": inc.id,
+                    "payload": {**_event_payload(inc), "bulk": True},
+                    "created_at": now,
+                    "attempts": 0,
+                }
+            )
+        ids.append(inc.id)
+    for table, rows in tables.items():
+        if rows:
+            session.execute(cast(Table, table.__table__).insert(), rows)
+    if events:
+        session.execute(cast(Table, outbox.OutboxEvent.__table__).insert(), events)
+    search.index_many(session, fts)
+    return ids

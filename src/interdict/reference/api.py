@@ -1,0 +1,191 @@
+"""Reference lookups for forms and clients: substance autocomplete, ports, HS, countries, validators."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Literal
+
+from fastapi import APIRouter, Query
+from pydantic_core import PydanticCustomError
+
+from interdict.accounts.deps import SubjectDep
+from interdict.core.deps import SessionDep
+from interdict.core.errors import NotFound
+from interdict.core.text import fold
+from interdict.reference import validators
+from interdict.reference.catalogue import get_index
+from interdict.reference.schemas import (
+    ClassRead,
+    CountryRead,
+    HsHit,
+    LocationHit,
+    SubstanceDetail,
+    SubstanceHit,
+    TermRead,
+    Validation,
+)
+
+router = APIRouter(prefix="/api/v1/reference", tags=["reference"])
+Lang = Literal["en", "vi"]
+
+
+@router.get("/substances", response_model=list[SubstanceHit])
+def search_substances(
+    db: SessionDep,
+    subject: SubjectDep,
+    q: str = Query(min_length=1, max_length=100),
+    limit: int = Query(default=10, ge=1, le=50),
+) -> list[SubstanceHit]:
+    """Ranked autocomplete over every name, synonym, abbreviation (en/vi/zh) and CAS RN."""
+    index = get_index(db)
+    return [
+        SubstanceHit(
+            id=m.substance.id,
+            name=m.substance.name,
+            cas=m.substance.cas,
+            matched_name=m.matched_name,
+            matched_lang=m.matched_lang,
+            score=m.score,
+            exact=m.exact,
+            controls=m.substance.controls,
+            classes=m.substance.classes,
+            is_nps=m.substance.is_nps,
+            is_precursor=m.substance.is_precursor,
+        )
+        for m in index.search_substances(q, limit=limit)
+    ]
+
+
+@router.get("/substances/{substance_id}", response_model=SubstanceDetail)
+def get_substance(substance_id: uuid.UUID, db: SessionDep, subject: SubjectDep) -> SubstanceDetail:
+    info = get_index(db).substances.get(substance_id)
+    if info is None:
+        raise NotFound("substance not found")
+    return SubstanceDetail(
+        id=info.id,
+        name=info.name,
+        cas=info.cas,
+        controls=info.controls,
+        classes=info.classes,
+        hs_codes=info.hs_codes,
+        names=info.names,
+        is_nps=info.is_nps,
+        is_precursor=info.is_precursor,
+    )
+
+
+@router.get("/substance-classes", response_model=list[ClassRead])
+def substance_classes(db: SessionDep, subject: SubjectDep, lang: Lang = "en") -> list[ClassRead]:
+    index = get_index(db)
+    out = [
+        ClassRead(code=c, label=labels[1] if lang == "vi" else labels[0], kind="class")
+        for c, labels in sorted(index.class_labels.items())
+    ]
+    out += [
+        ClassRead(code=c.code, label=c.label_vi if lang == "vi" else c.label_en, kind="list")
+        for c in index.control_lists.values()
+    ]
+    return out
+
+
+@router.get("/locations", response_model=list[LocationHit])
+def search_locations(
+    db: SessionDep,
+    subject: SubjectDep,
+    q: str = Query(min_length=1, max_length=100),
+    country: str | None = Query(default=None, max_length=2),
+    seaport: bool = False,
+    limit: int = Query(default=10, ge=1, le=50),
+    lang: Lang = "en",
+) -> list[LocationHit]:
+    index = get_index(db)
+    return [
+        LocationHit(
+            code=loc.code,
+            name=loc.name,
+            country=loc.country,
+            country_name=index.country_name(loc.country, lang),
+            subdivision=loc.subdivision,
+            is_seaport=loc.is_seaport,
+            is_airport=loc.is_airport,
+            is_border=loc.is_border,
+        )
+        for loc in index.search_locations(q, country=country.upper() if country else None, seaport=seaport, limit=limit)
+    ]
+
+
+@router.get("/countries", response_model=list[CountryRead])
+def countries(
+    db: SessionDep, subject: SubjectDep, lang: Lang = "en", q: str | None = Query(default=None, max_length=60)
+) -> list[CountryRead]:
+    index = get_index(db)
+    items = [CountryRead(code=c, name=index.country_name(c, lang)) for c in index.countries]
+    if q:
+        f = fold(q)
+        items = [c for c in items if c.code.lower() == f or fold(c.name).startswith(f) or f" {f}" in f" {fold(c.name)}"]
+    return sorted(items, key=lambda c: c.name)
+
+
+@router.get("/hs", response_model=list[HsHit])
+def search_hs(
+    db: SessionDep,
+    subject: SubjectDep,
+    q: str = Query(min_length=2, max_length=100),
+    limit: int = Query(default=15, ge=1, le=100),
+) -> list[HsHit]:
+    index = get_index(db)
+    digits = q.replace(".", "").replace(" ", "")
+    if digits.isdigit():
+        hits = [(c, d) for c, d in index.hs.items() if c.startswith(digits)]
+    else:
+        f = fold(q)
+        hits = [(c, d) for c, d in index.hs.items() if f in fold(d)]
+    return [HsHit(code=c, description=d) for c, d in sorted(hits)[:limit]]
+
+
+@router.get("/taxonomy/{scheme}", response_model=list[TermRead])
+def taxonomy(scheme: str, db: SessionDep, subject: SubjectDep, lang: Lang = "en") -> list[TermRead]:
+    terms = get_index(db).taxonomy.get(scheme)
+    if terms is None:
+        raise NotFound(f"no taxonomy '{scheme}'")
+    return [
+        TermRead(code=t.code, parent=t.parent, label=t.label_vi if lang == "vi" else t.label_en)
+        for t in terms.values()
+        if t.active
+    ]
+
+
+@router.get("/validate", response_model=Validation)
+def validate(
+    db: SessionDep,
+    subject: SubjectDep,
+    kind: Literal["cas", "container", "imo", "hs", "locode", "country"],
+    value: str = Query(max_length=100),
+) -> Validation:
+    """Check one identifier as a form field would (for inline validation while typing)."""
+    fn = {
+        "cas": validators.normalise_cas,
+        "container": validators.normalise_container,
+        "imo": validators.normalise_imo,
+        "hs": validators.normalise_hs_format,
+        "locode": validators.normalise_locode,
+        "country": validators.normalise_country,
+    }[kind]
+    try:
+        normalised = fn(value)
+    except PydanticCustomError as exc:
+        return Validation(kind=kind, value=value, valid=False, message=exc.message())
+    index = get_index(db)
+    if kind == "hs":
+        key = normalised[:6] if len(normalised) >= 6 else normalised[:4]
+        if key not in index.hs:
+            return Validation(kind=kind, value=value, valid=False, message=f"HS code {value} does not exist in HS 2022")
+    if kind == "locode" and normalised not in index.locations:
+        return Validation(
+            kind=kind,
+            value=value,
+            valid=True,
+            normalised=normalised,
+            warning=f"UN/LOCODE {normalised} is not in the reference list (partial); it will be accepted",
+        )
+    return Validation(kind=kind, value=value, valid=True, normalised=normalised)

@@ -1,0 +1,99 @@
+"""Format validators for identifiers officers type. Check digits come from python-stdnum.
+
+Each ``normalise_*`` returns the canonical form or raises ``PydanticCustomError`` with a message
+that names the reason, so API and web forms show e.g. "check digit does not match (expected 3)".
+"""
+
+from __future__ import annotations
+
+import re
+
+import pycountry
+from pydantic_core import PydanticCustomError
+from stdnum import casrn, imo, iso6346
+from stdnum.exceptions import InvalidChecksum, InvalidComponent, InvalidFormat, InvalidLength, ValidationError
+
+_LOCODE_RE = re.compile(r"^[A-Z]{2}[A-Z2-9]{3}$")
+_HS_RE = re.compile(r"^\d{4}(\d{2}(\d{2}(\d{2})?)?)?$")
+
+
+def _fail(kind: str, message: str) -> PydanticCustomError:
+    return PydanticCustomError(kind, message)
+
+
+def normalise_cas(value: str) -> str:
+    raw = value.strip()
+    compact = casrn.compact(raw)
+    if not re.fullmatch(r"\d{2,7}-?\d{2}-?\d", compact.replace(" ", "")):
+        raise _fail("cas", f"'{raw}' is not a CAS RN: expected digits in the form 1234567-12-1")
+    try:
+        return str(casrn.validate(compact))
+    except InvalidChecksum:
+        digits = compact.replace("-", "")
+        expected = casrn.calc_check_digit(digits[:-1])
+        raise _fail("cas", f"CAS RN '{raw}' has a wrong check digit (expected {expected})") from None
+    except ValidationError as exc:
+        raise _fail("cas", f"CAS RN '{raw}' is not valid: {getattr(exc, 'message', str(exc))}") from None
+
+
+def normalise_container(value: str) -> str:
+    raw = value.strip()
+    compact = re.sub(r"[\s\-./]", "", raw).upper()
+    if not re.fullmatch(r"[A-Z]{3}[UJZR]\d{7}", compact):
+        raise _fail(
+            "container",
+            f"'{raw}' is not an ISO 6346 container number: expected 3-letter owner code, "
+            "category letter U/J/Z/R and 7 digits, e.g. CSQU3054383",
+        )
+    try:
+        return str(iso6346.validate(compact))
+    except InvalidChecksum:
+        expected = iso6346.calc_check_digit(compact[:-1])
+        raise _fail("container", f"container '{raw}' has a wrong check digit (expected {expected})") from None
+    except ValidationError as exc:
+        raise _fail("container", f"container '{raw}' is not valid: {getattr(exc, 'message', str(exc))}") from None
+
+
+def normalise_imo(value: str) -> str:
+    raw = value.strip()
+    compact = imo.compact(raw)
+    try:
+        return str(imo.validate(compact))
+    except InvalidChecksum:
+        raise _fail("imo", f"IMO number '{raw}' has a wrong check digit") from None
+    except (InvalidFormat, InvalidLength, InvalidComponent):
+        raise _fail("imo", f"'{raw}' is not an IMO ship number: expected 7 digits, e.g. IMO 9074729") from None
+    except ValidationError as exc:
+        raise _fail("imo", f"IMO number '{raw}' is not valid: {getattr(exc, 'message', str(exc))}") from None
+
+
+def normalise_hs_format(value: str) -> str:
+    """Digits only (4, 6, 8 or 10). Whether the code exists in HS 2022 is checked against the data."""
+    raw = value.strip()
+    digits = re.sub(r"[\s.]", "", raw)
+    if not _HS_RE.match(digits):
+        raise _fail("hs_code", f"'{raw}' is not an HS code: expected 4, 6, 8 or 10 digits, e.g. 2915.24")
+    return digits
+
+
+def normalise_locode(value: str) -> str:
+    raw = value.strip()
+    code = raw.replace(" ", "").upper()
+    if not _LOCODE_RE.match(code):
+        raise _fail("locode", f"'{raw}' is not a UN/LOCODE: expected 2-letter country and 3 characters, e.g. VNHPH")
+    if pycountry.countries.get(alpha_2=code[:2]) is None:
+        raise _fail("locode", f"UN/LOCODE '{raw}' starts with '{code[:2]}', which is not an ISO 3166 country code")
+    return code
+
+
+def normalise_country(value: str) -> str:
+    raw = value.strip()
+    code = raw.upper()
+    country = None
+    if len(code) == 2:
+        country = pycountry.countries.get(alpha_2=code)
+    elif len(code) == 3:
+        country = pycountry.countries.get(alpha_3=code)
+    if country is None:
+        raise _fail("country", f"'{raw}' is not an ISO 3166 country code (e.g. VN, CN, KH)")
+    return str(country.alpha_2)

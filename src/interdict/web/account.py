@@ -1,0 +1,144 @@
+"""My account: API tokens (created here, shown once) and administration of users and units."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+from pydantic import ValidationError
+
+from interdict.accounts import service
+from interdict.accounts.models import User
+from interdict.accounts.schemas import OrganisationCreate, TokenCreate, UserCreate
+from interdict.core.deps import SessionDep
+from interdict.core.errors import Forbidden, InvalidInput, from_validation_error
+from interdict.web.deps import CheckedForm, WebSubject
+from interdict.web.forms import errors_by_field
+from interdict.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/account/tokens")
+def tokens_page(request: Request, db: SessionDep, subject: WebSubject) -> Response:
+    return render(
+        request,
+        "account/tokens.html",
+        {"tokens": service.list_api_tokens(db, subject.user_id), "new_token": None, "errors": {}},
+    )
+
+
+@router.post("/account/tokens")
+def create_token(request: Request, db: SessionDep, subject: WebSubject, form: CheckedForm) -> Response:
+    scopes = [s for s in form.getlist("scopes") if isinstance(s, str)]
+    days = form.get("expires_in_days")
+    try:
+        body = TokenCreate(
+            name=str(form.get("name") or ""),
+            scopes=scopes or ["read"],
+            expires_in_days=int(days) if isinstance(days, str) and days.isdigit() else 90,
+        )
+    except ValidationError as exc:
+        err = from_validation_error(exc)
+        return render(
+            request,
+            "account/tokens.html",
+            {
+                "tokens": service.list_api_tokens(db, subject.user_id),
+                "new_token": None,
+                "errors": errors_by_field(err.errors),
+            },
+            status_code=422,
+        )
+    if "admin" in body.scopes and subject.role != "admin":
+        raise Forbidden("only administrators can create admin-scoped tokens")
+    user = db.get(User, subject.user_id)
+    assert user is not None
+    token, _row = service.create_api_token(db, user, body, pepper=request.app.state.pepper)
+    return render(
+        request,
+        "account/tokens.html",
+        {"tokens": service.list_api_tokens(db, subject.user_id), "new_token": token, "errors": {}},
+    )
+
+
+@router.post("/account/tokens/{token_id}/revoke")
+def revoke_token(token_id: uuid.UUID, db: SessionDep, subject: WebSubject, form: CheckedForm) -> Response:
+    service.revoke_api_token(db, subject.user_id, token_id)
+    return RedirectResponse("/account/tokens", status_code=303)
+
+
+def _admin_context(db: SessionDep, subject: WebSubject) -> dict[str, object]:
+    orgs = [o for o in service.list_organisations(db) if (o.root_id or o.id) == subject.root_org_id]
+    users = service.list_users(db, org_ids=[o.id for o in orgs])
+    return {"orgs": orgs, "users": users, "org_by_id": {o.id: o for o in orgs}, "errors": {}, "values": {}}
+
+
+@router.get("/admin")
+def admin_page(request: Request, db: SessionDep, subject: WebSubject) -> Response:
+    if not subject.is_admin:
+        raise Forbidden("administration is for administrators")
+    return render(request, "admin/index.html", _admin_context(db, subject))
+
+
+@router.post("/admin/users")
+def admin_create_user(request: Request, db: SessionDep, subject: WebSubject, form: CheckedForm) -> Response:
+    if not subject.is_admin:
+        raise Forbidden("administration is for administrators")
+    values = {
+        k: str(form.get(k) or "") for k in ("username", "full_name", "email", "role", "org_code", "password", "locale")
+    }
+    ctx = _admin_context(db, subject)
+    try:
+        body = UserCreate.model_validate(
+            {**values, "email": values["email"] or None, "locale": values["locale"] or "en"}
+        )
+        org = service.get_org_by_code(db, body.org_code)
+        if org is None or (org.root_id or org.id) != subject.root_org_id:
+            raise Forbidden("you can add users only to your own agency's units")
+        service.create_user(db, body)
+    except ValidationError as exc:
+        return render(
+            request,
+            "admin/index.html",
+            {**ctx, "errors": errors_by_field(from_validation_error(exc).errors), "values": values},
+            status_code=422,
+        )
+    except InvalidInput as exc:
+        return render(
+            request,
+            "admin/index.html",
+            {**ctx, "errors": errors_by_field(exc.errors), "values": values},
+            status_code=422,
+        )
+    return RedirectResponse("/admin?flash=user_created", status_code=303)
+
+
+@router.post("/admin/organisations")
+def admin_create_org(request: Request, db: SessionDep, subject: WebSubject, form: CheckedForm) -> Response:
+    if not subject.is_admin:
+        raise Forbidden("administration is for administrators")
+    values = {k: str(form.get(k) or "") for k in ("code", "name", "name_local", "kind", "country", "parent_code")}
+    ctx = _admin_context(db, subject)
+    try:
+        body = OrganisationCreate.model_validate({**values, "name_local": values["name_local"] or None})
+        parent = service.get_org_by_code(db, body.parent_code) if body.parent_code else None
+        if parent is None or (parent.root_id or parent.id) != subject.root_org_id:
+            raise Forbidden("you can add units only under an organisation of your own agency")
+        service.create_organisation(db, body)
+    except ValidationError as exc:
+        return render(
+            request,
+            "admin/index.html",
+            {**ctx, "errors": errors_by_field(from_validation_error(exc).errors), "org_values": values},
+            status_code=422,
+        )
+    except InvalidInput as exc:
+        return render(
+            request,
+            "admin/index.html",
+            {**ctx, "errors": errors_by_field(exc.errors), "org_values": values},
+            status_code=422,
+        )
+    return RedirectResponse("/admin?flash=unit_created", status_code=303)

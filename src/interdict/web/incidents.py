@@ -1,0 +1,367 @@
+"""Incident pages: dashboard, list and search, form (new/edit), detail with history and attachments."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+from pydantic import ValidationError
+from sqlalchemy import func, select
+from starlette.datastructures import UploadFile
+
+from interdict.core.clock import today
+from interdict.core.deps import SessionDep, SettingsDep
+from interdict.core.errors import Conflict, FieldError, InvalidInput, from_validation_error
+from interdict.core.pagination import PageParams
+from interdict.incidents import attachments as att_service
+from interdict.incidents import service as svc
+from interdict.incidents.api import params_filter
+from interdict.incidents.models import Incident
+from interdict.incidents.present import to_read, to_summaries
+from interdict.incidents.schemas import IncidentCreate, IncidentPatch
+from interdict.incidents.vocab import (
+    DETECTION_METHODS,
+    DISTRIBUTIONS,
+    FORMS,
+    INCIDENT_TYPES,
+    LAB_CONFIRMATIONS,
+    MODES,
+    PARTY_KINDS,
+    PARTY_ROLES,
+    PLACE_TYPES,
+    STATUSES,
+    TLPS,
+    UNITS,
+)
+from interdict.reference.catalogue import get_index
+from interdict.sharing.service import can_edit, readable, require_editable
+from interdict.web.deps import CheckedForm, WebSubject
+from interdict.web.forms import errors_by_field, form_lines, incident_from_form
+from interdict.web.templating import render, request_lang
+
+router = APIRouter(include_in_schema=False)
+
+LIST_PARAMS = (
+    "q",
+    "type",
+    "status",
+    "country",
+    "port",
+    "route_country",
+    "substance",
+    "substance_class",
+    "date_from",
+    "date_to",
+    "company",
+    "container",
+    "sort",
+)
+
+
+def vocab() -> dict[str, Any]:
+    return {
+        "incident_types": INCIDENT_TYPES,
+        "statuses": STATUSES,
+        "place_types": PLACE_TYPES,
+        "modes": MODES,
+        "units": UNITS,
+        "forms": FORMS,
+        "lab_confirmations": LAB_CONFIRMATIONS,
+        "detection_methods": DETECTION_METHODS,
+        "party_roles": PARTY_ROLES,
+        "party_kinds": PARTY_KINDS,
+        "distributions": DISTRIBUTIONS,
+        "tlps": TLPS,
+    }
+
+
+@router.get("/")
+def home(subject: WebSubject) -> Response:
+    return RedirectResponse("/dashboard", status_code=303)
+
+
+@router.get("/dashboard")
+def dashboard(request: Request, db: SessionDep, subject: WebSubject) -> Response:
+    since = today() - timedelta(days=365)
+    by_type = dict(svc.counts_by(db, subject, Incident.incident_type))
+    recent = svc.search_incidents(db, subject, sort="-reported_date", page=PageParams(page=1, page_size=10))
+    drafts_stmt = (
+        select(func.count())
+        .select_from(Incident)
+        .where(Incident.owner_org_id == subject.org_id, Incident.status == "draft")
+    )
+    year_stmt = readable(
+        select(func.count()).select_from(Incident).where(Incident.incident_date >= since), subject, Incident
+    )
+    lang = request_lang(request, subject)
+    return render(
+        request,
+        "dashboard.html",
+        {
+            "by_type": by_type,
+            "total": sum(by_type.values()),
+            "last_year": db.scalar(year_stmt) or 0,
+            "drafts": db.scalar(drafts_stmt) or 0,
+            "recent": to_summaries(db, recent.items, lang=lang),
+            **vocab(),
+        },
+    )
+
+
+@router.get("/incidents")
+def list_page(request: Request, db: SessionDep, subject: WebSubject) -> Response:
+    qp = request.query_params
+    values = {k: qp.get(k, "") for k in LIST_PARAMS}
+    lang = request_lang(request, subject)
+    page = int(qp.get("page", "1")) if qp.get("page", "1").isdigit() else 1
+    errors: dict[str, list[str]] = {}
+    result = None
+    try:
+        node = params_filter(
+            type=[values["type"]] if values["type"] else None,
+            status=[values["status"]] if values["status"] else None,
+            country=[values["country"]] if values["country"] else None,
+            port=[values["port"]] if values["port"] else None,
+            route_country=[values["route_country"]] if values["route_country"] else None,
+            substance=[values["substance"]] if values["substance"] else None,
+            substance_class=[values["substance_class"]] if values["substance_class"] else None,
+            date_from=date.fromisoformat(values["date_from"]) if values["date_from"] else None,
+            date_to=date.fromisoformat(values["date_to"]) if values["date_to"] else None,
+            company=values["company"] or None,
+            container=values["container"] or None,
+        )
+        sort = values["sort"] if values["sort"] in svc.SORTS else "-incident_date"
+        result = svc.search_incidents(
+            db,
+            subject,
+            filter_node=node,
+            q=values["q"] or None,
+            sort=sort,
+            page=PageParams(page=max(1, page), page_size=25),
+        )
+    except ValueError:
+        errors["date_from"] = ["dates are written YYYY-MM-DD"]
+    except InvalidInput as exc:
+        for e in exc.errors:
+            field = _filter_field(e, values)
+            errors.setdefault(field, []).append(e.msg)
+    index = get_index(db)
+    items = to_summaries(db, result.items, q=values["q"] or None, lang=lang) if result else []
+    query = {k: v for k, v in values.items() if v}
+    return render(
+        request,
+        "incidents/list.html",
+        {
+            "values": values,
+            "errors": errors,
+            "items": items,
+            "total": result.total if result else 0,
+            "page": page,
+            "pages": result.pages if result else 1,
+            "query": query,
+            "urlencode": urlencode,
+            "classes": sorted(index.class_labels.items()),
+            "control_lists": list(index.control_lists.values()),
+            **vocab(),
+        },
+    )
+
+
+def _filter_field(error: FieldError, values: dict[str, str]) -> str:
+    msg = error.msg.split(":", 1)[0]
+    return msg if msg in values else "q"
+
+
+def _form_context(
+    db: SessionDep,
+    data: dict[str, Any],
+    errors: dict[str, list[str]],
+    *,
+    incident: Any = None,
+    warnings: list[FieldError] | None = None,
+) -> dict[str, Any]:
+    index = get_index(db)
+    return {
+        "data": data,
+        "errors": errors,
+        "incident": incident,
+        "warnings": warnings or [],
+        "substance_lines": form_lines(data, "substances"),
+        "party_lines": form_lines(data, "parties"),
+        "container_lines": form_lines(data, "containers"),
+        "transit_lines": form_lines(data, "transits"),
+        "modus_terms": [t for t in index.taxonomy.get("modus", {}).values() if t.active],
+        "substance_names": {str(k): v.name for k, v in index.substances.items()},
+        "today": today().isoformat(),
+        **vocab(),
+    }
+
+
+@router.get("/incidents/new")
+def new_page(request: Request, db: SessionDep, subject: WebSubject) -> Response:
+    data: dict[str, Any] = {
+        "country": subject.country,
+        "reported_date": today().isoformat(),
+        "distribution": "organisation",
+        "tlp": "AMBER",
+    }
+    return render(request, "incidents/form.html", _form_context(db, data, {}))
+
+
+def _invalid(exc: ValidationError | InvalidInput) -> InvalidInput:
+    return from_validation_error(exc) if isinstance(exc, ValidationError) else exc
+
+
+@router.post("/incidents/new")
+def create(request: Request, db: SessionDep, subject: WebSubject, form: CheckedForm) -> Response:
+    data = incident_from_form(form)
+    submit = form.get("action") == "submit"
+    try:
+        body = IncidentCreate.model_validate({**data, "submit": submit})
+        incident, warnings = svc.create_incident(db, subject, body)
+    except (ValidationError, InvalidInput) as exc:
+        err = _invalid(exc)
+        return render(
+            request,
+            "incidents/form.html",
+            _form_context(db, data, errors_by_field(err.errors)),
+            status_code=422,
+        )
+    flash = "warnings" if warnings else ("submitted" if submit else "saved")
+    return RedirectResponse(f"/incidents/{incident.reference}?flash={flash}", status_code=303)
+
+
+@router.get("/incidents/{ref}")
+def detail(ref: str, request: Request, db: SessionDep, subject: WebSubject) -> Response:
+    incident = svc.get_incident(db, subject, ref)
+    read = to_read(db, incident)
+    versions = svc.history(db, subject, incident.id)
+    users = svc.users_by_id(db, {v.changed_by_id for v in versions})
+    index = get_index(db)
+    lang = request_lang(request, subject)
+    return render(
+        request,
+        "incidents/detail.html",
+        {
+            "i": read,
+            "versions": versions,
+            "users": users,
+            "can_edit": can_edit(incident, subject),
+            "attachments": att_service.list_attachments(db, subject, incident.id),
+            "country_name": lambda c: index.country_name(c, lang),
+            "location_name": lambda c: index.locations[c].name if c and c in index.locations else "",
+            "modus_label": lambda c: (lambda t: (t.label_vi if lang == "vi" else t.label_en) if t else c)(
+                index.taxonomy.get("modus", {}).get(c)
+            ),
+            "control_label": lambda c: (lambda cl: (cl.label_vi if lang == "vi" else cl.label_en) if cl else c)(
+                index.control_lists.get(c)
+            ),
+        },
+    )
+
+
+@router.get("/incidents/{ref}/edit")
+def edit_page(ref: str, request: Request, db: SessionDep, subject: WebSubject) -> Response:
+    incident = svc.get_incident(db, subject, ref)
+    require_editable(incident, subject)
+    data = svc.current_input(incident, get_index(db))
+    data["version"] = incident.version
+    return render(request, "incidents/form.html", _form_context(db, data, {}, incident=incident))
+
+
+@router.post("/incidents/{ref}/edit")
+def update(ref: str, request: Request, db: SessionDep, subject: WebSubject, form: CheckedForm) -> Response:
+    incident = svc.get_incident(db, subject, ref)
+    data = incident_from_form(form)
+    version = form.get("version")
+    try:
+        patch = IncidentPatch.model_validate(
+            {**data, "version": int(version) if isinstance(version, str) and version.isdigit() else -1}
+        )
+        incident, warnings = svc.update_incident(db, subject, incident.id, patch)
+    except (ValidationError, InvalidInput) as exc:
+        err = _invalid(exc)
+        return render(
+            request,
+            "incidents/form.html",
+            _form_context(db, {**data, "version": version}, errors_by_field(err.errors), incident=incident),
+            status_code=422,
+        )
+    except Conflict as exc:
+        return render(
+            request,
+            "incidents/form.html",
+            _form_context(db, {**data, "version": version}, {"_form": [exc.message]}, incident=incident),
+            status_code=409,
+        )
+    return RedirectResponse(
+        f"/incidents/{incident.reference}?flash={'warnings' if warnings else 'saved'}", status_code=303
+    )
+
+
+def _transition(ref: str, action: svc.Action, db: SessionDep, subject: WebSubject, form: CheckedForm) -> Response:
+    incident = svc.get_incident(db, subject, ref)
+    version = form.get("version")
+    svc.transition(
+        db,
+        subject,
+        incident.id,
+        action,
+        int(version) if isinstance(version, str) and version.isdigit() else -1,
+    )
+    return RedirectResponse(f"/incidents/{incident.reference}?flash={action}", status_code=303)
+
+
+@router.post("/incidents/{ref}/submit")
+def submit(ref: str, db: SessionDep, subject: WebSubject, form: CheckedForm) -> Response:
+    return _transition(ref, "submit", db, subject, form)
+
+
+@router.post("/incidents/{ref}/close")
+def close(ref: str, db: SessionDep, subject: WebSubject, form: CheckedForm) -> Response:
+    return _transition(ref, "close", db, subject, form)
+
+
+@router.post("/incidents/{ref}/reopen")
+def reopen(ref: str, db: SessionDep, subject: WebSubject, form: CheckedForm) -> Response:
+    return _transition(ref, "reopen", db, subject, form)
+
+
+@router.post("/incidents/{ref}/attachments")
+def upload(
+    ref: str, request: Request, db: SessionDep, subject: WebSubject, settings: SettingsDep, form: CheckedForm
+) -> Response:
+    incident = svc.get_incident(db, subject, ref)
+    file = form.get("file")
+    if not isinstance(file, UploadFile) or not file.filename:
+        raise InvalidInput(FieldError(("file",), "choose a file to upload"))
+    description = form.get("description")
+    att_service.add_attachment(
+        db,
+        subject,
+        att_service.Storage(settings.attachments_dir),
+        incident.id,
+        filename=file.filename,
+        stream=file.file,
+        limit=settings.max_upload_bytes,
+        description=description if isinstance(description, str) else None,
+    )
+    return RedirectResponse(f"/incidents/{incident.reference}?flash=attached#attachments", status_code=303)
+
+
+@router.post("/attachments/{attachment_id}/delete")
+def delete_attachment(
+    attachment_id: uuid.UUID,
+    request: Request,
+    db: SessionDep,
+    subject: WebSubject,
+    settings: SettingsDep,
+    form: CheckedForm,
+) -> Response:
+    att, incident = att_service.get_attachment(db, subject, attachment_id)
+    att_service.delete_attachment(db, subject, att_service.Storage(settings.attachments_dir), att.id)
+    return RedirectResponse(f"/incidents/{incident.reference}?flash=attachment_removed#attachments", status_code=303)

@@ -1,0 +1,12 @@
+"""All web page routers."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from interdict.web import account, auth, incidents
+
+router = APIRouter(include_in_schema=False)
+router.include_router(auth.router)
+router.include_router(incidents.router)
+router.include_router(account.router)

@@ -1,0 +1,103 @@
+"""Jinja2 environment (autoescaping on) and the per-request template context."""
+
+from __future__ import annotations
+
+import functools
+from datetime import date, datetime
+from decimal import Decimal
+from importlib import resources
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
+
+from interdict import __version__
+from interdict.accounts.subject import Subject
+from interdict.incidents.vocab import LABELS
+from interdict.web.i18n import DEFAULT, LANGUAGES, translations
+
+LANG_COOKIE = "interdict_lang"
+
+
+@functools.cache
+def environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(str(resources.files("interdict.web") / "templates")),
+        autoescape=select_autoescape(["html"], default=True),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["qty"] = format_quantity
+    env.filters["dt"] = format_datetime
+    env.filters["nl2br"] = nl2br
+    return env
+
+
+def format_quantity(value: Decimal | None) -> str:
+    if value is None:
+        return ""
+    q = value.normalize()
+    text = f"{q:,f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def format_datetime(value: datetime | date | None) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M UTC")
+    return value.isoformat()
+
+
+def nl2br(value: str | None) -> Markup:
+    if not value:
+        return Markup("")
+    from markupsafe import escape
+
+    return Markup("<br>").join(escape(line) for line in value.splitlines())
+
+
+def request_lang(request: Request, subject: Subject | None = None) -> str:
+    lang = request.cookies.get(LANG_COOKIE)
+    if lang in LANGUAGES:
+        return lang
+    if subject is not None and subject.locale in LANGUAGES:
+        return subject.locale
+    accept = request.headers.get("accept-language", "")
+    return "vi" if accept.lower().startswith("vi") else DEFAULT
+
+
+def render(
+    request: Request,
+    template: str,
+    context: dict[str, Any] | None = None,
+    *,
+    status_code: int = 200,
+    subject: Subject | None = None,
+) -> HTMLResponse:
+    subject = subject or getattr(request.state, "subject", None)
+    lang = request_lang(request, subject)
+    tr = translations(lang)
+
+    def label(code: str | None) -> str:
+        return tr.gettext(LABELS.get(code, code)) if code else ""
+
+    ctx: dict[str, Any] = {
+        "request": request,
+        "subject": subject,
+        "lang": lang,
+        "languages": LANGUAGES,
+        "_": tr.gettext,
+        "ngettext": tr.ngettext,
+        "label": label,
+        "csrf_token": getattr(request.state, "csrf_token", ""),
+        "version": __version__,
+        "path": request.url.path,
+        "flash": request.query_params.get("flash"),
+    }
+    ctx.update(context or {})
+    html = environment().get_template(template).render(ctx)
+    return HTMLResponse(html, status_code=status_code)
