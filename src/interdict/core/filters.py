@@ -102,7 +102,11 @@ class Registry:
         except FilterValueError as exc:
             errors.add((*loc, "value"), f"{node.field}: {exc}")
             return true()
-        return spec.build(node.op, value)
+        try:
+            return spec.build(node.op, value)
+        except FilterValueError as exc:
+            errors.add((*loc, "value"), f"{node.field}: {exc}")
+            return true()
 
     @staticmethod
     def _parse_value(spec: FieldSpec, op: str, value: Any) -> Any:

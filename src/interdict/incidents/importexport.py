@@ -361,6 +361,9 @@ def row_to_create(row: dict[str, str], index: ReferenceIndex) -> tuple[dict[str,
         for k in SCALAR_COLUMNS
         if k not in ("transits", "containers", "container_seals", "modus", "status")
     }
+    for optional in ("distribution", "tlp"):  # absent: the record's defaults apply
+        if data.get(optional) is None:
+            data.pop(optional, None)
     status = g("status") or "submitted"
     if status not in STATUSES:
         errs.add(("status",), f"'{status}' is not one of {', '.join(STATUSES)}")

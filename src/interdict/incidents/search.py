@@ -212,7 +212,7 @@ def incident_registry(index: ReferenceIndex, dialect: str) -> Registry:
 
     def build_container(op: str, v: Any) -> ColumnElement[bool]:
         if op == "contains":
-            cond: ColumnElement[bool] = IncidentContainer.number.like(f"{v}%")
+            cond: ColumnElement[bool] = IncidentContainer.number.startswith(v, autoescape=True)
         else:
             cond = IncidentContainer.number.in_(_values(op, v))
         return _negate(op, exists().where(IncidentContainer.incident_id == Incident.id, cond))
@@ -223,7 +223,7 @@ def incident_registry(index: ReferenceIndex, dialect: str) -> Registry:
             raise FilterValueError("give at least one word of the name")
         party = exists().where(
             IncidentParty.incident_id == Incident.id,
-            *[IncidentParty.name_folded.contains(w) for w in words],
+            *[IncidentParty.name_folded.contains(w, autoescape=True) for w in words],
         )
         return and_(text_match(dialect, str(v)), party)
 
@@ -236,7 +236,7 @@ def incident_registry(index: ReferenceIndex, dialect: str) -> Registry:
         return _negate(op, Incident.owner_org_id.in_(sub))
 
     def build_hs(op: str, v: Any) -> ColumnElement[bool]:
-        return Incident.declared_hs_code.like(f"{v}%")
+        return Incident.declared_hs_code.startswith(v, autoescape=True)
 
     def build_text(op: str, v: Any) -> ColumnElement[bool]:
         return text_match(dialect, str(v))

@@ -153,6 +153,27 @@ def check(
 # --- writing ---------------------------------------------------------------------------------
 
 
+def reference_notes(incident: Incident, index: ReferenceIndex) -> list[FieldError]:
+    """What a reader should know about a stored incident's codes (e.g. a port not in the shipped list)."""
+    notes = []
+    places = [
+        ("locode", incident.locode),
+        ("departure_locode", incident.departure_locode),
+        ("destination_locode", incident.destination_locode),
+    ]
+    places += [(f"transits[{i}].locode", t.locode) for i, t in enumerate(incident.transits)]
+    for field, code in places:
+        if code and code not in index.locations:
+            notes.append(
+                FieldError(
+                    (field,),
+                    f"UN/LOCODE {code} is not in the reference list (UN/LOCODE 2024-2, partial); kept as typed",
+                    "warning",
+                )
+            )
+    return notes
+
+
 def _normalise_quantity(quantity: Decimal | None, unit: str | None) -> tuple[Decimal | None, str | None]:
     if quantity is None or unit is None:
         return None, None
@@ -249,6 +270,14 @@ def next_reference(session: Session, org: Organisation, year: int) -> str:
     raise Conflict("could not allocate an incident reference; try again")
 
 
+def _plain(value: Decimal | None) -> str | None:
+    """1200.000000 -> '1200' (never '1.2E+3')."""
+    if value is None:
+        return None
+    text = format(value.normalize(), "f")
+    return text
+
+
 def snapshot(incident: Incident, index: ReferenceIndex) -> dict[str, Any]:
     """The record as the user sees it, JSON-ready: stored with each version and diffed for history."""
 
@@ -309,9 +338,9 @@ def snapshot(incident: Incident, index: ReferenceIndex) -> dict[str, Any]:
                 "cas": info.cas if info else None,
                 "other_description": line.other_description,
                 "declared_as": line.declared_as,
-                "quantity": s(line.quantity.normalize()) if line.quantity is not None else None,
+                "quantity": _plain(line.quantity),
                 "unit": line.unit,
-                "purity_percent": s(line.purity_percent.normalize()) if line.purity_percent is not None else None,
+                "purity_percent": _plain(line.purity_percent),
                 "form": line.form,
                 "lab_confirmation": line.lab_confirmation,
             }

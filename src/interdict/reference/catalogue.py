@@ -11,7 +11,6 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-import weakref
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -21,7 +20,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from interdict.core.text import compact, fold, tokens
-from interdict.reference.loader import data_dir, read_csv
+from interdict.reference.files import data_dir, read_csv
 from interdict.reference.models import (
     Country,
     HsCode,
@@ -295,15 +294,21 @@ def _stamp(session: Session) -> str:
     return f"{row[0]}:{row[1]}"
 
 
-_CACHE: weakref.WeakKeyDictionary[Engine, tuple[ReferenceIndex, float]] = weakref.WeakKeyDictionary()
+# Keyed by database URL: every engine (and process worker) on the same database shares one index.
+_CACHE: dict[str, tuple[ReferenceIndex, float]] = {}
 _LOCK = threading.Lock()
 _RECHECK_SECONDS = 30.0
 
 
-def get_index(session: Session) -> ReferenceIndex:
-    """The index for this session's database; rebuilt when the reference tables were reloaded."""
+def _key(session: Session) -> str:
     bind = session.get_bind()
     engine = bind if isinstance(bind, Engine) else bind.engine
+    return engine.url.render_as_string(hide_password=False)
+
+
+def get_index(session: Session) -> ReferenceIndex:
+    """The index for this session's database; rebuilt when the reference tables were reloaded."""
+    engine = _key(session)
     now = time.monotonic()
     with _LOCK:
         cached = _CACHE.get(engine)
@@ -320,7 +325,5 @@ def get_index(session: Session) -> ReferenceIndex:
 
 
 def invalidate(session: Session) -> None:
-    bind = session.get_bind()
-    engine = bind if isinstance(bind, Engine) else bind.engine
     with _LOCK:
-        _CACHE.pop(engine, None)
+        _CACHE.pop(_key(session), None)

@@ -7,14 +7,12 @@ a substance keep pointing at it across reloads. Never commits (the CLI boundary 
 
 from __future__ import annotations
 
-import csv
 import gettext
 import hashlib
 import re
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +23,8 @@ from stdnum import casrn
 
 from interdict.core.clock import utcnow
 from interdict.core.text import fold
+from interdict.reference.catalogue import invalidate
+from interdict.reference.files import DatasetInfo, data_dir, datasets, read_csv
 from interdict.reference.models import (
     Country,
     HsCode,
@@ -55,33 +55,6 @@ CN_LISTS = {
     "CN_non_medical_supplementary_list": "CN-NPS",
 }
 _ABBREV_RE = re.compile(r"^[A-Za-z0-9αβγδ][\w\-,.'’ αβγδ()]{0,38}$")
-
-
-def data_dir() -> Path:
-    return Path(str(resources.files("interdict.reference") / "data"))
-
-
-@dataclass(frozen=True)
-class DatasetInfo:
-    name: str
-    version: str
-    path: str
-    licence: str
-    sources: str
-
-
-def datasets(base: Path | None = None) -> dict[str, DatasetInfo]:
-    base = base or data_dir()
-    with (base / "datasets.csv").open(encoding="utf-8") as fh:
-        return {
-            r["dataset"]: DatasetInfo(r["dataset"], r["version"], r["path"], r["licence"], r["sources"])
-            for r in csv.DictReader(fh)
-        }
-
-
-def read_csv(path: Path) -> Iterator[dict[str, str]]:
-    with path.open(encoding="utf-8-sig", newline="") as fh:
-        yield from csv.DictReader(fh)
 
 
 def _checksum(base: Path, info: DatasetInfo) -> str:
@@ -392,6 +365,8 @@ def load_reference(
             session.add(row)
             report.loaded[n] = count
     session.flush()
+    if report.loaded:
+        invalidate(session)
     return report
 
 

@@ -248,6 +248,7 @@ def detail(ref: str, request: Request, db: SessionDep, subject: WebSubject) -> R
         "incidents/detail.html",
         {
             "i": read,
+            "notes": svc.reference_notes(incident, index),
             "versions": versions,
             "users": users,
             "can_edit": can_edit(incident, subject),

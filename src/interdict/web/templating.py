@@ -33,6 +33,7 @@ def environment() -> Environment:
     env.filters["qty"] = format_quantity
     env.filters["dt"] = format_datetime
     env.filters["nl2br"] = nl2br
+    env.filters["change"] = format_change
     return env
 
 
@@ -50,6 +51,18 @@ def format_datetime(value: datetime | date | None) -> str:
     if isinstance(value, datetime):
         return value.strftime("%Y-%m-%d %H:%M UTC")
     return value.isoformat()
+
+
+def format_change(value: Any) -> str:
+    """A history value as a person reads it: lists of lines become '; '-separated summaries."""
+    if value is None or value == [] or value == "":
+        return "—"
+    if isinstance(value, list):
+        return "; ".join(format_change(v) for v in value)
+    if isinstance(value, dict):
+        parts = [str(v) for k, v in value.items() if v not in (None, "") and not k.endswith("_id")]
+        return " · ".join(parts) or "—"
+    return str(value)
 
 
 def nl2br(value: str | None) -> Markup:

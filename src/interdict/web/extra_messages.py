@@ -1,0 +1,94 @@
+"""Messages the web layer translates at render time but that no template spells out as a literal.
+
+Static extraction (``scripts/i18n-update``) only sees string literals inside ``_()`` calls, so the
+labels of the closed vocabularies (``interdict.incidents.vocab.LABELS``, looked up by ``label(code)``),
+the role codes shown in the header (``label(subject.role)``) and the history actions
+(``_(ver.action)`` in incidents/detail.html) are listed here. Nothing imports this module at run time.
+
+``LABEL_MESSAGES`` must hold exactly the values of ``LABELS``; tests/web/test_i18n.py checks it.
+"""
+
+from __future__ import annotations
+
+
+def _(message: str) -> str:
+    """Marks ``message`` for extraction; returns it unchanged."""
+    return message
+
+
+LABEL_MESSAGES: tuple[str, ...] = (
+    _("Seizure"),
+    _("Stopped shipment"),
+    _("Suspended shipment"),
+    _("Suspicious shipment"),
+    _("Suspicious order or enquiry"),
+    _("Diversion or attempted diversion"),
+    _("Illicit laboratory"),
+    _("Equipment seizure"),
+    _("NPS identification"),
+    _("Draft"),
+    _("Submitted"),
+    _("Updated"),
+    _("Closed"),
+    _("Seaport"),
+    _("Airport"),
+    _("Land border"),
+    _("Postal centre"),
+    _("Inland"),
+    _("Sea"),
+    _("Air"),
+    _("Road"),
+    _("Rail"),
+    _("Post"),
+    _("Courier"),
+    _("Powder"),
+    _("Crystal"),
+    _("Liquid"),
+    _("Tablet"),
+    _("Capsule"),
+    _("Paste"),
+    _("Plant material"),
+    _("Blotter"),
+    _("Other"),
+    _("Not tested"),
+    _("Presumptive (field test)"),
+    _("Confirmed (laboratory)"),
+    _("Risk profile"),
+    _("Random check"),
+    _("Intelligence"),
+    _("Scanner / X-ray"),
+    _("Detector dog"),
+    _("Tip-off"),
+    _("Exporter / shipper"),
+    _("Importer / consignee"),
+    _("Notify party"),
+    _("Forwarder"),
+    _("Customs broker"),
+    _("Carrier"),
+    _("Declarant"),
+    _("Person involved"),
+    _("Company or organisation"),
+    _("Natural person"),
+    _("Reporting unit only"),
+    _("Whole organisation"),
+    _("National"),
+    _("All participants"),
+)
+
+# label(subject.role) falls back to gettext(role code) as roles have no entry in LABELS.
+ROLE_MESSAGES: tuple[str, ...] = (
+    _("admin"),
+    _("analyst"),
+    _("officer"),
+    _("viewer"),
+)
+
+# IncidentVersion.action values, shown in the history of an incident.
+HISTORY_ACTION_MESSAGES: tuple[str, ...] = (
+    _("created"),
+    _("updated"),
+    _("submitted"),
+    _("closed"),
+    _("reopened"),
+    _("imported"),
+)
