@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 from importlib import resources
 from pathlib import Path
 
+import swagger_ui_bundle  # type: ignore[import-untyped]
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
@@ -15,12 +16,14 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from interdict import __version__
 from interdict.accounts.api import router as accounts_router
+from interdict.accounts.deps import SubjectDep
 from interdict.config import Settings
 from interdict.core.db import make_engine, make_sessionmaker
 from interdict.core.errors import DomainError, FieldError, InvalidInput
 from interdict.incidents.api import attachments_router
 from interdict.incidents.api import router as incidents_router
 from interdict.reference.api import router as reference_router
+from interdict.web.deps import WebSubject
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -29,7 +32,7 @@ CSP = (
 
 
 def _is_api(request: Request) -> bool:
-    return request.url.path.startswith("/api/")
+    return request.url.path.startswith("/api/") and request.url.path != "/api/docs"
 
 
 def error_body(code: str, message: str, errors: list[FieldError] | None = None) -> dict[str, object]:
@@ -43,9 +46,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="Interdict",
         version=__version__,
         description="Record, share, link and act on drug and precursor incidents.",
-        docs_url="/api/docs",
+        docs_url=None,
         redoc_url=None,
-        openapi_url="/api/v1/openapi.json",
+        openapi_url=None,
     )
     engine = make_engine(settings.effective_database_url, echo=settings.sql_echo)
     app.state.settings = settings
@@ -117,6 +120,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from interdict.web.routes import router as web_router
 
     app.include_router(web_router)
+    _add_api_docs(app)
     static_dir = Path(str(resources.files("interdict.web") / "static"))
     app.mount("/static", StaticFiles(directory=static_dir), name="static")
+    app.mount("/api/docs/assets", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="swagger-ui")
     return app
+
+
+def _add_api_docs(app: FastAPI) -> None:
+    """OpenAPI schema and Swagger UI, both behind authentication, with every asset served locally."""
+
+    @app.get("/api/v1/openapi.json", include_in_schema=False)
+    def openapi_schema(subject: SubjectDep) -> JSONResponse:
+        return JSONResponse(app.openapi())
+
+    @app.get("/api/docs", include_in_schema=False)
+    def api_docs(request: Request, subject: WebSubject) -> Response:
+        from interdict.web.templating import render
+
+        return render(request, "api_docs.html")
