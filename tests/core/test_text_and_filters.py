@@ -1,0 +1,67 @@
+"""Properties of text folding and of the filter language that search, watch rules and profiles rely on."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from sqlalchemy import Integer, column
+
+from interdict.core.errors import InvalidInput
+from interdict.core.filters import Condition, FieldSpec, Group, Registry
+from interdict.core.text import compact, fold, search_document, tokens
+
+VIETNAMESE = "ăâđêôơưàảãáạằẳẵắặầẩẫấậèẻẽéẹềểễếệìỉĩíịòỏõóọồổỗốộờởỡớợùủũúụừửữứựỳỷỹýỵ"
+
+
+def test_vietnamese_and_chinese_folding() -> None:
+    assert fold("CÔNG TY TNHH XNK HOÀNG PHÁT") == "cong ty tnhh xnk hoang phat"
+    assert fold("Đà Nẵng") == "da nang"
+    assert tokens("醋酸酐 (acetic)") == ["醋", "酸", "酐", "acetic"]
+    assert compact("P-2-P") == compact("p2p") == "p2p"
+
+
+@given(st.text(alphabet=VIETNAMESE + VIETNAMESE.upper() + "abcdefghijklmnopqrstuvwxyz ", max_size=40))
+def test_folding_is_idempotent_and_ascii_for_vietnamese(text: str) -> None:
+    folded = fold(text)
+    assert fold(folded) == folded
+    assert folded.isascii()
+    assert search_document(text) == search_document(folded)
+
+
+@given(st.text(max_size=60))
+def test_tokens_never_contain_separators_or_quotes(text: str) -> None:
+    for t in tokens(text):
+        assert t and not any(ch.isspace() for ch in t)
+        assert "'" not in t and '"' not in t and ":" not in t and "&" not in t
+
+
+def _registry() -> Registry:
+    n = column("n", Integer)
+
+    def build(op: str, v: object) -> object:
+        if op == "in":
+            return n.in_(v)  # type: ignore[arg-type]
+        return n == v if op == "eq" else n >= v
+
+    def parse(v: object) -> int:
+        return int(v)  # type: ignore[call-overload]
+
+    return Registry({"n": FieldSpec(build, frozenset({"eq", "in", "gte"}), parse)})  # type: ignore[arg-type]
+
+
+def test_filter_errors_name_the_node() -> None:
+    tree = Group.model_validate({"all": [{"field": "n", "op": "eq", "value": 1},
+                                         {"any": [{"field": "m", "op": "eq", "value": 1},
+                                                  {"field": "n", "op": "contains", "value": 2}]}]})
+    with pytest.raises(InvalidInput) as exc:
+        _registry().compile(tree)
+    assert [e.path for e in exc.value.errors] == ["filter.all[1].any[0].field", "filter.all[1].any[1].op"]
+
+
+@given(st.lists(st.integers(min_value=-5, max_value=5), min_size=1, max_size=4))
+def test_in_accepts_lists_and_comma_strings(values: list[int]) -> None:
+    reg = _registry()
+    a = reg.compile(Condition(field="n", op="in", value=values))
+    b = reg.compile(Condition(field="n", op="in", value=",".join(map(str, values))))
+    assert str(a.compile(compile_kwargs={"literal_binds": True})) == str(b.compile(compile_kwargs={"literal_binds": True}))
