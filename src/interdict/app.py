@@ -49,6 +49,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url=None,
         redoc_url=None,
         openapi_url=None,
+        # Requests larger than an attachment plus form overhead are refused before they are read.
+        max_body_size=settings.max_upload_bytes + 1024 * 1024,
     )
     engine = make_engine(settings.effective_database_url, echo=settings.sql_echo)
     app.state.settings = settings

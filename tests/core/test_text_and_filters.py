@@ -51,9 +51,14 @@ def _registry() -> Registry:
 
 
 def test_filter_errors_name_the_node() -> None:
-    tree = Group.model_validate({"all": [{"field": "n", "op": "eq", "value": 1},
-                                         {"any": [{"field": "m", "op": "eq", "value": 1},
-                                                  {"field": "n", "op": "contains", "value": 2}]}]})
+    tree = Group.model_validate(
+        {
+            "all": [
+                {"field": "n", "op": "eq", "value": 1},
+                {"any": [{"field": "m", "op": "eq", "value": 1}, {"field": "n", "op": "contains", "value": 2}]},
+            ]
+        }
+    )
     with pytest.raises(InvalidInput) as exc:
         _registry().compile(tree)
     assert [e.path for e in exc.value.errors] == ["filter.all[1].any[0].field", "filter.all[1].any[1].op"]
@@ -64,4 +69,6 @@ def test_in_accepts_lists_and_comma_strings(values: list[int]) -> None:
     reg = _registry()
     a = reg.compile(Condition(field="n", op="in", value=values))
     b = reg.compile(Condition(field="n", op="in", value=",".join(map(str, values))))
-    assert str(a.compile(compile_kwargs={"literal_binds": True})) == str(b.compile(compile_kwargs={"literal_binds": True}))
+    assert str(a.compile(compile_kwargs={"literal_binds": True})) == str(
+        b.compile(compile_kwargs={"literal_binds": True})
+    )

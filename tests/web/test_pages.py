@@ -215,3 +215,14 @@ def test_oversized_upload_is_refused(client: TestClient, world: World) -> None:
     )
     assert r.status_code == 413
     assert client.get(f"/api/v1/incidents/{inc['id']}/attachments", headers=world.h("officer.hp")).json() == []
+
+
+def test_bodies_far_over_the_limit_are_refused_before_reading(client: TestClient, world: World) -> None:
+    inc = client.post("/api/v1/incidents", json=minimal_incident(), headers=world.h("officer.hp")).json()
+    limit = client.app.state.settings.max_upload_bytes  # type: ignore[attr-defined]
+    r = client.post(
+        f"/api/v1/incidents/{inc['id']}/attachments",
+        headers=world.h("officer.hp"),
+        files={"file": ("huge.pdf", b"%PDF-1.4\n" + b"0" * (limit + 2 * 1024 * 1024), "application/pdf")},
+    )
+    assert r.status_code == 413
