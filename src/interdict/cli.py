@@ -297,7 +297,7 @@ def import_incidents(
     report = None
     try:
         with _progress() as progress, unit_of_work(factory) as session:
-            task = progress.add_task("checking and importing", total=(2 * total) or None)
+            task = progress.add_task("checking and importing", total=total or None)
             subject = subject_by_username(session, user, channel="cli")
             report = importexport.import_file(
                 session,
@@ -306,8 +306,6 @@ def import_incidents(
                 skip_invalid=skip_invalid,
                 progress=lambda n: progress.advance(task, n),
             )
-            if report.rejected and not skip_invalid:
-                session.rollback()
     except DomainError as exc:
         _fail(exc.message, 2)
     assert report is not None

@@ -286,6 +286,10 @@ def test_search_by_filters_and_text(client: TestClient, world: World) -> None:
     assert refs(q="fentanyl precursor", type="seizure") == [b["reference"]]
     assert refs(q="fentanyl precursor", type="stopped_shipment") == []
     assert refs(q="醋酸酐") == [a["reference"]]  # Chinese name of the substance on the line
+    # Two text conditions in one query keep their own words (company + free text).
+    assert refs(company="hoang anh", q="reefer") == [b["reference"]]
+    assert refs(company="hoang anh", q="laboratory") == []
+    assert refs(company="hoang phat", q="reefer") == []
 
 
 def test_search_rejects_bad_filter_values_with_the_reason(client: TestClient, world: World) -> None:
@@ -389,3 +393,19 @@ def test_drafts_are_private_and_distribution_limits_readers(client: TestClient, 
     missing = client.get("/api/v1/incidents/00000000-0000-0000-0000-000000000000", headers=world.h("officer.hcm"))
     assert hidden.status_code == missing.status_code == 404
     assert hidden.json()["error"]["message"] == missing.json()["error"]["message"]
+
+
+def test_broad_searches_report_a_lower_bound_instead_of_counting_everything(client: TestClient, world: World) -> None:
+    from interdict.core.pagination import PageParams
+    from interdict.incidents import service
+
+    for _ in range(4):
+        create(client, world)
+    subject = world.subject("officer.hp")
+    with world.session() as s:
+        capped = service.search_incidents(s, subject, count_cap=3, page=PageParams(page=1, page_size=2))
+        exact = service.search_incidents(s, subject, count_cap=10, page=PageParams(page=1, page_size=2))
+    assert (capped.total, capped.total_exact, len(capped.items)) == (3, False, 2)
+    assert (exact.total, exact.total_exact) == (4, True)
+    body = client.get("/api/v1/incidents", headers=world.h("officer.hp")).json()
+    assert body["total"] == 4 and body["total_exact"] is True

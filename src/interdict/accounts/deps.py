@@ -28,9 +28,8 @@ def authenticate_request(
         found = service.resolve_api_token(db, auth[7:].strip(), pepper=pepper)
         if found is None:
             raise Unauthenticated("the API token is invalid, expired or revoked")
-        token, user = found
-        scopes = frozenset(token.scopes.split(","))
-        return service.subject_for_user(db, user, channel="api", scopes=scopes)
+        token, user, org = found
+        return service.subject_for(user, org, channel="api", scopes=frozenset(token.scopes.split(",")))
     cookie = request.cookies.get(SESSION_COOKIE)
     if not cookie:
         return None

@@ -225,17 +225,25 @@ def create_api_token(session: Session, user: User, data: TokenCreate, *, pepper:
     return token, row
 
 
-def resolve_api_token(session: Session, token: str, *, pepper: str) -> tuple[ApiToken, User] | None:
-    row = session.scalar(select(ApiToken).where(ApiToken.digest == security.token_digest(token, pepper)))
+def resolve_api_token(session: Session, token: str, *, pepper: str) -> tuple[ApiToken, User, Organisation] | None:
+    """The token, its user and the user's organisation, in one query; None if invalid, expired or revoked."""
+    row = session.execute(
+        select(ApiToken, User, Organisation)
+        .join(User, User.id == ApiToken.user_id)
+        .join(Organisation, Organisation.id == User.org_id)
+        .where(ApiToken.digest == security.token_digest(token, pepper))
+    ).first()
     now = utcnow()
-    if row is None or row.revoked_at is not None or (row.expires_at is not None and row.expires_at <= now):
+    if row is None:
         return None
-    user = session.get(User, row.user_id)
-    if user is None or not user.is_active:
+    api_token, user, org = row
+    if api_token.revoked_at is not None or (api_token.expires_at is not None and api_token.expires_at <= now):
         return None
-    if row.last_used_at is None or (now - row.last_used_at).total_seconds() > 60:
-        row.last_used_at = now
-    return row, user
+    if not user.is_active:
+        return None
+    if api_token.last_used_at is None or (now - api_token.last_used_at).total_seconds() > 60:
+        api_token.last_used_at = now
+    return api_token, user, org
 
 
 def list_api_tokens(session: Session, user_id: uuid.UUID) -> list[ApiToken]:

@@ -19,7 +19,8 @@ class PageParams(BaseModel):
 
 class Page(BaseModel, Generic[T]):
     items: list[T]
-    total: int
+    total: int = Field(description="Number of matches, exact when total_exact, else a lower bound.")
+    total_exact: bool = True
     page: int
     page_size: int
 
@@ -36,6 +37,7 @@ class Slice(Generic[T]):
     total: int
     page: int
     page_size: int
+    total_exact: bool = True
 
     @property
     def pages(self) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -11,6 +12,7 @@ _NON_WORD_RE = re.compile(r"[^\w]+", re.UNICODE)
 _SPACE_RE = re.compile(r"\s+")
 
 
+@functools.lru_cache(maxsize=65536)
 def fold(text: str) -> str:
     """Lower-case, strip diacritics (Vietnamese đ -> d), NFKC-normalise; keeps CJK characters."""
     text = unicodedata.normalize("NFKC", text).translate(_SPECIAL_FOLD)
@@ -21,8 +23,13 @@ def fold(text: str) -> str:
 
 def tokens(text: str) -> list[str]:
     """Folded word tokens; each CJK character is its own token (no word segmentation needed)."""
+    return list(_tokens(text))
+
+
+@functools.lru_cache(maxsize=65536)
+def _tokens(text: str) -> tuple[str, ...]:
     folded = _CJK_RE.sub(r" \1 ", fold(text))
-    return [t for t in _NON_WORD_RE.split(folded) if t and t != "_"]
+    return tuple(t for t in _NON_WORD_RE.split(folded) if t and t != "_")
 
 
 def search_document(*parts: str | None) -> str:
@@ -30,7 +37,7 @@ def search_document(*parts: str | None) -> str:
     out: list[str] = []
     for part in parts:
         if part:
-            out.extend(tokens(part))
+            out.extend(_tokens(part))
     return " ".join(out)
 
 

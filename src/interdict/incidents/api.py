@@ -157,7 +157,11 @@ def list_incidents(
         db, subject, filter_node=node, q=q, sort=sort, page=PageParams(page=page, page_size=page_size)
     )
     return Page[IncidentSummary](
-        items=to_summaries(db, result.items, q=q), total=result.total, page=page, page_size=page_size
+        items=to_summaries(db, result.items, q=q),
+        total=result.total,
+        total_exact=result.total_exact,
+        page=page,
+        page_size=page_size,
     )
 
 
@@ -175,6 +179,7 @@ def search_incidents(body: SearchRequest, db: SessionDep, subject: SubjectDep) -
     return Page[IncidentSummary](
         items=to_summaries(db, result.items, q=body.q),
         total=result.total,
+        total_exact=result.total_exact,
         page=body.page,
         page_size=body.page_size,
     )
@@ -206,7 +211,7 @@ def export_incidents(
 @router.post("", response_model=IncidentRead, status_code=201)
 def create_incident(body: IncidentCreate, db: SessionDep, subject: WriterDep) -> IncidentRead:
     incident, warnings = svc.create_incident(db, subject, body)
-    return to_read(db, incident, warnings=list(warnings))
+    return to_read(db, incident, warnings=list(warnings), subject=subject)
 
 
 @router.get("/{incident_id}", response_model=IncidentRead)
@@ -218,7 +223,7 @@ def get_incident(incident_id: str, db: SessionDep, subject: SubjectDep) -> Incid
 @router.patch("/{incident_id}", response_model=IncidentRead)
 def update_incident(incident_id: str, body: IncidentPatch, db: SessionDep, subject: WriterDep) -> IncidentRead:
     incident, warnings = svc.update_incident(db, subject, incident_id, body)
-    return to_read(db, incident, warnings=list(warnings))
+    return to_read(db, incident, warnings=list(warnings), subject=subject)
 
 
 @router.post("/{incident_id}/submit", response_model=IncidentRead)

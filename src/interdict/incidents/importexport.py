@@ -30,7 +30,6 @@ from sqlalchemy.orm import Session
 from interdict.accounts.subject import Subject
 from interdict.core.errors import ErrorCollector, FieldError, InvalidInput, from_validation_error
 from interdict.core.filters import Group
-from interdict.core.pagination import PageParams
 from interdict.incidents import service as svc
 from interdict.incidents.models import Incident, IncidentParty, IncidentSubstance
 from interdict.incidents.schemas import IncidentCreate
@@ -144,10 +143,7 @@ def iter_export(
     progress: Callable[[int], None] | None = None,
 ) -> tuple[list[str], Iterator[dict[str, str]], int]:
     """(columns, rows, total): rows are produced lazily, page by page, through sharing.readable."""
-    first = svc.search_incidents(
-        session, subject, filter_node=filter_node, q=q, sort="reference", page=PageParams(page=1, page_size=1)
-    )
-    total = first.total
+    total = svc.count_incidents(session, subject, filter_node=filter_node, q=q)
     index = get_index(session)
     ids_stmt = readable(select(Incident.id), subject, Incident)
     cols = export_columns(
@@ -157,26 +153,14 @@ def iter_export(
     orgs: dict[Any, str] = {}
 
     def rows() -> Iterator[dict[str, str]]:
-        page = 1
-        while True:
-            result = svc.search_incidents(
-                session,
-                subject,
-                filter_node=filter_node,
-                q=q,
-                sort="reference",
-                page=PageParams(page=page, page_size=200),
-            )
-            if not result.items:
-                return
-            missing = {i.owner_org_id for i in result.items} - set(orgs)
+        for batch in svc.iter_incidents(session, subject, filter_node=filter_node, q=q):
+            missing = {i.owner_org_id for i in batch} - set(orgs)
             orgs.update({k: o.code for k, o in svc.orgs_by_id(session, missing).items()})
-            for incident in result.items:
+            for incident in batch:
                 yield incident_row(incident, index, orgs[incident.owner_org_id])
             if progress:
-                progress(len(result.items))
+                progress(len(batch))
             session.expunge_all()
-            page += 1
 
     return cols, rows(), total
 
@@ -203,23 +187,12 @@ def write_json(fh: Any, session: Session, rows_subject: Subject, filter_node: Gr
     from interdict.incidents.present import to_read
 
     fh.write("[\n")
-    page, first = 1, True
-    while True:
-        result = svc.search_incidents(
-            session,
-            rows_subject,
-            filter_node=filter_node,
-            q=q,
-            sort="reference",
-            page=PageParams(page=page, page_size=200),
-        )
-        if not result.items:
-            break
-        for incident in result.items:
+    first = True
+    for batch in svc.iter_incidents(session, rows_subject, filter_node=filter_node, q=q):
+        for incident in batch:
             fh.write(("" if first else ",\n") + to_read(session, incident).model_dump_json())
             first = False
         session.expunge_all()
-        page += 1
     fh.write("\n]\n")
 
 
@@ -393,12 +366,12 @@ def row_to_create(row: dict[str, str], index: ReferenceIndex) -> tuple[dict[str,
             name, cas = values.pop("name", None), values.pop("cas", None)
             ref = name or cas
             if name and cas:
-                found, cands = index.resolve_substance(name)
+                # Exact resolution only (the fuzzy search is for error messages, done later if needed):
+                # by name, then among same-named entries by CAS, then by CAS alone.
+                found, same_name = index.resolve_substance(name, suggest=False)
                 if found is None:
-                    by_cas = [c for c in cands if c.cas == cas]
-                    found = by_cas[0] if len(by_cas) == 1 else None
-                if found is None:
-                    found, _ = index.resolve_substance(cas)
+                    by_cas = [c for c in same_name if c.cas == cas]
+                    found = by_cas[0] if len(by_cas) == 1 else index.resolve_substance(cas, suggest=False)[0]
                 if found is not None:
                     ref = str(found.id)
             substances.append({"substance": ref, **values})
@@ -467,44 +440,52 @@ def import_file(
     progress: Callable[[int], None] | None = None,
     is_demo: bool = False,
 ) -> ImportReport:
-    """Check every row, then (if none is rejected, or with skip_invalid) write the valid ones. Never commits."""
+    """Check every row and write the valid ones in batches, in one pass over the file.
+
+    The writes happen inside a savepoint: if any row is rejected (and ``skip_invalid`` is not set)
+    the savepoint is rolled back, so nothing of the file is written. Never commits.
+    """
     first = next(iter_rows(path), None)
     report = ImportReport()
     if first is None:
         return report
     check_header(list(first[1].keys()))
     index = get_index(session)
-
-    def existing(refs: list[str]) -> set[str]:
-        return set(session.scalars(select(Incident.reference).where(Incident.reference.in_(refs))))
-
-    # Pass 1: check everything, keep only the rejections.
-    for parsed in _parse(iter_rows(path), index, set(), existing):
+    # References that exist already, looked up once before anything is written (later lookups would
+    # query a table this transaction is filling, whose planner statistics still say it is small).
+    taken: set[str] = set()
+    if "reference" in first[1]:
+        refs = [r.get("reference", "").strip() for _, r in iter_rows(path)]
+        wanted = [r for r in refs if r]
+        for i in range(0, len(wanted), BATCH):
+            chunk = wanted[i : i + BATCH]
+            taken.update(session.scalars(select(Incident.reference).where(Incident.reference.in_(chunk))))
+    savepoint = session.begin_nested()
+    pending: list[svc.BulkItem] = []
+    writing = True
+    for parsed in _parse(iter_rows(path), index, set(), lambda refs: taken & set(refs)):
         report.rows += 1
         if parsed.errors:
             report.rejected.append(Rejection(parsed.line, parsed.errors, parsed.row))
+            writing = skip_invalid  # without --skip-invalid nothing will be kept: stop writing, keep checking
+            pending = pending if writing else []
+        elif writing and parsed.item is not None:
+            pending.append(parsed.item)
+            if len(pending) >= BATCH:
+                svc.bulk_create(session, subject, pending, is_demo=is_demo)
+                report.imported += len(pending)
+                pending = []
+                session.expunge_all()
         if progress:
             progress(1)
-    if report.rejected and not skip_invalid:
-        return report
-    rejected_lines = {r.line for r in report.rejected}
-    # Pass 2: write the valid rows in batches.
-    pending: list[svc.BulkItem] = []
-    for parsed in _parse(iter_rows(path), index, set(), existing):
-        if parsed.line in rejected_lines or parsed.item is None:
-            continue
-        pending.append(parsed.item)
-        if len(pending) >= BATCH:
-            svc.bulk_create(session, subject, pending, is_demo=is_demo)
-            report.imported += len(pending)
-            pending = []
-            session.flush()
-            session.expunge_all()
-        if progress:
-            progress(1)
-    if pending:
+    if writing and pending:
         svc.bulk_create(session, subject, pending, is_demo=is_demo)
         report.imported += len(pending)
+    if report.rejected and not skip_invalid:
+        savepoint.rollback()
+        report.imported = 0
+    else:
+        savepoint.commit()
     report.written = report.imported > 0
     return report
 

@@ -44,11 +44,11 @@ class Incident(Base):
     place_name: Mapped[str | None] = mapped_column(String(200))
     mode_of_transport: Mapped[str | None] = mapped_column(String(20))
 
-    origin_country: Mapped[str | None] = mapped_column(String(2))
-    departure_country: Mapped[str | None] = mapped_column(String(2))
-    departure_locode: Mapped[str | None] = mapped_column(String(5))
-    destination_country: Mapped[str | None] = mapped_column(String(2))
-    destination_locode: Mapped[str | None] = mapped_column(String(5))
+    origin_country: Mapped[str | None] = mapped_column(String(2), index=True)
+    departure_country: Mapped[str | None] = mapped_column(String(2), index=True)
+    departure_locode: Mapped[str | None] = mapped_column(String(5), index=True)
+    destination_country: Mapped[str | None] = mapped_column(String(2), index=True)
+    destination_locode: Mapped[str | None] = mapped_column(String(5), index=True)
 
     bl_awb: Mapped[str | None] = mapped_column(String(60), index=True)
     vessel_name: Mapped[str | None] = mapped_column(String(120))
@@ -70,20 +70,13 @@ class Incident(Base):
         back_populates="incident",
         cascade="all, delete-orphan",
         order_by="IncidentSubstance.seq",
-        lazy="selectin",
     )
-    transits: Mapped[list[IncidentTransit]] = relationship(
-        cascade="all, delete-orphan", order_by="IncidentTransit.seq", lazy="selectin"
-    )
+    transits: Mapped[list[IncidentTransit]] = relationship(cascade="all, delete-orphan", order_by="IncidentTransit.seq")
     containers: Mapped[list[IncidentContainer]] = relationship(
-        cascade="all, delete-orphan", order_by="IncidentContainer.seq", lazy="selectin"
+        cascade="all, delete-orphan", order_by="IncidentContainer.seq"
     )
-    parties: Mapped[list[IncidentParty]] = relationship(
-        cascade="all, delete-orphan", order_by="IncidentParty.seq", lazy="selectin"
-    )
-    modus: Mapped[list[IncidentModus]] = relationship(
-        cascade="all, delete-orphan", order_by="IncidentModus.code", lazy="selectin"
-    )
+    parties: Mapped[list[IncidentParty]] = relationship(cascade="all, delete-orphan", order_by="IncidentParty.seq")
+    modus: Mapped[list[IncidentModus]] = relationship(cascade="all, delete-orphan", order_by="IncidentModus.code")
 
 
 class IncidentSubstance(Base):
@@ -113,7 +106,7 @@ class IncidentTransit(Base):
     incident_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"), index=True)
     seq: Mapped[int] = mapped_column(Integer)
     country: Mapped[str] = mapped_column(String(2), index=True)
-    locode: Mapped[str | None] = mapped_column(String(5))
+    locode: Mapped[str | None] = mapped_column(String(5), index=True)
 
 
 class IncidentContainer(Base):

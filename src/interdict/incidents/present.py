@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from sqlalchemy.orm import Session
 
+from interdict.accounts.subject import Subject
 from interdict.incidents.models import Incident
 from interdict.incidents.schemas import (
     ContainerRead,
@@ -31,14 +32,30 @@ def substance_ref(index: ReferenceIndex, substance_id: object) -> SubstanceRef |
     return SubstanceRef(id=info.id, name=info.name, cas=info.cas, controls=info.controls, classes=info.classes)
 
 
-def to_read(session: Session, incident: Incident, *, warnings: list[object] | None = None) -> IncidentRead:
+def to_read(
+    session: Session, incident: Incident, *, warnings: list[object] | None = None, subject: Subject | None = None
+) -> IncidentRead:
+    """The read shape. ``subject`` (the caller) saves the user and organisation lookups when they are its own."""
     index = get_index(session)
-    users = users_by_id(session, {incident.created_by_id, incident.updated_by_id})
-    org = orgs_by_id(session, {incident.owner_org_id})[incident.owner_org_id]
+    users: dict[object, UserRef] = {}
+    org: OrgRef | None = None
+    if subject is not None:
+        users[subject.user_id] = UserRef(id=subject.user_id, username=subject.username, full_name=subject.full_name)
+        if incident.owner_org_id == subject.org_id:
+            org = OrgRef(id=subject.org_id, code=subject.org_code, name=subject.org_name)
+    missing = {incident.created_by_id, incident.updated_by_id} - set(users)
+    users.update(
+        {
+            u.id: UserRef(id=u.id, username=u.username, full_name=u.full_name)
+            for u in users_by_id(session, missing).values()
+        }
+    )
+    if org is None:
+        o = orgs_by_id(session, {incident.owner_org_id})[incident.owner_org_id]
+        org = OrgRef(id=o.id, code=o.code, name=o.name)
 
     def user_ref(uid: object) -> UserRef:
-        u = users[uid]  # type: ignore[index]
-        return UserRef(id=u.id, username=u.username, full_name=u.full_name)
+        return users[uid]
 
     return IncidentRead(
         id=incident.id,
@@ -47,7 +64,7 @@ def to_read(session: Session, incident: Incident, *, warnings: list[object] | No
         incident_type=incident.incident_type,
         status=incident.status,
         is_demo=incident.is_demo,
-        owner_org=OrgRef(id=org.id, code=org.code, name=org.name),
+        owner_org=org,
         created_by=user_ref(incident.created_by_id),
         updated_by=user_ref(incident.updated_by_id),
         created_at=incident.created_at,

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, exists, func, literal_column, or_, select, text
+from sqlalchemy import Select, and_, bindparam, exists, func, literal_column, select, text, union
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -57,12 +57,14 @@ def text_match(session_or_dialect: Session | str, q: str) -> ColumnElement[bool]
         tsq = " & ".join(f"'{t}'" for t in toks[:-1])
         tsq = (tsq + " & " if tsq else "") + f"'{toks[-1]}':*"
         vector = func.to_tsvector(literal_column("'simple'::regconfig"), Incident.search_text)
-        return vector.op("@@")(func.to_tsquery(literal_column("'simple'::regconfig"), bindparam("fts_q", tsq)))
+        return vector.op("@@")(
+            func.to_tsquery(literal_column("'simple'::regconfig"), bindparam("fts_q", tsq, unique=True))
+        )
     fts = " ".join(f'"{t}"' for t in toks[:-1]) + (" " if len(toks) > 1 else "") + f'"{toks[-1]}"*'
     sub: Select[Any] = (
         select(literal_column("incident_id"))
         .select_from(text("incidents_fts"))
-        .where(text("incidents_fts MATCH :fts_q").bindparams(fts_q=fts))
+        .where(text("incidents_fts MATCH :fts_q").bindparams(bindparam("fts_q", fts, unique=True)))
     )
     return Incident.id.in_(sub)
 
@@ -190,25 +192,26 @@ def incident_registry(index: ReferenceIndex, dialect: str) -> Registry:
         return _negate(op, expr)
 
     def build_route_country(op: str, v: Any) -> ColumnElement[bool]:
+        # A UNION of index scans (one per column) instead of an OR across columns, which no index serves.
         vals = _values(op, v)
-        expr = or_(
-            Incident.origin_country.in_(vals),
-            Incident.departure_country.in_(vals),
-            Incident.destination_country.in_(vals),
-            Incident.country.in_(vals),
-            exists().where(IncidentTransit.incident_id == Incident.id, IncidentTransit.country.in_(vals)),
+        ids = union(
+            select(Incident.id).where(Incident.country.in_(vals)),
+            select(Incident.id).where(Incident.origin_country.in_(vals)),
+            select(Incident.id).where(Incident.departure_country.in_(vals)),
+            select(Incident.id).where(Incident.destination_country.in_(vals)),
+            select(IncidentTransit.incident_id).where(IncidentTransit.country.in_(vals)),
         )
-        return _negate(op, expr)
+        return _negate(op, Incident.id.in_(ids))
 
     def build_port(op: str, v: Any) -> ColumnElement[bool]:
         vals = _values(op, v)
-        expr = or_(
-            Incident.locode.in_(vals),
-            Incident.departure_locode.in_(vals),
-            Incident.destination_locode.in_(vals),
-            exists().where(IncidentTransit.incident_id == Incident.id, IncidentTransit.locode.in_(vals)),
+        ids = union(
+            select(Incident.id).where(Incident.locode.in_(vals)),
+            select(Incident.id).where(Incident.departure_locode.in_(vals)),
+            select(Incident.id).where(Incident.destination_locode.in_(vals)),
+            select(IncidentTransit.incident_id).where(IncidentTransit.locode.in_(vals)),
         )
-        return _negate(op, expr)
+        return _negate(op, Incident.id.in_(ids))
 
     def build_container(op: str, v: Any) -> ColumnElement[bool]:
         if op == "contains":

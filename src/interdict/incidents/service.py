@@ -7,20 +7,23 @@ Services never commit: the caller's unit of work does. Every read goes through
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from types import SimpleNamespace
 from typing import Any, Literal, cast
 
 from pydantic import ValidationError
 from sqlalchemy import Table, func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from interdict.accounts.models import Organisation, User
 from interdict.accounts.subject import Subject
 from interdict.core import outbox
 from interdict.core.clock import today, utcnow
+from interdict.core.db import insert_rows
 from interdict.core.errors import (
     Conflict,
     ErrorCollector,
@@ -183,7 +186,15 @@ def _normalise_quantity(quantity: Decimal | None, unit: str | None) -> tuple[Dec
     return quantity * factor[0], factor[1]
 
 
-def _apply(incident: Incident, data: IncidentBase, checked: Checked, reported_default: date) -> None:
+Maker = Callable[..., Any]
+
+
+def _orm(cls: type[Any], **values: Any) -> Any:
+    return cls(**values)
+
+
+def _apply(incident: Any, data: IncidentBase, checked: Checked, reported_default: date, make: Maker = _orm) -> None:
+    """Copy validated input onto an incident (an ORM row, or a plain namespace for bulk inserts)."""
     scalar = data.model_dump(
         exclude={"transits", "containers", "substances", "parties", "modus", "submit", "reference"}
     )
@@ -191,21 +202,24 @@ def _apply(incident: Incident, data: IncidentBase, checked: Checked, reported_de
         setattr(incident, key, value)
     incident.reported_date = data.reported_date or reported_default
     incident.transits = [
-        IncidentTransit(seq=i, country=t.country, locode=t.locode) for i, t in enumerate(data.transits)
+        make(IncidentTransit, seq=i, country=t.country, locode=t.locode) for i, t in enumerate(data.transits)
     ]
     incident.containers = [
-        IncidentContainer(seq=i, number=c.number, seal_numbers=c.seal_numbers) for i, c in enumerate(data.containers)
+        make(IncidentContainer, seq=i, number=c.number, seal_numbers=c.seal_numbers)
+        for i, c in enumerate(data.containers)
     ]
     incident.parties = [
-        IncidentParty(seq=i, name_folded=" ".join(tokens(p.name)), **p.model_dump()) for i, p in enumerate(data.parties)
+        make(IncidentParty, seq=i, name_folded=" ".join(tokens(p.name)), **p.model_dump())
+        for i, p in enumerate(data.parties)
     ]
-    incident.modus = [IncidentModus(code=c) for c in data.modus]
+    incident.modus = [make(IncidentModus, code=c) for c in data.modus]
     lines = []
     for i, (line, info) in enumerate(zip(data.substances, checked.substances, strict=True)):
         qn, un = _normalise_quantity(line.quantity, line.unit)
         values = line.model_dump(exclude={"substance"})
         lines.append(
-            IncidentSubstance(
+            make(
+                IncidentSubstance,
                 seq=i,
                 substance_id=info.id if info else None,
                 quantity_normalised=qn,
@@ -443,7 +457,7 @@ def get_incident(session: Session, subject: Subject, incident_id: uuid.UUID | st
         )
     except ValueError:
         stmt = stmt.where(Incident.reference == str(incident_id))
-    incident = session.scalar(readable(stmt, subject, Incident))
+    incident = session.scalar(readable(stmt, subject, Incident).options(*FULL_LOAD))
     if incident is None:
         raise NotFound("incident not found")
     return incident
@@ -556,6 +570,11 @@ def record_attachment_change(session: Session, subject: Subject, incident: Incid
 # --- reading ---------------------------------------------------------------------------------
 
 
+COUNT_CAP = 10_000
+LIST_LOAD = (selectinload(Incident.substances), selectinload(Incident.containers))
+FULL_LOAD = (*LIST_LOAD, selectinload(Incident.transits), selectinload(Incident.parties), selectinload(Incident.modus))
+
+
 def search_incidents(
     session: Session,
     subject: Subject,
@@ -564,21 +583,65 @@ def search_incidents(
     q: str | None = None,
     sort: str = "-incident_date",
     page: PageParams | None = None,
+    count_cap: int | None = COUNT_CAP,
+    full: bool = False,
 ) -> Slice[Incident]:
+    """One page of the incidents ``subject`` may read that match the filter and text.
+
+    The total is exact up to ``count_cap`` matches; beyond it the slice says so (``total_exact``
+    False) instead of counting every match of a broad query on every page.
+    """
     page = page or PageParams()
-    index = get_index(session)
-    dialect = session.get_bind().dialect.name
-    registry = search.incident_registry(index, dialect)
-    where = registry.compile(filter_node)
     if sort not in SORTS:
         raise InvalidInput(FieldError(("sort",), f"unknown sort '{sort}'; use one of {', '.join(SORTS)}"))
-    base = readable(select(Incident.id).where(where), subject, Incident)
+    conditions = _search_conditions(session, filter_node, q)
+    ids = readable(select(Incident.id).where(*conditions), subject, Incident)
+    if count_cap is not None:
+        ids = ids.limit(count_cap + 1)
+    total = session.scalar(select(func.count()).select_from(ids.subquery())) or 0
+    exact = count_cap is None or total <= count_cap
+    stmt = readable(select(Incident).where(*conditions), subject, Incident).order_by(*SORTS[sort])
+    stmt = stmt.options(*(FULL_LOAD if full else LIST_LOAD)).offset(page.offset).limit(page.page_size)
+    items = list(session.scalars(stmt))
+    return Slice(
+        items=items,
+        total=min(total, count_cap) if count_cap is not None else total,
+        page=page.page,
+        page_size=page.page_size,
+        total_exact=exact,
+    )
+
+
+def _search_conditions(session: Session, filter_node: Group | None, q: str | None) -> list[Any]:
+    dialect = session.get_bind().dialect.name
+    conditions = [search.incident_registry(get_index(session), dialect).compile(filter_node)]
     if q and search.query_tokens(q):
-        base = base.where(search.text_match(dialect, q))
-    total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
-    stmt = readable(select(Incident).where(Incident.id.in_(base)), subject, Incident).order_by(*SORTS[sort])
-    items = list(session.scalars(stmt.offset(page.offset).limit(page.page_size)))
-    return Slice(items=items, total=total, page=page.page, page_size=page.page_size)
+        conditions.append(search.text_match(dialect, q))
+    return conditions
+
+
+def count_incidents(
+    session: Session, subject: Subject, *, filter_node: Group | None = None, q: str | None = None
+) -> int:
+    ids = readable(select(Incident.id).where(*_search_conditions(session, filter_node, q)), subject, Incident)
+    return session.scalar(select(func.count()).select_from(ids.subquery())) or 0
+
+
+def iter_incidents(
+    session: Session, subject: Subject, *, filter_node: Group | None = None, q: str | None = None, batch: int = 500
+) -> Iterator[list[Incident]]:
+    """Every readable match in reference order, in batches (keyset pagination: no growing OFFSET)."""
+    conditions = _search_conditions(session, filter_node, q)
+    last: str | None = None
+    while True:
+        stmt = readable(select(Incident).where(*conditions), subject, Incident)
+        if last is not None:
+            stmt = stmt.where(Incident.reference > last)
+        items = list(session.scalars(stmt.order_by(Incident.reference).limit(batch).options(*FULL_LOAD)))
+        if not items:
+            return
+        yield items
+        last = items[-1].reference
 
 
 def history(session: Session, subject: Subject, incident_id: uuid.UUID | str) -> list[IncidentVersion]:
@@ -639,8 +702,28 @@ def _reserve_references(session: Session, org: Organisation, years: list[int]) -
     return first
 
 
+class _Plain(SimpleNamespace):
+    """A row being prepared for a bulk insert: attribute access like the ORM row, none of its bookkeeping."""
+
+    table: Table
+
+
+def _plain_row(cls: type[Any], **values: Any) -> _Plain:
+    row = _Plain(id=uuid.uuid4(), **values)
+    row.table = cls.__table__
+    return row
+
+
+def _row(obj: Any, table: Table) -> dict[str, Any]:
+    return {c.key: getattr(obj, c.key, None) for c in table.columns}
+
+
 def bulk_create(session: Session, subject: Subject, items: list[BulkItem], *, is_demo: bool = False) -> list[uuid.UUID]:
-    """Insert many checked incidents with set-based INSERTs (same rows as create_incident would write)."""
+    """Insert many checked incidents with set-based INSERTs (COPY on PostgreSQL).
+
+    Writes the same rows create_incident writes: the record and its lines, version 1 with its
+    snapshot, the search index entry and an ``incident.published`` event for submitted records.
+    """
     if not subject.can_write:
         raise Forbidden("your role cannot record incidents")
     if not items:
@@ -649,20 +732,16 @@ def bulk_create(session: Session, subject: Subject, items: list[BulkItem], *, is
     org = session.get(Organisation, subject.org_id)
     assert org is not None
     now = utcnow()
-    need_numbers = [it.data.incident_date.year for it in items if not it.data.reference]
-    next_numbers = _reserve_references(session, org, need_numbers)
-    tables: dict[type[Any], list[dict[str, Any]]] = {
-        k: []
-        for k in (
-            Incident,
-            IncidentTransit,
-            IncidentContainer,
-            IncidentParty,
-            IncidentModus,
-            IncidentSubstance,
-            IncidentVersion,
-        )
-    }
+    next_numbers = _reserve_references(
+        session, org, [it.data.incident_date.year for it in items if not it.data.reference]
+    )
+    incidents_table = cast(Table, Incident.__table__)
+    child_tables = [
+        cast(Table, m.__table__)
+        for m in (IncidentTransit, IncidentContainer, IncidentParty, IncidentModus, IncidentSubstance)
+    ]
+    rows: dict[str, list[dict[str, Any]]] = {t.name: [] for t in [incidents_table, *child_tables]}
+    versions: list[dict[str, Any]] = []
     fts: list[tuple[uuid.UUID, str]] = []
     events: list[dict[str, Any]] = []
     ids: list[uuid.UUID] = []
@@ -673,7 +752,7 @@ def bulk_create(session: Session, subject: Subject, items: list[BulkItem], *, is
         else:
             reference = f"{org.code}-{year}-{next_numbers[year]:05d}"
             next_numbers[year] += 1
-        inc = Incident(
+        inc: Any = SimpleNamespace(
             id=uuid.uuid4(),
             reference=reference,
             status=it.status,
@@ -686,23 +765,21 @@ def bulk_create(session: Session, subject: Subject, items: list[BulkItem], *, is
             version=1,
             submitted_at=now if it.status != "draft" else None,
             closed_at=now if it.status == "closed" else None,
+            sharing_group_id=None,
         )
-        _apply(inc, it.data, it.checked, now.date())
+        _apply(inc, it.data, it.checked, now.date(), make=_plain_row)
         inc.search_text = build_search_text(inc, index)
-        row = {c.key: getattr(inc, c.key) for c in Incident.__table__.columns}
-        tables[Incident].append(row)
+        rows[incidents_table.name].append(_row(inc, incidents_table))
         for child_list in (inc.transits, inc.containers, inc.parties, inc.modus, inc.substances):
             for child in child_list:
-                child_row = {c.key: getattr(child, c.key) for c in type(child).__table__.columns}
-                child_row["id"] = uuid.uuid4()
-                child_row["incident_id"] = inc.id
-                tables[type(child)].append(child_row)
-        tables[IncidentVersion].append(
+                child.incident_id = inc.id
+                rows[child.table.name].append(_row(child, child.table))
+        versions.append(
             {
                 "id": uuid.uuid4(),
                 "incident_id": inc.id,
                 "version": 1,
-                "action": "imported" if not is_demo else "created",
+                "action": "created" if is_demo else "imported",
                 "changed_by_id": subject.user_id,
                 "changed_at": now,
                 "channel": subject.channel,
@@ -718,14 +795,15 @@ def bulk_create(session: Session, subject: Subject, items: list[BulkItem], *, is
                     "aggregate_id": inc.id,
                     "payload": {**_event_payload(inc), "bulk": True},
                     "created_at": now,
+                    "processed_at": None,
                     "attempts": 0,
                 }
             )
         ids.append(inc.id)
-    for table, rows in tables.items():
-        if rows:
-            session.execute(cast(Table, table.__table__).insert(), rows)
-    if events:
-        session.execute(cast(Table, outbox.OutboxEvent.__table__).insert(), events)
+    insert_rows(session, incidents_table, rows[incidents_table.name])
+    for table in child_tables:
+        insert_rows(session, table, rows[table.name])
+    insert_rows(session, cast(Table, IncidentVersion.__table__), versions)
+    insert_rows(session, cast(Table, outbox.OutboxEvent.__table__), events)
     search.index_many(session, fts)
     return ids

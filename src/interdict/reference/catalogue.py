@@ -137,6 +137,18 @@ class ReferenceIndex:
             if e.compact:
                 self._by_compact[e.compact].add(e.substance_id)
             self._by_sorted[e.sorted_key].add(e.substance_id)
+        # The canonical name always resolves, even when no list carries it as a name row
+        # (exports write it, and an exported file must import back).
+        named = {(e.substance_id, e.compact) for e in self._entries}
+        for info in self.substances.values():
+            key = compact(info.name)
+            if key and (info.id, key) not in named:
+                e = _NameEntry(
+                    info.id, info.name, "en", "name", fold(info.name), key, " ".join(sorted(tokens(info.name)))
+                )
+                self._entries.append(e)
+                self._by_compact[key].add(info.id)
+                self._by_sorted[e.sorted_key].add(info.id)
         self._folded_names = [e.folded for e in self._entries]
         for c in session.scalars(select(SubstanceControl)):
             if c.substance_id in self.substances and c.list_code not in self.substances[c.substance_id].controls:
@@ -219,8 +231,11 @@ class ReferenceIndex:
             for s, e, ex in ranked[:limit]
         ]
 
-    def resolve_substance(self, text: str) -> tuple[SubstanceInfo | None, list[SubstanceInfo]]:
-        """(the substance, []) when ``text`` names exactly one; (None, candidates) otherwise."""
+    def resolve_substance(self, text: str, *, suggest: bool = True) -> tuple[SubstanceInfo | None, list[SubstanceInfo]]:
+        """(the substance, []) when ``text`` names exactly one; (None, candidates) otherwise.
+
+        Candidates are the substances sharing the name, or (``suggest``) the closest fuzzy matches.
+        """
         text = text.strip()
         try:
             sid = uuid.UUID(text)
@@ -238,6 +253,8 @@ class ReferenceIndex:
             if cands[0].priority <= 1 and cands[1].priority > 1:
                 return cands[0], []
             return None, cands
+        if not suggest:
+            return None, []
         return None, [m.substance for m in self.search_substances(text, limit=3)]
 
     def substances_in_class(self, code: str) -> set[uuid.UUID]:

@@ -160,6 +160,7 @@ def list_page(request: Request, db: SessionDep, subject: WebSubject) -> Response
             "errors": errors,
             "items": items,
             "total": result.total if result else 0,
+            "total_exact": result.total_exact if result else True,
             "page": page,
             "pages": result.pages if result else 1,
             "query": query,

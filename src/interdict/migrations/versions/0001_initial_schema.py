@@ -2,13 +2,14 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 08:58:31.054501
+Create Date: 2026-11-22 10:22:38.885827
 """
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
+
 
 revision = "0001"
 down_revision = None
@@ -308,9 +309,14 @@ def upgrade() -> None:
     with op.batch_alter_table("incidents", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_incidents_bl_awb"), ["bl_awb"], unique=False)
         batch_op.create_index(batch_op.f("ix_incidents_country"), ["country"], unique=False)
+        batch_op.create_index(batch_op.f("ix_incidents_departure_country"), ["departure_country"], unique=False)
+        batch_op.create_index(batch_op.f("ix_incidents_departure_locode"), ["departure_locode"], unique=False)
+        batch_op.create_index(batch_op.f("ix_incidents_destination_country"), ["destination_country"], unique=False)
+        batch_op.create_index(batch_op.f("ix_incidents_destination_locode"), ["destination_locode"], unique=False)
         batch_op.create_index(batch_op.f("ix_incidents_incident_date"), ["incident_date"], unique=False)
         batch_op.create_index(batch_op.f("ix_incidents_incident_type"), ["incident_type"], unique=False)
         batch_op.create_index(batch_op.f("ix_incidents_locode"), ["locode"], unique=False)
+        batch_op.create_index(batch_op.f("ix_incidents_origin_country"), ["origin_country"], unique=False)
         batch_op.create_index("ix_incidents_owner_date", ["owner_org_id", "incident_date"], unique=False)
         batch_op.create_index(batch_op.f("ix_incidents_owner_org_id"), ["owner_org_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_incidents_status"), ["status"], unique=False)
@@ -350,10 +356,7 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["created_by_id"], ["users.id"], name=op.f("fk_attachments_created_by_id_users")),
         sa.ForeignKeyConstraint(
-            ["incident_id"],
-            ["incidents.id"],
-            name=op.f("fk_attachments_incident_id_incidents"),
-            ondelete="CASCADE",
+            ["incident_id"], ["incidents.id"], name=op.f("fk_attachments_incident_id_incidents"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_attachments")),
         sa.UniqueConstraint("storage_key", name=op.f("uq_attachments_storage_key")),
@@ -386,10 +389,7 @@ def upgrade() -> None:
         sa.Column("incident_id", sa.Uuid(), nullable=False),
         sa.Column("code", sa.String(length=60), nullable=False),
         sa.ForeignKeyConstraint(
-            ["incident_id"],
-            ["incidents.id"],
-            name=op.f("fk_incident_modus_incident_id_incidents"),
-            ondelete="CASCADE",
+            ["incident_id"], ["incidents.id"], name=op.f("fk_incident_modus_incident_id_incidents"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_incident_modus")),
     )
@@ -471,6 +471,7 @@ def upgrade() -> None:
     with op.batch_alter_table("incident_transits", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_incident_transits_country"), ["country"], unique=False)
         batch_op.create_index(batch_op.f("ix_incident_transits_incident_id"), ["incident_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_incident_transits_locode"), ["locode"], unique=False)
 
     op.create_table(
         "incident_versions",
@@ -521,6 +522,7 @@ def downgrade() -> None:
 
     op.drop_table("incident_versions")
     with op.batch_alter_table("incident_transits", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_incident_transits_locode"))
         batch_op.drop_index(batch_op.f("ix_incident_transits_incident_id"))
         batch_op.drop_index(batch_op.f("ix_incident_transits_country"))
 
@@ -557,9 +559,14 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_incidents_status"))
         batch_op.drop_index(batch_op.f("ix_incidents_owner_org_id"))
         batch_op.drop_index("ix_incidents_owner_date")
+        batch_op.drop_index(batch_op.f("ix_incidents_origin_country"))
         batch_op.drop_index(batch_op.f("ix_incidents_locode"))
         batch_op.drop_index(batch_op.f("ix_incidents_incident_type"))
         batch_op.drop_index(batch_op.f("ix_incidents_incident_date"))
+        batch_op.drop_index(batch_op.f("ix_incidents_destination_locode"))
+        batch_op.drop_index(batch_op.f("ix_incidents_destination_country"))
+        batch_op.drop_index(batch_op.f("ix_incidents_departure_locode"))
+        batch_op.drop_index(batch_op.f("ix_incidents_departure_country"))
         batch_op.drop_index(batch_op.f("ix_incidents_country"))
         batch_op.drop_index(batch_op.f("ix_incidents_bl_awb"))
 
