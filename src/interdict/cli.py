@@ -258,14 +258,6 @@ def _progress() -> Progress:
     )
 
 
-def _count_rows(path: Path) -> int:
-    if path.suffix.lower() in (".xlsx", ".xlsm"):
-        return 0
-    from interdict.incidents.importexport import iter_rows
-
-    return sum(1 for _ in iter_rows(path))
-
-
 @import_app.command("incidents")
 def import_incidents(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="CSV or XLSX file.")],
@@ -293,11 +285,10 @@ def import_incidents(
     if file.stat().st_size > settings.max_import_bytes:
         _fail(f"{file} is larger than the import limit ({settings.max_import_bytes} bytes; INTERDICT_MAX_IMPORT_BYTES)")
     _, factory = _factory(settings)
-    total = _count_rows(file)
     report = None
     try:
         with _progress() as progress, unit_of_work(factory) as session:
-            task = progress.add_task("checking and importing", total=total or None)
+            task = progress.add_task("checking and importing", total=None)
             subject = subject_by_username(session, user, channel="cli")
             report = importexport.import_file(
                 session,
@@ -305,6 +296,7 @@ def import_incidents(
                 file,
                 skip_invalid=skip_invalid,
                 progress=lambda n: progress.advance(task, n),
+                on_total=lambda n: progress.update(task, total=n),
             )
     except DomainError as exc:
         _fail(exc.message, 2)

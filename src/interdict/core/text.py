@@ -8,16 +8,19 @@ import unicodedata
 
 _SPECIAL_FOLD = str.maketrans({"đ": "d", "Đ": "D", "ø": "o", "Ø": "O", "ł": "l", "Ł": "L", "ß": "ss"})
 _CJK_RE = re.compile(r"([\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af])")
-_NON_WORD_RE = re.compile(r"[^\w]+", re.UNICODE)
+_NON_WORD_RE = re.compile(r"[\W_]+")
 _SPACE_RE = re.compile(r"\s+")
+# Combining marks (diacritics) of the Latin, Greek and Cyrillic scripts, as NFKD leaves them.
+_COMBINING_RE = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
 
 
 @functools.lru_cache(maxsize=65536)
 def fold(text: str) -> str:
     """Lower-case, strip diacritics (Vietnamese đ -> d), NFKC-normalise; keeps CJK characters."""
+    if text.isascii():
+        return text.lower()
     text = unicodedata.normalize("NFKC", text).translate(_SPECIAL_FOLD)
-    decomposed = unicodedata.normalize("NFKD", text)
-    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    stripped = _COMBINING_RE.sub("", unicodedata.normalize("NFKD", text))
     return unicodedata.normalize("NFKC", stripped).casefold()
 
 
@@ -28,8 +31,10 @@ def tokens(text: str) -> list[str]:
 
 @functools.lru_cache(maxsize=65536)
 def _tokens(text: str) -> tuple[str, ...]:
-    folded = _CJK_RE.sub(r" \1 ", fold(text))
-    return tuple(t for t in _NON_WORD_RE.split(folded) if t and t != "_")
+    folded = fold(text)
+    if not folded.isascii():
+        folded = _CJK_RE.sub(r" \1 ", folded)
+    return tuple(filter(None, _NON_WORD_RE.split(folded)))
 
 
 def search_document(*parts: str | None) -> str:

@@ -15,9 +15,13 @@ rejection file.
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
+import queue
 import re
+import threading
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +32,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from interdict.accounts.subject import Subject
-from interdict.core.errors import ErrorCollector, FieldError, InvalidInput, from_validation_error
+from interdict.core.errors import ErrorCollector, FieldError, Forbidden, InvalidInput, from_validation_error
 from interdict.core.filters import Group
 from interdict.incidents import service as svc
 from interdict.incidents.models import Incident, IncidentParty, IncidentSubstance
@@ -84,6 +88,7 @@ SUBSTANCE_FIELDS = [
     "lab_confirmation",
 ]
 PARTY_FIELDS = ["role", "kind", "name", "address", "country", "tax_id", "id_document", "phone", "email"]
+EXTRA_CELLS = "__extra_cells__"  # marks a CSV row with more cells than the header (never silently dropped)
 _GROUP_RE = re.compile(r"^(substance|party)_(\d+)_(\w+)$")
 BATCH = 1000
 
@@ -281,10 +286,18 @@ def iter_rows(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
     if suffix not in (".csv", ".txt"):
         raise InvalidInput(FieldError(("file",), f"unsupported file type '{suffix}': use .csv or .xlsx"))
     with path.open(encoding="utf-8-sig", newline="") as fh:
-        reader = csv.DictReader(fh)
+        reader = csv.reader(fh)
+        header = [h.strip() for h in next(reader, [])]
+        width = len(header)
         start = 2
-        for row in reader:
-            yield start, {k.strip(): (v or "") for k, v in row.items() if k is not None}
+        for cells in reader:
+            if cells:
+                if len(cells) < width:
+                    cells += [""] * (width - len(cells))
+                row = dict(zip(header, cells, strict=False))
+                if len(cells) > width and any(c.strip() for c in cells[width:]):
+                    row[EXTRA_CELLS] = str(len(cells) - width)
+                yield start, row
             start = reader.line_num + 1
 
 
@@ -322,6 +335,13 @@ def _column_for(loc: tuple[str | int, ...]) -> str:
     return str(loc[0]) if loc else "row"
 
 
+@functools.lru_cache(maxsize=4096)
+def _group_of(column: str) -> tuple[str, int, str] | None:
+    """('substance', 2, 'quantity') for 'substance_2_quantity'; None for other columns (cached per header)."""
+    m = _GROUP_RE.match(column)
+    return (m.group(1), int(m.group(2)), m.group(3)) if m else None
+
+
 def row_to_create(row: dict[str, str], index: ReferenceIndex) -> tuple[dict[str, Any], str, ErrorCollector]:
     """The IncidentCreate payload of one row, its status, and any cell-level errors found on the way."""
     errs = ErrorCollector()
@@ -337,6 +357,8 @@ def row_to_create(row: dict[str, str], index: ReferenceIndex) -> tuple[dict[str,
     for optional in ("distribution", "tlp"):  # absent: the record's defaults apply
         if data.get(optional) is None:
             data.pop(optional, None)
+    if row.get(EXTRA_CELLS):
+        errs.add(("row",), f"the row has {row[EXTRA_CELLS]} more cell(s) than the header has columns")
     status = g("status") or "submitted"
     if status not in STATUSES:
         errs.add(("status",), f"'{status}' is not one of {', '.join(STATUSES)}")
@@ -357,9 +379,8 @@ def row_to_create(row: dict[str, str], index: ReferenceIndex) -> tuple[dict[str,
     data["modus"] = _split(g("modus"))
     groups: dict[tuple[str, int], dict[str, str]] = {}
     for key, value in row.items():
-        m = _GROUP_RE.match(key)
-        if m and value and value.strip():
-            groups.setdefault((m.group(1), int(m.group(2))), {})[m.group(3)] = value.strip()
+        if value and (group := _group_of(key)) is not None and value.strip():
+            groups.setdefault((group[0], group[1]), {})[group[2]] = value.strip()
     substances, parties = [], []
     for (kind, _n), values in sorted(groups.items()):
         if kind == "substance":
@@ -431,6 +452,61 @@ def _parse(
         yield from flush()
 
 
+class _Writer:
+    """Writes prepared batches in a background thread, so the database works while the next batch is parsed.
+
+    The session is used by one thread at a time: the caller does not touch it between start and join.
+    """
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.queue: queue.Queue[svc.BulkRows | None] = queue.Queue(maxsize=2)
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name="import-writer", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while (rows := self.queue.get()) is not None:
+            if self.error is None:
+                try:
+                    svc.write_bulk(self.session, rows)
+                except BaseException as exc:  # re-raised in the caller's thread by close()
+                    self.error = exc
+
+    def put(self, rows: svc.BulkRows) -> None:
+        if self.error is not None:
+            raise self.error
+        self.queue.put(rows)
+
+    def close(self) -> None:
+        self.queue.put(None)
+        self.thread.join()
+        if self.error is not None:
+            raise self.error
+
+
+@dataclass
+class _Prescan:
+    rows: int = 0
+    references: list[str] = field(default_factory=list)
+    years: Counter[int] = field(default_factory=Counter)
+
+
+def _prescan(path: Path) -> _Prescan:
+    """Counts rows, and collects their references and the years of those without one (to reserve numbers)."""
+    scan = _Prescan()
+    for _, row in iter_rows(path):
+        scan.rows += 1
+        ref = (row.get("reference") or "").strip()
+        if ref:
+            scan.references.append(ref)
+            continue
+        year = (row.get("incident_date") or "").strip()[:4]
+        if year.isdigit():
+            scan.years[int(year)] += 1
+    return scan
+
+
 def import_file(
     session: Session,
     subject: Subject,
@@ -438,6 +514,7 @@ def import_file(
     *,
     skip_invalid: bool = False,
     progress: Callable[[int], None] | None = None,
+    on_total: Callable[[int], None] | None = None,
     is_demo: bool = False,
 ) -> ImportReport:
     """Check every row and write the valid ones in batches, in one pass over the file.
@@ -449,38 +526,50 @@ def import_file(
     report = ImportReport()
     if first is None:
         return report
-    check_header(list(first[1].keys()))
+    check_header([k for k in first[1] if k != EXTRA_CELLS])
+    if not subject.can_write:
+        raise Forbidden("your role cannot record incidents")
     index = get_index(session)
+    scan = _prescan(path)
+    if on_total:
+        on_total(scan.rows)
     # References that exist already, looked up once before anything is written (later lookups would
     # query a table this transaction is filling, whose planner statistics still say it is small).
     taken: set[str] = set()
-    if "reference" in first[1]:
-        refs = [r.get("reference", "").strip() for _, r in iter_rows(path)]
-        wanted = [r for r in refs if r]
-        for i in range(0, len(wanted), BATCH):
-            chunk = wanted[i : i + BATCH]
-            taken.update(session.scalars(select(Incident.reference).where(Incident.reference.in_(chunk))))
+    for i in range(0, len(scan.references), BATCH):
+        chunk = scan.references[i : i + BATCH]
+        taken.update(session.scalars(select(Incident.reference).where(Incident.reference.in_(chunk))))
     savepoint = session.begin_nested()
+    # Numbers for rows without a reference, reserved in one step (numbers of rejected rows stay unused).
+    next_numbers = svc.reserve_references(session, subject.org_id, dict(scan.years))
+    writer = _Writer(session)
     pending: list[svc.BulkItem] = []
     writing = True
-    for parsed in _parse(iter_rows(path), index, set(), lambda refs: taken & set(refs)):
-        report.rows += 1
-        if parsed.errors:
-            report.rejected.append(Rejection(parsed.line, parsed.errors, parsed.row))
-            writing = skip_invalid  # without --skip-invalid nothing will be kept: stop writing, keep checking
-            pending = pending if writing else []
-        elif writing and parsed.item is not None:
-            pending.append(parsed.item)
-            if len(pending) >= BATCH:
-                svc.bulk_create(session, subject, pending, is_demo=is_demo)
-                report.imported += len(pending)
-                pending = []
-                session.expunge_all()
-        if progress:
-            progress(1)
-    if writing and pending:
-        svc.bulk_create(session, subject, pending, is_demo=is_demo)
+
+    def flush() -> None:
+        rows = svc.prepare_bulk(index, subject, subject.org_code, pending, next_numbers=next_numbers, is_demo=is_demo)
+        writer.put(rows)
         report.imported += len(pending)
+        pending.clear()
+
+    try:
+        for parsed in _parse(iter_rows(path), index, set(), lambda refs: taken & set(refs)):
+            report.rows += 1
+            if parsed.errors:
+                report.rejected.append(Rejection(parsed.line, parsed.errors, parsed.row))
+                writing = skip_invalid  # without --skip-invalid nothing will be kept: stop writing, keep checking
+                if not writing:
+                    pending.clear()
+            elif writing and parsed.item is not None:
+                pending.append(parsed.item)
+                if len(pending) >= BATCH:
+                    flush()
+            if progress:
+                progress(1)
+        if writing and pending:
+            flush()
+    finally:
+        writer.close()
     if report.rejected and not skip_invalid:
         savepoint.rollback()
         report.imported = 0

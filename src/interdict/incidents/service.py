@@ -6,7 +6,9 @@ Services never commit: the caller's unit of work does. Every read goes through
 
 from __future__ import annotations
 
+import functools
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -34,6 +36,7 @@ from interdict.core.errors import (
     from_validation_error,
 )
 from interdict.core.filters import Group
+from interdict.core.ids import uuid4_fast
 from interdict.core.pagination import PageParams, Slice
 from interdict.core.text import search_document, tokens
 from interdict.incidents import search
@@ -683,21 +686,23 @@ class BulkItem:
     status: str = "submitted"
 
 
-def _reserve_references(session: Session, org: Organisation, years: list[int]) -> dict[int, int]:
-    """Reserve a block of numbers per year in one step; returns the first number of each block."""
+def reserve_references(session: Session, org_id: uuid.UUID, counts: dict[int, int]) -> dict[int, int]:
+    """Reserve ``counts[year]`` reference numbers per year in one step; returns the first of each block.
+
+    The counter rows stay locked until the transaction ends (concurrent creations of the same unit wait).
+    """
     first: dict[int, int] = {}
-    for year in sorted(set(years)):
-        need = years.count(year)
+    for year in sorted(counts):
         counter = session.scalar(
             select(ReferenceCounter)
-            .where(ReferenceCounter.org_id == org.id, ReferenceCounter.year == year)
+            .where(ReferenceCounter.org_id == org_id, ReferenceCounter.year == year)
             .with_for_update()
         )
         if counter is None:
-            counter = ReferenceCounter(org_id=org.id, year=year, next_value=1)
+            counter = ReferenceCounter(org_id=org_id, year=year, next_value=1)
             session.add(counter)
         first[year] = counter.next_value
-        counter.next_value += need
+        counter.next_value += counts[year]
     session.flush()
     return first
 
@@ -709,32 +714,46 @@ class _Plain(SimpleNamespace):
 
 
 def _plain_row(cls: type[Any], **values: Any) -> _Plain:
-    row = _Plain(id=uuid.uuid4(), **values)
+    row = _Plain(id=uuid4_fast(), **values)
     row.table = cls.__table__
     return row
 
 
+@functools.cache
+def _column_keys(table: Table) -> tuple[str, ...]:
+    return tuple(c.key for c in table.columns)
+
+
 def _row(obj: Any, table: Table) -> dict[str, Any]:
-    return {c.key: getattr(obj, c.key, None) for c in table.columns}
+    values = obj.__dict__
+    return {k: values.get(k) for k in _column_keys(table)}
 
 
-def bulk_create(session: Session, subject: Subject, items: list[BulkItem], *, is_demo: bool = False) -> list[uuid.UUID]:
-    """Insert many checked incidents with set-based INSERTs (COPY on PostgreSQL).
+@dataclass
+class BulkRows:
+    """Rows ready to insert for a batch of incidents (prepared without the database)."""
 
-    Writes the same rows create_incident writes: the record and its lines, version 1 with its
+    tables: list[tuple[Table, list[dict[str, Any]]]]
+    fts: list[tuple[uuid.UUID, str]]
+    ids: list[uuid.UUID]
+
+
+def prepare_bulk(
+    index: ReferenceIndex,
+    subject: Subject,
+    org_code: str,
+    items: list[BulkItem],
+    *,
+    next_numbers: dict[int, int],
+    is_demo: bool = False,
+) -> BulkRows:
+    """The rows create_incident would write for each item: the record and its lines, version 1 with its
     snapshot, the search index entry and an ``incident.published`` event for submitted records.
+
+    Pure Python (no database access): references come from ``next_numbers`` (first free number per year,
+    advanced here), reserved beforehand with :func:`reserve_references`.
     """
-    if not subject.can_write:
-        raise Forbidden("your role cannot record incidents")
-    if not items:
-        return []
-    index = get_index(session)
-    org = session.get(Organisation, subject.org_id)
-    assert org is not None
     now = utcnow()
-    next_numbers = _reserve_references(
-        session, org, [it.data.incident_date.year for it in items if not it.data.reference]
-    )
     incidents_table = cast(Table, Incident.__table__)
     child_tables = [
         cast(Table, m.__table__)
@@ -750,14 +769,14 @@ def bulk_create(session: Session, subject: Subject, items: list[BulkItem], *, is
         if it.data.reference:
             reference = it.data.reference
         else:
-            reference = f"{org.code}-{year}-{next_numbers[year]:05d}"
+            reference = f"{org_code}-{year}-{next_numbers[year]:05d}"
             next_numbers[year] += 1
         inc: Any = SimpleNamespace(
-            id=uuid.uuid4(),
+            id=uuid4_fast(),
             reference=reference,
             status=it.status,
             is_demo=is_demo,
-            owner_org_id=org.id,
+            owner_org_id=subject.org_id,
             created_by_id=subject.user_id,
             updated_by_id=subject.user_id,
             created_at=now,
@@ -776,7 +795,7 @@ def bulk_create(session: Session, subject: Subject, items: list[BulkItem], *, is
                 rows[child.table.name].append(_row(child, child.table))
         versions.append(
             {
-                "id": uuid.uuid4(),
+                "id": uuid4_fast(),
                 "incident_id": inc.id,
                 "version": 1,
                 "action": "created" if is_demo else "imported",
@@ -800,10 +819,28 @@ def bulk_create(session: Session, subject: Subject, items: list[BulkItem], *, is
                 }
             )
         ids.append(inc.id)
-    insert_rows(session, incidents_table, rows[incidents_table.name])
-    for table in child_tables:
-        insert_rows(session, table, rows[table.name])
-    insert_rows(session, cast(Table, IncidentVersion.__table__), versions)
-    insert_rows(session, cast(Table, outbox.OutboxEvent.__table__), events)
-    search.index_many(session, fts)
-    return ids
+    tables = [(incidents_table, rows[incidents_table.name])]
+    tables += [(t, rows[t.name]) for t in child_tables]
+    tables += [(cast(Table, IncidentVersion.__table__), versions), (cast(Table, outbox.OutboxEvent.__table__), events)]
+    return BulkRows(tables, fts, ids)
+
+
+def write_bulk(session: Session, rows: BulkRows) -> None:
+    for table, table_rows in rows.tables:
+        insert_rows(session, table, table_rows)
+    search.index_many(session, rows.fts)
+
+
+def bulk_create(session: Session, subject: Subject, items: list[BulkItem], *, is_demo: bool = False) -> list[uuid.UUID]:
+    """Insert many checked incidents with set-based INSERTs (COPY on PostgreSQL)."""
+    if not subject.can_write:
+        raise Forbidden("your role cannot record incidents")
+    if not items:
+        return []
+    counts = Counter(it.data.incident_date.year for it in items if not it.data.reference)
+    next_numbers = reserve_references(session, subject.org_id, dict(counts))
+    rows = prepare_bulk(
+        get_index(session), subject, subject.org_code, items, next_numbers=next_numbers, is_demo=is_demo
+    )
+    write_bulk(session, rows)
+    return rows.ids

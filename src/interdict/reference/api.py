@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Literal
 
 from fastapi import APIRouter, Query
@@ -163,14 +164,15 @@ def validate(
     value: str = Query(max_length=100),
 ) -> Validation:
     """Check one identifier as a form field would (for inline validation while typing)."""
-    fn = {
+    validators_by_kind: dict[str, Callable[[str], str]] = {
         "cas": validators.normalise_cas,
         "container": validators.normalise_container,
         "imo": validators.normalise_imo,
         "hs": validators.normalise_hs_format,
         "locode": validators.normalise_locode,
         "country": validators.normalise_country,
-    }[kind]
+    }
+    fn = validators_by_kind[kind]
     try:
         normalised = fn(value)
     except PydanticCustomError as exc:

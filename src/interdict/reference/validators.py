@@ -6,6 +6,7 @@ that names the reason, so API and web forms show e.g. "check digit does not matc
 
 from __future__ import annotations
 
+import functools
 import re
 
 import pycountry
@@ -76,6 +77,7 @@ def normalise_hs_format(value: str) -> str:
     return digits
 
 
+@functools.lru_cache(maxsize=8192)
 def normalise_locode(value: str) -> str:
     raw = value.strip()
     code = raw.replace(" ", "").upper()
@@ -86,6 +88,7 @@ def normalise_locode(value: str) -> str:
     return code
 
 
+@functools.lru_cache(maxsize=1024)
 def normalise_country(value: str) -> str:
     raw = value.strip()
     code = raw.upper()
