@@ -23,7 +23,7 @@ class Incident(Base):
     status: Mapped[str] = mapped_column(String(20), index=True)
     is_demo: Mapped[bool] = mapped_column(default=False)
 
-    owner_org_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organisations.id"), index=True)
+    owner_org_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organisations.id"))
     created_by_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
     updated_by_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -39,16 +39,16 @@ class Incident(Base):
     reported_date: Mapped[date] = mapped_column(Date)
 
     country: Mapped[str] = mapped_column(String(2), index=True)
-    locode: Mapped[str | None] = mapped_column(String(5), index=True)
+    locode: Mapped[str | None] = mapped_column(String(5))
     place_type: Mapped[str | None] = mapped_column(String(20))
     place_name: Mapped[str | None] = mapped_column(String(200))
     mode_of_transport: Mapped[str | None] = mapped_column(String(20))
 
-    origin_country: Mapped[str | None] = mapped_column(String(2), index=True)
-    departure_country: Mapped[str | None] = mapped_column(String(2), index=True)
-    departure_locode: Mapped[str | None] = mapped_column(String(5), index=True)
-    destination_country: Mapped[str | None] = mapped_column(String(2), index=True)
-    destination_locode: Mapped[str | None] = mapped_column(String(5), index=True)
+    origin_country: Mapped[str | None] = mapped_column(String(2))
+    departure_country: Mapped[str | None] = mapped_column(String(2))
+    departure_locode: Mapped[str | None] = mapped_column(String(5))
+    destination_country: Mapped[str | None] = mapped_column(String(2))
+    destination_locode: Mapped[str | None] = mapped_column(String(5))
 
     bl_awb: Mapped[str | None] = mapped_column(String(60), index=True)
     vessel_name: Mapped[str | None] = mapped_column(String(120))
@@ -77,6 +77,8 @@ class Incident(Base):
     )
     parties: Mapped[list[IncidentParty]] = relationship(cascade="all, delete-orphan", order_by="IncidentParty.seq")
     modus: Mapped[list[IncidentModus]] = relationship(cascade="all, delete-orphan", order_by="IncidentModus.code")
+    # Derived search index of every place and route point (see IncidentPlace).
+    places: Mapped[list[IncidentPlace]] = relationship(cascade="all, delete-orphan")
 
 
 class IncidentSubstance(Base):
@@ -105,8 +107,27 @@ class IncidentTransit(Base):
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     incident_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"), index=True)
     seq: Mapped[int] = mapped_column(Integer)
-    country: Mapped[str] = mapped_column(String(2), index=True)
-    locode: Mapped[str | None] = mapped_column(String(5), index=True)
+    country: Mapped[str] = mapped_column(String(2))
+    locode: Mapped[str | None] = mapped_column(String(5))
+
+
+class IncidentPlace(Base):
+    """Every country and UN/LOCODE an incident touches (place, origin, departure, transits, destination),
+    one row each: the search index behind the "port" and "country on the route" filters. Derived from the
+    record on every save; never edited on its own.
+    """
+
+    __tablename__ = "incident_places"
+    __table_args__ = (
+        Index("ix_incident_places_country_incident", "country", "incident_id"),
+        Index("ix_incident_places_locode_incident", "locode", "incident_id"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    incident_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(String(12))
+    country: Mapped[str | None] = mapped_column(String(2))
+    locode: Mapped[str | None] = mapped_column(String(5))
 
 
 class IncidentContainer(Base):

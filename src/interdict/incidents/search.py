@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, exists, func, literal_column, select, text, union
+from sqlalchemy import Select, and_, bindparam, exists, func, literal_column, select, text
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -26,8 +26,8 @@ from interdict.incidents.models import (
     IncidentContainer,
     IncidentModus,
     IncidentParty,
+    IncidentPlace,
     IncidentSubstance,
-    IncidentTransit,
 )
 from interdict.incidents.vocab import (
     DETECTION_METHODS,
@@ -192,26 +192,14 @@ def incident_registry(index: ReferenceIndex, dialect: str) -> Registry:
         return _negate(op, expr)
 
     def build_route_country(op: str, v: Any) -> ColumnElement[bool]:
-        # A UNION of index scans (one per column) instead of an OR across columns, which no index serves.
-        vals = _values(op, v)
-        ids = union(
-            select(Incident.id).where(Incident.country.in_(vals)),
-            select(Incident.id).where(Incident.origin_country.in_(vals)),
-            select(Incident.id).where(Incident.departure_country.in_(vals)),
-            select(Incident.id).where(Incident.destination_country.in_(vals)),
-            select(IncidentTransit.incident_id).where(IncidentTransit.country.in_(vals)),
-        )
-        return _negate(op, Incident.id.in_(ids))
+        # One indexed side table holds every country and port of the place and route, so the planner can
+        # start from the rare value or from the newest incidents, whichever is cheaper.
+        cond = exists().where(IncidentPlace.incident_id == Incident.id, IncidentPlace.country.in_(_values(op, v)))
+        return _negate(op, cond)
 
     def build_port(op: str, v: Any) -> ColumnElement[bool]:
-        vals = _values(op, v)
-        ids = union(
-            select(Incident.id).where(Incident.locode.in_(vals)),
-            select(Incident.id).where(Incident.departure_locode.in_(vals)),
-            select(Incident.id).where(Incident.destination_locode.in_(vals)),
-            select(IncidentTransit.incident_id).where(IncidentTransit.locode.in_(vals)),
-        )
-        return _negate(op, Incident.id.in_(ids))
+        cond = exists().where(IncidentPlace.incident_id == Incident.id, IncidentPlace.locode.in_(_values(op, v)))
+        return _negate(op, cond)
 
     def build_container(op: str, v: Any) -> ColumnElement[bool]:
         if op == "contains":

@@ -45,6 +45,7 @@ from interdict.incidents.models import (
     IncidentContainer,
     IncidentModus,
     IncidentParty,
+    IncidentPlace,
     IncidentSubstance,
     IncidentTransit,
     IncidentVersion,
@@ -216,6 +217,14 @@ def _apply(incident: Any, data: IncidentBase, checked: Checked, reported_default
         for i, p in enumerate(data.parties)
     ]
     incident.modus = [make(IncidentModus, code=c) for c in data.modus]
+    points = [
+        ("place", data.country, data.locode),
+        ("origin", data.origin_country, None),
+        ("departure", data.departure_country, data.departure_locode),
+    ]
+    points += [("transit", t.country, t.locode) for t in data.transits]
+    points.append(("destination", data.destination_country, data.destination_locode))
+    incident.places = [make(IncidentPlace, role=r, country=c, locode=code) for r, c, code in points if c or code]
     lines = []
     for i, (line, info) in enumerate(zip(data.substances, checked.substances, strict=True)):
         qn, un = _normalise_quantity(line.quantity, line.unit)
@@ -757,7 +766,7 @@ def prepare_bulk(
     incidents_table = cast(Table, Incident.__table__)
     child_tables = [
         cast(Table, m.__table__)
-        for m in (IncidentTransit, IncidentContainer, IncidentParty, IncidentModus, IncidentSubstance)
+        for m in (IncidentTransit, IncidentContainer, IncidentParty, IncidentModus, IncidentSubstance, IncidentPlace)
     ]
     rows: dict[str, list[dict[str, Any]]] = {t.name: [] for t in [incidents_table, *child_tables]}
     versions: list[dict[str, Any]] = []
@@ -789,7 +798,7 @@ def prepare_bulk(
         _apply(inc, it.data, it.checked, now.date(), make=_plain_row)
         inc.search_text = build_search_text(inc, index)
         rows[incidents_table.name].append(_row(inc, incidents_table))
-        for child_list in (inc.transits, inc.containers, inc.parties, inc.modus, inc.substances):
+        for child_list in (inc.transits, inc.containers, inc.parties, inc.modus, inc.substances, inc.places):
             for child in child_list:
                 child.incident_id = inc.id
                 rows[child.table.name].append(_row(child, child.table))

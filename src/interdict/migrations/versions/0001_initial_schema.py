@@ -2,13 +2,14 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 10:22:38.885827
+Create Date: 2026-11-22 11:09:53.313128
 """
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
+
 
 revision = "0001"
 down_revision = None
@@ -308,16 +309,9 @@ def upgrade() -> None:
     with op.batch_alter_table("incidents", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_incidents_bl_awb"), ["bl_awb"], unique=False)
         batch_op.create_index(batch_op.f("ix_incidents_country"), ["country"], unique=False)
-        batch_op.create_index(batch_op.f("ix_incidents_departure_country"), ["departure_country"], unique=False)
-        batch_op.create_index(batch_op.f("ix_incidents_departure_locode"), ["departure_locode"], unique=False)
-        batch_op.create_index(batch_op.f("ix_incidents_destination_country"), ["destination_country"], unique=False)
-        batch_op.create_index(batch_op.f("ix_incidents_destination_locode"), ["destination_locode"], unique=False)
         batch_op.create_index(batch_op.f("ix_incidents_incident_date"), ["incident_date"], unique=False)
         batch_op.create_index(batch_op.f("ix_incidents_incident_type"), ["incident_type"], unique=False)
-        batch_op.create_index(batch_op.f("ix_incidents_locode"), ["locode"], unique=False)
-        batch_op.create_index(batch_op.f("ix_incidents_origin_country"), ["origin_country"], unique=False)
         batch_op.create_index("ix_incidents_owner_date", ["owner_org_id", "incident_date"], unique=False)
-        batch_op.create_index(batch_op.f("ix_incidents_owner_org_id"), ["owner_org_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_incidents_status"), ["status"], unique=False)
         batch_op.create_index(batch_op.f("ix_incidents_vessel_imo"), ["vessel_imo"], unique=False)
 
@@ -423,6 +417,23 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_incident_parties_incident_id"), ["incident_id"], unique=False)
 
     op.create_table(
+        "incident_places",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("incident_id", sa.Uuid(), nullable=False),
+        sa.Column("role", sa.String(length=12), nullable=False),
+        sa.Column("country", sa.String(length=2), nullable=True),
+        sa.Column("locode", sa.String(length=5), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["incident_id"], ["incidents.id"], name=op.f("fk_incident_places_incident_id_incidents"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_incident_places")),
+    )
+    with op.batch_alter_table("incident_places", schema=None) as batch_op:
+        batch_op.create_index("ix_incident_places_country_incident", ["country", "incident_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_incident_places_incident_id"), ["incident_id"], unique=False)
+        batch_op.create_index("ix_incident_places_locode_incident", ["locode", "incident_id"], unique=False)
+
+    op.create_table(
         "incident_substances",
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("incident_id", sa.Uuid(), nullable=False),
@@ -468,9 +479,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_incident_transits")),
     )
     with op.batch_alter_table("incident_transits", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_incident_transits_country"), ["country"], unique=False)
         batch_op.create_index(batch_op.f("ix_incident_transits_incident_id"), ["incident_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_incident_transits_locode"), ["locode"], unique=False)
 
     op.create_table(
         "incident_versions",
@@ -521,9 +530,7 @@ def downgrade() -> None:
 
     op.drop_table("incident_versions")
     with op.batch_alter_table("incident_transits", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_incident_transits_locode"))
         batch_op.drop_index(batch_op.f("ix_incident_transits_incident_id"))
-        batch_op.drop_index(batch_op.f("ix_incident_transits_country"))
 
     op.drop_table("incident_transits")
     with op.batch_alter_table("incident_substances", schema=None) as batch_op:
@@ -531,6 +538,12 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_incident_substances_incident_id"))
 
     op.drop_table("incident_substances")
+    with op.batch_alter_table("incident_places", schema=None) as batch_op:
+        batch_op.drop_index("ix_incident_places_locode_incident")
+        batch_op.drop_index(batch_op.f("ix_incident_places_incident_id"))
+        batch_op.drop_index("ix_incident_places_country_incident")
+
+    op.drop_table("incident_places")
     with op.batch_alter_table("incident_parties", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_incident_parties_incident_id"))
 
@@ -556,16 +569,9 @@ def downgrade() -> None:
     with op.batch_alter_table("incidents", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_incidents_vessel_imo"))
         batch_op.drop_index(batch_op.f("ix_incidents_status"))
-        batch_op.drop_index(batch_op.f("ix_incidents_owner_org_id"))
         batch_op.drop_index("ix_incidents_owner_date")
-        batch_op.drop_index(batch_op.f("ix_incidents_origin_country"))
-        batch_op.drop_index(batch_op.f("ix_incidents_locode"))
         batch_op.drop_index(batch_op.f("ix_incidents_incident_type"))
         batch_op.drop_index(batch_op.f("ix_incidents_incident_date"))
-        batch_op.drop_index(batch_op.f("ix_incidents_destination_locode"))
-        batch_op.drop_index(batch_op.f("ix_incidents_destination_country"))
-        batch_op.drop_index(batch_op.f("ix_incidents_departure_locode"))
-        batch_op.drop_index(batch_op.f("ix_incidents_departure_country"))
         batch_op.drop_index(batch_op.f("ix_incidents_country"))
         batch_op.drop_index(batch_op.f("ix_incidents_bl_awb"))
 
