@@ -244,7 +244,7 @@ def test_export_only_contains_what_the_user_can_read(client: TestClient, world: 
 
 
 def test_a_row_with_more_cells_than_the_header_is_rejected(client: TestClient, world: World, tmp_path: Path) -> None:
-    path = _write(tmp_path / "in.csv", [GOOD + ["surplus"], GOOD])
+    path = _write(tmp_path / "in.csv", [[*GOOD, "surplus"], GOOD])
     report = _import(client, path)
     assert [r.line for r in report.rejected] == [2]
     assert "1 more cell(s) than the header" in report.rejected[0].message()

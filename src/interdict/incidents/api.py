@@ -132,6 +132,9 @@ def list_incidents(
     sort: Literal["-incident_date", "incident_date", "-reported_date", "-updated_at", "reference"] = "-incident_date",
     page: Annotated[int, Query(ge=1)] = 1,
     page_size: Annotated[int, Query(ge=1, le=200)] = 25,
+    exact_total: Annotated[
+        bool, Query(description="Count every match (slower on broad searches); by default counting stops at 1,000.")
+    ] = False,
 ) -> Page[IncidentSummary]:
     """Search incidents: every filter narrows the result; repeat a parameter (or comma-separate) for OR."""
     node = params_filter(
@@ -154,7 +157,13 @@ def list_incidents(
         is_demo,
     )
     result = svc.search_incidents(
-        db, subject, filter_node=node, q=q, sort=sort, page=PageParams(page=page, page_size=page_size)
+        db,
+        subject,
+        filter_node=node,
+        q=q,
+        sort=sort,
+        page=PageParams(page=page, page_size=page_size),
+        count_cap=None if exact_total else svc.COUNT_CAP,
     )
     return Page[IncidentSummary](
         items=to_summaries(db, result.items, q=q),

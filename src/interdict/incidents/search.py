@@ -1,6 +1,6 @@
 """Full-text search behind one interface, and the incident fields of the filter language.
 
-PostgreSQL: a GIN index on ``to_tsvector('simple', search_text)`` (see the migration).
+PostgreSQL: a generated ``search_vector`` tsvector column with a GIN index (see the migration).
 SQLite: an FTS5 table ``incidents_fts`` kept in step by :func:`index_incident`.
 ``search_text`` is already folded (lower case, no diacritics, CJK split per character), so
 both backends match "hai phong" against "Hải Phòng" and 醋酸 inside 醋酸酐.
@@ -56,7 +56,7 @@ def text_match(session_or_dialect: Session | str, q: str) -> ColumnElement[bool]
     if dialect == "postgresql":
         tsq = " & ".join(f"'{t}'" for t in toks[:-1])
         tsq = (tsq + " & " if tsq else "") + f"'{toks[-1]}':*"
-        vector = func.to_tsvector(literal_column("'simple'::regconfig"), Incident.search_text)
+        vector = literal_column("incidents.search_vector")  # generated tsvector column (see the migration)
         return vector.op("@@")(
             func.to_tsquery(literal_column("'simple'::regconfig"), bindparam("fts_q", tsq, unique=True))
         )

@@ -582,7 +582,7 @@ def record_attachment_change(session: Session, subject: Subject, incident: Incid
 # --- reading ---------------------------------------------------------------------------------
 
 
-COUNT_CAP = 10_000
+COUNT_CAP = 1_000
 LIST_LOAD = (selectinload(Incident.substances), selectinload(Incident.containers))
 FULL_LOAD = (*LIST_LOAD, selectinload(Incident.transits), selectinload(Incident.parties), selectinload(Incident.modus))
 
