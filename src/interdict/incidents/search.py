@@ -56,7 +56,7 @@ def text_match(session_or_dialect: Session | str, q: str) -> ColumnElement[bool]
     if dialect == "postgresql":
         tsq = " & ".join(f"'{t}'" for t in toks[:-1])
         tsq = (tsq + " & " if tsq else "") + f"'{toks[-1]}':*"
-        vector = literal_column("incidents.search_vector")  # generated tsvector column (see the migration)
+        vector: ColumnElement[Any] = literal_column("incidents.search_vector")  # generated tsvector column (see the migration)
         return vector.op("@@")(
             func.to_tsquery(literal_column("'simple'::regconfig"), bindparam("fts_q", tsq, unique=True))
         )
