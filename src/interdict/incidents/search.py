@@ -56,7 +56,9 @@ def text_match(session_or_dialect: Session | str, q: str) -> ColumnElement[bool]
     if dialect == "postgresql":
         tsq = " & ".join(f"'{t}'" for t in toks[:-1])
         tsq = (tsq + " & " if tsq else "") + f"'{toks[-1]}':*"
-        vector: ColumnElement[Any] = literal_column("incidents.search_vector")  # generated tsvector column (see the migration)
+        vector: ColumnElement[Any] = literal_column(
+            "incidents.search_vector"
+        )  # generated tsvector column (see the migration)
         return vector.op("@@")(
             func.to_tsquery(literal_column("'simple'::regconfig"), bindparam("fts_q", tsq, unique=True))
         )
@@ -212,10 +214,17 @@ def incident_registry(index: ReferenceIndex, dialect: str) -> Registry:
         words = query_tokens(str(v))
         if not words:
             raise FilterValueError("give at least one word of the name")
-        party = exists().where(
-            IncidentParty.incident_id == Incident.id,
-            *[IncidentParty.name_folded.contains(w, autoescape=True) for w in words],
-        )
+        if dialect == "postgresql":
+            # Words of a party name, through the GIN index on the parties' folded names (see the migration).
+            tsq = " & ".join(f"'{w}'" for w in words[:-1])
+            tsq = (tsq + " & " if tsq else "") + f"'{words[-1]}':*"
+            name_vector = func.to_tsvector(literal_column("'simple'::regconfig"), IncidentParty.name_folded)
+            name_match: ColumnElement[bool] = name_vector.op("@@")(
+                func.to_tsquery(literal_column("'simple'::regconfig"), bindparam("party_q", tsq, unique=True))
+            )
+        else:
+            name_match = and_(*[IncidentParty.name_folded.contains(w, autoescape=True) for w in words])
+        party = exists().where(IncidentParty.incident_id == Incident.id, name_match)
         return and_(text_match(dialect, str(v)), party)
 
     def build_modus(op: str, v: Any) -> ColumnElement[bool]:

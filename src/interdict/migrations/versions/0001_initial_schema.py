@@ -520,6 +520,10 @@ def _create_fulltext() -> None:
             "GENERATED ALWAYS AS (to_tsvector('simple'::regconfig, search_text)) STORED"
         )
         op.execute("CREATE INDEX ix_incidents_fts ON incidents USING gin (search_vector)")
+        op.execute(
+            "CREATE INDEX ix_incident_parties_fts ON incident_parties "
+            "USING gin (to_tsvector('simple'::regconfig, name_folded))"
+        )
     else:
         op.execute("CREATE VIRTUAL TABLE incidents_fts USING fts5(incident_id UNINDEXED, body, tokenize='unicode61')")
 
@@ -527,6 +531,7 @@ def _create_fulltext() -> None:
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP INDEX IF EXISTS ix_incidents_fts")
+        op.execute("DROP INDEX IF EXISTS ix_incident_parties_fts")
         op.execute("ALTER TABLE incidents DROP COLUMN IF EXISTS search_vector")
     else:
         op.execute("DROP TABLE IF EXISTS incidents_fts")
