@@ -67,7 +67,9 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         kwargs.update(pool_size=10, max_overflow=20, pool_pre_ping=True)
         if url.startswith("postgresql"):
             # JIT compilation costs hundreds of ms on the short interactive queries this application makes.
-            kwargs["connect_args"] = {"options": "-c jit=off"}
+            # No server-side prepared statements: their generic plans ignore the actual search values
+            # (a rare port and a common one need different plans).
+            kwargs["connect_args"] = {"options": "-c jit=off", "prepare_threshold": None}
     engine = create_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
