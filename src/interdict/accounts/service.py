@@ -14,6 +14,7 @@ from interdict.accounts.schemas import OrganisationCreate, TokenCreate, UserCrea
 from interdict.accounts.subject import Channel, Subject
 from interdict.core import security
 from interdict.core.clock import utcnow
+from interdict.core.db import new_id
 from interdict.core.errors import Conflict, FieldError, InvalidInput, NotFound
 
 MIN_PASSWORD_LENGTH = 10
@@ -49,7 +50,7 @@ def create_organisation(session: Session, data: OrganisationCreate) -> Organisat
         if parent is None:
             raise InvalidInput(FieldError(("parent_code",), f"no organisation with code '{data.parent_code}'"))
     org = Organisation(
-        id=uuid.uuid4(),
+        id=new_id(),
         code=data.code,
         name=data.name,
         name_local=data.name_local,

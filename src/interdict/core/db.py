@@ -47,7 +47,9 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 def new_id() -> uuid.UUID:
-    return uuid.uuid4()
+    from interdict.core.ids import uuid7
+
+    return uuid7()
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from interdict.accounts.subject import Subject
 from interdict.core.clock import utcnow
+from interdict.core.db import new_id
 from interdict.core.errors import FieldError, InvalidInput, NotFound, PayloadTooLarge
 from interdict.incidents.models import Attachment, Incident
 from interdict.incidents.service import get_incident, record_attachment_change
@@ -124,7 +125,7 @@ def add_attachment(
         )
     key = uuid.uuid4().hex
     att = Attachment(
-        id=uuid.uuid4(),
+        id=new_id(),
         incident_id=incident.id,
         filename=name,
         content_type=content_type,

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from interdict.accounts.subject import Subject
@@ -539,6 +539,12 @@ def import_file(
     for i in range(0, len(scan.references), BATCH):
         chunk = scan.references[i : i + BATCH]
         taken.update(session.scalars(select(Incident.reference).where(Incident.reference.in_(chunk))))
+    if session.get_bind().dialect.name == "postgresql":
+        # Bulk-load settings for this transaction only: full-text index entries queue in a larger GIN
+        # pending list (merged in bulk, by the inserting backend or autovacuum) and long values are
+        # compressed with lz4 rather than pglz.
+        session.execute(text("SET LOCAL gin_pending_list_limit = '64MB'"))
+        session.execute(text("SET LOCAL default_toast_compression = 'lz4'"))
     savepoint = session.begin_nested()
     # Numbers for rows without a reference, reserved in one step (numbers of rejected rows stay unused).
     next_numbers = svc.reserve_references(session, subject.org_id, dict(scan.years))

@@ -25,7 +25,7 @@ from interdict.accounts.models import Organisation, User
 from interdict.accounts.subject import Subject
 from interdict.core import outbox
 from interdict.core.clock import today, utcnow
-from interdict.core.db import insert_rows
+from interdict.core.db import insert_rows, new_id
 from interdict.core.errors import (
     Conflict,
     ErrorCollector,
@@ -36,7 +36,7 @@ from interdict.core.errors import (
     from_validation_error,
 )
 from interdict.core.filters import Group
-from interdict.core.ids import uuid4_fast
+from interdict.core.ids import uuid7
 from interdict.core.pagination import PageParams, Slice
 from interdict.core.text import search_document, tokens
 from interdict.incidents import search
@@ -435,7 +435,7 @@ def create_incident(
         reference = next_reference(session, org, data.incident_date.year)
     now = utcnow()
     incident = Incident(
-        id=uuid.uuid4(),
+        id=new_id(),
         reference=reference,
         status="draft",
         is_demo=is_demo,
@@ -723,7 +723,7 @@ class _Plain(SimpleNamespace):
 
 
 def _plain_row(cls: type[Any], **values: Any) -> _Plain:
-    row = _Plain(id=uuid4_fast(), **values)
+    row = _Plain(id=uuid7(), **values)
     row.table = cls.__table__
     return row
 
@@ -781,7 +781,7 @@ def prepare_bulk(
             reference = f"{org_code}-{year}-{next_numbers[year]:05d}"
             next_numbers[year] += 1
         inc: Any = SimpleNamespace(
-            id=uuid4_fast(),
+            id=uuid7(),
             reference=reference,
             status=it.status,
             is_demo=is_demo,
@@ -804,7 +804,7 @@ def prepare_bulk(
                 rows[child.table.name].append(_row(child, child.table))
         versions.append(
             {
-                "id": uuid4_fast(),
+                "id": uuid7(),
                 "incident_id": inc.id,
                 "version": 1,
                 "action": "created" if is_demo else "imported",
