@@ -276,23 +276,23 @@ def build_search_text(incident: Incident, index: ReferenceIndex) -> str:
     return search_document(*parts)
 
 
-def next_reference(session: Session, org: Organisation, year: int) -> str:
+def next_reference(session: Session, org_id: uuid.UUID, org_code: str, year: int) -> str:
     for _attempt in range(3):
         counter = session.scalar(
             select(ReferenceCounter)
-            .where(ReferenceCounter.org_id == org.id, ReferenceCounter.year == year)
+            .where(ReferenceCounter.org_id == org_id, ReferenceCounter.year == year)
             .with_for_update()
         )
         if counter is None:
             try:
                 with session.begin_nested():
-                    session.add(ReferenceCounter(org_id=org.id, year=year, next_value=2))
-                return f"{org.code}-{year}-{1:05d}"
+                    session.add(ReferenceCounter(org_id=org_id, year=year, next_value=2))
+                return f"{org_code}-{year}-{1:05d}"
             except IntegrityError:
                 continue
         value = counter.next_value
         counter.next_value = value + 1
-        return f"{org.code}-{year}-{value:05d}"
+        return f"{org_code}-{year}-{value:05d}"
     raise Conflict("could not allocate an incident reference; try again")
 
 
@@ -423,8 +423,6 @@ def create_incident(
         raise Forbidden("your role cannot record incidents")
     index = get_index(session)
     checked = check(index, data)
-    org = session.get(Organisation, subject.org_id)
-    assert org is not None
     if data.reference:
         if session.scalar(select(Incident.id).where(Incident.reference == data.reference)) is not None:
             raise InvalidInput(
@@ -432,14 +430,14 @@ def create_incident(
             )
         reference = data.reference
     else:
-        reference = next_reference(session, org, data.incident_date.year)
+        reference = next_reference(session, subject.org_id, subject.org_code, data.incident_date.year)
     now = utcnow()
     incident = Incident(
         id=new_id(),
         reference=reference,
         status="draft",
         is_demo=is_demo,
-        owner_org_id=org.id,
+        owner_org_id=subject.org_id,
         created_by_id=subject.user_id,
         updated_by_id=subject.user_id,
         created_at=now,
