@@ -23,13 +23,14 @@ def authenticate_request(
     request: Request, db: Session, settings: Settings, *, check_csrf_header: bool
 ) -> Subject | None:
     pepper = request.app.state.pepper
+    ip = request.client.host if request.client else None
     auth = request.headers.get("authorization", "")
     if auth.lower().startswith("bearer "):
         found = service.resolve_api_token(db, auth[7:].strip(), pepper=pepper)
         if found is None:
             raise Unauthenticated("the API token is invalid, expired or revoked")
         token, user, org = found
-        return service.subject_for(user, org, channel="api", scopes=frozenset(token.scopes.split(",")))
+        return service.subject_for(user, org, channel="api", scopes=frozenset(token.scopes.split(",")), ip=ip)
     cookie = request.cookies.get(SESSION_COOKIE)
     if not cookie:
         return None
@@ -42,7 +43,7 @@ def authenticate_request(
         sent = request.headers.get(CSRF_HEADER, "")
         if not sent or not constant_time_equals(sent, ws.csrf_token):
             raise Forbidden("missing or wrong CSRF token (send the X-CSRF-Token header)")
-    return service.subject_for_user(db, user, channel="web")
+    return service.subject_for_user(db, user, channel="web", ip=ip)
 
 
 def api_subject(request: Request, db: SessionDep, settings: SettingsDep) -> Subject:

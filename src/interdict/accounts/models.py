@@ -10,7 +10,7 @@ from interdict.core.clock import utcnow
 from interdict.core.db import Base, UTCDateTime, new_id
 
 ORG_KINDS = ("agency", "department", "provincial_unit", "pcu", "border_gate", "partner", "other")
-ROLES = ("admin", "analyst", "officer", "viewer")
+ROLES = ("admin", "analyst", "officer", "viewer", "auditor")
 
 
 class Organisation(Base):

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from interdict.reference.validators import normalise_country
 
 OrgKind = Literal["agency", "department", "provincial_unit", "pcu", "border_gate", "partner", "other"]
-Role = Literal["admin", "analyst", "officer", "viewer"]
+Role = Literal["admin", "analyst", "officer", "viewer", "auditor"]
 Scope = Literal["read", "write", "admin"]
 
 _USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")

@@ -112,7 +112,14 @@ def list_users(session: Session, *, org_ids: list[uuid.UUID] | None = None) -> l
     return list(session.scalars(stmt))
 
 
-def subject_for(user: User, org: Organisation, *, channel: Channel, scopes: frozenset[str] | None = None) -> Subject:
+def subject_for(
+    user: User,
+    org: Organisation,
+    *,
+    channel: Channel,
+    scopes: frozenset[str] | None = None,
+    ip: str | None = None,
+) -> Subject:
     return Subject(
         user_id=user.id,
         username=user.username,
@@ -126,15 +133,16 @@ def subject_for(user: User, org: Organisation, *, channel: Channel, scopes: froz
         locale=user.locale,
         channel=channel,
         scopes=scopes if scopes is not None else frozenset({"read", "write", "admin"}),
+        ip=ip,
     )
 
 
 def subject_for_user(
-    session: Session, user: User, *, channel: Channel, scopes: frozenset[str] | None = None
+    session: Session, user: User, *, channel: Channel, scopes: frozenset[str] | None = None, ip: str | None = None
 ) -> Subject:
     org = session.get(Organisation, user.org_id)
     assert org is not None
-    return subject_for(user, org, channel=channel, scopes=scopes)
+    return subject_for(user, org, channel=channel, scopes=scopes, ip=ip)
 
 
 def subject_by_username(session: Session, username: str, *, channel: Channel = "cli") -> Subject:

@@ -122,6 +122,7 @@ ROLE_MESSAGES: tuple[str, ...] = (
     _("analyst"),
     _("officer"),
     _("viewer"),
+    _("auditor"),
 )
 
 # IncidentVersion.action values, shown in the history of an incident.
