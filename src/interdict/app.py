@@ -23,6 +23,7 @@ from interdict.core.errors import DomainError, FieldError, InvalidInput
 from interdict.incidents.api import attachments_router
 from interdict.incidents.api import router as incidents_router
 from interdict.reference.api import router as reference_router
+from interdict.sharing.api import router as sharing_router
 from interdict.web.deps import WebSubject
 
 CSP = (
@@ -106,7 +107,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("X-Frame-Options", "DENY")
-        if _is_api(request) or request.url.path.startswith(("/incidents", "/dashboard", "/account", "/admin")):
+        if not request.url.path.startswith(("/static/", "/api/docs/assets/")):
+            # Pages and API answers hold restricted data: never kept by browsers or proxies.
             response.headers.setdefault("Cache-Control", "no-store")
         return response
 
@@ -118,6 +120,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(reference_router)
     app.include_router(incidents_router)
     app.include_router(attachments_router)
+    app.include_router(sharing_router)
 
     from interdict.web.routes import router as web_router
 

@@ -329,8 +329,13 @@ def export_incidents(
     filter_json: Annotated[
         str | None, typer.Option("--filter", help="Filter tree (JSON) in the filter language.")
     ] = None,
+    nominal: Annotated[
+        bool, typer.Option("--nominal/--non-nominal", help="--non-nominal leaves out the data of natural persons.")
+    ] = True,
 ) -> None:
-    """Export incidents in the documented column format (CSV, XLSX) or as JSON."""
+    """Export incidents in the documented column format (CSV, XLSX) or as JSON.
+
+    TLP:RED records are never exported; every row carries its TLP marking."""
     from pydantic import ValidationError
 
     from interdict.accounts.service import subject_by_username
@@ -361,6 +366,7 @@ def export_incidents(
                 q=q,
                 progress=lambda k: progress.advance(task, k),
                 on_total=lambda t: progress.update(task, total=t),
+                nominal=nominal,
             )
     except DomainError as exc:
         _fail(exc.message, 2)

@@ -5,5 +5,6 @@ from interdict.core import outbox
 from interdict.core.db import Base
 from interdict.incidents import models as incidents_models
 from interdict.reference import models as reference_models
+from interdict.sharing import models as sharing_models
 
-__all__ = ["Base", "accounts_models", "incidents_models", "outbox", "reference_models"]
+__all__ = ["Base", "accounts_models", "incidents_models", "outbox", "reference_models", "sharing_models"]

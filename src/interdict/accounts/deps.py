@@ -30,7 +30,14 @@ def authenticate_request(
         if found is None:
             raise Unauthenticated("the API token is invalid, expired or revoked")
         token, user, org = found
-        return service.subject_for(user, org, channel="api", scopes=frozenset(token.scopes.split(",")), ip=ip)
+        return service.subject_for(
+            user,
+            org,
+            channel="api",
+            scopes=frozenset(token.scopes.split(",")),
+            ip=ip,
+            ancestors=service.org_ancestors(db, org),
+        )
     cookie = request.cookies.get(SESSION_COOKIE)
     if not cookie:
         return None

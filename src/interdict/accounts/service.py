@@ -112,6 +112,23 @@ def list_users(session: Session, *, org_ids: list[uuid.UUID] | None = None) -> l
     return list(session.scalars(stmt))
 
 
+_ANCESTORS: dict[uuid.UUID, tuple[uuid.UUID, ...]] = {}
+
+
+def org_ancestors(session: Session, org: Organisation) -> tuple[uuid.UUID, ...]:
+    """``org`` and every organisation above it, nearest first. Organisations never move: cached."""
+    found = _ANCESTORS.get(org.id)
+    if found is None:
+        chain = [org.id]
+        parent_id = org.parent_id
+        while parent_id is not None and parent_id not in chain and len(chain) < 20:
+            chain.append(parent_id)
+            parent = session.get(Organisation, parent_id)
+            parent_id = parent.parent_id if parent is not None else None
+        found = _ANCESTORS[org.id] = tuple(chain)
+    return found
+
+
 def subject_for(
     user: User,
     org: Organisation,
@@ -119,6 +136,7 @@ def subject_for(
     channel: Channel,
     scopes: frozenset[str] | None = None,
     ip: str | None = None,
+    ancestors: tuple[uuid.UUID, ...] = (),
 ) -> Subject:
     return Subject(
         user_id=user.id,
@@ -134,6 +152,7 @@ def subject_for(
         channel=channel,
         scopes=scopes if scopes is not None else frozenset({"read", "write", "admin"}),
         ip=ip,
+        ancestor_ids=ancestors or (org.id,),
     )
 
 
@@ -142,7 +161,7 @@ def subject_for_user(
 ) -> Subject:
     org = session.get(Organisation, user.org_id)
     assert org is not None
-    return subject_for(user, org, channel=channel, scopes=scopes, ip=ip)
+    return subject_for(user, org, channel=channel, scopes=scopes, ip=ip, ancestors=org_ancestors(session, org))
 
 
 def subject_by_username(session: Session, username: str, *, channel: Channel = "cli") -> Subject:

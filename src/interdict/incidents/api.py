@@ -27,6 +27,7 @@ from interdict.incidents.schemas import (
     UserRef,
     VersionRead,
 )
+from interdict.sharing.schemas import SharingChange
 
 router = APIRouter(prefix="/api/v1/incidents", tags=["incidents"])
 attachments_router = APIRouter(prefix="/api/v1/attachments", tags=["incidents"])
@@ -205,12 +206,18 @@ def export_incidents(
     date_from: date | None = None,
     date_to: date | None = None,
     q: Annotated[str | None, Query(max_length=500)] = None,
+    nominal: Annotated[
+        bool, Query(description="false: a non-nominal export, without the data of natural persons.")
+    ] = True,
 ) -> Response:
-    """Export the incidents you can read (filtered) in the documented column format."""
+    """Export the incidents you can read (filtered) in the documented column format.
+
+    Each row carries its TLP marking; TLP:RED records are never exported. Natural persons appear only
+    where you may see them, and never with ``nominal=false``."""
     node = params_filter(
         type=type, country=country, substance_class=substance_class, date_from=date_from, date_to=date_to
     )
-    content, media_type = importexport.export_bytes(db, subject, fmt=format, filter_node=node, q=q)
+    content, media_type = importexport.export_bytes(db, subject, fmt=format, filter_node=node, q=q, nominal=nominal)
     filename = f"interdict-incidents.{format}"
     return Response(
         content, media_type=media_type, headers={"Content-Disposition": f'attachment; filename="{filename}"'}
@@ -226,7 +233,7 @@ def create_incident(body: IncidentCreate, db: SessionDep, subject: WriterDep) ->
 @router.get("/{incident_id}", response_model=IncidentRead)
 def get_incident(incident_id: str, db: SessionDep, subject: SubjectDep) -> IncidentRead:
     """By id or by reference (e.g. VNC-HP-2026-00012)."""
-    return to_read(db, svc.get_incident(db, subject, incident_id))
+    return to_read(db, svc.get_incident(db, subject, incident_id), subject=subject)
 
 
 @router.patch("/{incident_id}", response_model=IncidentRead)
@@ -237,17 +244,25 @@ def update_incident(incident_id: str, body: IncidentPatch, db: SessionDep, subje
 
 @router.post("/{incident_id}/submit", response_model=IncidentRead)
 def submit_incident(incident_id: str, body: TransitionRequest, db: SessionDep, subject: WriterDep) -> IncidentRead:
-    return to_read(db, svc.transition(db, subject, incident_id, "submit", body.version))
+    return to_read(db, svc.transition(db, subject, incident_id, "submit", body.version), subject=subject)
 
 
 @router.post("/{incident_id}/close", response_model=IncidentRead)
 def close_incident(incident_id: str, body: TransitionRequest, db: SessionDep, subject: WriterDep) -> IncidentRead:
-    return to_read(db, svc.transition(db, subject, incident_id, "close", body.version))
+    return to_read(db, svc.transition(db, subject, incident_id, "close", body.version), subject=subject)
 
 
 @router.post("/{incident_id}/reopen", response_model=IncidentRead)
 def reopen_incident(incident_id: str, body: TransitionRequest, db: SessionDep, subject: WriterDep) -> IncidentRead:
-    return to_read(db, svc.transition(db, subject, incident_id, "reopen", body.version))
+    return to_read(db, svc.transition(db, subject, incident_id, "reopen", body.version), subject=subject)
+
+
+@router.post("/{incident_id}/sharing", response_model=IncidentRead)
+def change_sharing(incident_id: str, body: SharingChange, db: SessionDep, subject: WriterDep) -> IncidentRead:
+    """Widen or narrow who reads the incident (distribution, sharing group, TLP, nominal data).
+
+    Only the reporting unit can. Narrowing takes effect at once in every list, search, count and export."""
+    return to_read(db, svc.change_sharing(db, subject, incident_id, body), subject=subject)
 
 
 @router.get("/{incident_id}/history", response_model=list[VersionRead])

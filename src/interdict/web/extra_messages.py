@@ -72,6 +72,7 @@ LABEL_MESSAGES: tuple[str, ...] = (
     _("Reporting unit only"),
     _("Whole organisation"),
     _("National"),
+    _("Sharing group"),
     _("All participants"),
     _("Agency"),
     _("Department"),
@@ -133,4 +134,5 @@ HISTORY_ACTION_MESSAGES: tuple[str, ...] = (
     _("closed"),
     _("reopened"),
     _("imported"),
+    _("shared"),
 )
