@@ -107,6 +107,7 @@ def clean(app: FastAPI, *, accounts_too: bool = False) -> None:
             for t in tables:
                 conn.execute(text(f'DELETE FROM "{t}"'))
             conn.execute(text("DELETE FROM incidents_fts"))
+            conn.execute(text("DELETE FROM incidents_nominal_fts"))
 
 
 @pytest.fixture
