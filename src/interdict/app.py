@@ -24,6 +24,7 @@ from interdict.incidents.api import attachments_router
 from interdict.incidents.api import router as incidents_router
 from interdict.reference.api import router as reference_router
 from interdict.sharing.api import router as sharing_router
+from interdict.sharing.service import any_participant
 from interdict.web.deps import WebSubject
 
 CSP = (
@@ -137,10 +138,12 @@ def _add_api_docs(app: FastAPI) -> None:
 
     @app.get("/api/v1/openapi.json", include_in_schema=False)
     def openapi_schema(subject: SubjectDep) -> JSONResponse:
+        any_participant(subject, "API documentation")
         return JSONResponse(app.openapi())
 
     @app.get("/api/docs", include_in_schema=False)
     def api_docs(request: Request, subject: WebSubject) -> Response:
+        any_participant(subject, "API documentation")
         from interdict.web.templating import render
 
         return render(request, "api_docs.html")

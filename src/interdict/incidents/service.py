@@ -30,7 +30,6 @@ from interdict.core.errors import (
     Conflict,
     ErrorCollector,
     FieldError,
-    Forbidden,
     InvalidInput,
     NotFound,
     from_validation_error,
@@ -62,6 +61,7 @@ from interdict.sharing.service import (
     nominal_clause,
     readable,
     require_editable,
+    require_writer,
 )
 
 SORTS = {
@@ -458,8 +458,7 @@ def _event_payload(incident: Incident) -> dict[str, Any]:
 def create_incident(
     session: Session, subject: Subject, data: IncidentCreate, *, is_demo: bool = False
 ) -> tuple[Incident, list[FieldError]]:
-    if not subject.can_write:
-        raise Forbidden("your role cannot record incidents")
+    require_writer(subject)
     index = get_index(session)
     checked = check(index, data)
     if data.reference:
@@ -979,8 +978,7 @@ def write_bulk(session: Session, rows: BulkRows) -> None:
 
 def bulk_create(session: Session, subject: Subject, items: list[BulkItem], *, is_demo: bool = False) -> list[uuid.UUID]:
     """Insert many checked incidents with set-based INSERTs (COPY on PostgreSQL)."""
-    if not subject.can_write:
-        raise Forbidden("your role cannot record incidents")
+    require_writer(subject)
     if not items:
         return []
     counts = Counter(it.data.incident_date.year for it in items if not it.data.reference)

@@ -12,7 +12,7 @@ from interdict.accounts.subject import Subject
 from interdict.core.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
 from interdict.sharing.models import SharingGroup, SharingGroupMember
 from interdict.sharing.schemas import MemberRead, SharingGroupCreate, SharingGroupRead
-from interdict.sharing.service import org_root
+from interdict.sharing.service import decided, org_root, require_admin
 
 
 def member_of(subject: Subject) -> list[uuid.UUID]:
@@ -21,6 +21,7 @@ def member_of(subject: Subject) -> list[uuid.UUID]:
 
 def visible_groups(session: Session, subject: Subject) -> list[SharingGroup]:
     """Groups the subject's organisation belongs to (directly or through an organisation above it)."""
+    decided("sharing-group-member")
     mine = select(SharingGroupMember.group_id).where(SharingGroupMember.org_id.in_(member_of(subject)))
     return list(session.scalars(select(SharingGroup).where(SharingGroup.id.in_(mine)).order_by(SharingGroup.code)))
 
@@ -51,8 +52,7 @@ def _orgs_by_code(session: Session, codes: list[str], loc: str) -> list[Organisa
 
 
 def create_group(session: Session, subject: Subject, data: SharingGroupCreate) -> SharingGroup:
-    if not subject.is_admin:
-        raise Forbidden("only administrators can create sharing groups")
+    require_admin(subject, "only administrators can create sharing groups")
     if session.scalar(select(SharingGroup.id).where(SharingGroup.code == data.code)) is not None:
         raise Conflict(f"sharing group code '{data.code}' already exists")
     members = _orgs_by_code(session, data.members, "members")

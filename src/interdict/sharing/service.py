@@ -23,6 +23,7 @@ not read are indistinguishable from records that do not exist (404, not 403).
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import Select, and_, false, or_, select, true
@@ -39,6 +40,47 @@ SelectT = TypeVar("SelectT", bound=Select[Any])
 TLP_EXPORT_FORBIDDEN = frozenset({"RED"})
 
 
+# --- authorisation decisions ----------------------------------------------------------------
+# Every request that reaches data or changes anything passes through at least one of the functions
+# below. Observers (the route-coverage test) see each decision, so a route that authenticates but
+# never decides anything is found.
+
+_OBSERVERS: list[Callable[[str], None]] = []
+
+
+def observe_decisions(observer: Callable[[str], None]) -> Callable[[], None]:
+    """Call ``observer(kind)`` on every access decision; returns the function that stops it."""
+    _OBSERVERS.append(observer)
+    return lambda: _OBSERVERS.remove(observer)
+
+
+def decided(kind: str) -> None:
+    for observer in list(_OBSERVERS):
+        observer(kind)
+
+
+def any_participant(subject: Subject, what: str) -> None:
+    """For what every authenticated participant may use (reference data, the organisation directory)."""
+    decided(f"participant:{what}")
+
+
+def own_account(subject: Subject) -> None:
+    """For a user's own account (profile, API tokens, session)."""
+    decided("own-account")
+
+
+def require_admin(subject: Subject, message: str = "this is for administrators") -> None:
+    decided("admin")
+    if not subject.is_admin:
+        raise Forbidden(message)
+
+
+def require_writer(subject: Subject, message: str = "your role cannot record incidents") -> None:
+    decided("writer")
+    if not subject.can_write:
+        raise Forbidden(message)
+
+
 class Shareable(Protocol):
     owner_org_id: InstrumentedAttribute[Any]
     distribution: InstrumentedAttribute[Any]
@@ -52,6 +94,7 @@ def _same_tree(subject: Subject) -> Select[Any]:
 
 
 def readable_clause(model: type[Any], subject: Subject) -> ColumnElement[bool]:
+    decided("readable")
     owner = model.owner_org_id
     same_tree = _same_tree(subject)
     same_country = select(Organisation.id).where(Organisation.country == subject.country)
@@ -105,6 +148,7 @@ def exportable(record: Any) -> bool:
 
 
 def editable_clause(model: type[Any], subject: Subject) -> ColumnElement[bool]:
+    decided("editable")
     if not subject.can_write:
         return false()
     return model.owner_org_id == subject.org_id  # type: ignore[no-any-return]
@@ -115,6 +159,7 @@ def editable(stmt: SelectT, subject: Subject, model: type[Any]) -> SelectT:
 
 
 def can_edit(record: Any, subject: Subject) -> bool:
+    decided("editable")
     return subject.can_write and record.owner_org_id == subject.org_id
 
 

@@ -13,6 +13,7 @@ from interdict.accounts.models import User
 from interdict.accounts.schemas import OrganisationCreate, TokenCreate, UserCreate
 from interdict.core.deps import SessionDep
 from interdict.core.errors import Forbidden, InvalidInput, from_validation_error
+from interdict.sharing.service import own_account, require_admin
 from interdict.web.deps import CheckedForm, WebSubject
 from interdict.web.forms import errors_by_field
 from interdict.web.templating import render
@@ -22,6 +23,7 @@ router = APIRouter(include_in_schema=False)
 
 @router.get("/account/tokens")
 def tokens_page(request: Request, db: SessionDep, subject: WebSubject) -> Response:
+    own_account(subject)
     return render(
         request,
         "account/tokens.html",
@@ -31,6 +33,7 @@ def tokens_page(request: Request, db: SessionDep, subject: WebSubject) -> Respon
 
 @router.post("/account/tokens")
 def create_token(request: Request, db: SessionDep, subject: WebSubject, form: CheckedForm) -> Response:
+    own_account(subject)
     scopes = [s for s in form.getlist("scopes") if isinstance(s, str)]
     days = form.get("expires_in_days")
     try:
@@ -65,6 +68,7 @@ def create_token(request: Request, db: SessionDep, subject: WebSubject, form: Ch
 
 @router.post("/account/tokens/{token_id}/revoke")
 def revoke_token(token_id: uuid.UUID, db: SessionDep, subject: WebSubject, form: CheckedForm) -> Response:
+    own_account(subject)
     service.revoke_api_token(db, subject.user_id, token_id)
     return RedirectResponse("/account/tokens", status_code=303)
 
@@ -77,15 +81,13 @@ def _admin_context(db: SessionDep, subject: WebSubject) -> dict[str, object]:
 
 @router.get("/admin")
 def admin_page(request: Request, db: SessionDep, subject: WebSubject) -> Response:
-    if not subject.is_admin:
-        raise Forbidden("administration is for administrators")
+    require_admin(subject, "administration is for administrators")
     return render(request, "admin/index.html", _admin_context(db, subject))
 
 
 @router.post("/admin/users")
 def admin_create_user(request: Request, db: SessionDep, subject: WebSubject, form: CheckedForm) -> Response:
-    if not subject.is_admin:
-        raise Forbidden("administration is for administrators")
+    require_admin(subject, "administration is for administrators")
     values = {
         k: str(form.get(k) or "") for k in ("username", "full_name", "email", "role", "org_code", "password", "locale")
     }
@@ -117,8 +119,7 @@ def admin_create_user(request: Request, db: SessionDep, subject: WebSubject, for
 
 @router.post("/admin/organisations")
 def admin_create_org(request: Request, db: SessionDep, subject: WebSubject, form: CheckedForm) -> Response:
-    if not subject.is_admin:
-        raise Forbidden("administration is for administrators")
+    require_admin(subject, "administration is for administrators")
     values = {k: str(form.get(k) or "") for k in ("code", "name", "name_local", "kind", "country", "parent_code")}
     ctx = _admin_context(db, subject)
     try:

@@ -11,6 +11,7 @@ from fastapi.responses import RedirectResponse, Response
 from interdict.accounts import service
 from interdict.accounts.deps import SESSION_COOKIE, authenticate_request
 from interdict.core.deps import SessionDep, SettingsDep
+from interdict.sharing.service import own_account
 from interdict.web.deps import CheckedForm, WebSubject
 from interdict.web.i18n import LANGUAGES
 from interdict.web.templating import LANG_COOKIE, render
@@ -85,6 +86,7 @@ def login(
 
 @router.post("/logout")
 def logout(request: Request, db: SessionDep, subject: WebSubject, form: CheckedForm) -> Response:
+    own_account(subject)
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
         service.end_web_session(db, cookie, pepper=request.app.state.pepper)

@@ -41,7 +41,7 @@ from interdict.incidents.vocab import (
 from interdict.reference.catalogue import get_index
 from interdict.sharing import groups as sharing_groups
 from interdict.sharing.schemas import SharingChange
-from interdict.sharing.service import can_edit, readable, require_editable
+from interdict.sharing.service import any_participant, can_edit, readable, require_editable, require_writer
 from interdict.web.deps import CheckedForm, WebSubject
 from interdict.web.forms import errors_by_field, form_lines, incident_from_form
 from interdict.web.templating import render, request_lang
@@ -84,6 +84,7 @@ def vocab() -> dict[str, Any]:
 
 @router.get("/")
 def home(subject: WebSubject) -> Response:
+    any_participant(subject, "home page")
     return RedirectResponse("/dashboard", status_code=303)
 
 
@@ -209,6 +210,7 @@ def _form_context(
 
 @router.get("/incidents/new")
 def new_page(request: Request, db: SessionDep, subject: WebSubject) -> Response:
+    require_writer(subject)
     data: dict[str, Any] = {
         "country": subject.country,
         "reported_date": today().isoformat(),
@@ -224,6 +226,7 @@ def _invalid(exc: ValidationError | InvalidInput) -> InvalidInput:
 
 @router.post("/incidents/new")
 def create(request: Request, db: SessionDep, subject: WebSubject, form: CheckedForm) -> Response:
+    require_writer(subject)
     data = incident_from_form(form)
     submit = form.get("action") == "submit"
     try:
