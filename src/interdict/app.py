@@ -17,6 +17,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from interdict import __version__
 from interdict.accounts.api import router as accounts_router
 from interdict.accounts.deps import SubjectDep
+from interdict.audit.api import router as audit_router
 from interdict.config import Settings
 from interdict.core.db import make_engine, make_sessionmaker
 from interdict.core.errors import DomainError, FieldError, InvalidInput
@@ -122,6 +123,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(incidents_router)
     app.include_router(attachments_router)
     app.include_router(sharing_router)
+    app.include_router(audit_router)
 
     from interdict.web.routes import router as web_router
 

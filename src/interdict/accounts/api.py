@@ -6,10 +6,11 @@ import uuid
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from sqlalchemy.orm import Session
 
 from interdict.accounts import service
 from interdict.accounts.deps import AdminDep, SubjectDep
-from interdict.accounts.models import User
+from interdict.accounts.models import Organisation, User
 from interdict.accounts.schemas import (
     Me,
     OrganisationCreate,
@@ -20,11 +21,37 @@ from interdict.accounts.schemas import (
     UserCreate,
     UserRead,
 )
+from interdict.accounts.subject import Subject
+from interdict.audit import service as audit
 from interdict.core.deps import SessionDep
 from interdict.core.errors import Forbidden, NotFound
 from interdict.sharing.service import any_participant, own_account, require_admin
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
+
+
+def audit_org(db: Session, subject: Subject, org: Organisation) -> None:
+    audit.record(
+        db,
+        subject,
+        "organisation.create",
+        object_type="organisation",
+        object_id=org.id,
+        object_label=org.code,
+        after={"name": org.name, "kind": org.kind, "country": org.country},
+    )
+
+
+def audit_user(db: Session, subject: Subject, user: User, org_code: str) -> None:
+    audit.record(
+        db,
+        subject,
+        "user.create",
+        object_type="user",
+        object_id=user.id,
+        object_label=user.username,
+        after={"role": user.role, "organisation": org_code, "full_name": user.full_name},
+    )
 
 
 @router.get("/me", response_model=Me)
@@ -59,6 +86,15 @@ def create_token(body: TokenCreate, request: Request, db: SessionDep, subject: S
     user = db.get(User, subject.user_id)
     assert user is not None
     token, row = service.create_api_token(db, user, body, pepper=request.app.state.pepper)
+    audit.record(
+        db,
+        subject,
+        "token.create",
+        object_type="api_token",
+        object_id=row.id,
+        object_label=row.name,
+        after={"scopes": row.scopes, "expires_at": row.expires_at},
+    )
     return TokenCreated(token=token, **TokenRead.model_validate(row).model_dump())
 
 
@@ -66,6 +102,7 @@ def create_token(body: TokenCreate, request: Request, db: SessionDep, subject: S
 def revoke_token(token_id: uuid.UUID, db: SessionDep, subject: SubjectDep) -> Response:
     own_account(subject)
     service.revoke_api_token(db, subject.user_id, token_id)
+    audit.record(db, subject, "token.revoke", object_type="api_token", object_id=token_id)
     return Response(status_code=204)
 
 
@@ -87,7 +124,9 @@ def create_organisation(body: OrganisationCreate, db: SessionDep, subject: Admin
     parent = service.get_org_by_code(db, body.parent_code) if body.parent_code else None
     if parent is None or (parent.root_id or parent.id) != subject.root_org_id:
         raise Forbidden("you can add units only under an organisation of your own agency")
-    return OrganisationRead.model_validate(service.create_organisation(db, body))
+    org = service.create_organisation(db, body)
+    audit_org(db, subject, org)
+    return OrganisationRead.model_validate(org)
 
 
 @router.get("/users", response_model=list[UserRead])
@@ -104,4 +143,6 @@ def create_user(body: UserCreate, db: SessionDep, subject: AdminDep) -> UserRead
         raise NotFound(f"no organisation with code '{body.org_code}'")
     if (org.root_id or org.id) != subject.root_org_id:
         raise Forbidden("you can add users only to your own agency's units")
-    return UserRead.model_validate(service.create_user(db, body))
+    user = service.create_user(db, body)
+    audit_user(db, subject, user, org.code)
+    return UserRead.model_validate(user)

@@ -11,6 +11,7 @@ from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from interdict.accounts.deps import SubjectDep, WriterDep
+from interdict.audit import service as audit
 from interdict.core.deps import SessionDep, SettingsDep
 from interdict.core.filters import Condition, Group, conditions
 from interdict.core.pagination import Page, PageParams
@@ -232,8 +233,11 @@ def create_incident(body: IncidentCreate, db: SessionDep, subject: WriterDep) ->
 
 @router.get("/{incident_id}", response_model=IncidentRead)
 def get_incident(incident_id: str, db: SessionDep, subject: SubjectDep) -> IncidentRead:
-    """By id or by reference (e.g. VNC-HP-2026-00012)."""
-    return to_read(db, svc.get_incident(db, subject, incident_id), subject=subject)
+    """By id or by reference (e.g. VNC-HP-2026-00012). Reading person data is audited."""
+    incident = svc.get_incident(db, subject, incident_id)
+    read = to_read(db, incident, subject=subject)
+    svc.record_nominal_read(db, subject, incident, sum(1 for p in read.parties if p.kind == "person"))
+    return read
 
 
 @router.patch("/{incident_id}", response_model=IncidentRead)
@@ -318,8 +322,17 @@ def upload_attachment(
 def download_attachment(
     attachment_id: uuid.UUID, db: SessionDep, subject: SubjectDep, settings: SettingsDep, inline: bool = False
 ) -> FileResponse:
-    att, _incident = att_service.get_attachment(db, subject, attachment_id)
+    att, incident = att_service.get_attachment(db, subject, attachment_id)
     path = att_service.Storage(settings.attachments_dir).path(att.storage_key)
+    audit.record(
+        db,
+        subject,
+        "attachment.download",
+        object_type="incident",
+        object_id=incident.id,
+        object_label=incident.reference,
+        summary=att.filename,
+    )
     disposition = "inline" if inline and att.content_type in att_service.INLINE_TYPES else "attachment"
     return FileResponse(
         path,

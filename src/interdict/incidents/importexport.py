@@ -33,6 +33,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from interdict.accounts.subject import Subject
+from interdict.audit import service as audit
 from interdict.core.errors import ErrorCollector, FieldError, Forbidden, InvalidInput, from_validation_error
 from interdict.core.filters import Group
 from interdict.incidents import service as svc
@@ -224,11 +225,13 @@ def write_json(
     q: str | None,
     *,
     nominal: bool = True,
-) -> None:
+) -> int:
+    """Write the export as a JSON array; returns the number of incidents written."""
     from interdict.incidents.present import to_read
 
     fh.write("[\n")
     first = True
+    n = 0
     for batch in svc.iter_incidents(session, rows_subject, filter_node=filter_node, q=q, exporting=True):
         for incident in batch:
             shown = to_read(
@@ -239,8 +242,10 @@ def write_json(
             )
             fh.write(("" if first else ",\n") + shown.model_dump_json())
             first = False
+            n += 1
         session.expunge_all()
     fh.write("\n]\n")
+    return n
 
 
 def export_bytes(
@@ -254,9 +259,11 @@ def export_bytes(
 ) -> tuple[bytes, str]:
     if fmt == "json":
         sio = io.StringIO()
-        write_json(sio, session, subject, filter_node, q, nominal=nominal)
+        n = write_json(sio, session, subject, filter_node, q, nominal=nominal)
+        _audit_export(session, subject, fmt, filter_node, q, nominal, n)
         return sio.getvalue().encode(), "application/json"
-    cols, rows, _total = iter_export(session, subject, filter_node=filter_node, q=q, nominal=nominal)
+    cols, rows, total = iter_export(session, subject, filter_node=filter_node, q=q, nominal=nominal)
+    _audit_export(session, subject, fmt, filter_node, q, nominal, total)
     if fmt == "xlsx":
         bio = io.BytesIO()
         write_xlsx(bio, cols, rows)
@@ -280,8 +287,9 @@ def export_to_file(
 ) -> int:
     if fmt == "json":
         with path.open("w", encoding="utf-8") as fh:
-            write_json(fh, session, subject, filter_node, q, nominal=nominal)
-        return -1
+            n = write_json(fh, session, subject, filter_node, q, nominal=nominal)
+        _audit_export(session, subject, fmt, filter_node, q, nominal, n)
+        return n
     cols, rows, total = iter_export(session, subject, filter_node=filter_node, q=q, progress=progress, nominal=nominal)
     if on_total:
         on_total(total)
@@ -646,7 +654,36 @@ def import_file(
     else:
         savepoint.commit()
     report.written = report.imported > 0
+    audit.record(
+        session,
+        subject,
+        "incident.import",
+        object_type="file",
+        object_label=path.name,
+        summary=f"{report.imported} of {report.rows} rows imported, {len(report.rejected)} rejected",
+        after={"rows": report.rows, "imported": report.imported, "rejected": len(report.rejected)},
+    )
     return report
+
+
+def _audit_export(
+    session: Session, subject: Subject, fmt: str, filter_node: Group | None, q: str | None, nominal: bool, n: int
+) -> None:
+    audit.record(
+        session,
+        subject,
+        "incident.export",
+        object_type="export",
+        object_label=f"incidents.{fmt}",
+        summary=f"{n if n >= 0 else 'all readable'} incidents exported as {fmt}" + ("" if nominal else ", non-nominal"),
+        after={
+            "format": fmt,
+            "filter": filter_node.model_dump(mode="json") if filter_node else None,
+            "q": q,
+            "nominal": nominal,
+            "rows": n,
+        },
+    )
 
 
 def write_rejections(path: Path, report: ImportReport) -> None:

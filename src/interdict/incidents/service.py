@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from interdict.accounts.models import Organisation, User
 from interdict.accounts.subject import Subject
+from interdict.audit import service as audit
 from interdict.core import outbox
 from interdict.core.clock import today, utcnow
 from interdict.core.db import insert_rows, new_id
@@ -420,6 +421,37 @@ def diff(old: dict[str, Any] | None, new: dict[str, Any]) -> list[dict[str, Any]
     return [{"field": k, "old": old.get(k), "new": v} for k, v in new.items() if old.get(k) != v]
 
 
+def _audit_change(
+    session: Session, subject: Subject, incident: Incident, action: str, old: dict[str, Any], new: dict[str, Any]
+) -> None:
+    changed = [c["field"] for c in diff(old, new)]
+    audit.record(
+        session,
+        subject,
+        action,
+        object_type="incident",
+        object_id=incident.id,
+        object_label=incident.reference,
+        summary=", ".join(changed),
+        before={k: old.get(k) for k in changed},
+        after={k: new.get(k) for k in changed},
+    )
+
+
+def record_nominal_read(session: Session, subject: Subject, incident: Incident, shown_persons: int) -> None:
+    """Every read of person data is audited (who saw which incident's persons, from where)."""
+    if shown_persons:
+        audit.record(
+            session,
+            subject,
+            "incident.read_nominal",
+            object_type="incident",
+            object_id=incident.id,
+            object_label=incident.reference,
+            summary=f"{shown_persons} natural person(s) shown",
+        )
+
+
 def _record_version(
     session: Session,
     incident: Incident,
@@ -492,6 +524,15 @@ def create_incident(
     session.flush()
     search.index_incident(session, incident.id, incident.search_text, incident.nominal_text, new=True)
     _record_version(session, incident, subject, "submitted" if data.submit else "created", None, index)
+    audit.record(
+        session,
+        subject,
+        "incident.create",
+        object_type="incident",
+        object_id=incident.id,
+        object_label=incident.reference,
+        after={k: getattr(incident, k) for k in ("incident_type", "status", "distribution", "tlp", "share_nominal")},
+    )
     if data.submit:
         outbox.emit(session, "incident.published", incident.id, _event_payload(incident))
     return incident, checked.warnings
@@ -562,6 +603,7 @@ def update_incident(
     session.flush()
     search.index_incident(session, incident.id, incident.search_text, incident.nominal_text, new=False)
     _record_version(session, incident, subject, "updated", old, index)
+    _audit_change(session, subject, incident, "incident.update", old, snapshot(incident, index))
     if published:
         outbox.emit(session, "incident.updated", incident.id, _event_payload(incident))
     return incident, checked.warnings
@@ -602,6 +644,16 @@ def transition(
         old,
         index,
     )
+    audit.record(
+        session,
+        subject,
+        f"incident.{action}",
+        object_type="incident",
+        object_id=incident.id,
+        object_label=incident.reference,
+        before={"status": old["status"]},
+        after={"status": incident.status},
+    )
     topic = "incident.published" if action == "submit" else "incident.updated"
     outbox.emit(session, topic, incident.id, _event_payload(incident))
     return incident
@@ -635,6 +687,7 @@ def change_sharing(session: Session, subject: Subject, incident_id: uuid.UUID | 
     incident.updated_by_id = subject.user_id
     session.flush()
     _record_version(session, incident, subject, "shared", old, index)
+    _audit_change(session, subject, incident, "incident.share", old, snapshot(incident, index))
     if incident.status != "draft":
         outbox.emit(session, "incident.sharing_changed", incident.id, _event_payload(incident))
     return incident
@@ -648,6 +701,16 @@ def record_attachment_change(session: Session, subject: Subject, incident: Incid
     incident.updated_by_id = subject.user_id
     session.flush()
     _record_version(session, incident, subject, "updated", None, index, extra=[change])
+    audit.record(
+        session,
+        subject,
+        "attachment.delete" if change.get("new") is None else "attachment.upload",
+        object_type="incident",
+        object_id=incident.id,
+        object_label=incident.reference,
+        before={"attachment": change.get("old")} if change.get("old") else None,
+        after={"attachment": change.get("new")} if change.get("new") else None,
+    )
 
 
 # --- reading ---------------------------------------------------------------------------------

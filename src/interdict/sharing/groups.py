@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from interdict.accounts.models import Organisation
 from interdict.accounts.subject import Subject
+from interdict.audit import service as audit
 from interdict.core.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
 from interdict.sharing.models import SharingGroup, SharingGroupMember
 from interdict.sharing.schemas import MemberRead, SharingGroupCreate, SharingGroupRead
@@ -69,6 +70,15 @@ def create_group(session: Session, subject: Subject, data: SharingGroupCreate) -
     ids = {subject.org_id} | {o.id for o in members}
     session.add_all(SharingGroupMember(group_id=group.id, org_id=i) for i in ids)
     session.flush()
+    audit.record(
+        session,
+        subject,
+        "sharing_group.create",
+        object_type="sharing_group",
+        object_id=group.id,
+        object_label=group.code,
+        after={"name": group.name, "members": sorted(o.code for o in members), "hide_members": group.hide_members},
+    )
     return group
 
 
@@ -84,6 +94,7 @@ def set_members(session: Session, subject: Subject, group: SharingGroup, codes: 
     if not _manages(session, subject, group):
         raise Forbidden("only administrators of the owning organisation can change the members")
     members = _orgs_by_code(session, codes, "members")
+    before = sorted(m.org_id for m in group.members)
     wanted = {group.owner_org_id} | {o.id for o in members}
     for m in list(group.members):
         if m.org_id not in wanted:
@@ -92,6 +103,19 @@ def set_members(session: Session, subject: Subject, group: SharingGroup, codes: 
     for org_id in wanted - have:
         group.members.append(SharingGroupMember(group_id=group.id, org_id=org_id))
     session.flush()
+    codes_by_id = {
+        o.id: o.code for o in session.scalars(select(Organisation).where(Organisation.id.in_(set(before) | wanted)))
+    }
+    audit.record(
+        session,
+        subject,
+        "sharing_group.members",
+        object_type="sharing_group",
+        object_id=group.id,
+        object_label=group.code,
+        before={"members": sorted(codes_by_id.get(i, str(i)) for i in before)},
+        after={"members": sorted(codes_by_id.get(i, str(i)) for i in wanted)},
+    )
     return group
 
 

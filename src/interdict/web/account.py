@@ -9,8 +9,10 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
 from interdict.accounts import service
+from interdict.accounts.api import audit_org, audit_user
 from interdict.accounts.models import User
 from interdict.accounts.schemas import OrganisationCreate, TokenCreate, UserCreate
+from interdict.audit import service as audit
 from interdict.core.deps import SessionDep
 from interdict.core.errors import Forbidden, InvalidInput, from_validation_error
 from interdict.sharing.service import own_account, require_admin
@@ -59,6 +61,15 @@ def create_token(request: Request, db: SessionDep, subject: WebSubject, form: Ch
     user = db.get(User, subject.user_id)
     assert user is not None
     token, _row = service.create_api_token(db, user, body, pepper=request.app.state.pepper)
+    audit.record(
+        db,
+        subject,
+        "token.create",
+        object_type="api_token",
+        object_id=_row.id,
+        object_label=_row.name,
+        after={"scopes": _row.scopes, "expires_at": _row.expires_at},
+    )
     return render(
         request,
         "account/tokens.html",
@@ -70,6 +81,7 @@ def create_token(request: Request, db: SessionDep, subject: WebSubject, form: Ch
 def revoke_token(token_id: uuid.UUID, db: SessionDep, subject: WebSubject, form: CheckedForm) -> Response:
     own_account(subject)
     service.revoke_api_token(db, subject.user_id, token_id)
+    audit.record(db, subject, "token.revoke", object_type="api_token", object_id=token_id)
     return RedirectResponse("/account/tokens", status_code=303)
 
 
@@ -99,7 +111,7 @@ def admin_create_user(request: Request, db: SessionDep, subject: WebSubject, for
         org = service.get_org_by_code(db, body.org_code)
         if org is None or (org.root_id or org.id) != subject.root_org_id:
             raise Forbidden("you can add users only to your own agency's units")
-        service.create_user(db, body)
+        audit_user(db, subject, service.create_user(db, body), body.org_code)
     except ValidationError as exc:
         return render(
             request,
@@ -127,7 +139,7 @@ def admin_create_org(request: Request, db: SessionDep, subject: WebSubject, form
         parent = service.get_org_by_code(db, body.parent_code) if body.parent_code else None
         if parent is None or (parent.root_id or parent.id) != subject.root_org_id:
             raise Forbidden("you can add units only under an organisation of your own agency")
-        service.create_organisation(db, body)
+        audit_org(db, subject, service.create_organisation(db, body))
     except ValidationError as exc:
         return render(
             request,

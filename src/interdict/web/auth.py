@@ -10,6 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from interdict.accounts import service
 from interdict.accounts.deps import SESSION_COOKIE, authenticate_request
+from interdict.audit import service as audit
 from interdict.core.deps import SessionDep, SettingsDep
 from interdict.sharing.service import own_account
 from interdict.web.deps import CheckedForm, WebSubject
@@ -52,7 +53,20 @@ def login(
     next: Annotated[str, Form(max_length=500)] = "/",
 ) -> Response:
     user = service.authenticate(db, username, password)
+    ip = request.client.host if request.client else None
     if user is None:
+        known = service.get_user_by_username(db, username) if username.strip() else None
+        audit.record(
+            db,
+            None,
+            "auth.login_failed",
+            actor_username=username.strip().lower()[:64] or None,
+            actor_user_id=known.id if known else None,
+            actor_org_id=known.org_id if known else None,
+            channel="web",
+            ip=ip,
+            summary="wrong username or password",
+        )
         # One message whatever was wrong, so the page does not reveal which usernames exist.
         return render(
             request,
@@ -60,7 +74,16 @@ def login(
             {"next": safe_next(next), "username": username, "error": "wrong username or password"},
             status_code=401,
         )
-    ip = request.client.host if request.client else None
+    audit.record(
+        db,
+        None,
+        "auth.login",
+        actor_username=user.username,
+        actor_user_id=user.id,
+        actor_org_id=user.org_id,
+        channel="web",
+        ip=ip,
+    )
     token, _ws = service.start_web_session(
         db,
         user,
@@ -87,6 +110,7 @@ def login(
 @router.post("/logout")
 def logout(request: Request, db: SessionDep, subject: WebSubject, form: CheckedForm) -> Response:
     own_account(subject)
+    audit.record(db, subject, "auth.logout")
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
         service.end_web_session(db, cookie, pepper=request.app.state.pepper)

@@ -248,6 +248,7 @@ def create(request: Request, db: SessionDep, subject: WebSubject, form: CheckedF
 def detail(ref: str, request: Request, db: SessionDep, subject: WebSubject) -> Response:
     incident = svc.get_incident(db, subject, ref)
     read = to_read(db, incident, subject=subject)
+    svc.record_nominal_read(db, subject, incident, sum(1 for p in read.parties if p.kind == "person"))
     versions = svc.history(db, subject, incident.id)
     users = svc.users_by_id(db, {v.changed_by_id for v in versions})
     index = get_index(db)
