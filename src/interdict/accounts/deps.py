@@ -46,6 +46,7 @@ def authenticate_request(
         return None
     ws, user = found_ws
     request.state.csrf_token = ws.csrf_token
+    request.state.web_session_id = ws.id
     if check_csrf_header and request.method not in SAFE_METHODS:
         sent = request.headers.get(CSRF_HEADER, "")
         if not sent or not constant_time_equals(sent, ws.csrf_token):
