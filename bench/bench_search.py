@@ -231,11 +231,9 @@ def explain(url: str, params: dict[str, Any]) -> list[tuple[str, str]]:
     from interdict.accounts import service as accounts
     from interdict.core.db import make_engine, make_sessionmaker, unit_of_work
     from interdict.core.pagination import PageParams
-    from interdict.incidents import search
+    from interdict.incidents import service as svc
     from interdict.incidents.api import params_filter
     from interdict.incidents.models import Incident
-    from interdict.incidents.service import SORTS
-    from interdict.reference.catalogue import get_index
     from interdict.sharing.service import readable
 
     keys = [
@@ -277,15 +275,13 @@ def explain(url: str, params: dict[str, Any]) -> list[tuple[str, str]]:
     out = []
     with unit_of_work(make_sessionmaker(engine)) as s:
         subject = accounts.subject_by_username(s, SEARCH_USER, channel="api")
-        index = get_index(s)
-        where = search.incident_registry(index, "postgresql").compile(node)
-        base = readable(select(Incident.id).where(where), subject, Incident)
-        if q and search.query_tokens(q):
-            base = base.where(search.text_match("postgresql", q))
-        count_stmt = select(func.count()).select_from(base.subquery())
+        # Exactly as service.search_incidents builds them: capped count, flat page query.
+        conditions = svc._search_conditions(s, subject, node, q)
+        ids = readable(select(Incident.id).where(*conditions), subject, Incident).limit(svc.COUNT_CAP + 1)
+        count_stmt = select(func.count()).select_from(ids.subquery())
         page_stmt = (
-            readable(select(Incident).where(Incident.id.in_(base)), subject, Incident)
-            .order_by(*SORTS["-incident_date"])
+            readable(select(Incident).where(*conditions), subject, Incident)
+            .order_by(*svc.SORTS["-incident_date"])
             .offset(page.offset)
             .limit(page.page_size)
         )

@@ -43,6 +43,9 @@ REFERENCE_TABLES = {
     "taxonomy_terms",
 }
 ACCOUNT_TABLES = {"organisations", "users", "api_tokens"}
+# The audit trail is append-only (triggers refuse deletes): it runs on through the session; audit tests
+# look at the entries after a marker and verify the whole chain.
+AUDIT_TABLES = {"audit_entries", "audit_head"}
 PASSWORD = "correct horse battery staple"
 
 
@@ -98,7 +101,7 @@ def app(database_url: str, app_data_dir: Path) -> Iterator[FastAPI]:
 def clean(app: FastAPI, *, accounts_too: bool = False) -> None:
     """Empty every table but the reference data (and the shared world's accounts), so each test starts the same."""
     engine = app.state.engine
-    keep = REFERENCE_TABLES | (set() if accounts_too else ACCOUNT_TABLES)
+    keep = REFERENCE_TABLES | AUDIT_TABLES | (set() if accounts_too else ACCOUNT_TABLES)
     tables = [t.name for t in reversed(Base.metadata.sorted_tables) if t.name not in keep]
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":
@@ -107,6 +110,7 @@ def clean(app: FastAPI, *, accounts_too: bool = False) -> None:
             for t in tables:
                 conn.execute(text(f'DELETE FROM "{t}"'))
             conn.execute(text("DELETE FROM incidents_fts"))
+            conn.execute(text("DELETE FROM incidents_nominal_fts"))
 
 
 @pytest.fixture

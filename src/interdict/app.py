@@ -17,12 +17,15 @@ from sqlalchemy.orm.exc import StaleDataError
 from interdict import __version__
 from interdict.accounts.api import router as accounts_router
 from interdict.accounts.deps import SubjectDep
+from interdict.audit.api import router as audit_router
 from interdict.config import Settings
 from interdict.core.db import make_engine, make_sessionmaker
 from interdict.core.errors import DomainError, FieldError, InvalidInput
 from interdict.incidents.api import attachments_router
 from interdict.incidents.api import router as incidents_router
 from interdict.reference.api import router as reference_router
+from interdict.sharing.api import router as sharing_router
+from interdict.sharing.service import any_participant
 from interdict.web.deps import WebSubject
 
 CSP = (
@@ -106,7 +109,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("X-Frame-Options", "DENY")
-        if _is_api(request) or request.url.path.startswith(("/incidents", "/dashboard", "/account", "/admin")):
+        if not request.url.path.startswith(("/static/", "/api/docs/assets/")):
+            # Pages and API answers hold restricted data: never kept by browsers or proxies.
             response.headers.setdefault("Cache-Control", "no-store")
         return response
 
@@ -118,6 +122,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(reference_router)
     app.include_router(incidents_router)
     app.include_router(attachments_router)
+    app.include_router(sharing_router)
+    app.include_router(audit_router)
 
     from interdict.web.routes import router as web_router
 
@@ -134,10 +140,12 @@ def _add_api_docs(app: FastAPI) -> None:
 
     @app.get("/api/v1/openapi.json", include_in_schema=False)
     def openapi_schema(subject: SubjectDep) -> JSONResponse:
+        any_participant(subject, "API documentation")
         return JSONResponse(app.openapi())
 
     @app.get("/api/docs", include_in_schema=False)
     def api_docs(request: Request, subject: WebSubject) -> Response:
+        any_participant(subject, "API documentation")
         from interdict.web.templating import render
 
         return render(request, "api_docs.html")

@@ -33,7 +33,9 @@ app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(reference_app, name="reference")
 app.add_typer(import_app, name="import")
+audit_app = typer.Typer(help="The tamper-evident audit trail.", no_args_is_help=True)
 app.add_typer(export_app, name="export")
+app.add_typer(audit_app, name="audit")
 console = Console(stderr=True)
 out = Console()
 
@@ -329,8 +331,13 @@ def export_incidents(
     filter_json: Annotated[
         str | None, typer.Option("--filter", help="Filter tree (JSON) in the filter language.")
     ] = None,
+    nominal: Annotated[
+        bool, typer.Option("--nominal/--non-nominal", help="--non-nominal leaves out the data of natural persons.")
+    ] = True,
 ) -> None:
-    """Export incidents in the documented column format (CSV, XLSX) or as JSON."""
+    """Export incidents in the documented column format (CSV, XLSX) or as JSON.
+
+    TLP:RED records are never exported; every row carries its TLP marking."""
     from pydantic import ValidationError
 
     from interdict.accounts.service import subject_by_username
@@ -361,10 +368,83 @@ def export_incidents(
                 q=q,
                 progress=lambda k: progress.advance(task, k),
                 on_total=lambda t: progress.update(task, total=t),
+                nominal=nominal,
             )
     except DomainError as exc:
         _fail(exc.message, 2)
     out.print(f"exported {n if n >= 0 else 'all readable'} incidents to {target}")
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Recompute the hash chain of the whole trail; exit 1 and name each edited, deleted or reordered entry."""
+    from interdict.audit import service as audit
+    from interdict.core.db import unit_of_work
+
+    settings = _settings()
+    _, factory = _factory(settings)
+    with _progress() as progress, unit_of_work(factory) as session:
+        total = audit.count(session)
+        task = progress.add_task("verifying", total=total)
+        report = audit.verify(session, progress=lambda k: progress.advance(task, k))
+    if report.intact:
+        out.print(f"audit trail intact: {report.entries} entries, last {report.last_seq}")
+        return
+    for p in report.problems:
+        out.print(f"[red]{p.kind}[/red] at entry {p.seq}: {p.message}")
+    _fail(f"the audit trail is NOT intact: {len(report.problems)} problem(s) in {report.entries} entries")
+
+
+@audit_app.command("export")
+def audit_export(
+    user: Annotated[str, typer.Option("--user", "-u", help="An auditor or administrator; exports what they may see.")],
+    output: Annotated[Path, typer.Option("--output", "-o")] = Path("interdict-audit.csv"),
+    fmt: Annotated[str, typer.Option("--format", "-f", help="csv or json")] = "csv",
+    date_from: Annotated[str | None, typer.Option("--from", help="YYYY-MM-DD")] = None,
+    date_to: Annotated[str | None, typer.Option("--to", help="YYYY-MM-DD")] = None,
+) -> None:
+    """Export the audit trail (with each entry's hash, so the copy can be checked against the chain)."""
+    import csv
+    from datetime import date
+
+    from interdict.accounts.service import subject_by_username
+    from interdict.audit import service as audit
+    from interdict.core.db import unit_of_work
+    from interdict.core.errors import DomainError
+
+    if fmt not in ("csv", "json"):
+        _fail("--format must be csv or json", 2)
+    try:
+        f = audit.AuditFilter(
+            date_from=date.fromisoformat(date_from) if date_from else None,
+            date_to=date.fromisoformat(date_to) if date_to else None,
+        )
+    except ValueError as exc:
+        _fail(f"--from/--to: {exc} (use YYYY-MM-DD)", 2)
+    settings = _settings()
+    _, factory = _factory(settings)
+    n = 0
+    try:
+        with unit_of_work(factory) as session:
+            subject = subject_by_username(session, user, channel="cli")
+            rows = (audit.export_row(e) for e in audit.iter_entries(session, subject, f))
+            with output.open("w", encoding="utf-8", newline="") as fh:
+                if fmt == "csv":
+                    writer = csv.DictWriter(fh, fieldnames=audit.EXPORT_COLUMNS)
+                    writer.writeheader()
+                    for row in rows:
+                        writer.writerow(row)
+                        n += 1
+                else:
+                    fh.write("[\n")
+                    for row in rows:
+                        fh.write(("" if n == 0 else ",\n") + json.dumps(row, ensure_ascii=False))
+                        n += 1
+                    fh.write("\n]\n")
+            audit.record(session, subject, "audit.export", summary=f"{n} entries to {output.name}")
+    except DomainError as exc:
+        _fail(exc.message, 2)
+    out.print(f"exported {n} audit entries to {output}")
 
 
 def main() -> None:

@@ -26,6 +26,10 @@ class Settings(BaseSettings):
     )
     session_idle_minutes: int = Field(default=60, ge=1)
     session_absolute_hours: int = Field(default=12, ge=1)
+    login_account_failures: int = Field(default=5, ge=1, description="Failed sign-ins that lock an account name.")
+    login_address_failures: int = Field(default=20, ge=1, description="Failed sign-ins that lock a client address.")
+    login_window_minutes: int = Field(default=15, ge=1)
+    login_lockout_minutes: int = Field(default=15, ge=1)
     cookie_secure: bool | None = Field(
         default=None, description="Force the Secure cookie flag; default: set when the request is HTTPS."
     )

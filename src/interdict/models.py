@@ -1,9 +1,19 @@
 """Imports every domain's models so ``Base.metadata`` is complete (for Alembic and tests)."""
 
 from interdict.accounts import models as accounts_models
+from interdict.audit import models as audit_models
 from interdict.core import outbox
 from interdict.core.db import Base
 from interdict.incidents import models as incidents_models
 from interdict.reference import models as reference_models
+from interdict.sharing import models as sharing_models
 
-__all__ = ["Base", "accounts_models", "incidents_models", "outbox", "reference_models"]
+__all__ = [
+    "Base",
+    "accounts_models",
+    "audit_models",
+    "incidents_models",
+    "outbox",
+    "reference_models",
+    "sharing_models",
+]

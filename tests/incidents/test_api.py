@@ -409,3 +409,10 @@ def test_broad_searches_report_a_lower_bound_instead_of_counting_everything(clie
     assert (exact.total, exact.total_exact) == (4, True)
     body = client.get("/api/v1/incidents", headers=world.h("officer.hp")).json()
     assert body["total"] == 4 and body["total_exact"] is True
+
+
+def test_codes_of_the_wrong_json_type_are_field_errors_not_crashes(client: TestClient, world: World) -> None:
+    for field, value in [("country", 5), ("country", ["VN"]), ("country", None), ("locode", 7), ("vessel_imo", [])]:
+        r = client.post("/api/v1/incidents", json=minimal_incident(**{field: value}), headers=world.h("officer.hp"))
+        assert r.status_code == 422, (field, value, r.text)
+        assert field in [e["field"] for e in r.json()["error"]["errors"]], (field, r.json())

@@ -79,7 +79,7 @@ def _seed(client: TestClient, world: World) -> None:
         ],
         modus=["vehicle-built-compartment", "false-compartment"],
         narrative="Line one, with a comma.\nLine two; with a semicolon.\n「中文」 too.",
-        tlp="RED",
+        tlp="AMBER+STRICT",  # TLP:RED is never exported (tests/sharing)
         distribution="unit",
     )
     _create(

@@ -19,6 +19,11 @@ PUBLIC = {
     ("GET", "/login"),
     ("POST", "/login"),
     ("GET", "/lang/{lang}"),  # display-language preference cookie, so the login page can be read in Vietnamese
+    # The second login step: reachable only with the 5-minute cookie of a checked password (else back to /login).
+    ("GET", "/login/2fa"),
+    ("POST", "/login/2fa"),
+    ("GET", "/login/2fa/setup"),
+    ("POST", "/login/2fa/setup"),
 }
 PUBLIC_MOUNTS = {"/static", "/api/docs/assets"}  # CSS, JS and the Swagger UI bundle: no data
 
@@ -69,3 +74,101 @@ def test_pages_load_nothing_from_outside(client: TestClient, world: World) -> No
             assert not re.match(r"^(https?:)?//", attr), (path, attr)
     assert client.get("/api/docs/assets/swagger-ui-bundle.js").status_code == 200
     assert client.get("/api/v1/openapi.json").json()["info"]["title"] == "Interdict"
+
+
+# Bodies that get each API route past request validation, so its handler (and its decision) runs.
+API_BODIES: dict[tuple[str, str], dict[str, Any]] = {
+    ("POST", "/api/v1/tokens"): {"name": "route test", "scopes": ["read"]},
+    ("POST", "/api/v1/organisations"): {
+        "code": "RT-UNIT",
+        "name": "Route test unit",
+        "kind": "department",
+        "country": "VN",
+        "parent_code": "VNC",
+    },
+    ("POST", "/api/v1/users"): {
+        "username": "route.test",
+        "full_name": "Route Test",
+        "role": "viewer",
+        "org_code": "VNC-ASID",
+        "password": "a long enough passphrase 42",
+    },
+    ("POST", "/api/v1/incidents/search"): {},
+    ("PATCH", "/api/v1/incidents/{incident_id}"): {"version": 1, "narrative": "route test"},
+    ("POST", "/api/v1/incidents/{incident_id}/submit"): {"version": 1},
+    ("POST", "/api/v1/incidents/{incident_id}/close"): {"version": 1},
+    ("POST", "/api/v1/incidents/{incident_id}/reopen"): {"version": 1},
+    ("POST", "/api/v1/incidents/{incident_id}/sharing"): {
+        "version": 1,
+        "distribution": "unit",
+        "tlp": "AMBER",
+        "share_nominal": False,
+    },
+    ("POST", "/api/v1/sharing-groups"): {"code": "RT-GROUP", "name": "Route test group"},
+    ("PUT", "/api/v1/sharing-groups/{group_id}/members"): {"members": []},
+}
+
+
+def test_every_route_makes_an_authorisation_decision(client: TestClient, world: World) -> None:
+    """Authenticated is not enough: each route must also decide what this user may see or do (through
+    sharing.readable/editable or an explicit rule: own account, administrators, any participant)."""
+    from interdict.sharing.service import observe_decisions
+    from tests.conftest import minimal_incident
+
+    h = world.h("admin")
+    incident = client.post("/api/v1/incidents", json=minimal_incident(), headers=h).json()
+    attachment = client.post(
+        f"/api/v1/incidents/{incident['id']}/attachments", files={"file": ("a.txt", b"x", "text/plain")}, headers=h
+    ).json()
+    token = client.post("/api/v1/tokens", json={"name": "t", "scopes": ["read"]}, headers=h).json()
+    group = client.post("/api/v1/sharing-groups", json={"code": "RT-G0", "name": "Group"}, headers=h).json()
+    substance = client.get("/api/v1/reference/substances", params={"q": "P2P"}, headers=h).json()[0]
+    values = {
+        "incident_id": incident["id"],
+        "ref": incident["reference"],
+        "attachment_id": attachment["id"],
+        "token_id": token["id"],
+        "group_id": group["id"],
+        "substance_id": substance["id"],
+        "scheme": "modus",
+        "user_id": next(u["id"] for u in client.get("/api/v1/users", headers=h).json() if u["username"] == "viewer.hp"),
+        "code": "VNC-ASID",
+    }
+
+    def fill(template: str) -> str:
+        return re.sub(r"\{([^}]+)\}", lambda m: str(values[m.group(1)]), template)
+
+    decisions: list[str] = []
+    stop = observe_decisions(decisions.append)
+    undecided = []
+    try:
+        csrf = login(client, "admin")
+        routes = sorted(
+            ((p, m, r) for p, ms, r in all_routes(client.app.routes) for m in ms - {"HEAD", "OPTIONS"}),  # type: ignore[attr-defined]
+            key=lambda x: x[0] in ("/logout", "/account/logout-everywhere"),  # last: they end the session
+        )
+        checked = 0
+        for path, method, route in routes:
+            if isinstance(route, Mount) or (method, path) in PUBLIC:
+                continue
+            decisions.clear()
+            url = fill(path)
+            if path.startswith("/api/") and path != "/api/docs":
+                if (method, path) == ("POST", "/api/v1/incidents/{incident_id}/attachments"):
+                    r = client.post(url, files={"file": ("b.txt", b"y", "text/plain")}, headers=h)
+                elif (method, path) == ("POST", "/api/v1/incidents"):
+                    r = client.post(url, json=minimal_incident(), headers=h)
+                else:
+                    r = client.request(method, url, json=API_BODIES.get((method, path)), headers=h)
+            else:
+                if path in ("/logout", "/account/logout-everywhere"):
+                    csrf = login(client, "admin")  # each of them ends the session
+                data = {"csrf_token": csrf} if method == "POST" else None
+                r = client.request(method, url, data=data, follow_redirects=False)
+            checked += 1
+            if not decisions:
+                undecided.append((method, path, r.status_code))
+    finally:
+        stop()
+    assert checked >= 50
+    assert undecided == []

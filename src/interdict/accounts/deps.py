@@ -23,13 +23,21 @@ def authenticate_request(
     request: Request, db: Session, settings: Settings, *, check_csrf_header: bool
 ) -> Subject | None:
     pepper = request.app.state.pepper
+    ip = request.client.host if request.client else None
     auth = request.headers.get("authorization", "")
     if auth.lower().startswith("bearer "):
         found = service.resolve_api_token(db, auth[7:].strip(), pepper=pepper)
         if found is None:
             raise Unauthenticated("the API token is invalid, expired or revoked")
         token, user, org = found
-        return service.subject_for(user, org, channel="api", scopes=frozenset(token.scopes.split(",")))
+        return service.subject_for(
+            user,
+            org,
+            channel="api",
+            scopes=frozenset(token.scopes.split(",")),
+            ip=ip,
+            ancestors=service.org_ancestors(db, org),
+        )
     cookie = request.cookies.get(SESSION_COOKIE)
     if not cookie:
         return None
@@ -38,11 +46,12 @@ def authenticate_request(
         return None
     ws, user = found_ws
     request.state.csrf_token = ws.csrf_token
+    request.state.web_session_id = ws.id
     if check_csrf_header and request.method not in SAFE_METHODS:
         sent = request.headers.get(CSRF_HEADER, "")
         if not sent or not constant_time_equals(sent, ws.csrf_token):
             raise Forbidden("missing or wrong CSRF token (send the X-CSRF-Token header)")
-    return service.subject_for_user(db, user, channel="web")
+    return service.subject_for_user(db, user, channel="web", ip=ip)
 
 
 def api_subject(request: Request, db: SessionDep, settings: SettingsDep) -> Subject:

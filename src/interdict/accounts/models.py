@@ -3,14 +3,14 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from interdict.core.clock import utcnow
 from interdict.core.db import Base, UTCDateTime, new_id
 
 ORG_KINDS = ("agency", "department", "provincial_unit", "pcu", "border_gate", "partner", "other")
-ROLES = ("admin", "analyst", "officer", "viewer")
+ROLES = ("admin", "analyst", "officer", "viewer", "auditor")
 
 
 class Organisation(Base):
@@ -28,6 +28,8 @@ class Organisation(Base):
     root_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
     contact_email: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Users of this organisation must use two-factor authentication (they enrol at their next login).
+    require_2fa: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class User(Base):
@@ -45,6 +47,12 @@ class User(Base):
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # TOTP (RFC 6238): the shared secret, when it was confirmed (None: not enabled), and the last time
+    # step accepted (a code is never accepted twice).
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"))
 
 
 class ApiToken(Base):
@@ -78,3 +86,28 @@ class WebSession(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     ip: Mapped[str | None] = mapped_column(String(64))
     user_agent: Mapped[str | None] = mapped_column(String(300))
+    # "full" grants access; "mfa" (password checked, code awaited) and "enrol" (password checked, must set
+    # up two-factor authentication) grant nothing but the second step, and expire within minutes.
+    stage: Mapped[str] = mapped_column(String(10), default="full")
+
+
+class RecoveryCode(Base):
+    """Single-use two-factor recovery codes; only keyed digests are stored."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class LoginThrottle(Base):
+    """Failed sign-in attempts per account name and per client address (shared by every app process)."""
+
+    __tablename__ = "login_throttle"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)

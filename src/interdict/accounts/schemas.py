@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from interdict.reference.validators import normalise_country
 
 OrgKind = Literal["agency", "department", "provincial_unit", "pcu", "border_gate", "partner", "other"]
-Role = Literal["admin", "analyst", "officer", "viewer"]
+Role = Literal["admin", "analyst", "officer", "viewer", "auditor"]
 Scope = Literal["read", "write", "admin"]
 
 _USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
@@ -75,7 +75,7 @@ class TokenCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(min_length=1, max_length=100)
     scopes: list[Scope] = Field(default=["read"])
-    expires_in_days: int | None = Field(default=90, ge=1, le=3650)
+    expires_in_days: int = Field(default=90, ge=1, le=365, description="Tokens always expire, after a year at most.")
 
 
 class TokenRead(BaseModel):

@@ -17,12 +17,17 @@ from interdict.core.clock import utcnow
 from interdict.core.db import new_id
 from interdict.core.errors import Conflict, FieldError, InvalidInput, NotFound
 
-MIN_PASSWORD_LENGTH = 10
+MIN_PASSWORD_LENGTH = 12
+MIN_PASSWORD_SCORE = 3  # zxcvbn 0-4: 3 = "safely unguessable: moderate protection from offline attacks"
 TOKEN_PREFIX = "idt"  # noqa: S105 (a display prefix, not a secret)
 SESSION_PREFIX = "ids"
 
 
-def check_password_policy(password: str, *, username: str = "", loc: tuple[str | int, ...] = ("password",)) -> None:
+def check_password_policy(
+    password: str, *, username: str = "", full_name: str = "", loc: tuple[str | int, ...] = ("password",)
+) -> None:
+    """At least 12 characters, not built on the user's names, not repetitive, and not a common or breached
+    pattern (zxcvbn: dictionaries of common passwords, names and words, keyboard walks, dates, l33t)."""
     problems: list[str] = []
     if len(password) < MIN_PASSWORD_LENGTH:
         problems.append(f"must be at least {MIN_PASSWORD_LENGTH} characters")
@@ -30,6 +35,15 @@ def check_password_policy(password: str, *, username: str = "", loc: tuple[str |
         problems.append("must not contain the username")
     if len(set(password)) < 5:
         problems.append("is too repetitive")
+    if not problems:
+        from zxcvbn import zxcvbn
+
+        words = [w for w in [username, *full_name.split()] if len(w) >= 3]
+        result = zxcvbn(password[:100], user_inputs=words)
+        if result["score"] < MIN_PASSWORD_SCORE:
+            hint = result["feedback"].get("warning") or "it is too easy to guess"
+            tips = " ".join(result["feedback"].get("suggestions") or [])
+            problems.append(f"is too easy to guess ({hint.rstrip('.')}){': ' + tips if tips else ''}")
     if problems:
         raise InvalidInput(FieldError(loc, "password " + " and ".join(problems), "weak_password"))
 
@@ -82,7 +96,7 @@ def create_user(session: Session, data: UserCreate) -> User:
         raise InvalidInput(FieldError(("org_code",), f"no organisation with code '{data.org_code}'"))
     if get_user_by_username(session, data.username) is not None:
         raise Conflict(f"username '{data.username}' is taken")
-    check_password_policy(data.password, username=data.username)
+    check_password_policy(data.password, username=data.username, full_name=data.full_name)
     user = User(
         username=data.username,
         full_name=data.full_name,
@@ -99,9 +113,12 @@ def create_user(session: Session, data: UserCreate) -> User:
     return user
 
 
-def set_password(session: Session, user: User, password: str) -> None:
-    check_password_policy(password, username=user.username)
+def set_password(session: Session, user: User, password: str, *, keep_session_id: uuid.UUID | None = None) -> None:
+    """Set a new password; every web session of the user ends (but ``keep_session_id``, the one in use)."""
+    check_password_policy(password, username=user.username, full_name=user.full_name)
     user.password_hash = security.hash_password(password)
+    user.password_changed_at = utcnow()
+    end_all_web_sessions(session, user.id, keep=keep_session_id)
     session.flush()
 
 
@@ -112,7 +129,32 @@ def list_users(session: Session, *, org_ids: list[uuid.UUID] | None = None) -> l
     return list(session.scalars(stmt))
 
 
-def subject_for(user: User, org: Organisation, *, channel: Channel, scopes: frozenset[str] | None = None) -> Subject:
+_ANCESTORS: dict[uuid.UUID, tuple[uuid.UUID, ...]] = {}
+
+
+def org_ancestors(session: Session, org: Organisation) -> tuple[uuid.UUID, ...]:
+    """``org`` and every organisation above it, nearest first. Organisations never move: cached."""
+    found = _ANCESTORS.get(org.id)
+    if found is None:
+        chain = [org.id]
+        parent_id = org.parent_id
+        while parent_id is not None and parent_id not in chain and len(chain) < 20:
+            chain.append(parent_id)
+            parent = session.get(Organisation, parent_id)
+            parent_id = parent.parent_id if parent is not None else None
+        found = _ANCESTORS[org.id] = tuple(chain)
+    return found
+
+
+def subject_for(
+    user: User,
+    org: Organisation,
+    *,
+    channel: Channel,
+    scopes: frozenset[str] | None = None,
+    ip: str | None = None,
+    ancestors: tuple[uuid.UUID, ...] = (),
+) -> Subject:
     return Subject(
         user_id=user.id,
         username=user.username,
@@ -126,15 +168,17 @@ def subject_for(user: User, org: Organisation, *, channel: Channel, scopes: froz
         locale=user.locale,
         channel=channel,
         scopes=scopes if scopes is not None else frozenset({"read", "write", "admin"}),
+        ip=ip,
+        ancestor_ids=ancestors or (org.id,),
     )
 
 
 def subject_for_user(
-    session: Session, user: User, *, channel: Channel, scopes: frozenset[str] | None = None
+    session: Session, user: User, *, channel: Channel, scopes: frozenset[str] | None = None, ip: str | None = None
 ) -> Subject:
     org = session.get(Organisation, user.org_id)
     assert org is not None
-    return subject_for(user, org, channel=channel, scopes=scopes)
+    return subject_for(user, org, channel=channel, scopes=scopes, ip=ip, ancestors=org_ancestors(session, org))
 
 
 def subject_by_username(session: Session, username: str, *, channel: Channel = "cli") -> Subject:
@@ -163,8 +207,17 @@ def authenticate(session: Session, username: str, password: str) -> User | None:
 
 
 def start_web_session(
-    session: Session, user: User, *, pepper: str, absolute_hours: int, ip: str | None, user_agent: str | None
+    session: Session,
+    user: User,
+    *,
+    pepper: str,
+    absolute_hours: int,
+    ip: str | None,
+    user_agent: str | None,
+    stage: str = "full",
 ) -> tuple[str, WebSession]:
+    """A new session with a new random token (never reusing one from before the login: no fixation).
+    A second-step session ("mfa", "enrol") lives 5 minutes and grants nothing else."""
     token = security.new_token(SESSION_PREFIX)
     now = utcnow()
     ws = WebSession(
@@ -173,9 +226,10 @@ def start_web_session(
         csrf_token=secrets.token_urlsafe(32),
         created_at=now,
         last_seen_at=now,
-        expires_at=now + timedelta(hours=absolute_hours),
+        expires_at=now + (timedelta(hours=absolute_hours) if stage == "full" else timedelta(minutes=5)),
         ip=ip,
         user_agent=(user_agent or "")[:300],
+        stage=stage,
     )
     session.add(ws)
     session.flush()
@@ -183,10 +237,12 @@ def start_web_session(
 
 
 def resolve_web_session(
-    session: Session, token: str, *, pepper: str, idle_minutes: int
+    session: Session, token: str, *, pepper: str, idle_minutes: int, stage: str = "full"
 ) -> tuple[WebSession, User] | None:
+    """The session and its user if the token is valid, unexpired and at ``stage`` ("full" grants access;
+    "mfa" / "enrol" only the second login step)."""
     ws = session.scalar(select(WebSession).where(WebSession.digest == security.token_digest(token, pepper)))
-    if ws is None:
+    if ws is None or ws.stage != stage:
         return None
     now = utcnow()
     if ws.expires_at <= now or ws.last_seen_at + timedelta(minutes=idle_minutes) <= now:
@@ -198,6 +254,17 @@ def resolve_web_session(
     if (now - ws.last_seen_at).total_seconds() > 60:
         ws.last_seen_at = now
     return ws, user
+
+
+def end_all_web_sessions(session: Session, user_id: uuid.UUID, *, keep: uuid.UUID | None = None) -> int:
+    """Log the user out everywhere (all browsers), except the session ``keep``."""
+    n = 0
+    for ws in session.scalars(select(WebSession).where(WebSession.user_id == user_id)):
+        if ws.id != keep:
+            session.delete(ws)
+            n += 1
+    session.flush()
+    return n
 
 
 def end_web_session(session: Session, token: str, *, pepper: str) -> None:

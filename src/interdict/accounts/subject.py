@@ -8,7 +8,8 @@ from typing import Literal
 
 Channel = Literal["web", "api", "cli", "system"]
 
-ROLE_RANK = {"viewer": 0, "officer": 1, "analyst": 2, "admin": 3}
+# "auditor" reads the audit trail; for records it ranks as a viewer.
+ROLE_RANK = {"auditor": 0, "viewer": 0, "officer": 1, "analyst": 2, "admin": 3}
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,10 @@ class Subject:
     locale: str = "en"
     channel: Channel = "web"
     scopes: frozenset[str] = field(default_factory=lambda: frozenset({"read", "write", "admin"}))
+    # The subject's organisation and every organisation above it (for sharing-group membership).
+    ancestor_ids: tuple[uuid.UUID, ...] = ()
+    # Where the request came from (client address for web and API), for the audit trail.
+    ip: str | None = None
 
     def has_role(self, minimum: str) -> bool:
         return ROLE_RANK.get(self.role, -1) >= ROLE_RANK[minimum]

@@ -11,6 +11,7 @@ from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from interdict.accounts.deps import SubjectDep, WriterDep
+from interdict.audit import service as audit
 from interdict.core.deps import SessionDep, SettingsDep
 from interdict.core.filters import Condition, Group, conditions
 from interdict.core.pagination import Page, PageParams
@@ -27,6 +28,7 @@ from interdict.incidents.schemas import (
     UserRef,
     VersionRead,
 )
+from interdict.sharing.schemas import SharingChange
 
 router = APIRouter(prefix="/api/v1/incidents", tags=["incidents"])
 attachments_router = APIRouter(prefix="/api/v1/attachments", tags=["incidents"])
@@ -205,12 +207,18 @@ def export_incidents(
     date_from: date | None = None,
     date_to: date | None = None,
     q: Annotated[str | None, Query(max_length=500)] = None,
+    nominal: Annotated[
+        bool, Query(description="false: a non-nominal export, without the data of natural persons.")
+    ] = True,
 ) -> Response:
-    """Export the incidents you can read (filtered) in the documented column format."""
+    """Export the incidents you can read (filtered) in the documented column format.
+
+    Each row carries its TLP marking; TLP:RED records are never exported. Natural persons appear only
+    where you may see them, and never with ``nominal=false``."""
     node = params_filter(
         type=type, country=country, substance_class=substance_class, date_from=date_from, date_to=date_to
     )
-    content, media_type = importexport.export_bytes(db, subject, fmt=format, filter_node=node, q=q)
+    content, media_type = importexport.export_bytes(db, subject, fmt=format, filter_node=node, q=q, nominal=nominal)
     filename = f"interdict-incidents.{format}"
     return Response(
         content, media_type=media_type, headers={"Content-Disposition": f'attachment; filename="{filename}"'}
@@ -225,8 +233,11 @@ def create_incident(body: IncidentCreate, db: SessionDep, subject: WriterDep) ->
 
 @router.get("/{incident_id}", response_model=IncidentRead)
 def get_incident(incident_id: str, db: SessionDep, subject: SubjectDep) -> IncidentRead:
-    """By id or by reference (e.g. VNC-HP-2026-00012)."""
-    return to_read(db, svc.get_incident(db, subject, incident_id))
+    """By id or by reference (e.g. VNC-HP-2026-00012). Reading person data is audited."""
+    incident = svc.get_incident(db, subject, incident_id)
+    read = to_read(db, incident, subject=subject)
+    svc.record_nominal_read(db, subject, incident, sum(1 for p in read.parties if p.kind == "person"))
+    return read
 
 
 @router.patch("/{incident_id}", response_model=IncidentRead)
@@ -237,17 +248,25 @@ def update_incident(incident_id: str, body: IncidentPatch, db: SessionDep, subje
 
 @router.post("/{incident_id}/submit", response_model=IncidentRead)
 def submit_incident(incident_id: str, body: TransitionRequest, db: SessionDep, subject: WriterDep) -> IncidentRead:
-    return to_read(db, svc.transition(db, subject, incident_id, "submit", body.version))
+    return to_read(db, svc.transition(db, subject, incident_id, "submit", body.version), subject=subject)
 
 
 @router.post("/{incident_id}/close", response_model=IncidentRead)
 def close_incident(incident_id: str, body: TransitionRequest, db: SessionDep, subject: WriterDep) -> IncidentRead:
-    return to_read(db, svc.transition(db, subject, incident_id, "close", body.version))
+    return to_read(db, svc.transition(db, subject, incident_id, "close", body.version), subject=subject)
 
 
 @router.post("/{incident_id}/reopen", response_model=IncidentRead)
 def reopen_incident(incident_id: str, body: TransitionRequest, db: SessionDep, subject: WriterDep) -> IncidentRead:
-    return to_read(db, svc.transition(db, subject, incident_id, "reopen", body.version))
+    return to_read(db, svc.transition(db, subject, incident_id, "reopen", body.version), subject=subject)
+
+
+@router.post("/{incident_id}/sharing", response_model=IncidentRead)
+def change_sharing(incident_id: str, body: SharingChange, db: SessionDep, subject: WriterDep) -> IncidentRead:
+    """Widen or narrow who reads the incident (distribution, sharing group, TLP, nominal data).
+
+    Only the reporting unit can. Narrowing takes effect at once in every list, search, count and export."""
+    return to_read(db, svc.change_sharing(db, subject, incident_id, body), subject=subject)
 
 
 @router.get("/{incident_id}/history", response_model=list[VersionRead])
@@ -303,8 +322,17 @@ def upload_attachment(
 def download_attachment(
     attachment_id: uuid.UUID, db: SessionDep, subject: SubjectDep, settings: SettingsDep, inline: bool = False
 ) -> FileResponse:
-    att, _incident = att_service.get_attachment(db, subject, attachment_id)
+    att, incident = att_service.get_attachment(db, subject, attachment_id)
     path = att_service.Storage(settings.attachments_dir).path(att.storage_key)
+    audit.record(
+        db,
+        subject,
+        "attachment.download",
+        object_type="incident",
+        object_id=incident.id,
+        object_label=incident.reference,
+        summary=att.filename,
+    )
     disposition = "inline" if inline and att.content_type in att_service.INLINE_TYPES else "attachment"
     return FileResponse(
         path,

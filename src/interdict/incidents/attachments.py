@@ -22,7 +22,7 @@ from interdict.core.db import new_id
 from interdict.core.errors import FieldError, InvalidInput, NotFound, PayloadTooLarge
 from interdict.incidents.models import Attachment, Incident
 from interdict.incidents.service import get_incident, record_attachment_change
-from interdict.sharing.service import require_editable
+from interdict.sharing.service import readable, require_editable
 
 ALLOWED_TYPES = {
     "image/jpeg": ".jpg",
@@ -150,14 +150,15 @@ def list_attachments(session: Session, subject: Subject, incident_id: uuid.UUID 
 
 
 def get_attachment(session: Session, subject: Subject, attachment_id: uuid.UUID) -> tuple[Attachment, Incident]:
-    att = session.get(Attachment, attachment_id)
+    """The attachment and its incident, if the subject may read the incident; NotFound otherwise (same answer
+    for an attachment that does not exist and one of an incident the subject may not read)."""
+    stmt = (
+        select(Attachment).join(Incident, Incident.id == Attachment.incident_id).where(Attachment.id == attachment_id)
+    )
+    att = session.scalar(readable(stmt, subject, Incident))
     if att is None:
         raise NotFound("attachment not found")
-    try:
-        incident = get_incident(session, subject, att.incident_id)
-    except NotFound:
-        raise NotFound("attachment not found") from None
-    return att, incident
+    return att, get_incident(session, subject, att.incident_id)
 
 
 def delete_attachment(session: Session, subject: Subject, storage: Storage, attachment_id: uuid.UUID) -> None:

@@ -21,6 +21,7 @@ import json
 import queue
 import re
 import threading
+import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -32,6 +33,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from interdict.accounts.subject import Subject
+from interdict.audit import service as audit
 from interdict.core.errors import ErrorCollector, FieldError, Forbidden, InvalidInput, from_validation_error
 from interdict.core.filters import Group
 from interdict.incidents import service as svc
@@ -39,7 +41,8 @@ from interdict.incidents.models import Incident, IncidentParty, IncidentSubstanc
 from interdict.incidents.schemas import IncidentCreate
 from interdict.incidents.vocab import STATUSES
 from interdict.reference.catalogue import ReferenceIndex, get_index
-from interdict.sharing.service import readable
+from interdict.sharing import groups as sharing_groups
+from interdict.sharing.service import TLP_EXPORT_FORBIDDEN, can_see_nominal, readable
 
 SCALAR_COLUMNS = [
     "reference",
@@ -73,7 +76,9 @@ SCALAR_COLUMNS = [
     "modus",
     "narrative",
     "distribution",
+    "sharing_group",
     "tlp",
+    "share_nominal",
 ]
 EXPORT_ONLY = ["owner_org", "created_at", "updated_at", "version"]
 SUBSTANCE_FIELDS = [
@@ -114,8 +119,20 @@ def _cell(v: Any) -> str:
     return "" if v is None else str(v)
 
 
-def incident_row(incident: Incident, index: ReferenceIndex, org_code: str) -> dict[str, str]:
+def incident_row(
+    incident: Incident,
+    index: ReferenceIndex,
+    org_code: str,
+    *,
+    nominal: bool = True,
+    group_codes: dict[uuid.UUID, str] | None = None,
+) -> dict[str, str]:
+    """One export row. ``nominal`` False leaves out natural persons (a non-nominal export)."""
     snap = svc.snapshot(incident, index)
+    if not nominal:
+        snap["parties"] = [p for p in snap["parties"] if p.get("kind") != "person"]
+    gid = incident.sharing_group_id
+    snap["sharing_group"] = (group_codes or {}).get(gid, str(gid)) if gid else None
     row: dict[str, str] = {k: _cell(snap.get(k)) for k in SCALAR_COLUMNS if k in snap}
     row["reference"] = incident.reference
     row["transits"] = "; ".join(
@@ -146,23 +163,35 @@ def iter_export(
     filter_node: Group | None = None,
     q: str | None = None,
     progress: Callable[[int], None] | None = None,
+    nominal: bool = True,
 ) -> tuple[list[str], Iterator[dict[str, str]], int]:
-    """(columns, rows, total): rows are produced lazily, page by page, through sharing.readable."""
-    total = svc.count_incidents(session, subject, filter_node=filter_node, q=q)
+    """(columns, rows, total): rows are produced lazily, page by page, through sharing.readable.
+
+    TLP:RED records are never exported. Natural persons are left out of records whose nominal data the
+    subject may not see, and of every record when ``nominal`` is False (a non-nominal export).
+    """
+    total = svc.count_incidents(session, subject, filter_node=filter_node, q=q, exporting=True)
     index = get_index(session)
-    ids_stmt = readable(select(Incident.id), subject, Incident)
+    ids_stmt = readable(select(Incident.id), subject, Incident).where(Incident.tlp.not_in(TLP_EXPORT_FORBIDDEN))
     cols = export_columns(
         _max_children(session, subject, IncidentSubstance, ids_stmt),
         _max_children(session, subject, IncidentParty, ids_stmt),
     )
     orgs: dict[Any, str] = {}
+    group_codes = {g.id: g.code for g in sharing_groups.visible_groups(session, subject)}
 
     def rows() -> Iterator[dict[str, str]]:
-        for batch in svc.iter_incidents(session, subject, filter_node=filter_node, q=q):
+        for batch in svc.iter_incidents(session, subject, filter_node=filter_node, q=q, exporting=True):
             missing = {i.owner_org_id for i in batch} - set(orgs)
             orgs.update({k: o.code for k, o in svc.orgs_by_id(session, missing).items()})
             for incident in batch:
-                yield incident_row(incident, index, orgs[incident.owner_org_id])
+                yield incident_row(
+                    incident,
+                    index,
+                    orgs[incident.owner_org_id],
+                    nominal=nominal and can_see_nominal(session, incident, subject),
+                    group_codes=group_codes,
+                )
             if progress:
                 progress(len(batch))
             session.expunge_all()
@@ -188,27 +217,53 @@ def write_xlsx(path_or_fh: Any, cols: list[str], rows: Iterator[dict[str, str]])
     wb.save(path_or_fh)
 
 
-def write_json(fh: Any, session: Session, rows_subject: Subject, filter_node: Group | None, q: str | None) -> None:
+def write_json(
+    fh: Any,
+    session: Session,
+    rows_subject: Subject,
+    filter_node: Group | None,
+    q: str | None,
+    *,
+    nominal: bool = True,
+) -> int:
+    """Write the export as a JSON array; returns the number of incidents written."""
     from interdict.incidents.present import to_read
 
     fh.write("[\n")
     first = True
-    for batch in svc.iter_incidents(session, rows_subject, filter_node=filter_node, q=q):
+    n = 0
+    for batch in svc.iter_incidents(session, rows_subject, filter_node=filter_node, q=q, exporting=True):
         for incident in batch:
-            fh.write(("" if first else ",\n") + to_read(session, incident).model_dump_json())
+            shown = to_read(
+                session,
+                incident,
+                subject=rows_subject,
+                nominal=nominal and can_see_nominal(session, incident, rows_subject),
+            )
+            fh.write(("" if first else ",\n") + shown.model_dump_json())
             first = False
+            n += 1
         session.expunge_all()
     fh.write("\n]\n")
+    return n
 
 
 def export_bytes(
-    session: Session, subject: Subject, *, fmt: str, filter_node: Group | None = None, q: str | None = None
+    session: Session,
+    subject: Subject,
+    *,
+    fmt: str,
+    filter_node: Group | None = None,
+    q: str | None = None,
+    nominal: bool = True,
 ) -> tuple[bytes, str]:
     if fmt == "json":
         sio = io.StringIO()
-        write_json(sio, session, subject, filter_node, q)
+        n = write_json(sio, session, subject, filter_node, q, nominal=nominal)
+        _audit_export(session, subject, fmt, filter_node, q, nominal, n)
         return sio.getvalue().encode(), "application/json"
-    cols, rows, _total = iter_export(session, subject, filter_node=filter_node, q=q)
+    cols, rows, total = iter_export(session, subject, filter_node=filter_node, q=q, nominal=nominal)
+    _audit_export(session, subject, fmt, filter_node, q, nominal, total)
     if fmt == "xlsx":
         bio = io.BytesIO()
         write_xlsx(bio, cols, rows)
@@ -228,12 +283,14 @@ def export_to_file(
     q: str | None = None,
     progress: Callable[[int], None] | None = None,
     on_total: Callable[[int], None] | None = None,
+    nominal: bool = True,
 ) -> int:
     if fmt == "json":
         with path.open("w", encoding="utf-8") as fh:
-            write_json(fh, session, subject, filter_node, q)
-        return -1
-    cols, rows, total = iter_export(session, subject, filter_node=filter_node, q=q, progress=progress)
+            n = write_json(fh, session, subject, filter_node, q, nominal=nominal)
+        _audit_export(session, subject, fmt, filter_node, q, nominal, n)
+        return n
+    cols, rows, total = iter_export(session, subject, filter_node=filter_node, q=q, progress=progress, nominal=nominal)
     if on_total:
         on_total(total)
     if fmt == "xlsx":
@@ -354,7 +411,7 @@ def row_to_create(row: dict[str, str], index: ReferenceIndex) -> tuple[dict[str,
         for k in SCALAR_COLUMNS
         if k not in ("transits", "containers", "container_seals", "modus", "status")
     }
-    for optional in ("distribution", "tlp"):  # absent: the record's defaults apply
+    for optional in ("distribution", "tlp", "share_nominal"):  # absent: the record's defaults apply
         if data.get(optional) is None:
             data.pop(optional, None)
     if row.get(EXTRA_CELLS):
@@ -416,7 +473,9 @@ def _parse(
     index: ReferenceIndex,
     seen_refs: set[str],
     existing_ref: Callable[[list[str]], set[str]],
+    groups: dict[str, uuid.UUID] | None = None,
 ) -> Iterator[_Parsed]:
+    """``groups``: the sharing groups the importer belongs to, by code (rows may share only with those)."""
     batch: list[tuple[int, dict[str, str]]] = []
 
     def flush() -> Iterator[_Parsed]:
@@ -435,7 +494,19 @@ def _parse(
             try:
                 model = IncidentCreate.model_validate(data)
                 checked = svc.check(index, model, errors=errs)
-                item = svc.BulkItem(model, checked, status)
+                group_id = None
+                if model.distribution == "group":
+                    group_id = (groups or {}).get(model.sharing_group or "")
+                    if group_id is None:
+                        errs.add(
+                            ("sharing_group",),
+                            f"you belong to no sharing group '{model.sharing_group or ''}'"
+                            if model.sharing_group
+                            else "choose the sharing group to share with (distribution 'group')",
+                            "unknown_group",
+                        )
+                if not errs.errors:
+                    item = svc.BulkItem(model, checked, status, group_id)
             except ValidationError as exc:
                 errs.errors.extend(from_validation_error(exc).errors)
             except InvalidInput:
@@ -559,7 +630,8 @@ def import_file(
         pending.clear()
 
     try:
-        for parsed in _parse(iter_rows(path), index, set(), lambda refs: taken & set(refs)):
+        my_groups = {g.code: g.id for g in sharing_groups.visible_groups(session, subject)}
+        for parsed in _parse(iter_rows(path), index, set(), lambda refs: taken & set(refs), my_groups):
             report.rows += 1
             if parsed.errors:
                 report.rejected.append(Rejection(parsed.line, parsed.errors, parsed.row))
@@ -582,7 +654,36 @@ def import_file(
     else:
         savepoint.commit()
     report.written = report.imported > 0
+    audit.record(
+        session,
+        subject,
+        "incident.import",
+        object_type="file",
+        object_label=path.name,
+        summary=f"{report.imported} of {report.rows} rows imported, {len(report.rejected)} rejected",
+        after={"rows": report.rows, "imported": report.imported, "rejected": len(report.rejected)},
+    )
     return report
+
+
+def _audit_export(
+    session: Session, subject: Subject, fmt: str, filter_node: Group | None, q: str | None, nominal: bool, n: int
+) -> None:
+    audit.record(
+        session,
+        subject,
+        "incident.export",
+        object_type="export",
+        object_label=f"incidents.{fmt}",
+        summary=f"{n if n >= 0 else 'all readable'} incidents exported as {fmt}" + ("" if nominal else ", non-nominal"),
+        after={
+            "format": fmt,
+            "filter": filter_node.model_dump(mode="json") if filter_node else None,
+            "q": q,
+            "nominal": nominal,
+            "rows": n,
+        },
+    )
 
 
 def write_rejections(path: Path, report: ImportReport) -> None:

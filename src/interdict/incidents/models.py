@@ -32,8 +32,10 @@ class Incident(Base):
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     version: Mapped[int] = mapped_column(Integer, default=1)
     distribution: Mapped[str] = mapped_column(String(20), default="organisation")
-    sharing_group_id: Mapped[uuid.UUID | None] = mapped_column()
+    sharing_group_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("sharing_groups.id"))
     tlp: Mapped[str] = mapped_column(String(16), default="AMBER")
+    # Whether readers outside the owner's organisation see the person data (see sharing.service).
+    share_nominal: Mapped[bool] = mapped_column(default=False)
 
     incident_date: Mapped[date] = mapped_column(Date, index=True)
     reported_date: Mapped[date] = mapped_column(Date)
@@ -62,6 +64,9 @@ class Incident(Base):
     detection_method: Mapped[str | None] = mapped_column(String(30))
     narrative: Mapped[str | None] = mapped_column(Text)
     search_text: Mapped[str] = mapped_column(Text, default="")
+    # The person data (names, addresses, documents, phones, e-mails of natural persons), folded: searched
+    # only by readers who may see it (search.text_match with a nominal clause); None without persons.
+    nominal_text: Mapped[str | None] = mapped_column(Text)
 
     # Optimistic locking: the UPDATE carries "WHERE version = <the version read>"; the service sets the new one.
     __mapper_args__ = {"version_id_col": version, "version_id_generator": False}  # noqa: RUF012

@@ -14,6 +14,7 @@ from interdict.incidents.schemas import (
     IncidentSummary,
     OrgRef,
     PartyRead,
+    SharingGroupRef,
     SubstanceLineRead,
     SubstanceRef,
     TransitRead,
@@ -23,6 +24,8 @@ from interdict.incidents.schemas import (
 from interdict.incidents.search import snippet
 from interdict.incidents.service import orgs_by_id, users_by_id
 from interdict.reference.catalogue import ReferenceIndex, get_index
+from interdict.sharing.models import SharingGroup
+from interdict.sharing.service import can_see_nominal
 
 
 def substance_ref(index: ReferenceIndex, substance_id: object) -> SubstanceRef | None:
@@ -33,10 +36,27 @@ def substance_ref(index: ReferenceIndex, substance_id: object) -> SubstanceRef |
 
 
 def to_read(
-    session: Session, incident: Incident, *, warnings: list[object] | None = None, subject: Subject | None = None
+    session: Session,
+    incident: Incident,
+    *,
+    subject: Subject | None,
+    warnings: list[object] | None = None,
+    nominal: bool | None = None,
 ) -> IncidentRead:
-    """The read shape. ``subject`` (the caller) saves the user and organisation lookups when they are its own."""
+    """The read shape, as ``subject`` (the caller; None only for system use) may see it.
+
+    ``nominal``: whether natural persons are shown (default: whether the subject may see them, see
+    ``sharing.can_see_nominal``; ``False`` for a non-nominal export). Without a subject, everything.
+    """
     index = get_index(session)
+    if nominal is None:
+        nominal = subject is None or can_see_nominal(session, incident, subject)
+    shown_parties = [p for p in incident.parties if nominal or p.kind != "person"]
+    group_ref: SharingGroupRef | None = None
+    if incident.sharing_group_id is not None:
+        group = session.get(SharingGroup, incident.sharing_group_id)
+        if group is not None:
+            group_ref = SharingGroupRef(id=group.id, code=group.code, name=group.name)
     users: dict[object, UserRef] = {}
     org: OrgRef | None = None
     if subject is not None:
@@ -73,7 +93,10 @@ def to_read(
         closed_at=incident.closed_at,
         version=incident.version,
         distribution=incident.distribution,
+        sharing_group=group_ref,
         tlp=incident.tlp,
+        share_nominal=incident.share_nominal,
+        persons_withheld=len(incident.parties) - len(shown_parties),
         incident_date=incident.incident_date,
         reported_date=incident.reported_date,
         country=incident.country,
@@ -123,7 +146,7 @@ def to_read(
                 phone=p.phone,
                 email=p.email,
             )
-            for p in incident.parties
+            for p in shown_parties
         ],
         detection_method=incident.detection_method,
         modus=[m.code for m in incident.modus],

@@ -177,7 +177,14 @@ class IncidentBase(Strict):
     narrative: Str = Field(default=None, max_length=20000)
 
     distribution: Distribution = "organisation"
+    sharing_group: Str = Field(
+        default=None, max_length=40, description="Code of a sharing group you belong to; with distribution 'group'."
+    )
     tlp: Tlp = "AMBER"
+    share_nominal: bool = Field(
+        default=False,
+        description="Whether readers outside your organisation see the data of natural persons (names, ids, phones).",
+    )
 
 
 class IncidentCreate(IncidentBase):
@@ -225,7 +232,9 @@ class IncidentPatch(BaseModel):
     modus: list[str] | None = None
     narrative: str | None = None
     distribution: Distribution | None = None
+    sharing_group: str | None = None
     tlp: Tlp | None = None
+    share_nominal: bool | None = None
 
 
 # --- read side ---------------------------------------------------------------------------------
@@ -274,6 +283,12 @@ class PartyRead(BaseModel):
     email: str | None
 
 
+class SharingGroupRef(BaseModel):
+    id: uuid.UUID
+    code: str
+    name: str
+
+
 class OrgRef(BaseModel):
     id: uuid.UUID
     code: str
@@ -318,7 +333,12 @@ class IncidentRead(BaseModel):
     closed_at: datetime | None
     version: int
     distribution: str
+    sharing_group: SharingGroupRef | None = None
     tlp: str
+    share_nominal: bool = False
+    persons_withheld: int = Field(
+        default=0, description="Natural persons not shown: the record is shared with you without nominal data."
+    )
     incident_date: date
     reported_date: date
     country: str

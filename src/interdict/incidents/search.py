@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, exists, func, literal_column, select, text
+from sqlalchemy import Select, and_, bindparam, exists, func, literal_column, or_, select, text
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -47,8 +47,15 @@ def query_tokens(q: str) -> list[str]:
     return tokens(q)[:MAX_QUERY_TOKENS]
 
 
-def text_match(session_or_dialect: Session | str, q: str) -> ColumnElement[bool]:
-    """SQL that is true for incidents whose text contains every word of ``q`` (last word as a prefix)."""
+def text_match(
+    session_or_dialect: Session | str, q: str, *, nominal: ColumnElement[bool] | None = None
+) -> ColumnElement[bool]:
+    """SQL that is true for incidents whose text contains every word of ``q`` (last word as a prefix).
+
+    The record's text without person data is always searched. With ``nominal`` (the rows whose person
+    data the caller may see, from ``sharing.nominal_clause``) the text including person data is searched
+    too, on those rows only; without it, person data is never matched.
+    """
     dialect = session_or_dialect if isinstance(session_or_dialect, str) else session_or_dialect.get_bind().dialect.name
     toks = query_tokens(q)
     if not toks:
@@ -56,40 +63,67 @@ def text_match(session_or_dialect: Session | str, q: str) -> ColumnElement[bool]
     if dialect == "postgresql":
         tsq = " & ".join(f"'{t}'" for t in toks[:-1])
         tsq = (tsq + " & " if tsq else "") + f"'{toks[-1]}':*"
-        vector: ColumnElement[Any] = literal_column(
-            "incidents.search_vector"
-        )  # generated tsvector column (see the migration)
-        return vector.op("@@")(
-            func.to_tsquery(literal_column("'simple'::regconfig"), bindparam("fts_q", tsq, unique=True))
-        )
+
+        def vector_match(column: str) -> ColumnElement[bool]:
+            # generated tsvector columns (see the migrations)
+            return literal_column(column).op("@@")(
+                func.to_tsquery(literal_column("'simple'::regconfig"), bindparam("fts_q", tsq, unique=True))
+            )
+
+        public = vector_match("incidents.search_vector")
+        if nominal is None:
+            return public
+        return or_(public, and_(Incident.nominal_text.is_not(None), nominal, vector_match("incidents.nominal_vector")))
     fts = " ".join(f'"{t}"' for t in toks[:-1]) + (" " if len(toks) > 1 else "") + f'"{toks[-1]}"*'
-    sub: Select[Any] = (
-        select(literal_column("incident_id"))
-        .select_from(text("incidents_fts"))
-        .where(text("incidents_fts MATCH :fts_q").bindparams(bindparam("fts_q", fts, unique=True)))
-    )
-    return Incident.id.in_(sub)
+
+    def fts_match(table: str) -> ColumnElement[bool]:
+        sub: Select[Any] = (
+            select(literal_column("incident_id"))
+            .select_from(text(table))
+            .where(text(f"{table} MATCH :fts_q").bindparams(bindparam("fts_q", fts, unique=True)))
+        )
+        return Incident.id.in_(sub)
+
+    public = fts_match("incidents_fts")
+    if nominal is None:
+        return public
+    return or_(public, and_(nominal, fts_match("incidents_nominal_fts")))
 
 
-def index_incident(session: Session, incident_id: uuid.UUID, search_text: str, *, new: bool) -> None:
-    """Keep the SQLite FTS table in step (PostgreSQL indexes the column itself)."""
+def index_incident(
+    session: Session, incident_id: uuid.UUID, search_text: str, nominal_text: str | None, *, new: bool
+) -> None:
+    """Keep the SQLite FTS tables in step (PostgreSQL indexes the columns itself).
+
+    ``incidents_nominal_fts`` holds the whole text (with person data) of records that have person data.
+    """
     if session.get_bind().dialect.name != "sqlite":
         return
     if not new:
         session.execute(text("DELETE FROM incidents_fts WHERE incident_id = :id"), {"id": incident_id.hex})
+        session.execute(text("DELETE FROM incidents_nominal_fts WHERE incident_id = :id"), {"id": incident_id.hex})
     session.execute(
         text("INSERT INTO incidents_fts (incident_id, body) VALUES (:id, :body)"),
         {"id": incident_id.hex, "body": search_text},
     )
+    if nominal_text:
+        session.execute(
+            text("INSERT INTO incidents_nominal_fts (incident_id, body) VALUES (:id, :body)"),
+            {"id": incident_id.hex, "body": f"{search_text} {nominal_text}"},
+        )
 
 
-def index_many(session: Session, rows: Iterable[tuple[uuid.UUID, str]]) -> None:
+def index_many(session: Session, rows: Iterable[tuple[uuid.UUID, str, str | None]]) -> None:
     if session.get_bind().dialect.name != "sqlite":
         return
+    rows = list(rows)
     session.execute(
         text("INSERT INTO incidents_fts (incident_id, body) VALUES (:id, :body)"),
-        [{"id": i.hex, "body": b} for i, b in rows],
+        [{"id": i.hex, "body": b} for i, b, _n in rows],
     )
+    nominal = [{"id": i.hex, "body": f"{b} {n}"} for i, b, n in rows if n]
+    if nominal:
+        session.execute(text("INSERT INTO incidents_nominal_fts (incident_id, body) VALUES (:id, :body)"), nominal)
 
 
 def snippet(source: str | None, q: str | None, width: int = 80) -> str | None:
@@ -163,7 +197,9 @@ def _negate(op: str, expr: ColumnElement[bool]) -> ColumnElement[bool]:
     return ~expr if op in ("ne", "not_in") else expr
 
 
-def incident_registry(index: ReferenceIndex, dialect: str) -> Registry:
+def incident_registry(index: ReferenceIndex, dialect: str, *, nominal: ColumnElement[bool] | None = None) -> Registry:
+    """The incident fields of the filter language. ``nominal``: rows whose person data the caller may see
+    (text and company conditions match person data only there; see :func:`text_match`)."""
     eq_in = frozenset({"eq", "ne", "in", "not_in"})
     ranged = frozenset({"eq", "gte", "lte", "between"})
 
@@ -224,8 +260,12 @@ def incident_registry(index: ReferenceIndex, dialect: str) -> Registry:
             )
         else:
             name_match = and_(*[IncidentParty.name_folded.contains(w, autoescape=True) for w in words])
-        party = exists().where(IncidentParty.incident_id == Incident.id, name_match)
-        return and_(text_match(dialect, str(v)), party)
+        # Natural persons are nominal data: matched only on records whose person data the caller may see.
+        person_ok: ColumnElement[bool] = IncidentParty.kind != "person"
+        if nominal is not None:
+            person_ok = or_(person_ok, nominal)
+        party = exists().where(IncidentParty.incident_id == Incident.id, name_match, person_ok)
+        return and_(text_match(dialect, str(v), nominal=nominal), party)
 
     def build_modus(op: str, v: Any) -> ColumnElement[bool]:
         expr = exists().where(IncidentModus.incident_id == Incident.id, IncidentModus.code.in_(_values(op, v)))
@@ -239,7 +279,7 @@ def incident_registry(index: ReferenceIndex, dialect: str) -> Registry:
         return Incident.declared_hs_code.startswith(v, autoescape=True)
 
     def build_text(op: str, v: Any) -> ColumnElement[bool]:
-        return text_match(dialect, str(v))
+        return text_match(dialect, str(v), nominal=nominal)
 
     def modus_code(v: Any) -> str:
         code = str(v).strip()

@@ -11,7 +11,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from types import SimpleNamespace
 from typing import Any, Literal, cast
@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from interdict.accounts.models import Organisation, User
 from interdict.accounts.subject import Subject
+from interdict.audit import service as audit
 from interdict.core import outbox
 from interdict.core.clock import today, utcnow
 from interdict.core.db import insert_rows, new_id
@@ -30,7 +31,6 @@ from interdict.core.errors import (
     Conflict,
     ErrorCollector,
     FieldError,
-    Forbidden,
     InvalidInput,
     NotFound,
     from_validation_error,
@@ -54,7 +54,16 @@ from interdict.incidents.models import (
 from interdict.incidents.schemas import IncidentBase, IncidentCreate, IncidentPatch
 from interdict.incidents.vocab import LABELS, TRANSITIONS, UNIT_FACTORS
 from interdict.reference.catalogue import ReferenceIndex, SubstanceInfo, get_index
-from interdict.sharing.service import readable, require_editable
+from interdict.sharing import groups
+from interdict.sharing.schemas import SharingChange
+from interdict.sharing.service import (
+    TLP_EXPORT_FORBIDDEN,
+    can_see_nominal,
+    nominal_clause,
+    readable,
+    require_editable,
+    require_writer,
+)
 
 SORTS = {
     "-incident_date": (Incident.incident_date.desc(), Incident.reference.desc()),
@@ -200,7 +209,7 @@ def _orm(cls: type[Any], **values: Any) -> Any:
 def _apply(incident: Any, data: IncidentBase, checked: Checked, reported_default: date, make: Maker = _orm) -> None:
     """Copy validated input onto an incident (an ORM row, or a plain namespace for bulk inserts)."""
     scalar = data.model_dump(
-        exclude={"transits", "containers", "substances", "parties", "modus", "submit", "reference"}
+        exclude={"transits", "containers", "substances", "parties", "modus", "submit", "reference", "sharing_group"}
     )
     for key, value in scalar.items():
         setattr(incident, key, value)
@@ -267,13 +276,42 @@ def build_search_text(incident: Incident, index: ReferenceIndex) -> str:
     for c in incident.containers:
         parts += [c.number, c.seal_numbers]
     for p in incident.parties:
-        parts += [p.name, p.address, p.tax_id, p.phone, p.email, p.id_document]
+        if p.kind != "person":  # natural persons are nominal data: see build_nominal_text
+            parts += [p.name, p.address, p.tax_id, p.phone, p.email, p.id_document]
     for s in incident.substances:
         parts += [s.other_description, s.declared_as]
         info = index.substances.get(s.substance_id) if s.substance_id else None
         if info:
             parts += [info.name, info.cas, *info.names.get("vi", [])[:2], *info.names.get("zh", [])[:2]]
     return search_document(*parts)
+
+
+def build_nominal_text(incident: Incident) -> str | None:
+    """The searchable person data, kept apart so only readers allowed to see it can find a record by it."""
+    parts: list[str | None] = []
+    for p in incident.parties:
+        if p.kind == "person":
+            parts += [p.name, p.address, p.tax_id, p.phone, p.email, p.id_document]
+    return search_document(*parts) if parts else None
+
+
+def _apply_sharing(session: Session, subject: Subject, incident: Incident, data: IncidentBase) -> None:
+    """Resolve the sharing group: one the subject's organisation belongs to, and only with distribution 'group'."""
+    if data.distribution != "group":
+        incident.sharing_group_id = None
+        return
+    if not data.sharing_group:
+        raise InvalidInput(
+            FieldError(("sharing_group",), "choose the sharing group to share with (distribution 'group')", "required")
+        )
+    if incident.sharing_group_id is not None and data.sharing_group == str(incident.sharing_group_id):
+        return  # unchanged (the owner stays able to edit a record shared with a group it has since left)
+    incident.sharing_group_id = groups.group_for_use(session, subject, data.sharing_group, loc=("sharing_group",)).id
+
+
+def _index_text(incident: Incident, index: ReferenceIndex) -> None:
+    incident.search_text = build_search_text(incident, index)
+    incident.nominal_text = build_nominal_text(incident)
 
 
 def next_reference(session: Session, org_id: uuid.UUID, org_code: str, year: int) -> str:
@@ -342,8 +380,10 @@ def snapshot(incident: Incident, index: ReferenceIndex) -> dict[str, Any]:
             "narrative",
             "distribution",
             "tlp",
+            "share_nominal",
         )
     }
+    out["sharing_group"] = str(incident.sharing_group_id) if incident.sharing_group_id else None
     out["transits"] = [{"country": t.country, "locode": t.locode} for t in incident.transits]
     out["containers"] = [{"number": c.number, "seal_numbers": c.seal_numbers} for c in incident.containers]
     out["parties"] = [
@@ -379,6 +419,37 @@ def diff(old: dict[str, Any] | None, new: dict[str, Any]) -> list[dict[str, Any]
     if old is None:
         return []
     return [{"field": k, "old": old.get(k), "new": v} for k, v in new.items() if old.get(k) != v]
+
+
+def _audit_change(
+    session: Session, subject: Subject, incident: Incident, action: str, old: dict[str, Any], new: dict[str, Any]
+) -> None:
+    changed = [c["field"] for c in diff(old, new)]
+    audit.record(
+        session,
+        subject,
+        action,
+        object_type="incident",
+        object_id=incident.id,
+        object_label=incident.reference,
+        summary=", ".join(changed),
+        before={k: old.get(k) for k in changed},
+        after={k: new.get(k) for k in changed},
+    )
+
+
+def record_nominal_read(session: Session, subject: Subject, incident: Incident, shown_persons: int) -> None:
+    """Every read of person data is audited (who saw which incident's persons, from where)."""
+    if shown_persons:
+        audit.record(
+            session,
+            subject,
+            "incident.read_nominal",
+            object_type="incident",
+            object_id=incident.id,
+            object_label=incident.reference,
+            summary=f"{shown_persons} natural person(s) shown",
+        )
 
 
 def _record_version(
@@ -419,8 +490,7 @@ def _event_payload(incident: Incident) -> dict[str, Any]:
 def create_incident(
     session: Session, subject: Subject, data: IncidentCreate, *, is_demo: bool = False
 ) -> tuple[Incident, list[FieldError]]:
-    if not subject.can_write:
-        raise Forbidden("your role cannot record incidents")
+    require_writer(subject)
     index = get_index(session)
     checked = check(index, data)
     if data.reference:
@@ -445,14 +515,24 @@ def create_incident(
         version=1,
     )
     _apply(incident, data, checked, now.date())
+    _apply_sharing(session, subject, incident, data)
     if data.submit:
         incident.status = "submitted"
         incident.submitted_at = now
-    incident.search_text = build_search_text(incident, index)
+    _index_text(incident, index)
     session.add(incident)
     session.flush()
-    search.index_incident(session, incident.id, incident.search_text, new=True)
+    search.index_incident(session, incident.id, incident.search_text, incident.nominal_text, new=True)
     _record_version(session, incident, subject, "submitted" if data.submit else "created", None, index)
+    audit.record(
+        session,
+        subject,
+        "incident.create",
+        object_type="incident",
+        object_id=incident.id,
+        object_label=incident.reference,
+        after={k: getattr(incident, k) for k in ("incident_type", "status", "distribution", "tlp", "share_nominal")},
+    )
     if data.submit:
         outbox.emit(session, "incident.published", incident.id, _event_payload(incident))
     return incident, checked.warnings
@@ -509,6 +589,7 @@ def update_incident(
     checked = check(index, data, reported_default=incident.reported_date)
     old = snapshot(incident, index)
     _apply(incident, data, checked, incident.reported_date)
+    _apply_sharing(session, subject, incident, data)
     new = snapshot(incident, index)
     if diff(old, new) == []:
         return incident, checked.warnings
@@ -518,10 +599,11 @@ def update_incident(
     incident.version += 1
     incident.updated_at = utcnow()
     incident.updated_by_id = subject.user_id
-    incident.search_text = build_search_text(incident, index)
+    _index_text(incident, index)
     session.flush()
-    search.index_incident(session, incident.id, incident.search_text, new=False)
+    search.index_incident(session, incident.id, incident.search_text, incident.nominal_text, new=False)
     _record_version(session, incident, subject, "updated", old, index)
+    _audit_change(session, subject, incident, "incident.update", old, snapshot(incident, index))
     if published:
         outbox.emit(session, "incident.updated", incident.id, _event_payload(incident))
     return incident, checked.warnings
@@ -562,8 +644,52 @@ def transition(
         old,
         index,
     )
+    audit.record(
+        session,
+        subject,
+        f"incident.{action}",
+        object_type="incident",
+        object_id=incident.id,
+        object_label=incident.reference,
+        before={"status": old["status"]},
+        after={"status": incident.status},
+    )
     topic = "incident.published" if action == "submit" else "incident.updated"
     outbox.emit(session, topic, incident.id, _event_payload(incident))
+    return incident
+
+
+def change_sharing(session: Session, subject: Subject, incident_id: uuid.UUID | str, change: SharingChange) -> Incident:
+    """Widen or narrow who may read a record. Reads are decided per query, so it takes effect everywhere at once."""
+    incident = get_incident(session, subject, incident_id)
+    require_editable(incident, subject)
+    _check_version(incident, change.version)
+    index = get_index(session)
+    old = snapshot(incident, index)
+    incident.distribution = change.distribution
+    incident.tlp = change.tlp
+    incident.share_nominal = change.share_nominal
+    if change.distribution == "group":
+        if not change.sharing_group:
+            raise InvalidInput(
+                FieldError(
+                    ("sharing_group",), "choose the sharing group to share with (distribution 'group')", "required"
+                )
+            )
+        group = groups.group_for_use(session, subject, change.sharing_group, loc=("sharing_group",))
+        incident.sharing_group_id = group.id
+    else:
+        incident.sharing_group_id = None
+    if diff(old, snapshot(incident, index)) == []:
+        return incident
+    incident.version += 1
+    incident.updated_at = utcnow()
+    incident.updated_by_id = subject.user_id
+    session.flush()
+    _record_version(session, incident, subject, "shared", old, index)
+    _audit_change(session, subject, incident, "incident.share", old, snapshot(incident, index))
+    if incident.status != "draft":
+        outbox.emit(session, "incident.sharing_changed", incident.id, _event_payload(incident))
     return incident
 
 
@@ -575,6 +701,16 @@ def record_attachment_change(session: Session, subject: Subject, incident: Incid
     incident.updated_by_id = subject.user_id
     session.flush()
     _record_version(session, incident, subject, "updated", None, index, extra=[change])
+    audit.record(
+        session,
+        subject,
+        "attachment.delete" if change.get("new") is None else "attachment.upload",
+        object_type="incident",
+        object_id=incident.id,
+        object_label=incident.reference,
+        before={"attachment": change.get("old")} if change.get("old") else None,
+        after={"attachment": change.get("new")} if change.get("new") else None,
+    )
 
 
 # --- reading ---------------------------------------------------------------------------------
@@ -604,7 +740,7 @@ def search_incidents(
     page = page or PageParams()
     if sort not in SORTS:
         raise InvalidInput(FieldError(("sort",), f"unknown sort '{sort}'; use one of {', '.join(SORTS)}"))
-    conditions = _search_conditions(session, filter_node, q)
+    conditions = _search_conditions(session, subject, filter_node, q)
     ids = readable(select(Incident.id).where(*conditions), subject, Incident)
     if count_cap is not None:
         ids = ids.limit(count_cap + 1)
@@ -622,26 +758,47 @@ def search_incidents(
     )
 
 
-def _search_conditions(session: Session, filter_node: Group | None, q: str | None) -> list[Any]:
+def _search_conditions(
+    session: Session, subject: Subject, filter_node: Group | None, q: str | None, *, exporting: bool = False
+) -> list[Any]:
+    """Filter and text conditions. Person data is matched only where ``subject`` may see it (nominal_clause),
+    so a search never reveals a record through data the subject is not shown."""
     dialect = session.get_bind().dialect.name
-    conditions = [search.incident_registry(get_index(session), dialect).compile(filter_node)]
+    nominal = nominal_clause(Incident, subject)
+    conditions = [search.incident_registry(get_index(session), dialect, nominal=nominal).compile(filter_node)]
     if q and search.query_tokens(q):
-        conditions.append(search.text_match(dialect, q))
+        conditions.append(search.text_match(dialect, q, nominal=nominal))
+    if exporting:
+        conditions.append(Incident.tlp.not_in(TLP_EXPORT_FORBIDDEN))
     return conditions
 
 
 def count_incidents(
-    session: Session, subject: Subject, *, filter_node: Group | None = None, q: str | None = None
+    session: Session,
+    subject: Subject,
+    *,
+    filter_node: Group | None = None,
+    q: str | None = None,
+    exporting: bool = False,
 ) -> int:
-    ids = readable(select(Incident.id).where(*_search_conditions(session, filter_node, q)), subject, Incident)
+    conditions = _search_conditions(session, subject, filter_node, q, exporting=exporting)
+    ids = readable(select(Incident.id).where(*conditions), subject, Incident)
     return session.scalar(select(func.count()).select_from(ids.subquery())) or 0
 
 
 def iter_incidents(
-    session: Session, subject: Subject, *, filter_node: Group | None = None, q: str | None = None, batch: int = 500
+    session: Session,
+    subject: Subject,
+    *,
+    filter_node: Group | None = None,
+    q: str | None = None,
+    batch: int = 500,
+    exporting: bool = False,
 ) -> Iterator[list[Incident]]:
-    """Every readable match in reference order, in batches (keyset pagination: no growing OFFSET)."""
-    conditions = _search_conditions(session, filter_node, q)
+    """Every readable match in reference order, in batches (keyset pagination: no growing OFFSET).
+
+    ``exporting`` leaves out what TLP forbids to export (TLP:RED)."""
+    conditions = _search_conditions(session, subject, filter_node, q, exporting=exporting)
     last: str | None = None
     while True:
         stmt = readable(select(Incident).where(*conditions), subject, Incident)
@@ -654,15 +811,57 @@ def iter_incidents(
         last = items[-1].reference
 
 
-def history(session: Session, subject: Subject, incident_id: uuid.UUID | str) -> list[IncidentVersion]:
+@dataclass(frozen=True)
+class HistoryEntry:
+    version: int
+    action: str
+    changed_at: datetime
+    changed_by_id: uuid.UUID
+    channel: str
+    changes: list[dict[str, Any]]
+
+
+def history(session: Session, subject: Subject, incident_id: uuid.UUID | str) -> list[HistoryEntry]:
+    """The versions of a readable incident, newest first, as ``subject`` may see them (persons withheld
+    from readers who may not see nominal data)."""
     incident = get_incident(session, subject, incident_id)
-    return list(
-        session.scalars(
-            select(IncidentVersion)
-            .where(IncidentVersion.incident_id == incident.id)
-            .order_by(IncidentVersion.version.desc())
-        )
+    nominal = can_see_nominal(session, incident, subject)
+    versions = session.scalars(
+        select(IncidentVersion)
+        .where(IncidentVersion.incident_id == incident.id)
+        .order_by(IncidentVersion.version.desc())
     )
+    return [
+        HistoryEntry(
+            version=v.version,
+            action=v.action,
+            changed_at=v.changed_at,
+            changed_by_id=v.changed_by_id,
+            channel=v.channel,
+            changes=redact_changes(v.changes, nominal),
+        )
+        for v in versions
+    ]
+
+
+def redact_changes(changes: list[dict[str, Any]], nominal: bool) -> list[dict[str, Any]]:
+    """History entries as a reader sees them: without the natural persons when nominal data is withheld."""
+    if nominal:
+        return list(changes)
+    out = []
+    for change in changes:
+        if change.get("field") == "parties":
+            change = {**change, "old": _without_persons(change.get("old")), "new": _without_persons(change.get("new"))}
+            if change["old"] == change["new"]:
+                continue
+        out.append(change)
+    return out
+
+
+def _without_persons(parties: Any) -> Any:
+    if not isinstance(parties, list):
+        return parties
+    return [p for p in parties if not (isinstance(p, dict) and p.get("kind") == "person")]
 
 
 def users_by_id(session: Session, ids: set[uuid.UUID]) -> dict[uuid.UUID, User]:
@@ -691,6 +890,7 @@ class BulkItem:
     data: IncidentCreate
     checked: Checked
     status: str = "submitted"
+    sharing_group_id: uuid.UUID | None = None  # resolved by the caller when distribution is 'group'
 
 
 def reserve_references(session: Session, org_id: uuid.UUID, counts: dict[int, int]) -> dict[int, int]:
@@ -741,7 +941,7 @@ class BulkRows:
     """Rows ready to insert for a batch of incidents (prepared without the database)."""
 
     tables: list[tuple[Table, list[dict[str, Any]]]]
-    fts: list[tuple[uuid.UUID, str]]
+    fts: list[tuple[uuid.UUID, str, str | None]]
     ids: list[uuid.UUID]
 
 
@@ -768,7 +968,7 @@ def prepare_bulk(
     ]
     rows: dict[str, list[dict[str, Any]]] = {t.name: [] for t in [incidents_table, *child_tables]}
     versions: list[dict[str, Any]] = []
-    fts: list[tuple[uuid.UUID, str]] = []
+    fts: list[tuple[uuid.UUID, str, str | None]] = []
     events: list[dict[str, Any]] = []
     ids: list[uuid.UUID] = []
     for it in items:
@@ -791,10 +991,11 @@ def prepare_bulk(
             version=1,
             submitted_at=now if it.status != "draft" else None,
             closed_at=now if it.status == "closed" else None,
-            sharing_group_id=None,
+            sharing_group_id=it.sharing_group_id,
         )
         _apply(inc, it.data, it.checked, now.date(), make=_plain_row)
         inc.search_text = build_search_text(inc, index)
+        inc.nominal_text = build_nominal_text(inc)
         rows[incidents_table.name].append(_row(inc, incidents_table))
         for child_list in (inc.transits, inc.containers, inc.parties, inc.modus, inc.substances, inc.places):
             for child in child_list:
@@ -813,7 +1014,7 @@ def prepare_bulk(
                 "changes": [],
             }
         )
-        fts.append((inc.id, inc.search_text))
+        fts.append((inc.id, inc.search_text, inc.nominal_text))
         if it.status != "draft":
             events.append(
                 {
@@ -840,8 +1041,7 @@ def write_bulk(session: Session, rows: BulkRows) -> None:
 
 def bulk_create(session: Session, subject: Subject, items: list[BulkItem], *, is_demo: bool = False) -> list[uuid.UUID]:
     """Insert many checked incidents with set-based INSERTs (COPY on PostgreSQL)."""
-    if not subject.can_write:
-        raise Forbidden("your role cannot record incidents")
+    require_writer(subject)
     if not items:
         return []
     counts = Counter(it.data.incident_date.year for it in items if not it.data.reference)

@@ -34,7 +34,7 @@ PartyRole = Literal[
     "person_involved",
 ]
 PartyKind = Literal["company", "person"]
-Distribution = Literal["unit", "organisation", "national", "all"]
+Distribution = Literal["unit", "organisation", "national", "group", "all"]
 Tlp = Literal["CLEAR", "GREEN", "AMBER", "AMBER+STRICT", "RED"]
 
 INCIDENT_TYPES: tuple[str, ...] = get_args(IncidentType)
@@ -106,6 +106,7 @@ LABELS: dict[str, str] = {
     "unit": "Reporting unit only",
     "organisation": "Whole organisation",
     "national": "National",
+    "group": "Sharing group",
     "all": "All participants",
     # organisation kinds, channels and record fields (history)
     "agency": "Agency",

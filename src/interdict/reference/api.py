@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Callable
 from typing import Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from pydantic_core import PydanticCustomError
 
 from interdict.accounts.deps import SubjectDep
@@ -25,8 +25,14 @@ from interdict.reference.schemas import (
     TermRead,
     Validation,
 )
+from interdict.sharing.service import any_participant
 
-router = APIRouter(prefix="/api/v1/reference", tags=["reference"])
+
+def _participants(subject: SubjectDep) -> None:
+    any_participant(subject, "reference data")
+
+
+router = APIRouter(prefix="/api/v1/reference", tags=["reference"], dependencies=[Depends(_participants)])
 Lang = Literal["en", "vi"]
 
 

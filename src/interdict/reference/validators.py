@@ -22,7 +22,15 @@ def _fail(kind: str, message: str) -> PydanticCustomError:
     return PydanticCustomError(kind, message)
 
 
-def normalise_cas(value: str) -> str:
+def _text(value: object, kind: str) -> str:
+    """Validators take text; anything else (a number, a list, null) is a field error, never a crash."""
+    if not isinstance(value, str):
+        raise _fail(kind, "a value is required" if value is None else "must be text")
+    return value
+
+
+def normalise_cas(value: object) -> str:
+    value = _text(value, "cas")
     raw = value.strip()
     compact = casrn.compact(raw)
     if not re.fullmatch(r"\d{2,7}-?\d{2}-?\d", compact.replace(" ", "")):
@@ -37,7 +45,8 @@ def normalise_cas(value: str) -> str:
         raise _fail("cas", f"CAS RN '{raw}' is not valid: {getattr(exc, 'message', str(exc))}") from None
 
 
-def normalise_container(value: str) -> str:
+def normalise_container(value: object) -> str:
+    value = _text(value, "container")
     raw = value.strip()
     compact = re.sub(r"[\s\-./]", "", raw).upper()
     if not re.fullmatch(r"[A-Z]{3}[UJZR]\d{7}", compact):
@@ -55,7 +64,8 @@ def normalise_container(value: str) -> str:
         raise _fail("container", f"container '{raw}' is not valid: {getattr(exc, 'message', str(exc))}") from None
 
 
-def normalise_imo(value: str) -> str:
+def normalise_imo(value: object) -> str:
+    value = _text(value, "imo")
     raw = value.strip()
     compact = imo.compact(raw)
     try:
@@ -68,7 +78,8 @@ def normalise_imo(value: str) -> str:
         raise _fail("imo", f"IMO number '{raw}' is not valid: {getattr(exc, 'message', str(exc))}") from None
 
 
-def normalise_hs_format(value: str) -> str:
+def normalise_hs_format(value: object) -> str:
+    value = _text(value, "hs_code")
     """Digits only (4, 6, 8 or 10). Whether the code exists in HS 2022 is checked against the data."""
     raw = value.strip()
     digits = re.sub(r"[\s.]", "", raw)
@@ -78,7 +89,7 @@ def normalise_hs_format(value: str) -> str:
 
 
 @functools.lru_cache(maxsize=8192)
-def normalise_locode(value: str) -> str:
+def _normalise_locode(value: str) -> str:
     raw = value.strip()
     code = raw.replace(" ", "").upper()
     if not _LOCODE_RE.match(code):
@@ -89,7 +100,7 @@ def normalise_locode(value: str) -> str:
 
 
 @functools.lru_cache(maxsize=1024)
-def normalise_country(value: str) -> str:
+def _normalise_country(value: str) -> str:
     raw = value.strip()
     code = raw.upper()
     country = None
@@ -100,3 +111,11 @@ def normalise_country(value: str) -> str:
     if country is None:
         raise _fail("country", f"'{raw}' is not an ISO 3166 country code (e.g. VN, CN, KH)")
     return str(country.alpha_2)
+
+
+def normalise_locode(value: object) -> str:
+    return _normalise_locode(_text(value, "locode"))
+
+
+def normalise_country(value: object) -> str:
+    return _normalise_country(_text(value, "country"))

@@ -1,12 +1,20 @@
 """THE access-control choke point. Every read of shareable records goes through :func:`readable`;
-every write through :func:`editable` / :func:`require_editable`.
+every write through :func:`editable` / :func:`require_editable`; person data through
+:func:`nominal_clause` / :func:`can_see_nominal`.
 
 Distribution levels (on every shareable row):
 
 * ``unit``: the reporting unit (owner organisation) only;
 * ``organisation``: every unit of the owner's agency (same organisation tree);
 * ``national``: every organisation in the owner's country;
+* ``group``: the members of the record's sharing group (a member brings its whole tree);
 * ``all``: every participant.
+
+TLP 2.0 on top: ``AMBER+STRICT`` limits reading to the owner's organisation tree whatever the
+distribution; ``RED`` records are never exported or forwarded (see :func:`exportable`).
+
+Nominal data (the fields of natural persons) is a separate level: the owner's organisation tree
+sees it; other readers only when the record is shared nominally (``share_nominal``).
 
 Drafts are visible to the owner unit only, whatever their distribution. Records a subject may
 not read are indistinguishable from records that do not exist (404, not 403).
@@ -14,36 +22,94 @@ not read are indistinguishable from records that do not exist (404, not 403).
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Callable
 from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import Select, and_, false, or_, select, true
-from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from interdict.accounts.models import Organisation
 from interdict.accounts.subject import Subject
 from interdict.core.errors import Forbidden
+from interdict.sharing.models import SharingGroupMember
 
 SelectT = TypeVar("SelectT", bound=Select[Any])
+
+TLP_EXPORT_FORBIDDEN = frozenset({"RED"})
+
+
+# --- authorisation decisions ----------------------------------------------------------------
+# Every request that reaches data or changes anything passes through at least one of the functions
+# below. Observers (the route-coverage test) see each decision, so a route that authenticates but
+# never decides anything is found.
+
+_OBSERVERS: list[Callable[[str], None]] = []
+
+
+def observe_decisions(observer: Callable[[str], None]) -> Callable[[], None]:
+    """Call ``observer(kind)`` on every access decision; returns the function that stops it."""
+    _OBSERVERS.append(observer)
+    return lambda: _OBSERVERS.remove(observer)
+
+
+def decided(kind: str) -> None:
+    for observer in list(_OBSERVERS):
+        observer(kind)
+
+
+def any_participant(subject: Subject, what: str) -> None:
+    """For what every authenticated participant may use (reference data, the organisation directory)."""
+    decided(f"participant:{what}")
+
+
+def own_account(subject: Subject) -> None:
+    """For a user's own account (profile, API tokens, session)."""
+    decided("own-account")
+
+
+def require_admin(subject: Subject, message: str = "this is for administrators") -> None:
+    decided("admin")
+    if not subject.is_admin:
+        raise Forbidden(message)
+
+
+def require_writer(subject: Subject, message: str = "your role cannot record incidents") -> None:
+    decided("writer")
+    if not subject.can_write:
+        raise Forbidden(message)
 
 
 class Shareable(Protocol):
     owner_org_id: InstrumentedAttribute[Any]
     distribution: InstrumentedAttribute[Any]
+    sharing_group_id: InstrumentedAttribute[Any]
+    tlp: InstrumentedAttribute[Any]
     status: InstrumentedAttribute[Any]
 
 
+def _same_tree(subject: Subject) -> Select[Any]:
+    return select(Organisation.id).where(Organisation.root_id == subject.root_org_id)
+
+
 def readable_clause(model: type[Any], subject: Subject) -> ColumnElement[bool]:
+    decided("readable")
     owner = model.owner_org_id
-    same_tree = select(Organisation.id).where(Organisation.root_id == subject.root_org_id)
+    same_tree = _same_tree(subject)
     same_country = select(Organisation.id).where(Organisation.country == subject.country)
+    my_groups = select(SharingGroupMember.group_id).where(
+        SharingGroupMember.org_id.in_(subject.ancestor_ids or (subject.org_id,))
+    )
     shared = or_(
         model.distribution == "all",
         and_(model.distribution == "national", owner.in_(same_country)),
         and_(model.distribution == "organisation", owner.in_(same_tree)),
+        and_(model.distribution == "group", model.sharing_group_id.in_(my_groups)),
     )
     published: ColumnElement[bool] = model.status != "draft" if hasattr(model, "status") else true()
-    return or_(owner == subject.org_id, and_(published, shared))
+    tlp_ok = or_(model.tlp != "AMBER+STRICT", owner.in_(same_tree))
+    return or_(owner == subject.org_id, and_(published, tlp_ok, shared))
 
 
 def readable(stmt: SelectT, subject: Subject, model: type[Any]) -> SelectT:
@@ -51,7 +117,38 @@ def readable(stmt: SelectT, subject: Subject, model: type[Any]) -> SelectT:
     return stmt.where(readable_clause(model, subject))
 
 
+def nominal_clause(model: type[Any], subject: Subject) -> ColumnElement[bool]:
+    """True where ``subject`` (who may read the row) may also see its person data."""
+    return or_(model.owner_org_id.in_(_same_tree(subject)), model.share_nominal.is_(True))
+
+
+_ROOTS: dict[uuid.UUID, uuid.UUID] = {}
+
+
+def org_root(session: Session, org_id: uuid.UUID) -> uuid.UUID:
+    """The agency at the top of ``org_id``'s tree (organisations never move, so this is cached)."""
+    root = _ROOTS.get(org_id)
+    if root is None:
+        org = session.get(Organisation, org_id)
+        root = (org.root_id or org.id) if org is not None else org_id
+        _ROOTS[org_id] = root
+    return root
+
+
+def can_see_nominal(session: Session, record: Any, subject: Subject) -> bool:
+    """For a record already read through :func:`readable`."""
+    if record.owner_org_id == subject.org_id or bool(getattr(record, "share_nominal", False)):
+        return True
+    return org_root(session, record.owner_org_id) == subject.root_org_id
+
+
+def exportable(record: Any) -> bool:
+    """TLP:RED records are for their named recipients' eyes only: never exported or forwarded."""
+    return record.tlp not in TLP_EXPORT_FORBIDDEN
+
+
 def editable_clause(model: type[Any], subject: Subject) -> ColumnElement[bool]:
+    decided("editable")
     if not subject.can_write:
         return false()
     return model.owner_org_id == subject.org_id  # type: ignore[no-any-return]
@@ -62,6 +159,7 @@ def editable(stmt: SelectT, subject: Subject, model: type[Any]) -> SelectT:
 
 
 def can_edit(record: Any, subject: Subject) -> bool:
+    decided("editable")
     return subject.can_write and record.owner_org_id == subject.org_id
 
 

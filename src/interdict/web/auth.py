@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 from typing import Annotated
-from urllib.parse import urlparse
+from urllib.parse import quote, urlparse
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
+from markupsafe import Markup
 
-from interdict.accounts import service
+from interdict.accounts import mfa, service, throttle
 from interdict.accounts.deps import SESSION_COOKIE, authenticate_request
+from interdict.accounts.models import User, WebSession
+from interdict.audit import service as audit
+from interdict.core import security
 from interdict.core.deps import SessionDep, SettingsDep
+from interdict.sharing.service import own_account
 from interdict.web.deps import CheckedForm, WebSubject
 from interdict.web.i18n import LANGUAGES
 from interdict.web.templating import LANG_COOKIE, render
@@ -41,6 +46,73 @@ def login_page(request: Request, db: SessionDep, settings: SettingsDep, next: st
     return render(request, "login.html", {"next": safe_next(next), "error": None, "username": ""})
 
 
+LOGIN_FAILED = "wrong username or password, or too many attempts: wait a few minutes and try again"
+PENDING_COOKIE = "interdict_login"
+
+
+def _limits(settings: SettingsDep) -> throttle.Limits:
+    return throttle.Limits(
+        settings.login_account_failures,
+        settings.login_address_failures,
+        settings.login_window_minutes,
+        settings.login_lockout_minutes,
+    )
+
+
+def _set_cookie(response: Response, request: Request, settings: SettingsDep, name: str, token: str, age: int) -> None:
+    response.set_cookie(
+        name, token, httponly=True, secure=_secure(request, settings), samesite="lax", max_age=age, path="/"
+    )
+
+
+def _full_login(
+    request: Request, db: SessionDep, settings: SettingsDep, user: User, target: str, response: Response | None = None
+) -> Response:
+    ip = request.client.host if request.client else None
+    audit.record(
+        db,
+        None,
+        "auth.login",
+        actor_username=user.username,
+        actor_user_id=user.id,
+        actor_org_id=user.org_id,
+        channel="web",
+        ip=ip,
+        summary="with two-factor authentication" if mfa.enabled(user) else "",
+    )
+    token, _ws = service.start_web_session(
+        db,
+        user,
+        pepper=request.app.state.pepper,
+        absolute_hours=settings.session_absolute_hours,
+        ip=ip,
+        user_agent=request.headers.get("user-agent"),
+    )
+    response = response or RedirectResponse(safe_next(target), status_code=303)
+    _set_cookie(response, request, settings, SESSION_COOKIE, token, settings.session_absolute_hours * 3600)
+    response.delete_cookie(PENDING_COOKIE, path="/")
+    if user.locale in LANGUAGES and LANG_COOKIE not in request.cookies:
+        response.set_cookie(LANG_COOKIE, user.locale, samesite="lax", max_age=365 * 86400, path="/")
+    return response
+
+
+def _failed(request: Request, db: SessionDep, settings: SettingsDep, username: str, why: str) -> None:
+    ip = request.client.host if request.client else None
+    known = service.get_user_by_username(db, username) if username.strip() else None
+    locked = throttle.failed(db, username, ip, _limits(settings))
+    audit.record(
+        db,
+        None,
+        "auth.login_failed",
+        actor_username=username.strip().lower()[:64] or None,
+        actor_user_id=known.id if known else None,
+        actor_org_id=known.org_id if known else None,
+        channel="web",
+        ip=ip,
+        summary=why + ("; now locked for a while" if locked else ""),
+    )
+
+
 @router.post("/login")
 def login(
     request: Request,
@@ -50,41 +122,136 @@ def login(
     password: Annotated[str, Form(max_length=256)] = "",
     next: Annotated[str, Form(max_length=500)] = "/",
 ) -> Response:
+    ip = request.client.host if request.client else None
+    failed_page = render(
+        request,
+        "login.html",
+        {"next": safe_next(next), "username": username, "error": LOGIN_FAILED},
+        status_code=401,
+    )
+    if throttle.blocked(db, username, ip):
+        security.verify_password(None, password)  # the same work as a real check: timing tells nothing
+        _failed(request, db, settings, username, "refused: too many failed attempts")
+        return failed_page
     user = service.authenticate(db, username, password)
     if user is None:
         # One message whatever was wrong, so the page does not reveal which usernames exist.
-        return render(
-            request,
-            "login.html",
-            {"next": safe_next(next), "username": username, "error": "wrong username or password"},
-            status_code=401,
-        )
-    ip = request.client.host if request.client else None
+        _failed(request, db, settings, username, "wrong username or password")
+        return failed_page
+    throttle.succeeded(db, username)
+    stage = "mfa" if mfa.enabled(user) else ("enrol" if mfa.required(db, user) else "full")
+    if stage == "full":
+        return _full_login(request, db, settings, user, next)
     token, _ws = service.start_web_session(
-        db,
-        user,
-        pepper=request.app.state.pepper,
-        absolute_hours=settings.session_absolute_hours,
-        ip=ip,
-        user_agent=request.headers.get("user-agent"),
+        db, user, pepper=request.app.state.pepper, absolute_hours=0, ip=ip, user_agent=None, stage=stage
     )
-    response = RedirectResponse(safe_next(next), status_code=303)
-    response.set_cookie(
-        SESSION_COOKIE,
-        token,
-        httponly=True,
-        secure=_secure(request, settings),
-        samesite="lax",
-        max_age=settings.session_absolute_hours * 3600,
-        path="/",
-    )
-    if user.locale in LANGUAGES and LANG_COOKIE not in request.cookies:
-        response.set_cookie(LANG_COOKIE, user.locale, samesite="lax", max_age=365 * 86400, path="/")
+    target = "/login/2fa" if stage == "mfa" else "/login/2fa/setup"
+    response = RedirectResponse(f"{target}?next={quote(safe_next(next))}", status_code=303)
+    _set_cookie(response, request, settings, PENDING_COOKIE, token, 300)
     return response
+
+
+def _pending(request: Request, db: SessionDep, settings: SettingsDep, stage: str) -> tuple[WebSession, User] | None:
+    token = request.cookies.get(PENDING_COOKIE)
+    if not token:
+        return None
+    return service.resolve_web_session(db, token, pepper=request.app.state.pepper, idle_minutes=5, stage=stage)
+
+
+def _restart() -> Response:
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(PENDING_COOKIE, path="/")
+    return response
+
+
+@router.get("/login/2fa")
+def second_step_page(request: Request, db: SessionDep, settings: SettingsDep, next: str | None = None) -> Response:
+    if _pending(request, db, settings, "mfa") is None:
+        return _restart()
+    return render(request, "login_2fa.html", {"next": safe_next(next), "error": None})
+
+
+@router.post("/login/2fa")
+def second_step(
+    request: Request,
+    db: SessionDep,
+    settings: SettingsDep,
+    code: Annotated[str, Form(max_length=40)] = "",
+    next: Annotated[str, Form(max_length=500)] = "/",
+) -> Response:
+    found = _pending(request, db, settings, "mfa")
+    if found is None:
+        return _restart()
+    ws, user = found
+    ip = request.client.host if request.client else None
+    ok = not throttle.blocked(db, user.username, ip) and (
+        mfa.verify_code(user, code) or mfa.use_recovery_code(db, user, code, pepper=request.app.state.pepper)
+    )
+    if not ok:
+        _failed(request, db, settings, user.username, "wrong or reused two-factor code")
+        return render(request, "login_2fa.html", {"next": safe_next(next), "error": "wrong code"}, status_code=401)
+    db.delete(ws)
+    return _full_login(request, db, settings, user, next)
+
+
+@router.get("/login/2fa/setup")
+def enrol_page(request: Request, db: SessionDep, settings: SettingsDep, next: str | None = None) -> Response:
+    found = _pending(request, db, settings, "enrol")
+    if found is None:
+        return _restart()
+    _ws, user = found
+    if not user.totp_secret or user.totp_enabled_at is not None:
+        mfa.start_enrolment(user)
+    return render(request, "login_2fa_setup.html", _enrol_context(user, safe_next(next), None))
+
+
+def _enrol_context(user: User, next_url: str, error: str | None) -> dict[str, object]:
+    return {
+        "next": next_url,
+        "error": error,
+        "secret": user.totp_secret,
+        "qr": Markup(mfa.qr_svg(mfa.provisioning_uri(user))),  # noqa: S704 (segno's own SVG, no user input)
+        "action": "/login/2fa/setup",
+    }
+
+
+@router.post("/login/2fa/setup")
+def enrol(
+    request: Request,
+    db: SessionDep,
+    settings: SettingsDep,
+    code: Annotated[str, Form(max_length=40)] = "",
+    next: Annotated[str, Form(max_length=500)] = "/",
+) -> Response:
+    found = _pending(request, db, settings, "enrol")
+    if found is None or not found[1].totp_secret:
+        return _restart()
+    ws, user = found
+    codes = mfa.confirm_enrolment(db, user, code, pepper=request.app.state.pepper)
+    if codes is None:
+        _failed(request, db, settings, user.username, "wrong two-factor code at enrolment")
+        return render(
+            request, "login_2fa_setup.html", _enrol_context(user, safe_next(next), "wrong code"), status_code=401
+        )
+    audit.record(
+        db,
+        None,
+        "auth.2fa_enabled",
+        actor_username=user.username,
+        actor_user_id=user.id,
+        actor_org_id=user.org_id,
+        channel="web",
+        ip=request.client.host if request.client else None,
+    )
+    db.delete(ws)
+    page = render(request, "recovery_codes.html", {"codes": codes, "next": safe_next(next)})
+    return _full_login(request, db, settings, user, next, response=page)
 
 
 @router.post("/logout")
 def logout(request: Request, db: SessionDep, subject: WebSubject, form: CheckedForm) -> Response:
+    own_account(subject)
+    audit.record(db, subject, "auth.logout")
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
         service.end_web_session(db, cookie, pepper=request.app.state.pepper)

@@ -72,6 +72,7 @@ LABEL_MESSAGES: tuple[str, ...] = (
     _("Reporting unit only"),
     _("Whole organisation"),
     _("National"),
+    _("Sharing group"),
     _("All participants"),
     _("Agency"),
     _("Department"),
@@ -122,6 +123,7 @@ ROLE_MESSAGES: tuple[str, ...] = (
     _("analyst"),
     _("officer"),
     _("viewer"),
+    _("auditor"),
 )
 
 # IncidentVersion.action values, shown in the history of an incident.
@@ -132,4 +134,5 @@ HISTORY_ACTION_MESSAGES: tuple[str, ...] = (
     _("closed"),
     _("reopened"),
     _("imported"),
+    _("shared"),
 )

@@ -50,6 +50,7 @@ SCALARS = (
     "detection_method",
     "narrative",
     "distribution",
+    "sharing_group",
     "tlp",
 )
 # Fields whose default value alone does not make a line worth keeping.
@@ -77,6 +78,7 @@ def incident_from_form(form: FormData) -> dict[str, Any]:
     for k in ("distribution", "tlp"):
         if data[k] is None:
             data.pop(k)
+    data["share_nominal"] = form.get("share_nominal") == "on"
     return data
 
 

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from sqlalchemy import func, select
 from starlette.datastructures import UploadFile
 
+from interdict.accounts.subject import Subject
 from interdict.core.clock import today
 from interdict.core.deps import SessionDep, SettingsDep
 from interdict.core.errors import Conflict, FieldError, InvalidInput, from_validation_error
@@ -38,7 +39,9 @@ from interdict.incidents.vocab import (
     UNITS,
 )
 from interdict.reference.catalogue import get_index
-from interdict.sharing.service import can_edit, readable, require_editable
+from interdict.sharing import groups as sharing_groups
+from interdict.sharing.schemas import SharingChange
+from interdict.sharing.service import any_participant, can_edit, readable, require_editable, require_writer
 from interdict.web.deps import CheckedForm, WebSubject
 from interdict.web.forms import errors_by_field, form_lines, incident_from_form
 from interdict.web.templating import render, request_lang
@@ -81,6 +84,7 @@ def vocab() -> dict[str, Any]:
 
 @router.get("/")
 def home(subject: WebSubject) -> Response:
+    any_participant(subject, "home page")
     return RedirectResponse("/dashboard", status_code=303)
 
 
@@ -179,6 +183,7 @@ def _filter_field(error: FieldError, values: dict[str, str]) -> str:
 
 def _form_context(
     db: SessionDep,
+    subject: Subject,
     data: dict[str, Any],
     errors: dict[str, list[str]],
     *,
@@ -190,6 +195,7 @@ def _form_context(
         "data": data,
         "errors": errors,
         "incident": incident,
+        "sharing_groups": sharing_groups.visible_groups(db, subject),
         "warnings": warnings or [],
         "substance_lines": form_lines(data, "substances"),
         "party_lines": form_lines(data, "parties"),
@@ -204,13 +210,14 @@ def _form_context(
 
 @router.get("/incidents/new")
 def new_page(request: Request, db: SessionDep, subject: WebSubject) -> Response:
+    require_writer(subject)
     data: dict[str, Any] = {
         "country": subject.country,
         "reported_date": today().isoformat(),
         "distribution": "organisation",
         "tlp": "AMBER",
     }
-    return render(request, "incidents/form.html", _form_context(db, data, {}))
+    return render(request, "incidents/form.html", _form_context(db, subject, data, {}))
 
 
 def _invalid(exc: ValidationError | InvalidInput) -> InvalidInput:
@@ -219,6 +226,7 @@ def _invalid(exc: ValidationError | InvalidInput) -> InvalidInput:
 
 @router.post("/incidents/new")
 def create(request: Request, db: SessionDep, subject: WebSubject, form: CheckedForm) -> Response:
+    require_writer(subject)
     data = incident_from_form(form)
     submit = form.get("action") == "submit"
     try:
@@ -229,7 +237,7 @@ def create(request: Request, db: SessionDep, subject: WebSubject, form: CheckedF
         return render(
             request,
             "incidents/form.html",
-            _form_context(db, data, errors_by_field(err.errors)),
+            _form_context(db, subject, data, errors_by_field(err.errors)),
             status_code=422,
         )
     flash = "warnings" if warnings else ("submitted" if submit else "saved")
@@ -239,7 +247,8 @@ def create(request: Request, db: SessionDep, subject: WebSubject, form: CheckedF
 @router.get("/incidents/{ref}")
 def detail(ref: str, request: Request, db: SessionDep, subject: WebSubject) -> Response:
     incident = svc.get_incident(db, subject, ref)
-    read = to_read(db, incident)
+    read = to_read(db, incident, subject=subject)
+    svc.record_nominal_read(db, subject, incident, sum(1 for p in read.parties if p.kind == "person"))
     versions = svc.history(db, subject, incident.id)
     users = svc.users_by_id(db, {v.changed_by_id for v in versions})
     index = get_index(db)
@@ -249,6 +258,8 @@ def detail(ref: str, request: Request, db: SessionDep, subject: WebSubject) -> R
         "incidents/detail.html",
         {
             "i": read,
+            **vocab(),
+            "sharing_groups": sharing_groups.visible_groups(db, subject) if can_edit(incident, subject) else [],
             "notes": svc.reference_notes(incident, index),
             "versions": versions,
             "users": users,
@@ -272,7 +283,7 @@ def edit_page(ref: str, request: Request, db: SessionDep, subject: WebSubject) -
     require_editable(incident, subject)
     data = svc.current_input(incident, get_index(db))
     data["version"] = incident.version
-    return render(request, "incidents/form.html", _form_context(db, data, {}, incident=incident))
+    return render(request, "incidents/form.html", _form_context(db, subject, data, {}, incident=incident))
 
 
 @router.post("/incidents/{ref}/edit")
@@ -290,14 +301,14 @@ def update(ref: str, request: Request, db: SessionDep, subject: WebSubject, form
         return render(
             request,
             "incidents/form.html",
-            _form_context(db, {**data, "version": version}, errors_by_field(err.errors), incident=incident),
+            _form_context(db, subject, {**data, "version": version}, errors_by_field(err.errors), incident=incident),
             status_code=422,
         )
     except Conflict as exc:
         return render(
             request,
             "incidents/form.html",
-            _form_context(db, {**data, "version": version}, {"_form": [exc.message]}, incident=incident),
+            _form_context(db, subject, {**data, "version": version}, {"_form": [exc.message]}, incident=incident),
             status_code=409,
         )
     return RedirectResponse(
@@ -316,6 +327,27 @@ def _transition(ref: str, action: svc.Action, db: SessionDep, subject: WebSubjec
         int(version) if isinstance(version, str) and version.isdigit() else -1,
     )
     return RedirectResponse(f"/incidents/{incident.reference}?flash={action}", status_code=303)
+
+
+@router.post("/incidents/{ref}/sharing")
+def change_sharing(ref: str, db: SessionDep, subject: WebSubject, form: CheckedForm) -> Response:
+    incident = svc.get_incident(db, subject, ref)
+    version = form.get("version")
+    group = form.get("sharing_group")
+    try:
+        change = SharingChange.model_validate(
+            {
+                "version": int(version) if isinstance(version, str) and version.isdigit() else -1,
+                "distribution": form.get("distribution"),
+                "sharing_group": group if isinstance(group, str) and group else None,
+                "tlp": form.get("tlp"),
+                "share_nominal": form.get("share_nominal") == "on",
+            }
+        )
+    except ValidationError as exc:
+        raise from_validation_error(exc) from None
+    svc.change_sharing(db, subject, incident.id, change)
+    return RedirectResponse(f"/incidents/{incident.reference}?flash=shared#sharing", status_code=303)
 
 
 @router.post("/incidents/{ref}/submit")

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from interdict.web import account, auth, incidents
+from interdict.web import account, audit, auth, incidents, sharing
 
 router = APIRouter(include_in_schema=False)
 router.include_router(auth.router)
 router.include_router(incidents.router)
 router.include_router(account.router)
+router.include_router(sharing.router)
+router.include_router(audit.router)

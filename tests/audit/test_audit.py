@@ -1,0 +1,253 @@
+"""The audit trail: what is recorded, that it is all-or-nothing with the change, that tampering is found
+and named, and who may read it."""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select, text
+
+from interdict.accounts import service as accounts
+from interdict.accounts.schemas import TokenCreate, UserCreate
+from interdict.audit import service as audit
+from interdict.audit.models import AuditEntry
+from interdict.core import migrate
+from interdict.core.db import make_engine, make_sessionmaker, unit_of_work
+from tests.conftest import BACKENDS, PASSWORD, World, _create_pg_database, _drop_pg_database, minimal_incident
+from tests.web.test_pages import login
+
+
+def last_seq(world: World) -> int:
+    with world.session() as s:
+        return int(s.scalar(select(AuditEntry.seq).order_by(AuditEntry.seq.desc()).limit(1)) or 0)
+
+
+def entries_since(world: World, seq: int) -> list[AuditEntry]:
+    with world.session() as s:
+        rows = list(s.scalars(select(AuditEntry).where(AuditEntry.seq > seq).order_by(AuditEntry.seq)))
+        s.expunge_all()
+        return rows
+
+
+def test_changes_reads_of_person_data_and_exports_are_recorded(client: TestClient, world: World) -> None:
+    mark = last_seq(world)
+    h = world.h("officer.hp")
+    person = {"role": "person_involved", "kind": "person", "name": "Lê Văn Tám"}
+    inc = client.post("/api/v1/incidents", json=minimal_incident(parties=[person]), headers=h).json()
+    inc = client.patch(f"/api/v1/incidents/{inc['id']}", json={"version": 1, "narrative": "changed"}, headers=h).json()
+    inc = client.post(f"/api/v1/incidents/{inc['id']}/submit", json={"version": inc["version"]}, headers=h).json()
+    client.post(
+        f"/api/v1/incidents/{inc['id']}/sharing",
+        json={"version": inc["version"], "distribution": "all", "tlp": "GREEN", "share_nominal": False},
+        headers=h,
+    )
+    client.get(f"/api/v1/incidents/{inc['id']}", headers=h)  # the owner reads the person: audited
+    client.get(f"/api/v1/incidents/{inc['id']}", headers=world.h("officer.kh"))  # persons withheld: no read
+    client.get("/api/v1/incidents/export", params={"format": "csv", "type": "stopped_shipment"}, headers=h)
+    got = entries_since(world, mark)
+    assert [e.action for e in got] == [
+        "incident.create",
+        "incident.update",
+        "incident.submit",
+        "incident.share",
+        "incident.read_nominal",
+        "incident.export",
+    ]
+    assert all(e.actor_username == "officer.hp" and e.channel == "api" and e.ip for e in got)
+    assert all(e.object_label == inc["reference"] for e in got[:5])
+    assert got[1].before == {"narrative": minimal_incident()["narrative"]} and got[1].after == {"narrative": "changed"}
+    assert got[3].before["distribution"] == "organisation" and got[3].after["distribution"] == "all"
+    assert got[5].after["filter"] is not None and got[5].after["rows"] == 1
+    with world.session() as s:
+        assert audit.verify(s).intact
+
+
+def test_logins_failed_logins_and_logout_are_recorded(client: TestClient, world: World) -> None:
+    mark = last_seq(world)
+    client.post("/login", data={"username": "officer.hp", "password": "wrong password!"})
+    client.post("/login", data={"username": "nobody.here", "password": "whatever it is"})
+    csrf = login(client, "officer.hp")
+    client.post("/logout", data={"csrf_token": csrf})
+    got = [(e.action, e.actor_username, e.channel) for e in entries_since(world, mark)]
+    assert got == [
+        ("auth.login_failed", "officer.hp", "web"),
+        ("auth.login_failed", "nobody.here", "web"),
+        ("auth.login", "officer.hp", "web"),
+        ("auth.logout", "officer.hp", "web"),
+    ]
+
+
+def test_a_refused_or_rolled_back_change_leaves_no_entry(client: TestClient, world: World) -> None:
+    mark = last_seq(world)
+    bad = client.post("/api/v1/incidents", json=minimal_incident(country="XX"), headers=world.h("officer.hp"))
+    assert bad.status_code == 422
+    with contextlib.suppress(RuntimeError), unit_of_work(world.app.state.sessionmaker) as s:
+        audit.record(s, world.subject("officer.hp"), "incident.create", summary="never committed")
+        raise RuntimeError("boom")
+    assert entries_since(world, mark) == []
+
+
+def test_only_auditors_and_admins_read_the_trail_of_their_own_tree(client: TestClient, world: World) -> None:
+    with world.session() as s:
+        for username, org in (("auditor.vn", "VNC"), ("auditor.kh", "KHC")):
+            if accounts.get_user_by_username(s, username) is None:
+                user = accounts.create_user(
+                    s,
+                    UserCreate(username=username, full_name=username, role="auditor", org_code=org, password=PASSWORD),
+                )
+                token, _ = accounts.create_api_token(
+                    s, user, TokenCreate(name="t", scopes=["read"]), pepper=world.app.state.pepper
+                )
+                world.tokens[username] = token
+    client.post("/api/v1/incidents", json=minimal_incident(), headers=world.h("officer.hp"))
+    vn = client.get("/api/v1/audit", params={"action": "incident.create"}, headers=world.h("auditor.vn"))
+    assert vn.status_code == 200 and vn.json() and vn.json()[0]["actor_username"] == "officer.hp"
+    kh = client.get("/api/v1/audit", params={"actor": "officer.hp"}, headers=world.h("auditor.kh")).json()
+    assert kh == []
+    for user in ("officer.hp", "viewer.hp", "analyst"):
+        assert client.get("/api/v1/audit", headers=world.h(user)).status_code == 403
+    assert client.get("/api/v1/audit", headers=world.h("admin")).status_code == 200
+    login(client, "auditor.vn")
+    page = client.get("/audit", params={"action": "incident.", "actor": "officer.hp"})
+    assert page.status_code == 200 and "incident.create" in page.text
+    exported = client.get("/audit/export.csv", params={"action": "incident.create"})
+    rows = list(csv.DictReader(io.StringIO(exported.content.decode("utf-8-sig"))))
+    assert rows and {r["action"] for r in rows} == {"incident.create"} and all(len(r["hash"]) == 64 for r in rows)
+    assert client.get("/audit", params={"date_from": "yesterday"}).status_code == 422
+    client.cookies.clear()
+    login(client, "officer.hp")
+    assert client.get("/audit").status_code == 403
+
+
+# --- tamper evidence, on a database of its own -------------------------------------------------------
+
+
+@pytest.fixture(params=BACKENDS)
+def own_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A migrated database of its own (no reference data: the trail does not need it)."""
+    pg = request.param == "postgresql"
+    url = _create_pg_database() if pg else f"sqlite:///{(tmp_path / 'audit.db').as_posix()}"
+    engine = make_engine(url)
+    migrate.upgrade(engine)
+    engine.dispose()
+    try:
+        yield url
+    finally:
+        if pg:
+            _drop_pg_database(url)
+
+
+def _write(url: str, n: int) -> None:
+    engine = make_engine(url)
+    factory = make_sessionmaker(engine)
+    for i in range(n):
+        with unit_of_work(factory) as s:
+            audit.record(s, None, "test.event", actor_username="tester", summary=f"event {i + 1}", after={"i": i})
+    engine.dispose()
+
+
+def _tamper(url: str, *statements: str) -> None:
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("ALTER TABLE audit_entries DISABLE TRIGGER USER"))
+        else:
+            conn.execute(text("DROP TRIGGER audit_entries_no_update"))
+            conn.execute(text("DROP TRIGGER audit_entries_no_delete"))
+        for st in statements:
+            conn.execute(text(st))
+    engine.dispose()
+
+
+def _verify(url: str) -> audit.VerifyReport:
+    engine = make_engine(url)
+    with unit_of_work(make_sessionmaker(engine)) as s:
+        report = audit.verify(s)
+    engine.dispose()
+    return report
+
+
+def test_the_trail_refuses_updates_and_deletes(own_db: str) -> None:
+    _write(own_db, 2)
+    engine = make_engine(own_db)
+    for st in ("UPDATE audit_entries SET summary = 'x' WHERE seq = 1", "DELETE FROM audit_entries WHERE seq = 2"):
+        with pytest.raises(Exception, match="append-only"), engine.begin() as conn:
+            conn.execute(text(st))
+    engine.dispose()
+    assert _verify(own_db).intact
+
+
+def test_verify_names_edited_deleted_and_reordered_entries(own_db: str) -> None:
+    _write(own_db, 8)
+    assert _verify(own_db).intact and _verify(own_db).entries == 8
+    _tamper(
+        own_db,
+        "UPDATE audit_entries SET summary = 'nothing happened' WHERE seq = 2",  # edited
+        "DELETE FROM audit_entries WHERE seq = 4",  # deleted
+        # entries 6 and 7 swapped (contents exchanged, hashes kept with their content)
+        "UPDATE audit_entries SET seq = 100 WHERE seq = 6",
+        "UPDATE audit_entries SET seq = 6 WHERE seq = 7",
+        "UPDATE audit_entries SET seq = 7 WHERE seq = 100",
+    )
+    report = _verify(own_db)
+    found = {(p.kind, p.seq) for p in report.problems}
+    assert ("altered", 2) in found
+    assert ("missing", 4) in found
+    assert ("out_of_order", 6) in found and ("out_of_order", 7) in found
+    assert not report.intact
+
+
+def test_removing_the_newest_entries_is_found(own_db: str) -> None:
+    _write(own_db, 3)
+    _tamper(own_db, "DELETE FROM audit_entries WHERE seq = 3")
+    report = _verify(own_db)
+    assert [(p.kind, p.seq) for p in report.problems] == [("head", 2)]
+
+
+def test_concurrent_writers_keep_one_chain(own_db: str) -> None:
+    engine = make_engine(own_db)
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has one writer at a time; concurrency is a PostgreSQL deployment concern")
+    factory = make_sessionmaker(engine)
+    errors: list[BaseException] = []
+
+    def worker(k: int) -> None:
+        try:
+            for i in range(25):
+                with unit_of_work(factory) as s:
+                    audit.record(s, None, "test.concurrent", actor_username=f"w{k}", summary=str(i))
+                    audit.record(s, None, "test.concurrent", actor_username=f"w{k}", summary=f"{i}b")
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    engine.dispose()
+    assert errors == []
+    report = _verify(own_db)
+    assert report.intact and report.entries == 6 * 25 * 2
+
+
+def test_cli_verify_exit_codes(own_db: str, tmp_path: Path) -> None:
+    _write(own_db, 3)
+    env = {**os.environ, "INTERDICT_DATABASE_URL": own_db, "INTERDICT_DATA_DIR": str(tmp_path), "COLUMNS": "200"}
+    ok = subprocess.run([sys.executable, "-m", "interdict", "audit", "verify"], env=env, capture_output=True, text=True)
+    assert ok.returncode == 0 and "intact: 3 entries" in ok.stdout, ok.stderr
+    _tamper(own_db, "UPDATE audit_entries SET actor_username = 'someone else' WHERE seq = 2")
+    bad = subprocess.run(
+        [sys.executable, "-m", "interdict", "audit", "verify"], env=env, capture_output=True, text=True
+    )
+    assert bad.returncode == 1 and "entry 2 was altered" in bad.stdout
