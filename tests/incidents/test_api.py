@@ -416,3 +416,10 @@ def test_codes_of_the_wrong_json_type_are_field_errors_not_crashes(client: TestC
         r = client.post("/api/v1/incidents", json=minimal_incident(**{field: value}), headers=world.h("officer.hp"))
         assert r.status_code == 422, (field, value, r.text)
         assert field in [e["field"] for e in r.json()["error"]["errors"]], (field, r.json())
+
+
+def test_huge_page_numbers_are_field_errors(client: TestClient, world: World) -> None:
+    h = world.h("officer.hp")
+    r = client.post("/api/v1/incidents/search", json={"page": 10**19}, headers=h)
+    assert r.status_code == 422 and r.json()["error"]["errors"][0]["field"] == "page"
+    assert client.get("/api/v1/incidents", params={"page": 10**12}, headers=h).status_code == 422

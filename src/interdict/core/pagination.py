@@ -8,8 +8,11 @@ from pydantic import BaseModel, Field
 T = TypeVar("T")
 
 
+MAX_PAGE = 100_000  # far beyond any real browsing; keeps OFFSET inside the databases' integer range
+
+
 class PageParams(BaseModel):
-    page: int = Field(default=1, ge=1)
+    page: int = Field(default=1, ge=1, le=MAX_PAGE)
     page_size: int = Field(default=25, ge=1, le=200)
 
     @property

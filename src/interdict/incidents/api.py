@@ -14,7 +14,7 @@ from interdict.accounts.deps import SubjectDep, WriterDep
 from interdict.audit import service as audit
 from interdict.core.deps import SessionDep, SettingsDep
 from interdict.core.filters import Condition, Group, conditions
-from interdict.core.pagination import Page, PageParams
+from interdict.core.pagination import MAX_PAGE, Page, PageParams
 from interdict.incidents import attachments as att_service
 from interdict.incidents import importexport
 from interdict.incidents import service as svc
@@ -39,7 +39,7 @@ class SearchRequest(BaseModel):
     filter: Group | None = Field(default=None, description="A filter tree in the shared filter language.")
     q: str | None = Field(default=None, max_length=500, description="Free text: every word must appear.")
     sort: str = "-incident_date"
-    page: int = Field(default=1, ge=1)
+    page: int = Field(default=1, ge=1, le=MAX_PAGE)
     page_size: int = Field(default=25, ge=1, le=200)
 
 
@@ -132,7 +132,7 @@ def list_incidents(
     is_demo: bool | None = None,
     q: Annotated[str | None, Query(max_length=500, description="Free text")] = None,
     sort: Literal["-incident_date", "incident_date", "-reported_date", "-updated_at", "reference"] = "-incident_date",
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
     page_size: Annotated[int, Query(ge=1, le=200)] = 25,
     exact_total: Annotated[
         bool, Query(description="Count every match (slower on broad searches); by default counting stops at 1,000.")
@@ -196,7 +196,20 @@ def search_incidents(body: SearchRequest, db: SessionDep, subject: SubjectDep) -
     )
 
 
-@router.get("/export")
+@router.get(
+    "/export",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "The file (CSV, XLSX or JSON)",
+            "content": {
+                "text/csv": {},
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {},
+                "application/json": {},
+            },
+        }
+    },
+)
 def export_incidents(
     db: SessionDep,
     subject: SubjectDep,
@@ -318,7 +331,11 @@ def upload_attachment(
     return AttachmentRead.model_validate(att)
 
 
-@attachments_router.get("/{attachment_id}")
+@attachments_router.get(
+    "/{attachment_id}",
+    response_class=FileResponse,
+    responses={200: {"description": "The file, with its checked content type", "content": {"*/*": {}}}},
+)
 def download_attachment(
     attachment_id: uuid.UUID, db: SessionDep, subject: SubjectDep, settings: SettingsDep, inline: bool = False
 ) -> FileResponse:

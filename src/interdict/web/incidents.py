@@ -17,7 +17,7 @@ from interdict.accounts.subject import Subject
 from interdict.core.clock import today
 from interdict.core.deps import SessionDep, SettingsDep
 from interdict.core.errors import Conflict, FieldError, InvalidInput, from_validation_error
-from interdict.core.pagination import PageParams
+from interdict.core.pagination import MAX_PAGE, PageParams
 from interdict.incidents import attachments as att_service
 from interdict.incidents import service as svc
 from interdict.incidents.api import params_filter
@@ -121,7 +121,7 @@ def list_page(request: Request, db: SessionDep, subject: WebSubject) -> Response
     qp = request.query_params
     values = {k: qp.get(k, "") for k in LIST_PARAMS}
     lang = request_lang(request, subject)
-    page = int(qp.get("page", "1")) if qp.get("page", "1").isdigit() else 1
+    page = min(int(qp.get("page", "1")), MAX_PAGE) if qp.get("page", "1").isdigit() else 1
     errors: dict[str, list[str]] = {}
     result = None
     try:
