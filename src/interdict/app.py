@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import swagger_ui_bundle  # type: ignore[import-untyped]
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from interdict import __version__
@@ -42,6 +43,54 @@ def error_body(code: str, message: str, errors: list[FieldError] | None = None) 
     return {"error": {"code": code, "message": message, "errors": [e.as_dict() for e in errors or []]}}
 
 
+class RejectNul:
+    """Refuse NUL characters in the query string, the path and JSON or form bodies (422) before anything
+    parses them: no database stores them in text, and no legitimate input contains them."""
+
+    def __init__(self, app: Any, limit: int) -> None:
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if b"%00" in scope.get("query_string", b"") or "\x00" in scope.get("path", ""):
+            await self._reject(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        ctype = headers.get(b"content-type", b"").lower()
+        length = headers.get(b"content-length", b"")
+        textual = ctype.startswith((b"application/json", b"application/x-www-form-urlencoded"))
+        if not textual or not length.isdigit() or int(length) > self.limit:
+            await self.app(scope, receive, send)
+            return
+        messages, body, more = [], b"", True
+        while more:
+            message = await receive()
+            messages.append(message)
+            body += message.get("body", b"")
+            more = message.get("more_body", False) and message["type"] == "http.request"
+        if b"\\u0000" in body or (ctype.startswith(b"application/x-www") and b"%00" in body):
+            await self._reject(scope, receive, send)
+            return
+
+        async def replay() -> Any:
+            return messages.pop(0) if messages else await receive()
+
+        await self.app(scope, replay, send)
+
+    async def _reject(self, scope: Any, receive: Any, send: Any) -> None:
+        response = JSONResponse(
+            error_body(
+                "invalid_input",
+                "text must not contain NUL characters",
+                [FieldError(("request",), "contains a NUL character")],
+            ),
+            status_code=422,
+        )
+        await response(scope, receive, send)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     settings.ensure_dirs()
@@ -55,6 +104,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Requests larger than an attachment plus form overhead are refused before they are read.
         max_body_size=settings.max_upload_bytes + 1024 * 1024,
     )
+    app.add_middleware(RejectNul, limit=settings.max_upload_bytes + 1024 * 1024)
     engine = make_engine(settings.effective_database_url, echo=settings.sql_echo)
     app.state.settings = settings
     app.state.engine = engine
@@ -94,6 +144,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return JSONResponse(
             error_body("conflict", "the record was changed by someone else meanwhile; reload it"),
             status_code=409,
+        )
+
+    @app.exception_handler(DataError)
+    async def data_error(request: Request, exc: DataError) -> Response:
+        # A value the database cannot hold (out of range, invalid bytes) that validation let through.
+        return JSONResponse(
+            error_body("invalid_input", "a value is out of range or contains characters that cannot be stored"),
+            status_code=422,
         )
 
     @app.exception_handler(IntegrityError)
