@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from interdict.accounts import service
 from interdict.accounts.deps import AdminDep, SubjectDep
-from interdict.accounts.models import Organisation, User
+from interdict.accounts.models import ApiToken, Organisation, User
 from interdict.accounts.schemas import (
     Me,
     OrganisationCreate,
@@ -39,6 +39,18 @@ def audit_org(db: Session, subject: Subject, org: Organisation) -> None:
         object_id=org.id,
         object_label=org.code,
         after={"name": org.name, "kind": org.kind, "country": org.country},
+    )
+
+
+def audit_token(db: Session, subject: Subject, row: ApiToken) -> None:
+    audit.record(
+        db,
+        subject,
+        "token.create",
+        object_type="api_token",
+        object_id=row.id,
+        object_label=row.name,
+        after={"scopes": row.scopes, "expires_at": row.expires_at},
     )
 
 
@@ -86,15 +98,7 @@ def create_token(body: TokenCreate, request: Request, db: SessionDep, subject: S
     user = db.get(User, subject.user_id)
     assert user is not None
     token, row = service.create_api_token(db, user, body, pepper=request.app.state.pepper)
-    audit.record(
-        db,
-        subject,
-        "token.create",
-        object_type="api_token",
-        object_id=row.id,
-        object_label=row.name,
-        after={"scopes": row.scopes, "expires_at": row.expires_at},
-    )
+    audit_token(db, subject, row)
     return TokenCreated(token=token, **TokenRead.model_validate(row).model_dump())
 
 

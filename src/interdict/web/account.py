@@ -6,17 +6,17 @@ import uuid
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
-from markupsafe import Markup
 from pydantic import ValidationError
 
 from interdict.accounts import mfa, service
-from interdict.accounts.api import audit_org, audit_user
+from interdict.accounts.api import audit_org, audit_token, audit_user
 from interdict.accounts.models import User
 from interdict.accounts.schemas import OrganisationCreate, TokenCreate, UserCreate
 from interdict.audit import service as audit
 from interdict.core.deps import SessionDep
 from interdict.core.errors import Forbidden, InvalidInput, NotFound, from_validation_error
 from interdict.sharing.service import own_account, require_admin
+from interdict.web.auth import enrol_context
 from interdict.web.deps import CheckedForm, WebSubject
 from interdict.web.forms import errors_by_field
 from interdict.web.templating import render
@@ -62,15 +62,7 @@ def create_token(request: Request, db: SessionDep, subject: WebSubject, form: Ch
     user = db.get(User, subject.user_id)
     assert user is not None
     token, _row = service.create_api_token(db, user, body, pepper=request.app.state.pepper)
-    audit.record(
-        db,
-        subject,
-        "token.create",
-        object_type="api_token",
-        object_id=_row.id,
-        object_label=_row.name,
-        after={"scopes": _row.scopes, "expires_at": _row.expires_at},
-    )
+    audit_token(db, subject, _row)
     return render(
         request,
         "account/tokens.html",
@@ -217,17 +209,7 @@ def mfa_setup_page(request: Request, db: SessionDep, subject: WebSubject) -> Res
         return RedirectResponse("/account/security", status_code=303)
     if not user.totp_secret:
         mfa.start_enrolment(user)
-    return render(request, "login_2fa_setup.html", _setup_context(user, None))
-
-
-def _setup_context(user: User, error: str | None) -> dict[str, object]:
-    return {
-        "next": "/account/security",
-        "error": error,
-        "secret": user.totp_secret,
-        "qr": Markup(mfa.qr_svg(mfa.provisioning_uri(user))),  # noqa: S704 (segno's own SVG, no user input)
-        "action": "/account/2fa/setup",
-    }
+    return render(request, "login_2fa_setup.html", enrol_context(user, "/account/security", None, "/account/2fa/setup"))
 
 
 @router.post("/account/2fa/setup")
@@ -237,7 +219,12 @@ def mfa_setup(request: Request, db: SessionDep, subject: WebSubject, form: Check
         return RedirectResponse("/account/security", status_code=303)
     codes = mfa.confirm_enrolment(db, user, str(form.get("code") or ""), pepper=request.app.state.pepper)
     if codes is None:
-        return render(request, "login_2fa_setup.html", _setup_context(user, "wrong code"), status_code=422)
+        return render(
+            request,
+            "login_2fa_setup.html",
+            enrol_context(user, "/account/security", "wrong code", "/account/2fa/setup"),
+            status_code=422,
+        )
     audit.record(db, subject, "auth.2fa_enabled")
     return render(request, "recovery_codes.html", {"codes": codes, "next": "/account/security"})
 

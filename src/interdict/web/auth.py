@@ -202,16 +202,17 @@ def enrol_page(request: Request, db: SessionDep, settings: SettingsDep, next: st
     _ws, user = found
     if not user.totp_secret or user.totp_enabled_at is not None:
         mfa.start_enrolment(user)
-    return render(request, "login_2fa_setup.html", _enrol_context(user, safe_next(next), None))
+    return render(request, "login_2fa_setup.html", enrol_context(user, safe_next(next), None))
 
 
-def _enrol_context(user: User, next_url: str, error: str | None) -> dict[str, object]:
+def enrol_context(user: User, next_url: str, error: str | None, action: str = "/login/2fa/setup") -> dict[str, object]:
+    """The two-factor set-up page (at login, or from the account's security page)."""
     return {
         "next": next_url,
         "error": error,
         "secret": user.totp_secret,
         "qr": Markup(mfa.qr_svg(mfa.provisioning_uri(user))),  # noqa: S704 (segno's own SVG, no user input)
-        "action": "/login/2fa/setup",
+        "action": action,
     }
 
 
@@ -231,7 +232,7 @@ def enrol(
     if codes is None:
         _failed(request, db, settings, user.username, "wrong two-factor code at enrolment")
         return render(
-            request, "login_2fa_setup.html", _enrol_context(user, safe_next(next), "wrong code"), status_code=401
+            request, "login_2fa_setup.html", enrol_context(user, safe_next(next), "wrong code"), status_code=401
         )
     audit.record(
         db,
