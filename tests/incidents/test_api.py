@@ -423,3 +423,33 @@ def test_huge_page_numbers_are_field_errors(client: TestClient, world: World) ->
     r = client.post("/api/v1/incidents/search", json={"page": 10**19}, headers=h)
     assert r.status_code == 422 and r.json()["error"]["errors"][0]["field"] == "page"
     assert client.get("/api/v1/incidents", params={"page": 10**12}, headers=h).status_code == 422
+
+
+def test_a_broad_search_over_the_count_cap_still_lists_the_newest_first(client: TestClient, world: World) -> None:
+    """More than 1,000 matches: the count stops at the cap and the page comes from the newest-first plan."""
+    from datetime import date, timedelta
+
+    from interdict.incidents import service as svc
+    from interdict.incidents.schemas import IncidentCreate
+    from interdict.reference.catalogue import get_index
+
+    with world.session() as s:
+        subject = world.subject("officer.hp")
+        index = get_index(s)
+        items = []
+        for n in range(1005):
+            body = minimal_incident(incident_date=(date(2026, 1, 1) - timedelta(days=n)).isoformat())
+            data = IncidentCreate.model_validate(body)
+            items.append(svc.BulkItem(data, svc.check(index, data), "submitted"))
+        svc.bulk_create(s, subject, items)
+    r = client.get("/api/v1/incidents", params={"q": "hoang phat", "page_size": 50}, headers=world.h("officer.hcm"))
+    body = r.json()
+    assert r.status_code == 200 and body["total"] == 1000 and body["total_exact"] is False
+    dates = [i["incident_date"] for i in body["items"]]
+    assert len(dates) == 50 and dates == sorted(dates, reverse=True) and dates[0] == "2026-01-01"
+    page2 = client.get(
+        "/api/v1/incidents", params={"q": "hoang phat", "page_size": 50, "page": 2}, headers=world.h("officer.hcm")
+    ).json()
+    assert page2["items"][0]["incident_date"] < dates[-1]
+    exact = client.get("/api/v1/incidents", params={"q": "hoang", "exact_total": "true"}, headers=world.h("analyst"))
+    assert exact.json()["total"] == 1005
