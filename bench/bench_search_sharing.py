@@ -65,8 +65,8 @@ def units(country: str) -> list[str]:
     return [f"{country}-U{i}" for i in range(4)]
 
 
-def create_world(url: str, seed: int) -> dict[str, list[str]]:
-    """50 organisations, an officer per organisation, an admin of VN-C, 10 sharing groups; returns groups."""
+def create_world(url: str, seed: int) -> None:
+    """50 organisations, an officer per organisation, an admin of VN-C, 10 sharing groups."""
     from interdict.accounts import service as accounts
     from interdict.accounts.schemas import OrganisationCreate, UserCreate
     from interdict.core.db import make_engine, make_sessionmaker, unit_of_work
@@ -75,7 +75,6 @@ def create_world(url: str, seed: int) -> dict[str, list[str]]:
 
     rng = random.Random(seed)
     engine = make_engine(url)
-    made: dict[str, list[str]] = {}
     with unit_of_work(make_sessionmaker(engine)) as s:
         for c in COUNTRIES:
             accounts.create_organisation(
@@ -124,12 +123,10 @@ def create_world(url: str, seed: int) -> dict[str, list[str]]:
             subject = accounts.subject_by_username(s, owner_admin)
             members = rng.sample([a for a in all_orgs if a != owner], rng.randint(1, 5))
             groups.create_group(s, subject, SharingGroupCreate(code=f"G{g}", name=f"Group {g}", members=members))
-            made[f"G{g}"] = [owner, *members]
     engine.dispose()
-    return made
 
 
-def _generate(url: str, org: str, count: int, seed: int, group_codes: list[str]) -> tuple[str, int, float]:
+def _generate(url: str, org: str, count: int, seed: int) -> tuple[str, int, float]:
     from interdict.accounts import service as accounts
     from interdict.core.db import make_engine, make_sessionmaker, unit_of_work
     from interdict.demo.seed import generate_incident
@@ -170,7 +167,7 @@ def _generate(url: str, org: str, count: int, seed: int, group_codes: list[str])
     return org, count, time.perf_counter() - t0
 
 
-def generate(url: str, total: int, procs: int, seed: int, group_codes: list[str]) -> None:
+def generate(url: str, total: int, procs: int, seed: int) -> None:
     orgs = [o for c in COUNTRIES for o in [agency(c), *units(c)]]
     rng = random.Random(seed)
     # Vietnam's units report most (as in the first deployment); every organisation reports some.
@@ -182,7 +179,7 @@ def generate(url: str, total: int, procs: int, seed: int, group_codes: list[str]
     t0 = time.perf_counter()
     done = 0
     with ProcessPoolExecutor(max_workers=procs) as pool:
-        futures = [pool.submit(_generate, url, o, n, seed, group_codes) for o, n in counts.items() if n]
+        futures = [pool.submit(_generate, url, o, n, seed) for o, n in counts.items() if n]
         for f in as_completed(futures):
             _org, n, _dt = f.result()
             done += n
@@ -265,8 +262,8 @@ def main() -> int:
     with db_ctx as url, scratch_dir("interdict-bench-sharing") as data_dir:
         if not args.reuse_url:
             prepare_schema(url)
-            made = create_world(url, args.seed)
-            generate(url, args.incidents, args.procs, args.seed, sorted(made))
+            create_world(url, args.seed)
+            generate(url, args.incidents, args.procs, args.seed)
             vacuum_analyze(url)
         tokens = {"small unit": token_for(url, SMALL_UNIT_USER), "administrator": token_for(url, ADMIN_USER)}
         mix = query_mix()

@@ -118,7 +118,7 @@ def list_organisations(db: SessionDep, subject: SubjectDep) -> list[Organisation
 
 
 def _tree_ids(db: SessionDep, subject: SubjectDep) -> list[uuid.UUID]:
-    return [o.id for o in service.list_organisations(db) if (o.root_id or o.id) == subject.root_org_id]
+    return [o.id for o in service.tree_organisations(db, subject)]
 
 
 @router.post("/organisations", response_model=OrganisationRead, status_code=201)
@@ -126,7 +126,7 @@ def create_organisation(body: OrganisationCreate, db: SessionDep, subject: Admin
     """Administrators add units to their own agency's tree."""
     require_admin(subject, "only administrators can add organisations")
     parent = service.get_org_by_code(db, body.parent_code) if body.parent_code else None
-    if parent is None or (parent.root_id or parent.id) != subject.root_org_id:
+    if not service.in_tree(parent, subject):
         raise Forbidden("you can add units only under an organisation of your own agency")
     org = service.create_organisation(db, body)
     audit_org(db, subject, org)
@@ -145,7 +145,7 @@ def create_user(body: UserCreate, db: SessionDep, subject: AdminDep) -> UserRead
     org = service.get_org_by_code(db, body.org_code)
     if org is None:
         raise NotFound(f"no organisation with code '{body.org_code}'")
-    if (org.root_id or org.id) != subject.root_org_id:
+    if not service.in_tree(org, subject):
         raise Forbidden("you can add users only to your own agency's units")
     user = service.create_user(db, body)
     audit_user(db, subject, user, org.code)

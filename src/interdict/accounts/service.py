@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 import uuid
 from datetime import timedelta
+from typing import TypeGuard
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -79,6 +80,15 @@ def create_organisation(session: Session, data: OrganisationCreate) -> Organisat
     return org
 
 
+def in_tree(org: Organisation | None, subject: Subject) -> TypeGuard[Organisation]:
+    """Whether ``org`` belongs to the subject's agency (organisation tree): what its administrators manage."""
+    return org is not None and (org.root_id or org.id) == subject.root_org_id
+
+
+def tree_organisations(session: Session, subject: Subject) -> list[Organisation]:
+    return [o for o in list_organisations(session) if in_tree(o, subject)]
+
+
 def list_organisations(session: Session) -> list[Organisation]:
     return list(session.scalars(select(Organisation).order_by(Organisation.country, Organisation.code)))
 
@@ -143,6 +153,15 @@ def org_ancestors(session: Session, org: Organisation) -> tuple[uuid.UUID, ...]:
             parent = session.get(Organisation, parent_id)
             parent_id = parent.parent_id if parent is not None else None
         found = _ANCESTORS[org.id] = tuple(chain)
+    return found
+
+
+def ancestors_of(session: Session, org_id: uuid.UUID) -> tuple[uuid.UUID, ...]:
+    """Like :func:`org_ancestors`, by id (no query once cached)."""
+    found = _ANCESTORS.get(org_id)
+    if found is None:
+        org = session.get(Organisation, org_id)
+        found = org_ancestors(session, org) if org is not None else (org_id,)
     return found
 
 

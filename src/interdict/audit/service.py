@@ -260,22 +260,8 @@ def iter_entries(session: Session, subject: Subject, f: AuditFilter) -> Iterator
     yield from session.scalars(query(subject, f).execution_options(yield_per=2000))
 
 
-EXPORT_COLUMNS = [
-    "seq",
-    "at",
-    "actor_username",
-    "channel",
-    "ip",
-    "action",
-    "object_type",
-    "object_id",
-    "object_label",
-    "summary",
-    "before",
-    "after",
-    "prev_hash",
-    "hash",
-]
+# The hashed fields without the internal ids, and the hash: a copy that can be checked against the chain.
+EXPORT_COLUMNS = [f for f in HASHED_FIELDS if f not in ("actor_user_id", "actor_org_id")] + ["hash"]
 
 
 def export_row(e: AuditEntry) -> dict[str, str]:

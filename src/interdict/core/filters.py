@@ -126,6 +126,16 @@ class Registry:
         return spec.parse(value)
 
 
+def uses_field(node: Condition | Group | None, name: str) -> bool:
+    """Whether any condition of the tree is on field ``name``."""
+    if node is None:
+        return False
+    if isinstance(node, Condition):
+        return node.field == name
+    children = [*(node.all_ or []), *(node.any_ or []), *([node.not_] if node.not_ is not None else [])]
+    return any(uses_field(child, name) for child in children)
+
+
 def conditions(*items: Condition | None) -> Group | None:
     present = [c for c in items if c is not None]
     return Group.model_validate({"all": present}) if present else None

@@ -130,7 +130,7 @@ def incident_row(
     """One export row. ``nominal`` False leaves out natural persons (a non-nominal export)."""
     snap = svc.snapshot(incident, index)
     if not nominal:
-        snap["parties"] = [p for p in snap["parties"] if p.get("kind") != "person"]
+        snap["parties"] = svc.without_persons(snap["parties"])
     gid = incident.sharing_group_id
     snap["sharing_group"] = (group_codes or {}).get(gid, str(gid)) if gid else None
     row: dict[str, str] = {k: _cell(snap.get(k)) for k in SCALAR_COLUMNS if k in snap}
@@ -495,16 +495,10 @@ def _parse(
                 model = IncidentCreate.model_validate(data)
                 checked = svc.check(index, model, errors=errs)
                 group_id = None
-                if model.distribution == "group":
-                    group_id = (groups or {}).get(model.sharing_group or "")
-                    if group_id is None:
-                        errs.add(
-                            ("sharing_group",),
-                            f"you belong to no sharing group '{model.sharing_group or ''}'"
-                            if model.sharing_group
-                            else "choose the sharing group to share with (distribution 'group')",
-                            "unknown_group",
-                        )
+                try:
+                    group_id = sharing_groups.pick_group(model.distribution, model.sharing_group, groups or {})
+                except InvalidInput as exc:
+                    errs.errors.extend(exc.errors)
                 if not errs.errors:
                     item = svc.BulkItem(model, checked, status, group_id)
             except ValidationError as exc:
@@ -630,8 +624,8 @@ def import_file(
         pending.clear()
 
     try:
-        my_groups = {g.code: g.id for g in sharing_groups.visible_groups(session, subject)}
-        for parsed in _parse(iter_rows(path), index, set(), lambda refs: taken & set(refs), my_groups):
+        mine = sharing_groups.my_groups(session, subject)
+        for parsed in _parse(iter_rows(path), index, set(), lambda refs: taken & set(refs), mine):
             report.rows += 1
             if parsed.errors:
                 report.rejected.append(Rejection(parsed.line, parsed.errors, parsed.row))

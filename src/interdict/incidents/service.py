@@ -35,7 +35,7 @@ from interdict.core.errors import (
     NotFound,
     from_validation_error,
 )
-from interdict.core.filters import Group
+from interdict.core.filters import Group, uses_field
 from interdict.core.ids import uuid7
 from interdict.core.pagination import PageParams, Slice
 from interdict.core.text import search_document, tokens
@@ -298,17 +298,9 @@ def build_nominal_text(incident: Incident) -> str | None:
 
 
 def _apply_sharing(session: Session, subject: Subject, incident: Incident, data: IncidentBase) -> None:
-    """Resolve the sharing group: one the subject's organisation belongs to, and only with distribution 'group'."""
-    if data.distribution != "group":
-        incident.sharing_group_id = None
-        return
-    if not data.sharing_group:
-        raise InvalidInput(
-            FieldError(("sharing_group",), "choose the sharing group to share with (distribution 'group')", "required")
-        )
-    if incident.sharing_group_id is not None and data.sharing_group == str(incident.sharing_group_id):
-        return  # unchanged (the owner stays able to edit a record shared with a group it has since left)
-    incident.sharing_group_id = groups.group_for_use(session, subject, data.sharing_group, loc=("sharing_group",)).id
+    incident.sharing_group_id = groups.resolve_group(
+        session, subject, data.distribution, data.sharing_group, current=incident.sharing_group_id
+    )
 
 
 def _index_text(incident: Incident, index: ReferenceIndex) -> None:
@@ -668,20 +660,12 @@ def change_sharing(session: Session, subject: Subject, incident_id: uuid.UUID | 
     _check_version(incident, change.version)
     index = get_index(session)
     old = snapshot(incident, index)
+    incident.sharing_group_id = groups.resolve_group(
+        session, subject, change.distribution, change.sharing_group, current=incident.sharing_group_id
+    )
     incident.distribution = change.distribution
     incident.tlp = change.tlp
     incident.share_nominal = change.share_nominal
-    if change.distribution == "group":
-        if not change.sharing_group:
-            raise InvalidInput(
-                FieldError(
-                    ("sharing_group",), "choose the sharing group to share with (distribution 'group')", "required"
-                )
-            )
-        group = groups.group_for_use(session, subject, change.sharing_group, loc=("sharing_group",))
-        incident.sharing_group_id = group.id
-    else:
-        incident.sharing_group_id = None
     if diff(old, snapshot(incident, index)) == []:
         return incident
     incident.version += 1
@@ -754,7 +738,7 @@ def search_incidents(
         not exact
         and sort in INDEXED_SORTS
         and page.offset < 1000
-        and not _uses_field(filter_node, "company")  # its party-name condition needs a bitmap (GIN) scan
+        and not uses_field(filter_node, "company")  # its party-name condition needs a bitmap (GIN) scan
     )
     if dense and session.get_bind().dialect.name == "postgresql":
         # Over the count cap the matches are many, so the newest ones come first when PostgreSQL walks the
@@ -774,10 +758,6 @@ def search_incidents(
         page_size=page.page_size,
         total_exact=exact,
     )
-
-
-def _uses_field(node: Group | None, name: str) -> bool:
-    return node is not None and f'"field":"{name}"' in node.model_dump_json()
 
 
 def _search_conditions(
@@ -873,14 +853,15 @@ def redact_changes(changes: list[dict[str, Any]], nominal: bool) -> list[dict[st
     out = []
     for change in changes:
         if change.get("field") == "parties":
-            change = {**change, "old": _without_persons(change.get("old")), "new": _without_persons(change.get("new"))}
+            change = {**change, "old": without_persons(change.get("old")), "new": without_persons(change.get("new"))}
             if change["old"] == change["new"]:
                 continue
         out.append(change)
     return out
 
 
-def _without_persons(parties: Any) -> Any:
+def without_persons(parties: Any) -> Any:
+    """A snapshot's party list without the natural persons (for readers who may not see nominal data)."""
     if not isinstance(parties, list):
         return parties
     return [p for p in parties if not (isinstance(p, dict) and p.get("kind") == "person")]

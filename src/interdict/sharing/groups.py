@@ -27,15 +27,46 @@ def visible_groups(session: Session, subject: Subject) -> list[SharingGroup]:
     return list(session.scalars(select(SharingGroup).where(SharingGroup.id.in_(mine)).order_by(SharingGroup.code)))
 
 
-def group_for_use(session: Session, subject: Subject, code: str, *, loc: tuple[str | int, ...]) -> SharingGroup:
-    """A group the subject may distribute a record to: one its organisation belongs to.
+CHOOSE_GROUP = "choose the sharing group to share with (distribution 'group')"
 
-    Unknown groups and groups the subject is not in get the same message (no probing for names).
-    """
-    for group in visible_groups(session, subject):
-        if group.code == code or str(group.id) == code:
-            return group
-    raise InvalidInput(FieldError(loc, f"you belong to no sharing group '{code}'", "unknown_group"))
+
+def my_groups(session: Session, subject: Subject) -> dict[str, uuid.UUID]:
+    """The groups the subject may distribute records to, by code and by id (as text)."""
+    out: dict[str, uuid.UUID] = {}
+    for g in visible_groups(session, subject):
+        out[g.code] = out[str(g.id)] = g.id
+    return out
+
+
+def pick_group(
+    distribution: str,
+    code: str | None,
+    mine: dict[str, uuid.UUID],
+    *,
+    current: uuid.UUID | None = None,
+    loc: tuple[str | int, ...] = ("sharing_group",),
+) -> uuid.UUID | None:
+    """The sharing group of a record: only with distribution 'group', and only one of ``mine``
+    (:func:`my_groups`). Unknown groups and groups the subject is not in get the same message (no probing
+    for names). ``current`` stays accepted (the owner can still edit a record shared with a group it left)."""
+    if distribution != "group":
+        return None
+    if not code:
+        raise InvalidInput(FieldError(loc, CHOOSE_GROUP, "required"))
+    if current is not None and code == str(current):
+        return current
+    found = mine.get(code)
+    if found is None:
+        raise InvalidInput(FieldError(loc, f"you belong to no sharing group '{code}'", "unknown_group"))
+    return found
+
+
+def resolve_group(
+    session: Session, subject: Subject, distribution: str, code: str | None, *, current: uuid.UUID | None = None
+) -> uuid.UUID | None:
+    if distribution != "group":
+        return None
+    return pick_group(distribution, code, my_groups(session, subject), current=current)
 
 
 def _manages(session: Session, subject: Subject, group: SharingGroup) -> bool:

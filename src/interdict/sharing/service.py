@@ -11,7 +11,7 @@ Distribution levels (on every shareable row):
 * ``all``: every participant.
 
 TLP 2.0 on top: ``AMBER+STRICT`` limits reading to the owner's organisation tree whatever the
-distribution; ``RED`` records are never exported or forwarded (see :func:`exportable`).
+distribution; ``RED`` records are never exported or forwarded (``TLP_EXPORT_FORBIDDEN``).
 
 Nominal data (the fields of natural persons) is a separate level: the owner's organisation tree
 sees it; other readers only when the record is shared nominally (``share_nominal``).
@@ -31,6 +31,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from interdict.accounts.models import Organisation
+from interdict.accounts.service import ancestors_of
 from interdict.accounts.subject import Subject
 from interdict.core.errors import Forbidden
 from interdict.sharing.models import SharingGroupMember
@@ -122,17 +123,9 @@ def nominal_clause(model: type[Any], subject: Subject) -> ColumnElement[bool]:
     return or_(model.owner_org_id.in_(_same_tree(subject)), model.share_nominal.is_(True))
 
 
-_ROOTS: dict[uuid.UUID, uuid.UUID] = {}
-
-
 def org_root(session: Session, org_id: uuid.UUID) -> uuid.UUID:
-    """The agency at the top of ``org_id``'s tree (organisations never move, so this is cached)."""
-    root = _ROOTS.get(org_id)
-    if root is None:
-        org = session.get(Organisation, org_id)
-        root = (org.root_id or org.id) if org is not None else org_id
-        _ROOTS[org_id] = root
-    return root
+    """The agency at the top of ``org_id``'s tree (from the accounts' cached ancestor chain)."""
+    return ancestors_of(session, org_id)[-1]
 
 
 def can_see_nominal(session: Session, record: Any, subject: Subject) -> bool:
@@ -140,11 +133,6 @@ def can_see_nominal(session: Session, record: Any, subject: Subject) -> bool:
     if record.owner_org_id == subject.org_id or bool(getattr(record, "share_nominal", False)):
         return True
     return org_root(session, record.owner_org_id) == subject.root_org_id
-
-
-def exportable(record: Any) -> bool:
-    """TLP:RED records are for their named recipients' eyes only: never exported or forwarded."""
-    return record.tlp not in TLP_EXPORT_FORBIDDEN
 
 
 def editable_clause(model: type[Any], subject: Subject) -> ColumnElement[bool]:

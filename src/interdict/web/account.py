@@ -79,7 +79,7 @@ def revoke_token(token_id: uuid.UUID, db: SessionDep, subject: WebSubject, form:
 
 
 def _admin_context(db: SessionDep, subject: WebSubject) -> dict[str, object]:
-    orgs = [o for o in service.list_organisations(db) if (o.root_id or o.id) == subject.root_org_id]
+    orgs = service.tree_organisations(db, subject)
     users = service.list_users(db, org_ids=[o.id for o in orgs])
     return {"orgs": orgs, "users": users, "org_by_id": {o.id: o for o in orgs}, "errors": {}, "values": {}}
 
@@ -102,7 +102,7 @@ def admin_create_user(request: Request, db: SessionDep, subject: WebSubject, for
             {**values, "email": values["email"] or None, "locale": values["locale"] or "en"}
         )
         org = service.get_org_by_code(db, body.org_code)
-        if org is None or (org.root_id or org.id) != subject.root_org_id:
+        if not service.in_tree(org, subject):
             raise Forbidden("you can add users only to your own agency's units")
         audit_user(db, subject, service.create_user(db, body), body.org_code)
     except ValidationError as exc:
@@ -130,7 +130,7 @@ def admin_create_org(request: Request, db: SessionDep, subject: WebSubject, form
     try:
         body = OrganisationCreate.model_validate({**values, "name_local": values["name_local"] or None})
         parent = service.get_org_by_code(db, body.parent_code) if body.parent_code else None
-        if parent is None or (parent.root_id or parent.id) != subject.root_org_id:
+        if not service.in_tree(parent, subject):
             raise Forbidden("you can add units only under an organisation of your own agency")
         audit_org(db, subject, service.create_organisation(db, body))
     except ValidationError as exc:
@@ -245,7 +245,7 @@ def mfa_disable(request: Request, db: SessionDep, subject: WebSubject, form: Che
 def admin_reset_mfa(user_id: uuid.UUID, db: SessionDep, subject: WebSubject, form: CheckedForm) -> Response:
     require_admin(subject, "administration is for administrators")
     user = db.get(User, user_id)
-    tree = {o.id for o in service.list_organisations(db) if (o.root_id or o.id) == subject.root_org_id}
+    tree = {o.id for o in service.tree_organisations(db, subject)}
     if user is None or user.org_id not in tree:
         raise NotFound("user not found")
     mfa.disable(db, user)
@@ -258,7 +258,7 @@ def admin_reset_mfa(user_id: uuid.UUID, db: SessionDep, subject: WebSubject, for
 def admin_require_mfa(code: str, db: SessionDep, subject: WebSubject, form: CheckedForm) -> Response:
     require_admin(subject, "administration is for administrators")
     org = service.get_org_by_code(db, code)
-    if org is None or (org.root_id or org.id) != subject.root_org_id:
+    if not service.in_tree(org, subject):
         raise NotFound("organisation not found")
     org.require_2fa = form.get("require") == "on"
     audit.record(
