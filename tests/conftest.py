@@ -27,6 +27,8 @@ from interdict.config import Settings
 from interdict.core import migrate
 from interdict.core.db import Base, make_engine, make_sessionmaker, unit_of_work
 from interdict.reference.loader import load_reference
+from tests import oidc_provider as oidc_provider_module
+from tests.oidc_provider import LocalProvider, running_provider
 
 PG_ADMIN_URL = os.environ.get("INTERDICT_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 BACKENDS = [b.strip() for b in os.environ.get("INTERDICT_TEST_BACKENDS", "sqlite,postgresql").split(",") if b.strip()]
@@ -91,8 +93,27 @@ def app_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def app(database_url: str, app_data_dir: Path) -> Iterator[FastAPI]:
-    settings = Settings(database_url=database_url, data_dir=app_data_dir, secret_key="test-secret-key")
+def oidc_provider() -> Iterator[LocalProvider]:
+    """The agency's identity provider, for OpenID Connect sign-in (a real one on a local port)."""
+    with running_provider() as provider:
+        provider.redirect_uris.add("http://testserver/login/oidc/callback")
+        yield provider
+
+
+def oidc_settings(provider: LocalProvider) -> dict[str, Any]:
+    return {
+        "oidc_issuer": provider.url,
+        "oidc_client_id": oidc_provider_module.CLIENT_ID,
+        "oidc_client_secret": oidc_provider_module.CLIENT_SECRET,
+        "oidc_label": "Test Agency ID",
+    }
+
+
+@pytest.fixture(scope="session")
+def app(database_url: str, app_data_dir: Path, oidc_provider: LocalProvider) -> Iterator[FastAPI]:
+    settings = Settings(
+        database_url=database_url, data_dir=app_data_dir, secret_key="test-secret-key", **oidc_settings(oidc_provider)
+    )
     application = create_app(settings)
     yield application
     application.state.engine.dispose()

@@ -33,11 +33,36 @@ class Settings(BaseSettings):
     cookie_secure: bool | None = Field(
         default=None, description="Force the Secure cookie flag; default: set when the request is HTTPS."
     )
+    # OpenID Connect sign-in (optional): set the issuer, client id and secret registered at the agency's provider.
+    oidc_issuer: str | None = Field(
+        default=None, description="Issuer URL of the agency's OpenID Connect provider; sign-in is off when unset."
+    )
+    oidc_client_id: str | None = None
+    oidc_client_secret: str | None = None
+    oidc_scopes: str = "openid email profile"
+    oidc_label: str = Field(default="agency identity provider", max_length=80, description="Shown on the button.")
+    oidc_redirect_uri: str | None = Field(
+        default=None,
+        description="Callback URL registered at the provider; default: /login/oidc/callback on the requested host.",
+    )
+    oidc_match_claim: str = Field(
+        default="email",
+        pattern="^(email|preferred_username)$",
+        description="Claim that links a first OpenID Connect sign-in to an existing account (email: verified only).",
+    )
+    oidc_trust_provider_mfa: bool = Field(
+        default=False, description="Skip Interdict's own two-factor step after a provider sign-in."
+    )
+    oidc_timeout_seconds: float = Field(default=10.0, gt=0)
     max_upload_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
     max_import_bytes: int = Field(default=512 * 1024 * 1024, ge=1024)
     default_locale: str = Field(default="en", pattern="^(en|vi)$")
     page_size_max: int = Field(default=200, ge=10)
     sql_echo: bool = False
+
+    @property
+    def oidc_enabled(self) -> bool:
+        return bool(self.oidc_issuer and self.oidc_client_id)
 
     @property
     def effective_database_url(self) -> str:

@@ -34,7 +34,8 @@ from interdict.config import Settings
 from interdict.core.db import unit_of_work
 from interdict.incidents import service as incidents
 from interdict.incidents.schemas import IncidentCreate
-from tests.conftest import BACKENDS, ORGS, PASSWORD, USERS, minimal_incident, prepared_database
+from tests.conftest import BACKENDS, ORGS, PASSWORD, USERS, minimal_incident, oidc_settings, prepared_database
+from tests.oidc_provider import LocalProvider
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -121,19 +122,28 @@ def _wait_until_healthy(url: str, thread: threading.Thread) -> None:
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
-def live_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+def live_server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, oidc_provider: LocalProvider
+) -> Iterator[LiveServer]:
     kind: str = request.param
     tmp = tmp_path_factory.mktemp(f"e2e-{kind}")
     with ExitStack() as stack:
         database = prepared_database(kind, tmp)
         database_url = next(database)
         stack.callback(database.close)  # drops the PostgreSQL database
-        settings = Settings(database_url=database_url, data_dir=tmp / "data", secret_key="e2e-secret-key")
+        port = _free_port()
+        url = f"http://127.0.0.1:{port}"
+        oidc_provider.redirect_uris.add(f"{url}/login/oidc/callback")
+        settings = Settings(
+            database_url=database_url,
+            data_dir=tmp / "data",
+            secret_key="e2e-secret-key",
+            **oidc_settings(oidc_provider),
+        )
         app = create_app(settings)
         stack.callback(app.state.engine.dispose)
         _create_accounts(app)
 
-        port = _free_port()
         server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
         thread = threading.Thread(target=server.run, name=f"e2e-uvicorn-{kind}", daemon=True)
         thread.start()
@@ -143,7 +153,6 @@ def live_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPat
             thread.join(timeout=15)
 
         stack.callback(stop)
-        url = f"http://127.0.0.1:{port}"
         _wait_until_healthy(url, thread)
         yield LiveServer(kind=kind, url=url, app=app)
 

@@ -24,6 +24,10 @@ PUBLIC = {
     ("POST", "/login/2fa"),
     ("GET", "/login/2fa/setup"),
     ("POST", "/login/2fa/setup"),
+    # OpenID Connect: the redirect to the agency's provider, and its callback (grants a login only for a
+    # provider-signed ID token matching this browser's signed state cookie; see tests/accounts/test_oidc.py).
+    ("GET", "/login/oidc"),
+    ("GET", "/login/oidc/callback"),
 }
 PUBLIC_MOUNTS = {"/static", "/api/docs/assets"}  # CSS, JS and the Swagger UI bundle: no data
 

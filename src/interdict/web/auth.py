@@ -43,7 +43,18 @@ def _secure(request: Request, settings: SettingsDep) -> bool:
 def login_page(request: Request, db: SessionDep, settings: SettingsDep, next: str | None = None) -> Response:
     if authenticate_request(request, db, settings, check_csrf_header=False) is not None:
         return RedirectResponse(safe_next(next), status_code=303)
-    return render(request, "login.html", {"next": safe_next(next), "error": None, "username": ""})
+    return render(request, "login.html", login_context(settings, next))
+
+
+def login_context(
+    settings: SettingsDep, next: str | None, username: str = "", error: str | None = None
+) -> dict[str, object]:
+    return {
+        "next": safe_next(next),
+        "username": username,
+        "error": error,
+        "oidc_label": settings.oidc_label if settings.oidc_enabled else None,
+    }
 
 
 LOGIN_FAILED = "wrong username or password, or too many attempts: wait a few minutes and try again"
@@ -66,7 +77,14 @@ def _set_cookie(response: Response, request: Request, settings: SettingsDep, nam
 
 
 def _full_login(
-    request: Request, db: SessionDep, settings: SettingsDep, user: User, target: str, response: Response | None = None
+    request: Request,
+    db: SessionDep,
+    settings: SettingsDep,
+    user: User,
+    target: str,
+    response: Response | None = None,
+    *,
+    how: str = "",
 ) -> Response:
     ip = request.client.host if request.client else None
     audit.record(
@@ -78,7 +96,7 @@ def _full_login(
         actor_org_id=user.org_id,
         channel="web",
         ip=ip,
-        summary="with two-factor authentication" if mfa.enabled(user) else "",
+        summary=how or ("with two-factor authentication" if mfa.enabled(user) else ""),
     )
     token, _ws = service.start_web_session(
         db,
@@ -123,12 +141,7 @@ def login(
     next: Annotated[str, Form(max_length=500)] = "/",
 ) -> Response:
     ip = request.client.host if request.client else None
-    failed_page = render(
-        request,
-        "login.html",
-        {"next": safe_next(next), "username": username, "error": LOGIN_FAILED},
-        status_code=401,
-    )
+    failed_page = render(request, "login.html", login_context(settings, next, username, LOGIN_FAILED), status_code=401)
     if throttle.blocked(db, username, ip):
         security.verify_password(None, password)  # the same work as a real check: timing tells nothing
         _failed(request, db, settings, username, "refused: too many failed attempts")
@@ -139,9 +152,24 @@ def login(
         _failed(request, db, settings, username, "wrong username or password")
         return failed_page
     throttle.succeeded(db, username)
-    stage = "mfa" if mfa.enabled(user) else ("enrol" if mfa.required(db, user) else "full")
+    return after_first_factor(request, db, settings, user, next)
+
+
+def after_first_factor(
+    request: Request,
+    db: SessionDep,
+    settings: SettingsDep,
+    user: User,
+    next: str,
+    *,
+    how: str = "",
+    mfa_done: bool = False,
+) -> Response:
+    """The password (or identity provider) was right: log in, or go on to the two-factor step (or set-up)."""
+    ip = request.client.host if request.client else None
+    stage = "full" if mfa_done else "mfa" if mfa.enabled(user) else ("enrol" if mfa.required(db, user) else "full")
     if stage == "full":
-        return _full_login(request, db, settings, user, next)
+        return _full_login(request, db, settings, user, next, how=how)
     token, _ws = service.start_web_session(
         db, user, pepper=request.app.state.pepper, absolute_hours=0, ip=ip, user_agent=None, stage=stage
     )
