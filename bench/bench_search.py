@@ -286,7 +286,11 @@ def explain(url: str, params: dict[str, Any]) -> list[tuple[str, str]]:
             .limit(page.page_size)
         )
         conn = s.connection()
+        total = s.scalar(count_stmt) or 0
         for label, stmt in (("count", count_stmt), ("page", page_stmt)):
+            if label == "page" and svc.dense_plan(s, exact=total <= svc.COUNT_CAP, sort="-incident_date", page=page):
+                conn.exec_driver_sql("SET LOCAL enable_bitmapscan = off")  # as search_incidents does
+                label = "page (newest-first plan)"
             compiled = stmt.compile(dialect=engine.dialect, compile_kwargs={"render_postcompile": True})
             rows = conn.exec_driver_sql("EXPLAIN (ANALYZE, BUFFERS) " + str(compiled), compiled.params).scalars()
             out.append((label, "\n".join(rows)))

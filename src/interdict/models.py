@@ -2,7 +2,7 @@
 
 from interdict.accounts import models as accounts_models
 from interdict.audit import models as audit_models
-from interdict.core import outbox
+from interdict.core import maintenance, outbox
 from interdict.core.db import Base
 from interdict.incidents import models as incidents_models
 from interdict.reference import models as reference_models
@@ -13,6 +13,7 @@ __all__ = [
     "accounts_models",
     "audit_models",
     "incidents_models",
+    "maintenance",
     "outbox",
     "reference_models",
     "sharing_models",

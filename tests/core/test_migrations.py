@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from fastapi import FastAPI
+from sqlalchemy import func, select
 
+from interdict.accounts import service as accounts
+from interdict.accounts.schemas import OrganisationCreate, UserCreate
 from interdict.core import migrate
-from interdict.core.db import Base
+from interdict.core.db import Base, make_engine, make_sessionmaker, unit_of_work
+from interdict.core.filters import Condition, conditions
+from interdict.core.maintenance import MaintenanceTask
+from interdict.incidents import service as incidents
+from interdict.incidents.models import Incident, IncidentParty
+from interdict.incidents.schemas import IncidentCreate
+from tests.conftest import BACKENDS, PASSWORD, minimal_incident, prepared_database
 
 FULLTEXT_NAMES = (
     "incidents_fts",
@@ -16,6 +28,7 @@ FULLTEXT_NAMES = (
     "ix_incidents_fts",
     "ix_incidents_nominal_fts",
     "ix_incident_parties_fts",
+    "ix_incidents_text_fts",
 )
 
 
@@ -29,7 +42,7 @@ def test_schema_matches_models(app: FastAPI) -> None:
         d
         for d in diffs
         if not (d[0] in ("remove_table", "remove_index") and d[1].name.startswith(FULLTEXT_NAMES))
-        and not (d[0] == "remove_column" and d[3].name in ("search_vector", "nominal_vector"))
+        and not (d[0] == "remove_column" and d[3].name == "text_vector")
     ]
     assert diffs == []
 
@@ -48,3 +61,50 @@ def test_history_is_linear(app: FastAPI) -> None:
     assert len(script.get_heads()) == 1
     revisions = list(script.walk_revisions())
     assert all(len(r._normalized_down_revisions) <= 1 for r in revisions)
+
+
+@pytest.mark.parametrize("kind", BACKENDS)
+def test_texts_are_rebuilt_with_the_current_code_after_a_migration_asks(kind: str, tmp_path: Path) -> None:
+    """Migration 0006 changes how search texts are stored: on a database that already has incidents it asks
+    for a rebuild, which runs at head with the current code (core.maintenance), not inside the migration."""
+    database = prepared_database(kind, tmp_path)
+    url = next(database)
+    engine = make_engine(url)
+    factory = make_sessionmaker(engine)
+    try:
+        with unit_of_work(factory) as s:
+            accounts.create_organisation(
+                s, OrganisationCreate(code="TT", name="Test agency", kind="agency", country="VN")
+            )
+            accounts.create_user(
+                s,
+                UserCreate(
+                    username="t.officer", full_name="Test Officer", role="officer", org_code="TT", password=PASSWORD
+                ),
+            )
+        with unit_of_work(factory) as s:
+            subject = accounts.subject_by_username(s, "t.officer", channel="cli")
+            body = minimal_incident(departure_locode=None, submit=True)
+            body["parties"].append({"role": "person_involved", "kind": "person", "name": "Trần Văn Bảo"})
+            incidents.create_incident(s, subject, IncidentCreate.model_validate(body))
+        with unit_of_work(factory) as s:
+            parties = s.scalar(select(func.count()).select_from(IncidentParty))
+        migrate.downgrade(engine, "0005")
+        assert migrate.current_revision(engine) == "0005"
+        migrate.upgrade(engine)  # 0006 again: it finds incidents and asks for the rebuild, which runs at head
+        with unit_of_work(factory) as s:
+            assert s.scalar(select(func.count()).select_from(MaintenanceTask)) == 0
+            # SQLite rebuilds altered tables: the children of the incidents must survive that.
+            assert s.scalar(select(func.count()).select_from(IncidentParty)) == parties == 3
+            row = s.execute(select(Incident.company_names, Incident.person_names)).one()
+            assert "hoang phat" in row.company_names and row.person_names == "tran van bao"
+            subject = accounts.subject_by_username(s, "t.officer", channel="cli")
+            found = incidents.search_incidents(
+                s, subject, filter_node=conditions(Condition(field="company", op="match", value="hoang phat"))
+            )
+            assert found.total == 1
+            found = incidents.search_incidents(s, subject, q="tran van bao")
+            assert found.total == 1  # the owner may see its persons
+    finally:
+        engine.dispose()
+        database.close()

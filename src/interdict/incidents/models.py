@@ -67,6 +67,10 @@ class Incident(Base):
     # The person data (names, addresses, documents, phones, e-mails of natural persons), folded: searched
     # only by readers who may see it (search.text_match with a nominal clause); None without persons.
     nominal_text: Mapped[str | None] = mapped_column(Text)
+    # The parties' names as folded tokens, for the company filter without a join: organisations' names, and
+    # natural persons' names apart (nominal data: matched only where the reader may see persons).
+    company_names: Mapped[str] = mapped_column(Text, default="")
+    person_names: Mapped[str | None] = mapped_column(Text)
 
     # Optimistic locking: the UPDATE carries "WHERE version = <the version read>"; the service sets the new one.
     __mapper_args__ = {"version_id_col": version, "version_id_generator": False}  # noqa: RUF012

@@ -1,7 +1,8 @@
 """Full-text search behind one interface, and the incident fields of the filter language.
 
-PostgreSQL: a generated ``search_vector`` tsvector column with a GIN index (see the migration).
-SQLite: an FTS5 table ``incidents_fts`` kept in step by :func:`index_incident`.
+PostgreSQL: one generated ``text_vector`` tsvector column (the record's text and its person data) with a
+GIN index (see migration 0006); person data is matched only where the reader may see it.
+SQLite: FTS5 tables ``incidents_fts`` and ``incidents_nominal_fts`` kept in step by :func:`index_incident`.
 ``search_text`` is already folded (lower case, no diacritics, CJK split per character), so
 both backends match "hai phong" against "Hải Phòng" and 醋酸 inside 醋酸酐.
 """
@@ -14,7 +15,7 @@ from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, exists, func, literal_column, or_, select, text
+from sqlalchemy import Select, and_, bindparam, exists, func, literal, literal_column, or_, select, text
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -25,7 +26,6 @@ from interdict.incidents.models import (
     Incident,
     IncidentContainer,
     IncidentModus,
-    IncidentParty,
     IncidentPlace,
     IncidentSubstance,
 )
@@ -64,16 +64,20 @@ def text_match(
         tsq = " & ".join(f"'{t}'" for t in toks[:-1])
         tsq = (tsq + " & " if tsq else "") + f"'{toks[-1]}':*"
 
-        def vector_match(column: str) -> ColumnElement[bool]:
-            # generated tsvector columns (see the migrations)
-            return literal_column(column).op("@@")(
-                func.to_tsquery(literal_column("'simple'::regconfig"), bindparam("fts_q", tsq, unique=True))
-            )
+        def tsquery() -> ColumnElement[Any]:
+            return func.to_tsquery(literal_column("'simple'::regconfig"), bindparam("fts_q", tsq, unique=True))
 
-        public = vector_match("incidents.search_vector")
-        if nominal is None:
-            return public
-        return or_(public, and_(Incident.nominal_text.is_not(None), nominal, vector_match("incidents.nominal_vector")))
+        # One index condition on the whole text (one GIN scan, no OR of two); then a row that has person data
+        # matches only if the reader may see it, or if the text without person data matches by itself (that
+        # re-check parses search_text, and runs only for rows with persons the reader may not see).
+        whole = literal_column("incidents.text_vector").op("@@")(tsquery())
+        public_text = func.to_tsvector(literal_column("'simple'::regconfig"), Incident.search_text)
+        allowed = [
+            Incident.nominal_text.is_(None),
+            *([nominal] if nominal is not None else []),
+            public_text.op("@@")(tsquery()),
+        ]
+        return and_(whole, or_(*allowed))
     fts = " ".join(f'"{t}"' for t in toks[:-1]) + (" " if len(toks) > 1 else "") + f'"{toks[-1]}"*'
 
     def fts_match(table: str) -> ColumnElement[bool]:
@@ -250,22 +254,21 @@ def incident_registry(index: ReferenceIndex, dialect: str, *, nominal: ColumnEle
         words = query_tokens(str(v))
         if not words:
             raise FilterValueError("give at least one word of the name")
-        if dialect == "postgresql":
-            # Words of a party name, through the GIN index on the parties' folded names (see the migration).
-            tsq = " & ".join(f"'{w}'" for w in words[:-1])
-            tsq = (tsq + " & " if tsq else "") + f"'{words[-1]}':*"
-            name_vector = func.to_tsvector(literal_column("'simple'::regconfig"), IncidentParty.name_folded)
-            name_match: ColumnElement[bool] = name_vector.op("@@")(
-                func.to_tsquery(literal_column("'simple'::regconfig"), bindparam("party_q", tsq, unique=True))
+
+        def has_words(column: Any) -> ColumnElement[bool]:
+            # Folded tokens separated by single spaces: " word " is a whole word, " word" a word prefix (last one).
+            spaced = literal(" ").concat(func.coalesce(column, "")).concat(" ")
+            return and_(
+                *[spaced.contains(f" {w} ", autoescape=True) for w in words[:-1]],
+                spaced.contains(f" {words[-1]}", autoescape=True),
             )
-        else:
-            name_match = and_(*[IncidentParty.name_folded.contains(w, autoescape=True) for w in words])
+
+        names = has_words(Incident.company_names)
         # Natural persons are nominal data: matched only on records whose person data the caller may see.
-        person_ok: ColumnElement[bool] = IncidentParty.kind != "person"
         if nominal is not None:
-            person_ok = or_(person_ok, nominal)
-        party = exists().where(IncidentParty.incident_id == Incident.id, name_match, person_ok)
-        return and_(text_match(dialect, str(v), nominal=nominal), party)
+            names = or_(names, and_(Incident.person_names.is_not(None), nominal, has_words(Incident.person_names)))
+        # The full-text condition finds the candidates through the index; the names check makes it exact.
+        return and_(text_match(dialect, str(v), nominal=nominal), names)
 
     def build_modus(op: str, v: Any) -> ColumnElement[bool]:
         expr = exists().where(IncidentModus.incident_id == Incident.id, IncidentModus.code.in_(_values(op, v)))

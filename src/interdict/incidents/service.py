@@ -17,7 +17,7 @@ from types import SimpleNamespace
 from typing import Any, Literal, cast
 
 from pydantic import ValidationError
-from sqlalchemy import Table, func, select, text
+from sqlalchemy import Table, bindparam, func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -35,7 +35,7 @@ from interdict.core.errors import (
     NotFound,
     from_validation_error,
 )
-from interdict.core.filters import Group, uses_field
+from interdict.core.filters import Group
 from interdict.core.ids import uuid7
 from interdict.core.pagination import PageParams, Slice
 from interdict.core.text import search_document, tokens
@@ -306,6 +306,48 @@ def _apply_sharing(session: Session, subject: Subject, incident: Incident, data:
 def _index_text(incident: Incident, index: ReferenceIndex) -> None:
     incident.search_text = build_search_text(incident, index)
     incident.nominal_text = build_nominal_text(incident)
+    incident.company_names, incident.person_names = build_party_names(incident)
+
+
+def rebuild_texts(session: Session, *, batch: int = 500) -> int:
+    """Recompute every incident's derived search texts with the current code (a maintenance task, run when a
+    migration changes how they are built). Writes with plain UPDATEs: no version or history change."""
+    index = get_index(session)
+    table = cast(Table, Incident.__table__)
+    last: uuid.UUID | None = None
+    done = 0
+    while True:
+        stmt = select(Incident).options(*FULL_LOAD).order_by(Incident.id).limit(batch)
+        if last is not None:
+            stmt = stmt.where(Incident.id > last)
+        items = list(session.scalars(stmt))
+        if not items:
+            return done
+        values = []
+        for inc in items:
+            companies, persons = build_party_names(inc)
+            search_text, nominal_text = build_search_text(inc, index), build_nominal_text(inc)
+            values.append(
+                {
+                    "b_id": inc.id,
+                    "search_text": search_text,
+                    "nominal_text": nominal_text,
+                    "company_names": companies,
+                    "person_names": persons,
+                }
+            )
+            search.index_incident(session, inc.id, search_text, nominal_text, new=False)
+        session.execute(table.update().where(table.c.id == bindparam("b_id", type_=table.c.id.type)), values)
+        last = items[-1].id
+        done += len(items)
+        session.expunge_all()
+
+
+def build_party_names(incident: Incident) -> tuple[str, str | None]:
+    """(organisations' names, natural persons' names or None) as folded tokens, for the company filter."""
+    companies = search_document(*(p.name for p in incident.parties if p.kind != "person"))
+    persons = search_document(*(p.name for p in incident.parties if p.kind == "person"))
+    return companies, persons or None
 
 
 def next_reference(session: Session, org_id: uuid.UUID, org_code: str, year: int) -> str:
@@ -734,13 +776,7 @@ def search_incidents(
     exact = count_cap is None or total <= count_cap
     stmt = readable(select(Incident).where(*conditions), subject, Incident).order_by(*SORTS[sort])
     stmt = stmt.options(*(FULL_LOAD if full else LIST_LOAD)).offset(page.offset).limit(page.page_size)
-    dense = (
-        not exact
-        and sort in INDEXED_SORTS
-        and page.offset < 1000
-        and not uses_field(filter_node, "company")  # its party-name condition needs a bitmap (GIN) scan
-    )
-    if dense and session.get_bind().dialect.name == "postgresql":
+    if dense_plan(session, exact=exact, sort=sort, page=page):
         # Over the count cap the matches are many, so the newest ones come first when PostgreSQL walks the
         # date (or reference) index backwards and filters; its full-text row estimates are far too low for
         # frequent words, and it would otherwise fetch every match and sort them (seen at 10x the cost).
@@ -757,6 +793,13 @@ def search_incidents(
         page=page.page,
         page_size=page.page_size,
         total_exact=exact,
+    )
+
+
+def dense_plan(session: Session, *, exact: bool, sort: str, page: PageParams) -> bool:
+    """Whether the page query should walk the sort index (PostgreSQL; many matches, early pages)."""
+    return (
+        session.get_bind().dialect.name == "postgresql" and not exact and sort in INDEXED_SORTS and page.offset < 1000
     )
 
 
@@ -997,8 +1040,7 @@ def prepare_bulk(
             sharing_group_id=it.sharing_group_id,
         )
         _apply(inc, it.data, it.checked, now.date(), make=_plain_row)
-        inc.search_text = build_search_text(inc, index)
-        inc.nominal_text = build_nominal_text(inc)
+        _index_text(inc, index)
         rows[incidents_table.name].append(_row(inc, incidents_table))
         for child_list in (inc.transits, inc.containers, inc.parties, inc.modus, inc.substances, inc.places):
             for child in child_list:

@@ -7,7 +7,8 @@ Sharing groups and their members; on incidents: the sharing group foreign key, `
 and ``nominal_text`` (the person data, searched only by readers allowed to see it). PostgreSQL gets a
 generated ``nominal_vector`` (record text + person data) with a partial GIN index; SQLite an FTS5
 table ``incidents_nominal_fts``. Incidents written before this revision have their person data moved
-out of ``search_text`` (so searches cannot find them through it any more).
+out of ``search_text`` (so searches cannot find them through it any more) by the text rebuild that
+migration 0006 requests.
 """
 
 from __future__ import annotations
@@ -82,32 +83,8 @@ def upgrade() -> None:
         op.execute(
             "CREATE VIRTUAL TABLE incidents_nominal_fts USING fts5(incident_id UNINDEXED, body, tokenize='unicode61')"
         )
-    _move_person_data_out_of_search_text()
-
-
-def _move_person_data_out_of_search_text() -> None:
-    bind = op.get_bind()
-    if bind.execute(sa.text("SELECT 1 FROM incident_parties WHERE kind = 'person' LIMIT 1")).first() is None:
-        return  # a new database, or no person data yet: nothing to move
-    # Existing data only: rebuild the texts with the code of this release.
-    from sqlalchemy.orm import Session
-
-    from interdict.incidents import search
-    from interdict.incidents.models import Incident, IncidentParty
-    from interdict.incidents.service import FULL_LOAD, _index_text
-    from interdict.reference.catalogue import get_index
-
-    session = Session(bind=bind)
-    index = get_index(session)
-    ids = session.scalars(sa.select(IncidentParty.incident_id).where(IncidentParty.kind == "person").distinct())
-    for incident_id in list(ids):
-        incident = session.scalar(sa.select(Incident).where(Incident.id == incident_id).options(*FULL_LOAD))
-        if incident is None:
-            continue
-        _index_text(incident, index)
-        session.flush()
-        search.index_incident(session, incident.id, incident.search_text, incident.nominal_text, new=False)
-    session.flush()
+    # Existing incidents get their texts rebuilt (person data moved out of search_text) by the
+    # maintenance task that migration 0006 requests: a migration must not use the current ORM models.
 
 
 def downgrade() -> None:
