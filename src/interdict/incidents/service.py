@@ -17,7 +17,8 @@ from types import SimpleNamespace
 from typing import Any, Literal, cast
 
 from pydantic import ValidationError
-from sqlalchemy import Table, bindparam, func, select, text
+from sqlalchemy import Select, Table, Uuid, any_, bindparam, func, select, text
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -777,14 +778,8 @@ def search_incidents(
     stmt = readable(select(Incident).where(*conditions), subject, Incident).order_by(*SORTS[sort])
     stmt = stmt.options(*(FULL_LOAD if full else LIST_LOAD)).offset(page.offset).limit(page.page_size)
     if dense_plan(session, exact=exact, sort=sort, page=page):
-        # Over the count cap the matches are many, so the newest ones come first when PostgreSQL walks the
-        # date (or reference) index backwards and filters; its full-text row estimates are far too low for
-        # frequent words, and it would otherwise fetch every match and sort them (seen at 10x the cost).
-        session.execute(text("SET LOCAL enable_bitmapscan = off"))
-        try:
-            items = list(session.scalars(stmt))
-        finally:
-            session.execute(text("SET LOCAL enable_bitmapscan = on"))
+        matching = readable(select(Incident.id).where(*conditions), subject, Incident).order_by(*SORTS[sort])
+        items = _page_from_recent(session, stmt, matching, sort, page, full=full)
     else:
         items = list(session.scalars(stmt))
     return Slice(
@@ -794,6 +789,46 @@ def search_incidents(
         page_size=page.page_size,
         total_exact=exact,
     )
+
+
+RECENT_WINDOW = 1_000
+RECENT_WINDOW_MAX = 100_000
+DENSE_SETTINGS = "SET LOCAL enable_bitmapscan = {0}; SET LOCAL enable_seqscan = {0}"
+
+
+def _page_from_recent(
+    session: Session, stmt: Select[Any], matching: Select[Any], sort: str, page: PageParams, *, full: bool
+) -> list[Incident]:
+    """A page of a search with many matches (over the count cap), found among the first rows in sort order.
+
+    PostgreSQL's row estimates for frequent words and name prefixes are far too low, so left to itself it
+    fetches every match and sorts them (seen at 10x the cost). Here the first N ids in sort order are read
+    from the sort index and the search runs on those rows only, passed as an array so the planner knows
+    there are N. The answer is exact whenever the window holds the whole page (every row outside it sorts
+    after it); otherwise the window grows by the match rate seen so far, and past 100,000 rows the plain
+    plan answers.
+    """
+    need = page.offset + page.page_size
+    window = RECENT_WINDOW
+    while window <= RECENT_WINDOW_MAX:
+        ids = list(session.scalars(select(Incident.id).order_by(*SORTS[sort]).limit(window)))
+        in_window = Incident.id == any_(bindparam("window_ids", ids, type_=ARRAY(Uuid())))
+        session.execute(text(DENSE_SETTINGS.format("off")))
+        try:
+            found = list(session.scalars(matching.where(in_window)))
+        finally:
+            session.execute(text(DENSE_SETTINGS.format("on")))
+        if len(found) >= need or len(ids) < window:
+            wanted = found[page.offset : need]
+            rows = session.scalars(
+                select(Incident).where(Incident.id.in_(wanted)).options(*(FULL_LOAD if full else LIST_LOAD))
+            )
+            by_id = {row.id: row for row in rows}
+            return [by_id[i] for i in wanted]
+        # Grow to where the page should be, at the rate of matches seen (at least 4x, at most 16x).
+        rate = len(found) / len(ids)
+        window = int(window * min(16, max(4, 1.5 * need / max(rate * window, 1))))
+    return list(session.scalars(stmt))
 
 
 def dense_plan(session: Session, *, exact: bool, sort: str, page: PageParams) -> bool:

@@ -1,0 +1,60 @@
+"""Broad searches (more matches than the count cap) take their page from a window of the first rows in sort
+order (PostgreSQL); the pages must be exactly those of the plain plan, whatever the window holds."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+
+from interdict.core.filters import Condition, conditions
+from interdict.core.pagination import PageParams
+from interdict.incidents import service as svc
+from interdict.incidents.schemas import IncidentCreate
+from interdict.reference.catalogue import get_index
+from tests.conftest import World, minimal_incident
+
+
+@pytest.mark.parametrize(("window", "window_max"), [(10, 10_000), (4, 12), (1, 1)])
+def test_window_pages_equal_the_plain_plan(
+    client: TestClient, world: World, monkeypatch: pytest.MonkeyPatch, window: int, window_max: int
+) -> None:
+    monkeypatch.setattr(svc, "RECENT_WINDOW", window)  # small windows: growth and fallback on a small data set
+    monkeypatch.setattr(svc, "RECENT_WINDOW_MAX", window_max)
+    word = f"zq{uuid.uuid4().hex[:6]}"
+    with world.session() as s:
+        subject = world.subject("officer.hp")
+        index = get_index(s)
+        items = []
+        for n in range(60):
+            marked = n % 7 == 3 or n > 50  # sparse among the newest, dense among the oldest
+            body = minimal_incident(
+                incident_date=(date(2026, 1, 1) - timedelta(days=n // 2)).isoformat(),
+                narrative=f"routine check {word if marked else 'nothing'}",
+            )
+            if n % 3 == 0:  # a company filter on part of them
+                body["parties"][0]["name"] = f"{word.upper()} Chemical Trading Co., Ltd"
+            data = IncidentCreate.model_validate(body)
+            items.append(svc.BulkItem(data, svc.check(index, data), "submitted"))
+        svc.bulk_create(s, subject, items)
+    searches = [
+        {"q": word},
+        {"filter_node": conditions(Condition(field="company", op="match", value=word))},
+        {"q": "routine"},
+    ]
+    for sort in ("-incident_date", "incident_date", "reference"):
+        for search in searches:
+            with world.session() as s:
+                reader = world.subject("officer.hcm")
+                for number in (1, 2, 3):
+                    page = PageParams(page=number, page_size=3)
+                    broad = svc.search_incidents(s, reader, sort=sort, page=page, count_cap=2, **search)  # type: ignore[arg-type]
+                    plain = svc.search_incidents(s, reader, sort=sort, page=page, count_cap=None, **search)  # type: ignore[arg-type]
+                    assert not broad.total_exact
+                    assert [i.reference for i in broad.items] == [i.reference for i in plain.items], (
+                        sort,
+                        search,
+                        number,
+                    )
