@@ -103,8 +103,12 @@ def entry_hash(values: dict[str, Any]) -> str:
 def _append(session: Session, entries: list[dict[str, Any]]) -> None:
     # Take the chain head first: on PostgreSQL the UPDATE locks the row (other writers wait here until
     # this transaction ends); on SQLite it takes the database write lock.
-    session.execute(update(AuditHead).where(AuditHead.id == 1).values(last_seq=AuditHead.last_seq + 0))
-    head = session.execute(select(AuditHead.last_seq, AuditHead.last_hash).where(AuditHead.id == 1)).one()
+    lock = update(AuditHead).where(AuditHead.id == 1).values(last_seq=AuditHead.last_seq + 0)
+    if session.get_bind().dialect.name == "postgresql":  # one round trip: lock and read
+        head = session.execute(lock.returning(AuditHead.last_seq, AuditHead.last_hash)).one()
+    else:
+        session.execute(lock)
+        head = session.execute(select(AuditHead.last_seq, AuditHead.last_hash).where(AuditHead.id == 1)).one()
     seq, prev = head.last_seq, head.last_hash
     rows = []
     for e in entries:

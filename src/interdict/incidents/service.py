@@ -17,7 +17,7 @@ from types import SimpleNamespace
 from typing import Any, Literal, cast
 
 from pydantic import ValidationError
-from sqlalchemy import Select, Table, Uuid, any_, bindparam, func, select, text
+from sqlalchemy import Select, Table, Uuid, any_, bindparam, func, select, text, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
@@ -352,22 +352,40 @@ def build_party_names(incident: Incident) -> tuple[str, str | None]:
 
 
 def next_reference(session: Session, org_id: uuid.UUID, org_code: str, year: int) -> str:
+    return f"{org_code}-{year}-{_take_numbers(session, org_id, year, 1):05d}"
+
+
+def _take_numbers(session: Session, org_id: uuid.UUID, year: int, count: int) -> int:
+    """Reserve ``count`` consecutive reference numbers of (organisation, year); returns the first.
+
+    The counter row stays locked until the transaction ends (concurrent creations of the same unit wait).
+    On PostgreSQL one ``UPDATE … RETURNING`` takes them; elsewhere (SQLite, older versions without
+    RETURNING) a locked read and an update.
+    """
+    where = (ReferenceCounter.org_id == org_id, ReferenceCounter.year == year)
     for _attempt in range(3):
-        counter = session.scalar(
-            select(ReferenceCounter)
-            .where(ReferenceCounter.org_id == org_id, ReferenceCounter.year == year)
-            .with_for_update()
-        )
-        if counter is None:
-            try:
-                with session.begin_nested():
-                    session.add(ReferenceCounter(org_id=org_id, year=year, next_value=2))
-                return f"{org_code}-{year}-{1:05d}"
-            except IntegrityError:
-                continue
-        value = counter.next_value
-        counter.next_value = value + 1
-        return f"{org_code}-{year}-{value:05d}"
+        if session.get_bind().dialect.name == "postgresql":
+            taken = session.scalar(
+                update(ReferenceCounter)
+                .where(*where)
+                .values(next_value=ReferenceCounter.next_value + count)
+                .returning(ReferenceCounter.next_value)
+                .execution_options(synchronize_session=False)
+            )
+            if taken is not None:
+                return int(taken) - count
+        else:
+            counter = session.scalar(select(ReferenceCounter).where(*where).with_for_update())
+            if counter is not None:
+                first = counter.next_value
+                counter.next_value = first + count
+                return first
+        try:
+            with session.begin_nested():
+                session.add(ReferenceCounter(org_id=org_id, year=year, next_value=1 + count))
+            return 1
+        except IntegrityError:
+            continue  # created meanwhile by a concurrent transaction: take from it
     raise Conflict("could not allocate an incident reference; try again")
 
 
@@ -986,24 +1004,8 @@ class BulkItem:
 
 
 def reserve_references(session: Session, org_id: uuid.UUID, counts: dict[int, int]) -> dict[int, int]:
-    """Reserve ``counts[year]`` reference numbers per year in one step; returns the first of each block.
-
-    The counter rows stay locked until the transaction ends (concurrent creations of the same unit wait).
-    """
-    first: dict[int, int] = {}
-    for year in sorted(counts):
-        counter = session.scalar(
-            select(ReferenceCounter)
-            .where(ReferenceCounter.org_id == org_id, ReferenceCounter.year == year)
-            .with_for_update()
-        )
-        if counter is None:
-            counter = ReferenceCounter(org_id=org_id, year=year, next_value=1)
-            session.add(counter)
-        first[year] = counter.next_value
-        counter.next_value += counts[year]
-    session.flush()
-    return first
+    """Reserve ``counts[year]`` reference numbers per year in one step; returns the first of each block."""
+    return {year: _take_numbers(session, org_id, year, counts[year]) for year in sorted(counts)}
 
 
 class _Plain(SimpleNamespace):
