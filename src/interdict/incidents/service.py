@@ -795,12 +795,13 @@ def search_incidents(
     exact = count_cap is None or total <= count_cap
     stmt = readable(select(Incident).where(*conditions), subject, Incident).order_by(*SORTS[sort])
     stmt = stmt.options(*(FULL_LOAD if full else LIST_LOAD)).offset(page.offset).limit(page.page_size)
-    if dense_plan(session, exact=exact, sort=sort, page=page) and uses_field(filter_node, "company"):
+    dense = dense_plan(session, exact=exact, sort=sort, page=page)
+    if dense and uses_field(filter_node, "company"):
         # The names check of the company filter defeats the planner's estimates even with the sort index
         # forced: search a window of the first rows instead.
         matching = readable(select(Incident.id).where(*conditions), subject, Incident).order_by(*SORTS[sort])
         items = _page_from_recent(session, stmt, matching, sort, page, full=full)
-    elif dense_plan(session, exact=exact, sort=sort, page=page):
+    elif dense:
         # Over the count cap the matches are many, so the first ones in sort order come first when PostgreSQL
         # walks the sort index and filters (date conditions bound the walk); its full-text row estimates are
         # far too low for frequent words, and it would otherwise fetch every match and sort them.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import quote, urlparse
 
 from fastapi import APIRouter, Form, Request
@@ -33,7 +33,7 @@ def safe_next(target: str | None) -> str:
     return target
 
 
-def _secure(request: Request, settings: SettingsDep) -> bool:
+def secure_cookies(request: Request, settings: SettingsDep) -> bool:
     if settings.cookie_secure is not None:
         return settings.cookie_secure
     return request.url.scheme == "https" or request.headers.get("x-forwarded-proto") == "https"
@@ -72,7 +72,22 @@ def _limits(settings: SettingsDep) -> throttle.Limits:
 
 def _set_cookie(response: Response, request: Request, settings: SettingsDep, name: str, token: str, age: int) -> None:
     response.set_cookie(
-        name, token, httponly=True, secure=_secure(request, settings), samesite="lax", max_age=age, path="/"
+        name, token, httponly=True, secure=secure_cookies(request, settings), samesite="lax", max_age=age, path="/"
+    )
+
+
+def record_for_user(request: Request, db: SessionDep, user: User, action: str, **fields: Any) -> None:
+    """An audit entry about ``user`` written before they are logged in (no subject yet): from the web."""
+    audit.record(
+        db,
+        None,
+        action,
+        actor_username=user.username,
+        actor_user_id=user.id,
+        actor_org_id=user.org_id,
+        channel="web",
+        ip=request.client.host if request.client else None,
+        **fields,
     )
 
 
@@ -87,16 +102,8 @@ def _full_login(
     how: str = "",
 ) -> Response:
     ip = request.client.host if request.client else None
-    audit.record(
-        db,
-        None,
-        "auth.login",
-        actor_username=user.username,
-        actor_user_id=user.id,
-        actor_org_id=user.org_id,
-        channel="web",
-        ip=ip,
-        summary=how or ("with two-factor authentication" if mfa.enabled(user) else ""),
+    record_for_user(
+        request, db, user, "auth.login", summary=how or ("with two-factor authentication" if mfa.enabled(user) else "")
     )
     token, _ws = service.start_web_session(
         db,
@@ -262,16 +269,7 @@ def enrol(
         return render(
             request, "login_2fa_setup.html", enrol_context(user, safe_next(next), "wrong code"), status_code=401
         )
-    audit.record(
-        db,
-        None,
-        "auth.2fa_enabled",
-        actor_username=user.username,
-        actor_user_id=user.id,
-        actor_org_id=user.org_id,
-        channel="web",
-        ip=request.client.host if request.client else None,
-    )
+    record_for_user(request, db, user, "auth.2fa_enabled")
     db.delete(ws)
     page = render(request, "recovery_codes.html", {"codes": codes, "next": safe_next(next)})
     return _full_login(request, db, settings, user, next, response=page)

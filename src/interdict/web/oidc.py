@@ -11,7 +11,7 @@ from interdict.accounts import oidc
 from interdict.audit import service as audit
 from interdict.config import Settings
 from interdict.core.deps import SessionDep, SettingsDep
-from interdict.web.auth import after_first_factor, login_context, safe_next
+from interdict.web.auth import after_first_factor, login_context, record_for_user, safe_next, secure_cookies
 from interdict.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -66,7 +66,7 @@ def oidc_start(request: Request, db: SessionDep, settings: SettingsDep, next: st
         max_age=oidc.STATE_MAX_AGE,
         path=STATE_PATH,
         httponly=True,
-        secure=settings.cookie_secure if settings.cookie_secure is not None else request.url.scheme == "https",
+        secure=secure_cookies(request, settings),
         samesite="lax",  # sent on the provider's top-level redirect back, never on cross-site subrequests
     )
     return response
@@ -91,34 +91,19 @@ def oidc_callback(
         user, bound = oidc.account_for(db, settings, claims)
     except oidc.OidcError as exc:
         return _refused(request, db, settings, str(exc))
-    ip = request.client.host if request.client else None
     if bound:
-        audit.record(
+        record_for_user(
+            request,
             db,
-            None,
+            user,
             "auth.oidc_linked",
             object_type="user",
             object_id=user.id,
             object_label=user.username,
-            actor_username=user.username,
-            actor_user_id=user.id,
-            actor_org_id=user.org_id,
-            channel="web",
-            ip=ip,
             summary=f"provider identity {claims['sub']} at {idp.issuer} bound to the account",
         )
     how = f"OpenID Connect ({idp.issuer})"
-    audit.record(
-        db,
-        None,
-        "auth.oidc_verified",
-        actor_username=user.username,
-        actor_user_id=user.id,
-        actor_org_id=user.org_id,
-        channel="web",
-        ip=ip,
-        summary=how,
-    )
+    record_for_user(request, db, user, "auth.oidc_verified", summary=how)
     response = after_first_factor(
         request, db, settings, user, pending.next, how=how, mfa_done=settings.oidc_trust_provider_mfa
     )
