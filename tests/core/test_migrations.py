@@ -20,6 +20,7 @@ from interdict.core.maintenance import MaintenanceTask
 from interdict.incidents import service as incidents
 from interdict.incidents.models import Incident, IncidentParty
 from interdict.incidents.schemas import IncidentCreate
+from interdict.sharing.service import record_audience
 from tests.conftest import BACKENDS, PASSWORD, minimal_incident, prepared_database
 
 FULLTEXT_NAMES = (
@@ -29,6 +30,7 @@ FULLTEXT_NAMES = (
     "ix_incidents_nominal_fts",
     "ix_incident_parties_fts",
     "ix_incidents_text_fts",
+    "ix_incidents_text_audience",
 )
 
 
@@ -98,6 +100,13 @@ def test_texts_are_rebuilt_with_the_current_code_after_a_migration_asks(kind: st
             assert s.scalar(select(func.count()).select_from(IncidentParty)) == parties == 3
             row = s.execute(select(Incident.company_names, Incident.person_names)).one()
             assert "hoang phat" in row.company_names and row.person_names == "tran van bao"
+            # 0007 filled the audience of the existing record as the service would have written it.
+            incident = s.scalars(select(Incident)).one()
+            assert (
+                incident.audience
+                == record_audience(s, incident)
+                == [f"o:{incident.owner_org_id}", f"t:{incident.owner_org_id}"]
+            )
             subject = accounts.subject_by_username(s, "t.officer", channel="cli")
             found = incidents.search_incidents(
                 s, subject, filter_node=conditions(Condition(field="company", op="match", value="hoang phat"))

@@ -6,6 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from interdict.core.clock import utcnow
@@ -71,6 +72,9 @@ class Incident(Base):
     # natural persons' names apart (nominal data: matched only where the reader may see persons).
     company_names: Mapped[str] = mapped_column(Text, default="")
     person_names: Mapped[str | None] = mapped_column(Text)
+    # Who the distribution may reach, as tokens (sharing.audience_tokens), kept by the service on every write;
+    # PostgreSQL search pre-filters on it in one GIN index with text_vector, beside sharing.readable().
+    audience: Mapped[list[str]] = mapped_column(ARRAY(Text).with_variant(JSON(), "sqlite"), default=list)
 
     # Optimistic locking: the UPDATE carries "WHERE version = <the version read>"; the service sets the new one.
     __mapper_args__ = {"version_id_col": version, "version_id_generator": False}  # noqa: RUF012

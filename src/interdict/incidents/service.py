@@ -17,7 +17,7 @@ from types import SimpleNamespace
 from typing import Any, Literal, cast
 
 from pydantic import ValidationError
-from sqlalchemy import Select, Table, Uuid, any_, bindparam, func, select, text, update
+from sqlalchemy import Select, Table, Uuid, any_, bindparam, event, func, select, text, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
@@ -59,11 +59,15 @@ from interdict.sharing import groups
 from interdict.sharing.schemas import SharingChange
 from interdict.sharing.service import (
     TLP_EXPORT_FORBIDDEN,
+    audience_clause,
+    audience_tokens,
     can_see_nominal,
     nominal_clause,
     readable,
+    record_audience,
     require_editable,
     require_writer,
+    subject_audience,
 )
 
 SORTS = {
@@ -302,6 +306,20 @@ def _apply_sharing(session: Session, subject: Subject, incident: Incident, data:
     incident.sharing_group_id = groups.resolve_group(
         session, subject, data.distribution, data.sharing_group, current=incident.sharing_group_id
     )
+
+
+@event.listens_for(Session, "before_flush")
+def _keep_audience(session: Session, _context: Any, _instances: Any) -> None:
+    """Every incident written through the ORM (create, update, submit, sharing change) gets the audience its
+    current owner, status, distribution, group and TLP give (bulk writes set it in prepare_bulk)."""
+    changed = [o for o in (*session.new, *session.dirty) if isinstance(o, Incident)]
+    if not changed:
+        return
+    with session.no_autoflush:
+        for incident in changed:
+            tokens = record_audience(session, incident)
+            if incident.audience != tokens:
+                incident.audience = tokens
 
 
 def _index_text(incident: Incident, index: ReferenceIndex) -> None:
@@ -800,7 +818,8 @@ def search_incidents(
         # The names check of the company filter defeats the planner's estimates even with the sort index
         # forced: search a window of the first rows instead.
         matching = readable(select(Incident.id).where(*conditions), subject, Incident).order_by(*SORTS[sort])
-        items = _page_from_recent(session, stmt, matching, sort, page, full=full)
+        recent = readable(select(Incident.id), subject, Incident).order_by(*SORTS[sort])
+        items = _page_from_recent(session, stmt, matching, recent, page, full=full)
     elif dense:
         # Over the count cap the matches are many, so the first ones in sort order come first when PostgreSQL
         # walks the sort index and filters (date conditions bound the walk); its full-text row estimates are
@@ -827,7 +846,7 @@ DENSE_SETTINGS = "SET LOCAL enable_bitmapscan = {0}; SET LOCAL enable_seqscan = 
 
 
 def _page_from_recent(
-    session: Session, stmt: Select[Any], matching: Select[Any], sort: str, page: PageParams, *, full: bool
+    session: Session, stmt: Select[Any], matching: Select[Any], recent: Select[Any], page: PageParams, *, full: bool
 ) -> list[Incident]:
     """A page of a search with many matches (over the count cap), found among the first rows in sort order.
 
@@ -841,7 +860,7 @@ def _page_from_recent(
     need = page.offset + page.page_size
     window = RECENT_WINDOW
     while window <= RECENT_WINDOW_MAX:
-        ids = list(session.scalars(select(Incident.id).order_by(*SORTS[sort]).limit(window)))
+        ids = list(session.scalars(recent.limit(window)))
         in_window = Incident.id == any_(bindparam("window_ids", ids, type_=ARRAY(Uuid())))
         session.execute(text(DENSE_SETTINGS.format("off")))
         try:
@@ -880,6 +899,11 @@ def _search_conditions(
         conditions.append(search.text_match(dialect, q, nominal=nominal))
     if exporting:
         conditions.append(Incident.tlp.not_in(TLP_EXPORT_FORBIDDEN))
+    if dialect == "postgresql" and ((q and search.query_tokens(q)) or uses_field(filter_node, "company")):
+        # Beside readable() (added by every caller), never instead: the GIN index over (text_vector, audience)
+        # then skips the rows the subject may not read before any is fetched. Only for text searches: other
+        # filters walk the sort index, where the extra condition would only mislead the row estimates.
+        conditions.append(audience_clause(Incident, subject_audience(session, subject)))
     return conditions
 
 
@@ -1089,6 +1113,15 @@ def prepare_bulk(
             sharing_group_id=it.sharing_group_id,
         )
         _apply(inc, it.data, it.checked, now.date(), make=_plain_row)
+        inc.audience = audience_tokens(
+            owner_org_id=subject.org_id,
+            owner_root_id=subject.root_org_id,
+            owner_country=subject.country,
+            status=it.status,
+            distribution=inc.distribution,
+            sharing_group_id=inc.sharing_group_id,
+            tlp=inc.tlp,
+        )
         _index_text(inc, index)
         rows[incidents_table.name].append(_row(inc, incidents_table))
         for child_list in (inc.transits, inc.containers, inc.parties, inc.modus, inc.substances, inc.places):

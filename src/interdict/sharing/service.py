@@ -26,7 +26,8 @@ import uuid
 from collections.abc import Callable
 from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import Select, and_, false, or_, select, true
+from sqlalchemy import Select, Text, and_, cast, false, or_, select, true
+from sqlalchemy.dialects.postgresql import ARRAY, array
 from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -111,6 +112,76 @@ def readable_clause(model: type[Any], subject: Subject) -> ColumnElement[bool]:
     published: ColumnElement[bool] = model.status != "draft" if hasattr(model, "status") else true()
     tlp_ok = or_(model.tlp != "AMBER+STRICT", owner.in_(same_tree))
     return or_(owner == subject.org_id, and_(published, tlp_ok, shared))
+
+
+# --- audience: an index-friendly superset of readable_clause (PostgreSQL search) -----------------
+# Each shareable row stores the tokens of the readers its distribution may reach; a subject holds the
+# tokens it answers to. ``audience && subject tokens`` is a necessary condition of readable_clause, so
+# a GIN index over (text_vector, audience) skips unreadable rows before the heap is read. It is only
+# ever added BESIDE readable_clause, never instead of it: a wrong or stale audience can hide a row,
+# never show one. Organisations never change country or tree (accounts has no such operation); one that
+# did would have to refresh the audience of its records.
+
+
+def audience_tokens(
+    *,
+    owner_org_id: uuid.UUID,
+    owner_root_id: uuid.UUID,
+    owner_country: str,
+    status: str | None,
+    distribution: str,
+    sharing_group_id: uuid.UUID | None,
+    tlp: str,
+) -> list[str]:
+    tokens = [f"o:{owner_org_id}"]
+    if status == "draft" or distribution == "unit":
+        return tokens
+    if tlp == "AMBER+STRICT" or distribution == "organisation":
+        return [*tokens, f"t:{owner_root_id}"]
+    if distribution == "all":
+        return [*tokens, "all"]
+    if distribution == "national":
+        return [*tokens, f"c:{owner_country}"]
+    if distribution == "group" and sharing_group_id is not None:
+        return [*tokens, f"g:{sharing_group_id}"]
+    return tokens
+
+
+def record_audience(session: Session, record: Any) -> list[str]:
+    """The audience tokens of a shareable record (from its owner organisation's tree and country)."""
+    owner = session.get(Organisation, record.owner_org_id)
+    if owner is None:
+        return [f"o:{record.owner_org_id}"]
+    return audience_tokens(
+        owner_org_id=owner.id,
+        owner_root_id=owner.root_id or owner.id,
+        owner_country=owner.country,
+        status=getattr(record, "status", None),
+        distribution=record.distribution,
+        sharing_group_id=record.sharing_group_id,
+        tlp=record.tlp,
+    )
+
+
+def subject_audience(session: Session, subject: Subject) -> list[str]:
+    """The tokens ``subject`` answers to: everyone, its unit, its tree, its country, its groups."""
+    groups = session.scalars(
+        select(SharingGroupMember.group_id)
+        .where(SharingGroupMember.org_id.in_(subject.ancestor_ids or (subject.org_id,)))
+        .distinct()
+    )
+    return [
+        "all",
+        f"o:{subject.org_id}",
+        f"t:{subject.root_org_id}",
+        f"c:{subject.country}",
+        *sorted(f"g:{g}" for g in groups),
+    ]
+
+
+def audience_clause(model: type[Any], tokens: list[str]) -> ColumnElement[bool]:
+    """``model.audience && tokens`` (PostgreSQL). Use together with readable_clause, never alone."""
+    return model.audience.op("&&")(cast(array(tokens, type_=Text), ARRAY(Text)))  # type: ignore[no-any-return]
 
 
 def readable(stmt: SelectT, subject: Subject, model: type[Any]) -> SelectT:
