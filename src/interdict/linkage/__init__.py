@@ -1,0 +1,1 @@
+"""Linkage: normalise names and identifiers, and score whether two records are the same party."""
