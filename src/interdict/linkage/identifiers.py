@@ -15,7 +15,7 @@ from stdnum import imo as _imo
 from stdnum import iso6346
 
 from interdict.linkage.tables import address_abbreviations, placeholders
-from interdict.linkage.text import fold, fold_token
+from interdict.linkage.text import ETH, fold, fold_token
 
 _EMAIL_RE = re.compile(
     r"^[a-z0-9.!#$%&'*+/=?^_`{|}~-]+@[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$"
@@ -55,7 +55,7 @@ def email(raw: str | None) -> str | None:
 def _address_tokens(raw: str) -> list[tuple[str, bool]]:
     """Folded tokens, each with whether it is abbreviated: a dot follows it, or a number is glued on."""
     out: list[tuple[str, bool]] = []
-    for m in _ADDRESS_TOKEN_RE.finditer(unicodedata.normalize("NFKC", raw).casefold()):
+    for m in _ADDRESS_TOKEN_RE.finditer(unicodedata.normalize("NFKC", raw).translate(ETH).casefold()):
         for tok in fold_token(m.group(1)):
             glued = _LETTERS_DIGITS_RE.match(tok)
             if glued is not None:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from rigour.names import extract_org_types
 
 from interdict.linkage.tables import Entry, company_lexicon, name_weights, person_titles
-from interdict.linkage.text import fold_token, is_han, pinyin_syllables, token_pairs
+from interdict.linkage.text import fold_token, has_tone_marks, is_han, pinyin_syllables, token_pairs
 
 # An administrative prefix of a Chinese name not in places.csv: 2-3 characters + 省/市/县/自治区,
 # at the start ("东莞市..."); 市场 (market) is not a city.
@@ -50,7 +50,7 @@ class CompanyName:
     @property
     def has_marks(self) -> bool:
         """Whether the name was written with Vietnamese diacritics (so their absence means something)."""
-        return self.original != "" and any(m != f for m, f in zip(self.marked, self.distinctive, strict=False))
+        return any(has_tone_marks(m, f) for m, f in zip(self.marked, self.distinctive, strict=True))
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +60,7 @@ class PersonName:
     tokens: tuple[str, ...]  # folded, titles dropped; Chinese characters as pinyin syllables
     marked: tuple[str, ...]  # the same tokens with diacritics, aligned
     key: str  # order-independent: sorted tokens joined by a space
+    maybe_title: str | None  # first token, kept, that may be a title ("anh", "chi")
     has_marks: bool
 
 
@@ -196,7 +197,7 @@ def company(text: str) -> CompanyName:
         form = _rigour_legal_form(text, b)
         if form is not None:
             b.legal.append(form)
-    legal_form = "branch" if "branch" in b.legal else (b.legal[0] if b.legal else None)
+    legal_form = next((f for f in ("branch", "one_member_llc") if f in b.legal), b.legal[0] if b.legal else None)
     return CompanyName(
         original=text,
         folded=" ".join(folded),
@@ -218,7 +219,10 @@ def company(text: str) -> CompanyName:
 def company_markers(text: str) -> bool:
     """Whether a name carries a legal form, a generic company word or a business word."""
     c = company(text)
-    return bool(c.legal_forms or c.concepts or c.generic)
+    # Legal forms found only by rigour do not count: many are also name syllables ("YANG Na" has
+    # "NA", National Association; "Wei Ming Ong" has "ONG", French for NGO).
+    forms = [f for f in c.legal_forms if not f.startswith("other:")]
+    return bool(forms or c.concepts or c.generic)
 
 
 def _strip_trailing_han_title(run: str) -> str:
@@ -233,8 +237,10 @@ def person(text: str) -> PersonName:
     """Normalise a person name: titles dropped, Chinese characters read as pinyin syllables."""
     pairs = token_pairs(text)
     titles = person_titles()
-    # Leading titles: "Ông", "Mr", "Chị". A folded form that is also a common given name ("anh",
-    # "chi") counts only before a full three-part name: "Anh Nguyễn Văn Hùng", not "Anh Tuấn".
+    maybe_title: str | None = None
+    # Leading titles: "Ông", "Mr", "Chị". A folded form that is also a name ("anh", "chi", "ong")
+    # is kept, and only marked as a possible title: "Anh Tuấn", "Chi Phuong Do" are names; the
+    # scorer ignores it when the other side has no such token ("Anh Nguyễn Văn Hùng").
     while len(pairs) > 1:
         marked, folded = pairs[0]
         title = titles.get(folded)
@@ -242,9 +248,11 @@ def person(text: str) -> PersonName:
             break
         remaining = len(pairs) - 1
         exact_marked = marked == title.marked and not title.marked.isascii()
-        if ((exact_marked or not title.ambiguous) and remaining >= 2) or remaining >= 3:
+        if exact_marked or not title.ambiguous:
             pairs = pairs[1:]
         else:
+            if remaining >= 2:
+                maybe_title = folded
             break
     tokens: list[str] = []
     marks: list[str] = []
@@ -262,7 +270,8 @@ def person(text: str) -> PersonName:
         tokens=tuple(tokens),
         marked=tuple(marks),
         key=" ".join(sorted(tokens)),
-        has_marks=any(m != t for m, t in zip(marks, tokens, strict=True)),
+        maybe_title=maybe_title,
+        has_marks=any(has_tone_marks(m, t) for m, t in zip(marks, tokens, strict=True)),
     )
 
 

@@ -24,11 +24,11 @@ import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from rapidfuzz.distance import JaroWinkler
+from rapidfuzz.distance import OSA, JaroWinkler
 
 from interdict.linkage.names import CompanyName, PersonName, company, company_markers, person, person_weight
 from interdict.linkage.tables import company_lexicon
-from interdict.linkage.text import fold_tokens, is_vn_syllable
+from interdict.linkage.text import fold_tokens, has_tone_marks, is_vn_syllable
 
 DEFAULT_THRESHOLD = 0.85
 SUGGEST_THRESHOLD = 0.70
@@ -61,15 +61,17 @@ def token_similarity(a: str, b: str) -> float:
     """Similarity of two folded tokens in [0, 1]."""
     if a == b:
         return 1.0
-    if len(a) <= 3 or len(b) <= 3 or not a.isalpha() or not b.isalpha():
+    if len(a) < 3 or len(b) < 3 or not a.isalpha() or not b.isalpha():
         # An initial stands for a name: "J" ~ "John" (half credit).
         if (len(a) == 1 and b.startswith(a)) or (len(b) == 1 and a.startswith(b)):
             return 0.5
         return 0.0
     if is_vn_syllable(a) and is_vn_syllable(b):
         return 0.0
+    # Typos in other names: Jaro-Winkler (shared prefix) or edit distance with transpositions.
     jw = float(JaroWinkler.similarity(a, b))
-    return float(max(0.0, (jw - 0.84) / 0.16) ** 1.5)
+    osa = float(OSA.normalized_similarity(a, b))
+    return max(0.0, ((jw - 0.84) / 0.16) ** 1.5 if jw > 0.84 else 0.0, (osa - 0.4) / 0.6)
 
 
 def _merge(tokens: Sequence[str], marks: Sequence[str], targets: set[str]) -> tuple[list[str], list[str]]:
@@ -131,7 +133,13 @@ def _align(
             continue
         used_a.add(i)
         used_b.add(j)
-        if s == 1.0 and check_marks and a_marks[i] != b_marks[j]:
+        if (
+            s == 1.0
+            and check_marks
+            and a_marks[i] != b_marks[j]
+            and has_tone_marks(a_marks[i], a[i])
+            and has_tone_marks(b_marks[j], b[j])
+        ):
             s = _DIACRITIC_CONFLICT
             conflicts.append((a_marks[i], b_marks[j]))
         matched.append((a[i], b[j], s))
@@ -149,10 +157,18 @@ def _score_person(n1: PersonName, n2: PersonName) -> PairScore:
         return PairScore(0.0, "Person", {}, ("a name is empty",))
     check = n1.has_marks and n2.has_marks
     al = _align(n1.tokens, n1.marked, n2.tokens, n2.marked, person_weight, check)
+    # A possible leading title ("Anh", "Chi") that finds no partner: compare without it.
+    if n1.maybe_title is not None and n1.maybe_title in al.unmatched_a:
+        alt = _align(n1.tokens[1:], n1.marked[1:], n2.tokens, n2.marked, person_weight, check)
+        al = alt if alt.similarity > al.similarity else al
+    if n2.maybe_title is not None and n2.maybe_title in al.unmatched_b:
+        alt = _align(n1.tokens, n1.marked, n2.tokens[1:], n2.marked[1:], person_weight, check)
+        al = alt if alt.similarity > al.similarity else al
     score = al.similarity
     reasons: list[str] = []
-    if n1.key == n2.key and not al.diacritic_conflicts:
-        reasons.append("same name tokens" + (" in another order" if n1.tokens != n2.tokens else ""))
+    if al.similarity == 1.0:
+        in_order = [x for x, _, _ in al.matched] == [y for _, y, _ in al.matched]
+        reasons.append("same name tokens" + ("" if in_order else " in another order"))
     else:
         for x, y, s in al.matched:
             if x != y:

@@ -35,9 +35,19 @@ def is_vn_syllable(token: str) -> bool:
     return _VN_SYLLABLE_RE.fullmatch(token) is not None
 
 
+# Vietnamese text often carries the Icelandic eth (Ð, U+00D0) where Đ (U+0110) is meant: the two
+# look the same. Read it as Đ.
+ETH = str.maketrans({"Ð": "Đ", "ð": "đ"})
+
+
 def marked_tokens(text: str) -> list[str]:
     """NFKC + casefold tokens with diacritics kept: "Nguyễn Văn-Hùng" -> nguyễn, văn, hùng."""
-    return _TOKEN_RE.findall(unicodedata.normalize("NFKC", text).casefold())
+    return _TOKEN_RE.findall(unicodedata.normalize("NFKC", text).translate(ETH).casefold())
+
+
+def has_tone_marks(marked: str, folded: str) -> bool:
+    """Whether a token carries diacritics other than đ (which many type even without accents)."""
+    return marked.replace("đ", "d") != folded
 
 
 @functools.lru_cache(maxsize=262144)
