@@ -23,6 +23,7 @@ _EMAIL_RE = re.compile(
 _MAILTO_RE = re.compile(r"^mailto:", re.IGNORECASE)
 # An address token with the dot that followed it, or letters glued to a number ("Q1", "P.12").
 _ADDRESS_TOKEN_RE = re.compile(r"([^\W_]+)(\.?)")
+_CONTAINER_SEP_RE = re.compile(r"[\s\-./]")
 _LETTERS_DIGITS_RE = re.compile(r"^([a-z]{1,2})(\d+)$")
 
 
@@ -104,7 +105,7 @@ def container(raw: str | None) -> str | None:
     if not raw:
         return None
     try:
-        value: str = iso6346.validate(raw)
+        value: str = iso6346.validate(_CONTAINER_SEP_RE.sub("", raw).upper())
     except Exception:  # stdnum raises its ValidationError subclasses
         return None
     return value
@@ -115,7 +116,7 @@ def imo(raw: str | None) -> str | None:
     if not raw:
         return None
     try:
-        value: str = _imo.validate(raw)
+        value: str = _imo.validate(raw.upper())
     except Exception:
         return None
     return value

@@ -40,6 +40,8 @@ _COMPANY_SCHEMAS = frozenset({"Company", "Organization"})
 _DIACRITIC_CONFLICT = 0.6
 # Each pair of conflicting tokens (both sides have a token the other lacks) multiplies the score.
 _CONFLICT_FACTOR = 0.8
+# Below this two tokens are not the same word ("zhang"/"wang"): unmatched, a conflict.
+_MIN_TOKEN_SIMILARITY = 0.5
 # One side written without diacritics: nothing to check them against (slightly below exact).
 _UNMARKED_FACTOR = 0.98
 
@@ -120,7 +122,7 @@ def _align(
     for i, ta in enumerate(a):
         for j, tb in enumerate(b):
             s = token_similarity(ta, tb)
-            if s > 0:
+            if s >= _MIN_TOKEN_SIMILARITY:
                 cands.append((s, i, j))
     cands.sort(key=lambda c: -c[0])
     used_a: set[int] = set()
