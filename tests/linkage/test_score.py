@@ -220,3 +220,28 @@ def test_crosslingual_set_is_reproducible_from_its_generator(tmp_path: Path) -> 
         capture_output=True,
     )
     assert out.read_bytes() == (DATA / "crosslingual_pairs.csv").read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("Shenzhen Huaqiang Trading", "Shen Zhen Hua Qiang Trading Co., Ltd"),  # pinyin in syllables
+        ("Huaqiang Mao Yi", "华强贸易有限公司"),
+        ("ABC Logistics Co., Ltd", "Công ty TNHH ABC Logistic"),  # singular/plural
+        ("Cty TNHH Hoàng Anh (Việt Nam)", "Hoang Anh Vietnam Co Ltd"),
+        ("Hoàng Anh Group", "Tập đoàn Hoàng Anh"),
+        ("重庆长安贸易有限公司", "Chongqing Changan Trading Co., Ltd"),  # 长 read chang in 长安
+    ],
+)
+def test_more_spellings_of_the_same_company(a: str, b: str) -> None:
+    assert s(a, b).score >= DEFAULT_THRESHOLD
+
+
+@pytest.mark.xfail(strict=True, reason="known gap: no Sino-Vietnamese readings (华强 = Hoa Cường)")
+def test_gap_sino_vietnamese_reading() -> None:
+    assert s("Công ty TNHH Thương mại Hoa Cường", "深圳市华强贸易有限公司").score >= SUGGEST_THRESHOLD
+
+
+@pytest.mark.xfail(strict=True, reason="known gap: distinctive names translated word by word (Sao Vàng = Golden Star)")
+def test_gap_translated_distinctive_name() -> None:
+    assert s("Công ty TNHH Sao Vàng", "Golden Star Co., Ltd").score >= SUGGEST_THRESHOLD

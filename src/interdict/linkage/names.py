@@ -74,6 +74,18 @@ def _latin_entry(folded: list[str], i: int) -> tuple[Entry, int] | None:
         entry = lex.latin.get(tuple(seq))
         if entry is not None:
             return entry, length
+        if length > 1 and length <= 3:
+            # A place or business word written in separate pinyin syllables: "Shen Zhen", "Mao Yi".
+            entry = lex.latin.get(("".join(seq),))
+            if entry is not None and entry.role in ("place", "concept"):
+                return entry, length
+    # English plural or singular of a listed word: "logistic", "chemical", "foodstuff".
+    tok = folded[i]
+    if len(tok) > 4 and tok.isascii() and tok.isalpha():
+        other = tok[:-1] if tok.endswith("s") else tok + "s"
+        entry = lex.latin.get((other,))
+        if entry is not None and entry.role == "concept":
+            return entry, 1
     return None
 
 
