@@ -7,7 +7,7 @@ its ``*_no_accents`` files are the same names as people type them without diacri
 else here is hand-written by the Interdict team: family names, Chinese characters with their
 readings, business words and translation templates. The companies are invented: any resemblance
 to a real company is accidental. The committed set is tests/linkage/data/crosslingual_pairs.csv
-(default seed); tune on another seed (e.g. ``--seed 1 --out /tmp/dev.csv``) and keep the committed
+(default seed); tune on another seed (e.g. ``--seed 1 --out dev_pairs.csv``) and keep the committed
 set held out.
 """
 
