@@ -1,0 +1,325 @@
+"""Score whether two names denote the same party, with reasons an analyst can read.
+
+``score_pair`` returns a graded score in [0, 1]: links are made at ``DEFAULT_THRESHOLD``;
+pairs between ``SUGGEST_THRESHOLD`` and it go to an analyst for review.
+
+Companies: the distinctive part of the name (legal forms, generic words, business words and places
+removed) carries most of the weight; business concepts, legal form and place agree or conflict on
+top of it. Business words alone never make a match ("Hoang Anh Trading" vs "Minh Phat Trading").
+Persons: tokens are aligned whatever their order; very common family and middle names (Nguyễn,
+Văn, Thị, 王) weigh less than given names.
+
+Tokens are compared exactly when both are Vietnamese syllables or short: "Hùng"/"Hải",
+"Phát"/"Pháp" are different names, not typos. Longer tokens (English, pinyin words) get partial
+credit from Jaro-Winkler ("micheal"/"michael"). Tokens equal once folded but written with
+different diacritics on both sides ("Hùng"/"Hưng") are a likely different name: partial credit.
+
+rigour's name comparison (``rigour.names.compare``) is not used: it works on tagged name parts and
+does not know Vietnamese syllable structure or the business-word concepts above.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from rapidfuzz.distance import OSA, JaroWinkler
+
+from interdict.linkage.names import CompanyName, PersonName, company, company_markers, person, person_weight
+from interdict.linkage.tables import company_lexicon
+from interdict.linkage.text import fold_tokens, has_tone_marks, is_vn_syllable
+
+DEFAULT_THRESHOLD = 0.85
+SUGGEST_THRESHOLD = 0.70
+
+SCHEMAS = frozenset({"Person", "Company", "Organization", "LegalEntity", "Vessel"})
+_COMPANY_SCHEMAS = frozenset({"Company", "Organization"})
+
+# Partial credit for a token equal once folded but with different diacritics on both sides.
+_DIACRITIC_CONFLICT = 0.6
+# Each pair of conflicting tokens (both sides have a token the other lacks) multiplies the score.
+_CONFLICT_FACTOR = 0.8
+# Below this two tokens are not the same word ("zhang"/"wang"): unmatched, a conflict.
+_MIN_TOKEN_SIMILARITY = 0.5
+# One side written without diacritics: nothing to check them against (slightly below exact).
+_UNMARKED_FACTOR = 0.98
+
+
+@dataclass(frozen=True, slots=True)
+class PairScore:
+    score: float
+    schema: str  # the schema the pair was compared as: Person, Company or Vessel
+    features: dict[str, float] = field(default_factory=dict)
+    reasons: tuple[str, ...] = ()
+
+    @property
+    def match(self) -> bool:
+        return self.score >= DEFAULT_THRESHOLD
+
+
+@functools.lru_cache(maxsize=262144)
+def token_similarity(a: str, b: str) -> float:
+    """Similarity of two folded tokens in [0, 1]."""
+    if a == b:
+        return 1.0
+    if len(a) < 3 or len(b) < 3 or not a.isalpha() or not b.isalpha():
+        # An initial stands for a name: "J" ~ "John" (half credit).
+        if (len(a) == 1 and b.startswith(a)) or (len(b) == 1 and a.startswith(b)):
+            return 0.5
+        return 0.0
+    if is_vn_syllable(a) and is_vn_syllable(b):
+        return 0.0
+    # Typos in other names: Jaro-Winkler (shared prefix) or edit distance with transpositions.
+    jw = float(JaroWinkler.similarity(a, b))
+    osa = float(OSA.normalized_similarity(a, b))
+    return max(0.0, ((jw - 0.84) / 0.16) ** 1.5 if jw > 0.84 else 0.0, (osa - 0.4) / 0.6)
+
+
+def _merge(tokens: Sequence[str], marks: Sequence[str], targets: set[str]) -> tuple[list[str], list[str]]:
+    """Join runs of tokens that the other side writes as one word: hua qiang -> huaqiang."""
+    out: list[str] = []
+    out_marks: list[str] = []
+    i = 0
+    n = len(tokens)
+    while i < n:
+        for j in range(n, i + 1, -1):
+            joined = "".join(tokens[i:j])
+            if joined in targets:
+                out.append(joined)
+                out_marks.append("".join(marks[i:j]))
+                i = j
+                break
+        else:
+            out.append(tokens[i])
+            out_marks.append(marks[i])
+            i += 1
+    return out, out_marks
+
+
+@dataclass(frozen=True, slots=True)
+class _Alignment:
+    similarity: float
+    matched: tuple[tuple[str, str, float], ...]
+    unmatched_a: tuple[str, ...]
+    unmatched_b: tuple[str, ...]
+    diacritic_conflicts: tuple[tuple[str, str], ...]
+
+
+def _align(
+    a: Sequence[str],
+    a_marks: Sequence[str],
+    b: Sequence[str],
+    b_marks: Sequence[str],
+    weight: Callable[[str], float],
+    check_marks: bool,
+) -> _Alignment:
+    """Greedy best-first token alignment, weighted; order-independent."""
+    if len(a) > 1 or len(b) > 1:
+        a, a_marks = _merge(a, a_marks, set(b))
+        b, b_marks = _merge(b, b_marks, set(a))
+    cands: list[tuple[float, int, int]] = []
+    for i, ta in enumerate(a):
+        for j, tb in enumerate(b):
+            s = token_similarity(ta, tb)
+            if s >= _MIN_TOKEN_SIMILARITY:
+                cands.append((s, i, j))
+    cands.sort(key=lambda c: -c[0])
+    used_a: set[int] = set()
+    used_b: set[int] = set()
+    matched: list[tuple[str, str, float]] = []
+    conflicts: list[tuple[str, str]] = []
+    num = 0.0
+    for s, i, j in cands:
+        if i in used_a or j in used_b:
+            continue
+        used_a.add(i)
+        used_b.add(j)
+        if (
+            s == 1.0
+            and check_marks
+            and a_marks[i] != b_marks[j]
+            and has_tone_marks(a_marks[i], a[i])
+            and has_tone_marks(b_marks[j], b[j])
+        ):
+            s = _DIACRITIC_CONFLICT
+            conflicts.append((a_marks[i], b_marks[j]))
+        matched.append((a[i], b[j], s))
+        num += (weight(a[i]) + weight(b[j])) * s
+    den = sum(map(weight, a)) + sum(map(weight, b))
+    un_a = tuple(t for i, t in enumerate(a) if i not in used_a)
+    un_b = tuple(t for j, t in enumerate(b) if j not in used_b)
+    sim = num / den if den else 0.0
+    sim *= _CONFLICT_FACTOR ** min(len(un_a), len(un_b))
+    return _Alignment(sim, tuple(matched), un_a, un_b, tuple(conflicts))
+
+
+def _score_person(n1: PersonName, n2: PersonName) -> PairScore:
+    if not n1.tokens or not n2.tokens:
+        return PairScore(0.0, "Person", {}, ("a name is empty",))
+    check = n1.has_marks and n2.has_marks
+    al = _align(n1.tokens, n1.marked, n2.tokens, n2.marked, person_weight, check)
+    # A possible leading title ("Anh", "Chi") that finds no partner: compare without it.
+    if n1.maybe_title is not None and n1.maybe_title in al.unmatched_a:
+        alt = _align(n1.tokens[1:], n1.marked[1:], n2.tokens, n2.marked, person_weight, check)
+        al = alt if alt.similarity > al.similarity else al
+    if n2.maybe_title is not None and n2.maybe_title in al.unmatched_b:
+        alt = _align(n1.tokens, n1.marked, n2.tokens[1:], n2.marked[1:], person_weight, check)
+        al = alt if alt.similarity > al.similarity else al
+    score = al.similarity
+    reasons: list[str] = []
+    if al.similarity == 1.0:
+        in_order = [x for x, _, _ in al.matched] == [y for _, y, _ in al.matched]
+        reasons.append("same name tokens" + ("" if in_order else " in another order"))
+    else:
+        for x, y, s in al.matched:
+            if x != y:
+                reasons.append(f"similar: {x} ~ {y} ({s:.2f})")
+        for x, y in al.diacritic_conflicts:
+            reasons.append(f"diacritics differ: {x} ≠ {y}")
+        if al.unmatched_a or al.unmatched_b:
+            reasons.append("unmatched: " + ", ".join(al.unmatched_a + al.unmatched_b))
+    if (n1.has_marks != n2.has_marks) and score > 0:
+        score *= _UNMARKED_FACTOR
+        reasons.append("one side written without diacritics")
+    feats = {"tokens": round(al.similarity, 4), "diacritic_conflicts": float(len(al.diacritic_conflicts))}
+    return PairScore(_clamp(score), "Person", feats, tuple(reasons))
+
+
+def _share(x: frozenset[str], y: frozenset[str]) -> float:
+    """Agreement of two sets: both empty 1, one empty 0.5, else Jaccard."""
+    if not x and not y:
+        return 1.0
+    if not x or not y:
+        return 0.5
+    return len(x & y) / len(x | y)
+
+
+def _legal_agreement(f1: str | None, f2: str | None) -> float:
+    if f1 is None and f2 is None:
+        return 1.0
+    if f1 is None or f2 is None:
+        return 0.6
+    family = {"one_member_llc": "llc"}
+    a, b = family.get(f1, f1), family.get(f2, f2)
+    if a == b:
+        return 1.0
+    if "branch" in (a, b):
+        return 0.3
+    if a.startswith("other:") or b.startswith("other:"):
+        return 0.6
+    return 0.2
+
+
+def _score_company(c1: CompanyName, c2: CompanyName) -> PairScore:
+    reasons: list[str] = []
+    # A token that is a place on the other side is a place here too ("Dongguan" vs 东莞市).
+    d1 = [(t, m) for t, m in zip(c1.distinctive, c1.marked, strict=True) if t not in c2.places]
+    d2 = [(t, m) for t, m in zip(c2.distinctive, c2.marked, strict=True) if t not in c1.places]
+    places1 = c1.places | (set(c1.distinctive) & c2.places)
+    places2 = c2.places | (set(c2.distinctive) & c1.places)
+    if not d1 or not d2:
+        dist = 0.0
+        reasons.append("no distinctive name on " + ("both sides" if not d1 and not d2 else "one side"))
+        al = None
+    else:
+        check = c1.has_marks and c2.has_marks
+        al = _align([t for t, _ in d1], [m for _, m in d1], [t for t, _ in d2], [m for _, m in d2], _one_weight, check)
+        dist = al.similarity
+        if dist == 1.0:
+            same_core = c1.core == c2.core
+            reasons.append(
+                "same core name after legal form removal"
+                if same_core
+                else "same distinctive name: " + " ".join(t for t, _ in d1)
+            )
+        else:
+            for x, y, s in al.matched:
+                if x != y:
+                    reasons.append(f"similar: {x} ~ {y} ({s:.2f})")
+            for x, y in al.diacritic_conflicts:
+                reasons.append(f"diacritics differ: {x} ≠ {y}")
+            if al.unmatched_a or al.unmatched_b:
+                reasons.append("distinctive words not matched: " + ", ".join(al.unmatched_a + al.unmatched_b))
+    concepts = _share(c1.concepts, c2.concepts)
+    shared = c1.concepts & c2.concepts
+    for concept in sorted(shared):
+        t1 = [t for t, c in c1.terms if c == concept]
+        t2 = [t for t, c in c2.terms if c == concept]
+        if t1 and t2 and fold_tokens(t1[0]) != fold_tokens(t2[0]):
+            reasons.append(f"translation: {t1[0]} = {t2[0]}")
+        else:
+            reasons.append(f"same business: {concept}")
+    if c1.concepts and c2.concepts and not shared:
+        reasons.append("different business: " + ", ".join(sorted(c1.concepts)) + " / " + ", ".join(sorted(c2.concepts)))
+    legal = _legal_agreement(c1.legal_form, c2.legal_form)
+    if c1.legal_form and c2.legal_form:
+        reasons.append(
+            f"same legal form: {c1.legal_form}"
+            if legal == 1.0
+            else f"legal forms differ: {c1.legal_form} / {c2.legal_form}"
+        )
+    place = _share(frozenset(places1), frozenset(places2))
+    if places1 and places2:
+        reasons.append(("same place: " if place > 0 else "different places: ") + ", ".join(sorted(places1 | places2)))
+    score = 0.75 * dist + 0.12 * concepts + 0.06 * legal + 0.07 * place
+    if c1.concepts and c2.concepts and not shared:
+        score *= 0.85
+    if dist < 1.0:
+        # Without the distinctive name the rest is weak evidence: scale it by the name.
+        score = 0.75 * dist + (score - 0.75 * dist) * dist
+    if c1.has_marks != c2.has_marks and score > 0:
+        score *= _UNMARKED_FACTOR
+    feats = {
+        "distinctive": round(dist, 4),
+        "concepts": round(concepts, 4),
+        "legal_form": round(legal, 4),
+        "place": round(place, 4),
+    }
+    return PairScore(_clamp(score), "Company", feats, tuple(reasons))
+
+
+def _one_weight(token: str) -> float:
+    return 1.0
+
+
+def _score_vessel(name1: str, name2: str) -> PairScore:
+    lex = company_lexicon()
+    prefixes = {k for k, e in lex.latin.items() if e.role == "vessel_prefix" and len(k) == 1}
+
+    def toks(text: str) -> list[str]:
+        t = fold_tokens(text)
+        while len(t) > 1 and (t[0],) in prefixes:
+            t = t[1:]
+        return t
+
+    t1, t2 = toks(name1), toks(name2)
+    if not t1 or not t2:
+        return PairScore(0.0, "Vessel", {}, ("a name is empty",))
+    al = _align(t1, t1, t2, t2, _one_weight, False)
+    reasons = ["same vessel name"] if al.similarity == 1.0 else []
+    if al.unmatched_a or al.unmatched_b:
+        reasons.append("not matched: " + ", ".join(al.unmatched_a + al.unmatched_b))
+    return PairScore(_clamp(al.similarity), "Vessel", {"tokens": round(al.similarity, 4)}, tuple(reasons))
+
+
+def _clamp(x: float) -> float:
+    return min(1.0, max(0.0, x))
+
+
+def score_pair(name1: str, name2: str, schema: str | None = None) -> PairScore:
+    """Score two names of the given schema (Person, Company, Organization, LegalEntity, Vessel).
+
+    None or LegalEntity: compared as companies if either name has a legal form, a generic company
+    word or a business word, else as persons.
+    """
+    if schema is not None and schema not in SCHEMAS:
+        raise ValueError(f"unknown schema {schema!r}: expected one of {', '.join(sorted(SCHEMAS))}")
+    if schema == "Vessel":
+        return _score_vessel(name1, name2)
+    as_company = schema in _COMPANY_SCHEMAS or (
+        schema != "Person" and (company_markers(name1) or company_markers(name2))
+    )
+    if as_company:
+        return _score_company(company(name1), company(name2))
+    return _score_person(person(name1), person(name2))

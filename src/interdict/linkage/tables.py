@@ -1,0 +1,137 @@
+"""The linkage reference tables (``linkage/data/*.csv``), loaded once and indexed for matching.
+
+The CSV files hold terms as people write them (diacritics, capitals, Chinese characters);
+they are folded here, so an agency adding a row does not have to fold it by hand. Latin terms
+become token tuples matched as phrases on folded text; Chinese terms are matched inside
+unspaced Chinese text. See ``data/SOURCES.md``.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+from collections.abc import Iterator
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from interdict.linkage.text import fold_tokens, is_han, pinyin_syllables
+
+
+def data_dir() -> Path:
+    return Path(str(resources.files("interdict.linkage") / "data"))
+
+
+def _rows(name: str) -> Iterator[dict[str, str]]:
+    with (data_dir() / name).open(encoding="utf-8-sig", newline="") as fh:
+        for row in csv.DictReader(fh):
+            yield {k: (v or "").strip() for k, v in row.items()}
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """What a matched term means: its role and value (legal form code, concept id, place id...)."""
+
+    role: str  # legal | generic | connector | vessel_prefix | concept | place
+    value: str
+    term: str  # the term as written in the table, for explanations
+
+
+@dataclass(frozen=True, slots=True)
+class Lexicon:
+    latin: dict[tuple[str, ...], Entry]
+    latin_max: int
+    han: dict[str, Entry]
+    han_max: int
+
+
+def _add(latin: dict[tuple[str, ...], Entry], han: dict[str, Entry], term: str, entry: Entry) -> None:
+    """First definition wins: legal forms, then generic words, business terms, places."""
+    toks = fold_tokens(term)
+    if not toks:
+        return
+    if len(toks) == 1 and is_han(toks[0]):
+        han.setdefault(toks[0], entry)
+        # Written in pinyin in Latin-script documents: 贸易 -> "maoyi", 有限公司 -> "youxiangongsi".
+        syllables = pinyin_syllables(toks[0])
+        latin.setdefault(("".join(syllables),), entry)
+        if entry.role in ("legal", "generic"):  # "you xian gong si", "gong si"
+            latin.setdefault(syllables, entry)
+    elif not any(is_han(t) for t in toks):
+        latin.setdefault(tuple(toks), entry)
+
+
+@functools.cache
+def company_lexicon() -> Lexicon:
+    latin: dict[tuple[str, ...], Entry] = {}
+    han: dict[str, Entry] = {}
+    for r in _rows("legal_forms.csv"):
+        _add(latin, han, r["term"], Entry("legal", r["form"], r["term"]))
+    for r in _rows("generic_words.csv"):
+        _add(latin, han, r["term"], Entry(r["role"], r["role"], r["term"]))
+    for r in _rows("business_terms.csv"):
+        _add(latin, han, r["term"], Entry("concept", r["concept"], r["term"]))
+    for r in _rows("places.csv"):
+        _add(latin, han, r["term"], Entry("place", r["place"], r["term"]))
+    return Lexicon(latin, max(map(len, latin)), han, max(map(len, han)))
+
+
+@dataclass(frozen=True, slots=True)
+class Title:
+    marked: str  # casefolded, diacritics kept: "chị"
+    position: str  # leading | trailing
+    ambiguous: bool  # the folded form is also a common name ("anh", "chi")
+
+
+@functools.cache
+def person_titles() -> dict[str, Title]:
+    """Folded title -> Title. Leading Latin titles and trailing Chinese ones (张先生)."""
+    out: dict[str, Title] = {}
+    for r in _rows("person_titles.csv"):
+        toks = fold_tokens(r["title"])
+        if len(toks) == 1:
+            out[toks[0]] = Title(r["title"].casefold(), r["position"], r["ambiguous"] == "1")
+    return out
+
+
+@functools.cache
+def name_weights() -> dict[str, float]:
+    """Folded (Chinese: pinyin) name token -> weight below 1 for very common family/middle names."""
+    out: dict[str, float] = {}
+    for r in _rows("name_weights.csv"):
+        toks = fold_tokens(r["token"])
+        if len(toks) != 1:
+            continue
+        key = "".join(pinyin_syllables(toks[0])) if is_han(toks[0]) else toks[0]
+        out.setdefault(key, float(r["weight"]))
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class Abbreviation:
+    expansion: tuple[str, ...]
+    needs_dot: bool  # single letters ("P.", "Q.") count only with a dot or a number glued on
+
+
+@functools.cache
+def address_abbreviations() -> tuple[dict[tuple[str, ...], Abbreviation], int]:
+    out: dict[tuple[str, ...], Abbreviation] = {}
+    for r in _rows("address_abbreviations.csv"):
+        toks = fold_tokens(r["term"])
+        if toks:
+            out.setdefault(tuple(toks), Abbreviation(tuple(fold_tokens(r["expansion"])), r["needs_dot"] == "1"))
+    return out, max(map(len, out))
+
+
+@functools.cache
+def placeholders() -> tuple[frozenset[str], tuple[str, ...]]:
+    """(exact folded values, folded prefixes)."""
+    exact: set[str] = set()
+    prefixes: list[str] = []
+    for r in _rows("placeholders.csv"):
+        folded = " ".join(fold_tokens(r["value"]))
+        if r["match"] == "prefix":
+            prefixes.append(folded)
+        else:
+            exact.add(folded)
+    return frozenset(exact), tuple(prefixes)

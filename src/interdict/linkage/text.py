@@ -1,0 +1,86 @@
+"""Low-level text helpers for linkage: folding, tokens, Han -> pinyin, Vietnamese syllables."""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+
+from pypinyin import lazy_pinyin
+
+from interdict.core.text import fold as _fold_word
+
+_CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+# A run of Chinese characters, or a run of other letters/digits: "abc贸易" -> "abc", "贸易".
+_TOKEN_RE = re.compile(f"[{_CJK}]+|[^\\W_{_CJK}]+")
+_HAN_RE = re.compile(f"[{_CJK}]")
+
+# One Vietnamese syllable without diacritics (onset, nucleus, coda). Used to decide that two
+# different short tokens are different names rather than a typo: "hoang" vs "hoan", "phat" vs
+# "phap" are distinct Vietnamese words, while "micheal" vs "michael" is a typo.
+_VN_SYLLABLE_RE = re.compile(
+    r"(?:ngh|ng|nh|ch|gh|gi|kh|ph|qu|th|tr|[bcdghklmnprstvx])?"
+    r"(?:uyen|uyet|uye|uya|uyu|uoi|uou|oai|oay|oao|oeo|ieu|yeu|ai|ao|au|ay|eo|eu|ia|iu|oa|oe|oi|oo|ua|uay|"
+    r"uai|ue|ui|uo|uu|uy|ye|ie|a|e|i|o|u|y)"
+    r"(?:ch|ng|nh|c|m|n|p|t)?"
+)
+
+
+def is_han(token: str) -> bool:
+    return bool(token) and _HAN_RE.match(token) is not None
+
+
+@functools.lru_cache(maxsize=262144)
+def is_vn_syllable(token: str) -> bool:
+    return _VN_SYLLABLE_RE.fullmatch(token) is not None
+
+
+# Vietnamese text often carries the Icelandic eth (Ð, U+00D0) where Đ (U+0110) is meant: the two
+# look the same. Read it as Đ.
+ETH = str.maketrans({"Ð": "Đ", "ð": "đ"})
+
+
+def marked_tokens(text: str) -> list[str]:
+    """NFKC + casefold tokens with diacritics kept: "Nguyễn Văn-Hùng" -> nguyễn, văn, hùng."""
+    return _TOKEN_RE.findall(unicodedata.normalize("NFKC", text).translate(ETH).casefold())
+
+
+def has_tone_marks(marked: str, folded: str) -> bool:
+    """Whether a token carries diacritics other than đ (which many type even without accents)."""
+    return marked.replace("đ", "d") != folded
+
+
+@functools.lru_cache(maxsize=262144)
+def fold_token(token: str) -> tuple[str, ...]:
+    """Fold one marked token (diacritics off, đ -> d); usually one token, rarely none or several."""
+    return tuple(_TOKEN_RE.findall(_fold_word(token)))
+
+
+def token_pairs(text: str) -> list[tuple[str, str]]:
+    """(marked, folded) token pairs, aligned: ("hùng", "hung")."""
+    out: list[tuple[str, str]] = []
+    for marked in marked_tokens(text):
+        for folded in fold_token(marked):
+            out.append((marked, folded))
+    return out
+
+
+def fold_tokens(text: str) -> list[str]:
+    return [f for _, f in token_pairs(text)]
+
+
+def fold(text: str) -> str:
+    """NFKC, casefold, diacritics removed (Vietnamese đ -> d), punctuation -> space, spaces collapsed.
+
+    Chinese characters are kept (as separate runs): "Cty TNHH Hoàng-Anh" -> "cty tnhh hoang anh".
+    """
+    return " ".join(fold_tokens(text))
+
+
+@functools.lru_cache(maxsize=65536)
+def pinyin_syllables(han: str) -> tuple[str, ...]:
+    """Toneless pinyin syllables of a Chinese run, ü written u: 华强 -> ("hua", "qiang")."""
+    out: list[str] = []
+    for syl in lazy_pinyin(han, v_to_u=True):
+        out.extend(fold_token(syl.casefold()))
+    return tuple(out)
