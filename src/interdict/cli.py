@@ -36,6 +36,8 @@ app.add_typer(import_app, name="import")
 audit_app = typer.Typer(help="The tamper-evident audit trail.", no_args_is_help=True)
 app.add_typer(export_app, name="export")
 app.add_typer(audit_app, name="audit")
+linkage_app = typer.Typer(help="Linkage: name matching, entity links.", no_args_is_help=True)
+app.add_typer(linkage_app, name="linkage")
 console = Console(stderr=True)
 out = Console()
 
@@ -445,6 +447,26 @@ def audit_export(
     except DomainError as exc:
         _fail(exc.message, 2)
     out.print(f"exported {n} audit entries to {output}")
+
+
+@linkage_app.command("score-pairs")
+def linkage_score_pairs(
+    file: Annotated[Path, typer.Argument(help="CSV with columns name1,name2 and optionally schema.")],
+    out_path: Annotated[Path, typer.Option("--out", "-o", help="Where to write the rows with score and match.")],
+) -> None:
+    """Score name pairs: the same rows plus score (0-1) and match (true/false at the product's link threshold)."""
+    from interdict.linkage.pairs import PairsFileError, score_csv
+    from interdict.linkage.score import DEFAULT_THRESHOLD
+
+    if not file.is_file():
+        _fail(f"{file}: no such file", 2)
+    try:
+        n = score_csv(file, out_path)
+    except PairsFileError as exc:
+        _fail(str(exc), 2)
+    except UnicodeDecodeError:
+        _fail(f"{file}: not UTF-8 text (save the CSV as UTF-8)", 2)
+    typer.echo(f"scored {n} pairs into {out_path} (match = score >= {DEFAULT_THRESHOLD})")
 
 
 def main() -> None:

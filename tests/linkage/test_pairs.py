@@ -77,3 +77,36 @@ def test_streams_large_files(tmp_path: Path) -> None:
             w.writerow([f"Công ty TNHH Hoàng Anh {i}", f"Hoang Anh {i} Co., Ltd"])
     assert score_csv(src, tmp_path / "out.csv") == 5000
     assert sum(1 for _ in (tmp_path / "out.csv").open(encoding="utf-8")) == 5001
+
+
+def test_the_command_writes_scores_and_refuses_a_bad_file_without_leaving_output(tmp_path: Path) -> None:
+    """`interdict linkage score-pairs FILE --out OUT`, as the measurement contract runs it."""
+    import subprocess
+    import sys
+
+    src = write(
+        tmp_path / "pairs.csv",
+        'name1,name2,schema\n深圳市华强贸易有限公司,"Shenzhen Huaqiang Trading Co., Ltd",Company\nHoang Anh Trading,Minh Phat Trading,\n',
+    )
+    out = tmp_path / "scored.csv"
+    done = subprocess.run(
+        [sys.executable, "-m", "interdict", "linkage", "score-pairs", str(src), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    rows = read(out)
+    assert [r["match"] for r in rows] == ["true", "false"]
+    assert all(0.0 <= float(r["score"]) <= 1.0 for r in rows)
+
+    bad = write(tmp_path / "bad.csv", "left,right\na,b\n")
+    out2 = tmp_path / "never.csv"
+    done = subprocess.run(
+        [sys.executable, "-m", "interdict", "linkage", "score-pairs", str(bad), "--out", str(out2)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 2 and "missing columns name1, name2" in done.stderr
+    assert not out2.exists() and list(tmp_path.glob(".*.part")) == []

@@ -9,6 +9,7 @@ Rows are streamed: a file of millions of rows is never held in memory.
 from __future__ import annotations
 
 import csv
+import os
 from pathlib import Path
 
 from interdict.linkage.score import DEFAULT_THRESHOLD, score_pair
@@ -22,10 +23,25 @@ class PairsFileError(ValueError):
 
 
 def score_csv(in_path: str | Path, out_path: str | Path) -> int:
-    """Score every row of ``in_path`` into ``out_path``; returns the number of rows written."""
+    """Score every row of ``in_path`` into ``out_path``; returns the number of rows written.
+
+    The output appears only complete: rows go to a temporary file beside it, renamed at the end, so a
+    bad row leaves no half-written output (and an existing file is kept).
+    """
+    target = Path(out_path)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.part")
+    try:
+        n = _score(Path(in_path), tmp)
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return n
+
+
+def _score(in_path: Path, out_path: Path) -> int:
     with (
-        Path(in_path).open(encoding="utf-8-sig", newline="") as src,
-        Path(out_path).open("w", encoding="utf-8", newline="") as dst,
+        in_path.open(encoding="utf-8-sig", newline="") as src,
+        out_path.open("w", encoding="utf-8", newline="") as dst,
     ):
         reader = csv.DictReader(src)
         fields = list(reader.fieldnames or [])
