@@ -112,7 +112,11 @@ def oidc_settings(provider: LocalProvider) -> dict[str, Any]:
 @pytest.fixture(scope="session")
 def app(database_url: str, app_data_dir: Path, oidc_provider: LocalProvider) -> Iterator[FastAPI]:
     settings = Settings(
-        database_url=database_url, data_dir=app_data_dir, secret_key="test-secret-key", **oidc_settings(oidc_provider)
+        database_url=database_url,
+        data_dir=app_data_dir,
+        secret_key="test-secret-key",
+        linkage_worker=False,  # tests link explicitly (linkage.tasks.drain); tests/linkage starts a worker
+        **oidc_settings(oidc_provider),
     )
     application = create_app(settings)
     yield application

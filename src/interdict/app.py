@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from interdict.core.db import make_engine, make_sessionmaker
 from interdict.core.errors import DomainError, FieldError, InvalidInput
 from interdict.incidents.api import attachments_router
 from interdict.incidents.api import router as incidents_router
+from interdict.linkage.api import router as linkage_router
 from interdict.reference.api import router as reference_router
 from interdict.sharing.api import router as sharing_router
 from interdict.sharing.service import any_participant
@@ -94,7 +96,23 @@ class RejectNul:
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     settings.ensure_dirs()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        worker = None
+        if settings.linkage_worker:
+            from interdict.linkage.tasks import Worker
+
+            worker = Worker(app.state.sessionmaker, interval=settings.linkage_interval_seconds)
+            worker.start()
+        try:
+            yield
+        finally:
+            if worker is not None:
+                worker.stop()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="Interdict",
         version=__version__,
         description="Record, share, link and act on drug and precursor incidents.",
@@ -182,6 +200,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(attachments_router)
     app.include_router(sharing_router)
     app.include_router(audit_router)
+    app.include_router(linkage_router)
 
     from interdict.web.routes import router as web_router
 

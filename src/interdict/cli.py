@@ -449,6 +449,44 @@ def audit_export(
     out.print(f"exported {n} audit entries to {output}")
 
 
+@linkage_app.command("rebuild")
+def linkage_rebuild() -> None:
+    """Re-extract the entities of every submitted incident and re-link them (judgements are kept)."""
+    from sqlalchemy import func, select
+
+    from interdict.core.db import unit_of_work
+    from interdict.incidents.models import Incident
+    from interdict.linkage import service as linkage
+
+    settings = _settings()
+    _, factory = _factory(settings)
+    with _progress() as progress, unit_of_work(factory) as session:
+        total = session.scalar(select(func.count()).select_from(Incident).where(Incident.status != "draft")) or 0
+        task = progress.add_task("linking", total=total)
+        done = linkage.rebuild(session, progress=lambda k: progress.advance(task, k))
+    out.print(f"linked {done} incidents")
+
+
+@linkage_app.command("run")
+def linkage_run(
+    once: Annotated[bool, typer.Option("--once", help="Process what is pending, then stop.")] = False,
+) -> None:
+    """Link new and changed incidents as they come (the server does this itself unless INTERDICT_LINKAGE_WORKER=false)."""
+    import time
+
+    from interdict.linkage.tasks import drain
+
+    settings = _settings()
+    _, factory = _factory(settings)
+    while True:
+        n = drain(factory)
+        if n:
+            out.print(f"linked the incidents of {n} events")
+        if once:
+            return
+        time.sleep(settings.linkage_interval_seconds)
+
+
 @linkage_app.command("score-pairs")
 def linkage_score_pairs(
     file: Annotated[Path, typer.Argument(help="CSV with columns name1,name2 and optionally schema.")],

@@ -59,6 +59,10 @@ class Settings(BaseSettings):
     default_locale: str = Field(default="en", pattern="^(en|vi)$")
     page_size_max: int = Field(default=200, ge=10)
     sql_echo: bool = False
+    linkage_worker: bool = Field(
+        default=True, description="Link new and changed incidents in a background thread of the server."
+    )
+    linkage_interval_seconds: float = Field(default=1.0, gt=0, le=60)
 
     @property
     def oidc_enabled(self) -> bool:

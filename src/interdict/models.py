@@ -4,6 +4,7 @@ from interdict.accounts import models as accounts_models
 from interdict.audit import models as audit_models
 from interdict.core import maintenance, outbox
 from interdict.core.db import Base
+from interdict.entities import models as entities_models
 from interdict.incidents import models as incidents_models
 from interdict.reference import models as reference_models
 from interdict.sharing import models as sharing_models
@@ -12,6 +13,7 @@ __all__ = [
     "Base",
     "accounts_models",
     "audit_models",
+    "entities_models",
     "incidents_models",
     "maintenance",
     "outbox",

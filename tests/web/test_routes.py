@@ -116,6 +116,10 @@ API_BODIES: dict[tuple[str, str], dict[str, Any]] = {
 def test_every_route_makes_an_authorisation_decision(client: TestClient, world: World) -> None:
     """Authenticated is not enough: each route must also decide what this user may see or do (through
     sharing.readable/editable or an explicit rule: own account, administrators, any participant)."""
+    from sqlalchemy import select
+
+    from interdict.entities.models import Entity, EntityLink
+    from interdict.linkage.tasks import drain
     from interdict.sharing.service import observe_decisions
     from tests.conftest import minimal_incident
 
@@ -127,7 +131,18 @@ def test_every_route_makes_an_authorisation_decision(client: TestClient, world: 
     token = client.post("/api/v1/tokens", json={"name": "t", "scopes": ["read"]}, headers=h).json()
     group = client.post("/api/v1/sharing-groups", json={"code": "RT-G0", "name": "Group"}, headers=h).json()
     substance = client.get("/api/v1/reference/substances", params={"q": "P2P"}, headers=h).json()[0]
+    for name in ("CÔNG TY TNHH XNK HOÀNG PHÁT", "Hoang Phat Import Export Co., Ltd"):  # two linked records
+        body = minimal_incident(submit=True, parties=[{"role": "shipper", "name": name}])
+        assert client.post("/api/v1/incidents", json=body, headers=h).status_code == 201
+    drain(world.app.state.sessionmaker)
+    with world.session() as s:
+        link_id = s.scalars(select(EntityLink.id)).first()
+        entity_id = s.scalars(select(Entity.id)).first()
+    assert link_id and entity_id
     values = {
+        "link_id": link_id,
+        "entity_id": entity_id,
+        "verdict": "reject",
         "incident_id": incident["id"],
         "ref": incident["reference"],
         "attachment_id": attachment["id"],

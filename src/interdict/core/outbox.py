@@ -10,7 +10,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Integer, String, select
+from sqlalchemy import JSON, BigInteger, FetchedValue, Integer, String, literal, select, text, tuple_
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from interdict.core.clock import utcnow
@@ -29,6 +29,24 @@ class OutboxEvent(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # PostgreSQL: the writing transaction's id (a server default, migration 0008). Ids are assigned at INSERT
+    # but transactions commit in another order, so consumers read in (xid, id) order and only below the
+    # oldest running transaction: that part of the log can no longer change. NULL on SQLite (one writer).
+    xid: Mapped[int | None] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), server_default=FetchedValue()
+    )
+
+
+class ConsumerOffset(Base):
+    """How far a consumer (linkage, alerts) has read the outbox: each consumer keeps its own position, so
+    one event reaches every consumer, and a consumer that crashes resumes after its last committed event."""
+
+    __tablename__ = "outbox_consumers"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    last_event_id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"), default=0)
+    last_xid: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"), default=0)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 def emit(session: Session, topic: str, aggregate_id: uuid.UUID, payload: dict[str, Any]) -> None:
@@ -40,3 +58,41 @@ def pending(session: Session, *, topics: list[str] | None = None, limit: int = 1
     if topics:
         stmt = stmt.where(OutboxEvent.topic.in_(topics))
     return list(session.scalars(stmt))
+
+
+def claim(session: Session, consumer: str, *, topics: list[str], limit: int = 200) -> list[OutboxEvent] | None:
+    """The next events for ``consumer`` after its position, in commit-safe order, with its position row locked
+    until the caller's transaction ends; None when another process holds it (PostgreSQL, SKIP LOCKED). The
+    caller handles the events and calls :func:`advance` in the same transaction, so a crash repeats work, never
+    skips it."""
+    postgres = session.get_bind().dialect.name == "postgresql"
+    stmt = select(ConsumerOffset).where(ConsumerOffset.name == consumer)
+    if postgres:
+        stmt = stmt.with_for_update(skip_locked=True)
+    offset = session.scalar(stmt)
+    if offset is None:
+        if session.get(ConsumerOffset, consumer) is not None:
+            return None  # locked by another worker
+        offset = ConsumerOffset(name=consumer, last_event_id=0, last_xid=0, updated_at=utcnow())
+        session.add(offset)
+        session.flush()
+    events = select(OutboxEvent).where(OutboxEvent.topic.in_(topics))
+    if postgres:
+        horizon = text("pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
+        events = events.where(
+            OutboxEvent.xid < horizon,
+            tuple_(OutboxEvent.xid, OutboxEvent.id) > tuple_(literal(offset.last_xid), literal(offset.last_event_id)),
+        ).order_by(OutboxEvent.xid, OutboxEvent.id)
+    else:
+        events = events.where(OutboxEvent.id > offset.last_event_id).order_by(OutboxEvent.id)
+    return list(session.scalars(events.limit(limit)))
+
+
+def advance(session: Session, consumer: str, last: OutboxEvent) -> None:
+    """Move ``consumer``'s position past ``last`` (in the transaction that handled the events up to it)."""
+    offset = session.get(ConsumerOffset, consumer)
+    if offset is None:
+        raise RuntimeError("advance() without claim()")
+    offset.last_event_id = last.id
+    offset.last_xid = last.xid or 0
+    offset.updated_at = utcnow()

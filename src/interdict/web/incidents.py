@@ -38,6 +38,8 @@ from interdict.incidents.vocab import (
     TLPS,
     UNITS,
 )
+from interdict.linkage import api as linkage_api
+from interdict.linkage import service as linkage
 from interdict.reference.catalogue import get_index
 from interdict.sharing import groups as sharing_groups
 from interdict.sharing.schemas import SharingChange
@@ -253,11 +255,15 @@ def detail(ref: str, request: Request, db: SessionDep, subject: WebSubject) -> R
     users = svc.users_by_id(db, {v.changed_by_id for v in versions})
     index = get_index(db)
     lang = request_lang(request, subject)
+    links = linkage_api.incident_links(db, subject, incident.reference)
     return render(
         request,
         "incidents/detail.html",
         {
             "i": read,
+            "links": links,
+            "entities": linkage.incident_entities(db, subject, incident),
+            "can_judge": subject.has_role("analyst") and "write" in subject.scopes,
             **vocab(),
             "sharing_groups": sharing_groups.visible_groups(db, subject) if can_edit(incident, subject) else [],
             "notes": svc.reference_notes(incident, index),

@@ -1,0 +1,81 @@
+"""The entity register: companies, persons, identifiers, containers and vessels found in incidents.
+
+An :class:`Entity` is one normalised value of one kind (a company's normalised name, a phone in E.164,
+a container number); :class:`EntityMention` says which incident mentions it, in which role and with which
+original text. Entities that the linkage engine judges to be the same (an automatic link above the upper
+threshold, or an analyst's confirmation) share a ``canonical_id``: the canonical entity of their cluster.
+Entities carry no sharing of their own: what a reader learns of one comes only through the incidents that
+mention it and that the reader may read (entities.service applies sharing.readable to the incidents).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, Date, Float, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from interdict.core.clock import utcnow
+from interdict.core.db import Base, UTCDateTime, new_id
+
+
+class Entity(Base):
+    __tablename__ = "entities"
+    __table_args__ = (UniqueConstraint("kind", "key"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    # company, organisation, person, address, phone, email, tax_id, id_document, container, vessel,
+    # bill_of_lading, parcel, vehicle
+    kind: Mapped[str] = mapped_column(String(20))
+    key: Mapped[str] = mapped_column(String(300))  # the normalised value that makes two mentions one entity
+    name: Mapped[str] = mapped_column(String(300))  # how it was first written
+    country: Mapped[str | None] = mapped_column(String(2))
+    # Natural persons and their identifiers are nominal data: shown only where the reader may see persons.
+    nominal: Mapped[bool] = mapped_column(Boolean, default=False)
+    canonical_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("entities.id"), index=True)
+    incident_count: Mapped[int] = mapped_column(Integer, default=0)
+    first_seen: Mapped[date | None] = mapped_column(Date)
+    last_seen: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class EntityMention(Base):
+    __tablename__ = "entity_mentions"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    entity_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("entities.id", ondelete="CASCADE"), index=True)
+    incident_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(String(30))  # the party role, or container / vessel / bill_of_lading ...
+    text: Mapped[str] = mapped_column(String(500))  # as written in the incident
+    seen_on: Mapped[date | None] = mapped_column(Date)  # the incident's date
+
+
+class EntityToken(Base):
+    """Candidate generation for name matching: the entities that share a normalised token (no full scans)."""
+
+    __tablename__ = "entity_tokens"
+
+    token: Mapped[str] = mapped_column(String(80), primary_key=True)
+    entity_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("entities.id", ondelete="CASCADE"), primary_key=True)
+    __table_args__ = (Index("ix_entity_tokens_entity_id", "entity_id"),)
+
+
+class EntityLink(Base):
+    """A scored pair of entities of one kind: ``auto`` (above the link threshold), ``suggested`` (between the
+    thresholds, for an analyst), ``confirmed`` or ``rejected`` by an analyst. A rejected pair is never suggested
+    or linked again; auto and confirmed links join the two entities' clusters."""
+
+    __tablename__ = "entity_links"
+    __table_args__ = (UniqueConstraint("entity_a_id", "entity_b_id"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    entity_a_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("entities.id", ondelete="CASCADE"), index=True)
+    entity_b_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("entities.id", ondelete="CASCADE"), index=True)
+    score: Mapped[float] = mapped_column(Float)
+    status: Mapped[str] = mapped_column(String(12), index=True)
+    reasons: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decided_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

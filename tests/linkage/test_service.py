@@ -1,0 +1,272 @@
+"""The linkage engine on both databases, as analysts use it through the API: incidents linked across scripts
+and languages with their reasons, exact identifiers, sharing respected (restricted matches counted per owner,
+person data only where visible), suggestions confirmed or rejected for good, noise control."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from interdict.app import create_app
+from interdict.config import Settings
+from interdict.entities.models import Entity, EntityLink
+from interdict.linkage import service as linkage
+from interdict.linkage.tasks import drain
+from tests.conftest import World, minimal_incident
+
+_serial = iter(range(10_000))
+
+
+def company(role: str, name: str, **extra: Any) -> dict[str, Any]:
+    return {"role": role, "kind": "company", "name": name, **extra}
+
+
+def report(client: TestClient, world: World, user: str = "officer.hp", **overrides: Any) -> dict[str, Any]:
+    """A submitted incident with no container, vessel or B/L of its own unless given (so only what the test
+    puts in links)."""
+    n = next(_serial)
+    base: dict[str, Any] = {
+        "containers": [],
+        "vessel_imo": None,
+        "vessel_name": None,
+        "bl_awb": None,
+        "parties": [],
+        "narrative": f"Linkage test record {n}.",
+    }
+    body = minimal_incident(**{**base, **overrides})
+    r = client.post("/api/v1/incidents", json={"submit": True, **body}, headers=world.h(user))
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def link_now(world: World) -> None:
+    drain(world.app.state.sessionmaker)
+
+
+def links(client: TestClient, world: World, incident: dict[str, Any], user: str = "officer.hp") -> dict[str, Any]:
+    r = client.get(f"/api/v1/incidents/{incident['id']}/links", headers=world.h(user))
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def linked_refs(view: dict[str, Any]) -> set[str]:
+    return {li["incident"]["reference"] for li in view["linked"]}
+
+
+def test_a_consignee_links_to_the_same_company_written_in_english(client: TestClient, world: World) -> None:
+    a = report(client, world, parties=[company("consignee", "CÔNG TY TNHH XNK HOÀNG PHÁT", country="VN")])
+    b = report(client, world, parties=[company("shipper", "Hoang Phat Import Export Co., Ltd", country="VN")])
+    c = report(client, world, parties=[company("shipper", "Minh Phat Import Export Co., Ltd", country="VN")])
+    link_now(world)
+    view = links(client, world, a)
+    assert linked_refs(view) == {b["reference"]}, view
+    reason = view["linked"][0]["reasons"][0]
+    assert reason["text"].startswith("same consignee 0.9")
+    assert "'CÔNG TY TNHH XNK HOÀNG PHÁT' ~ 'Hoang Phat Import Export Co., Ltd'" in reason["text"]
+    assert linked_refs(links(client, world, c)) == set()
+
+
+def test_chinese_characters_link_to_pinyin_and_identifiers_link_at_once(client: TestClient, world: World) -> None:
+    a = report(
+        client,
+        world,
+        parties=[company("shipper", "深圳市华强贸易有限公司", country="CN")],
+        containers=[{"number": "MSKU1234565"}],
+    )
+    b = report(client, world, parties=[company("shipper", "Shenzhen Huaqiang Trading Co., Ltd", country="CN")])
+    c = report(client, world, containers=[{"number": "MSKU 123456-5"}], vessel_imo="9074729")
+    d = report(client, world, vessel_imo="IMO 9074729")
+    link_now(world)
+    view = links(client, world, a)
+    assert linked_refs(view) == {b["reference"], c["reference"]}
+    by_ref = {li["incident"]["reference"]: li for li in view["linked"]}
+    assert by_ref[c["reference"]]["reasons"][0]["text"] == "same container 1.00: 'MSKU1234565'"  # stored normalised
+    assert by_ref[b["reference"]]["score"] >= 0.85
+    assert linked_refs(links(client, world, d)) == {c["reference"]}
+
+
+def test_placeholders_and_excluded_carriers_never_link(client: TestClient, world: World) -> None:
+    noise = [company("notify_party", "TO ORDER"), company("carrier", "Maersk Line"), company("forwarder", "N/A")]
+    a = report(client, world, parties=noise)
+    report(client, world, parties=noise)
+    link_now(world)
+    assert links(client, world, a)["linked"] == []
+
+
+def test_a_value_shared_by_too_many_incidents_does_not_link_them(
+    client: TestClient, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(linkage, "MAX_INCIDENTS_PER_VALUE", 2)
+    phone = [company("consignee", "Cong ty TNHH Van Tai Bien Xanh", phone="+84 28 3822 9999")]
+    made = [report(client, world, parties=phone) for _ in range(3)]
+    link_now(world)
+    view = links(client, world, made[0])
+    assert view["linked"] == []
+    assert any("+84 28 3822 9999" in c for c in view["common"]), view["common"]
+
+
+def test_matches_the_reader_may_not_read_are_counted_per_owner_without_details(
+    client: TestClient, world: World
+) -> None:
+    mine = report(client, world, containers=[{"number": "CSQU3054383"}])
+    theirs = report(client, world, user="police", distribution="unit", containers=[{"number": "CSQU3054383"}])
+    link_now(world)
+    view = links(client, world, mine)
+    assert view["linked"] == [] and view["restricted"] == {"Viet Nam Police (other agency)": 1}
+    police_view = links(client, world, theirs, user="police")
+    assert police_view["linked"] == [] and police_view["restricted"] == {"Hai Phong Customs": 1}
+    # The record itself stays invisible to the other side.
+    assert client.get(f"/api/v1/incidents/{theirs['id']}", headers=world.h("officer.hp")).status_code == 404
+
+
+def test_links_through_persons_only_where_the_reader_may_see_persons(client: TestClient, world: World) -> None:
+    person = {"role": "person_involved", "kind": "person", "name": "Nguyễn Văn Hùng", "phone": "0903 123 456"}
+    a = report(client, world, parties=[person], distribution="all", share_nominal=False)
+    b = report(client, world, parties=[{**person, "name": "HUNG NGUYEN VAN", "phone": None}], distribution="all")
+    link_now(world)
+    inside = links(client, world, a, user="analyst")  # same agency: sees persons
+    assert linked_refs(inside) == {b["reference"]}
+    assert inside["linked"][0]["reasons"][0]["text"] == (
+        "same person involved 0.98: 'Nguyễn Văn Hùng' ~ 'HUNG NGUYEN VAN'"
+    )
+    outside = links(client, world, a, user="officer.kh")  # reads both records but not their persons
+    assert outside["linked"] == [] and outside["restricted"] == {}
+
+
+def test_a_suggestion_is_confirmed_or_rejected_for_good(client: TestClient, world: World) -> None:
+    a = report(client, world, parties=[company("consignee", "Công ty TNHH Thương mại Hoàng Anh")])
+    b = report(client, world, parties=[company("consignee", "Hoang Anh Construction Co., Ltd")])
+    link_now(world)
+    view = links(client, world, a, user="analyst")
+    assert view["linked"] == [] and len(view["suggestions"]) == 1, view
+    suggestion = view["suggestions"][0]
+    assert 0.70 <= suggestion["score"] < 0.85 and suggestion["theirs"] == "Hoang Anh Construction Co., Ltd"
+
+    # Officers may not judge; an unknown link is 404.
+    assert (
+        client.post(f"/api/v1/entity-links/{suggestion['link_id']}/confirm", headers=world.h("officer.hp")).status_code
+        == 403
+    )
+    assert client.post(f"/api/v1/entity-links/{uuid.uuid4()}/confirm", headers=world.h("analyst")).status_code == 404
+
+    r = client.post(f"/api/v1/entity-links/{suggestion['link_id']}/confirm", headers=world.h("analyst"))
+    assert r.status_code == 200 and r.json()["status"] == "confirmed"
+    confirmed = links(client, world, a, user="analyst")
+    assert linked_refs(confirmed) == {b["reference"]} and confirmed["suggestions"] == []
+
+    r = client.post(f"/api/v1/entity-links/{suggestion['link_id']}/reject", headers=world.h("analyst"))
+    assert r.status_code == 200 and r.json()["status"] == "rejected"
+    assert links(client, world, a, user="analyst") == {"linked": [], "suggestions": [], "restricted": {}, "common": []}
+    # A rebuild re-links everything but never brings a rejected pair back.
+    with world.session() as s:
+        linkage.rebuild(s)
+    assert links(client, world, a, user="analyst")["suggestions"] == []
+    with world.session() as s:
+        assert (
+            s.scalar(select(EntityLink.status).where(EntityLink.id == uuid.UUID(suggestion["link_id"]))) == "rejected"
+        )
+
+
+def test_an_edit_relinks_and_events_are_linked_once(client: TestClient, world: World) -> None:
+    a = report(client, world, parties=[company("consignee", "Tianhe Chemical Co., Ltd")])
+    b = report(client, world, parties=[company("shipper", "Tianhe Chemicals Company Limited")])
+    link_now(world)
+    assert linked_refs(links(client, world, a)) == {b["reference"]}
+    assert drain(world.app.state.sessionmaker) == 0  # the position moved past what was linked
+
+    r = client.patch(
+        f"/api/v1/incidents/{b['id']}",
+        json={"version": b["version"], "parties": [company("shipper", "Golden River Plastics Co., Ltd")]},
+        headers=world.h("officer.hp"),
+    )
+    assert r.status_code == 200, r.text
+    link_now(world)
+    assert links(client, world, a)["linked"] == []
+    with world.session() as s:
+        # "Tianhe Chemical Co., Ltd" and "Tianhe Chemicals Company Limited" normalise to one entity.
+        assert s.scalar(select(func.count()).select_from(Entity).where(Entity.kind == "company")) == 2
+
+
+def test_the_entity_page_shows_names_and_incidents_to_readers_only(client: TestClient, world: World) -> None:
+    a = report(client, world, parties=[company("consignee", "CÔNG TY TNHH XNK HOÀNG PHÁT", phone="0903 123 456")])
+    report(client, world, parties=[company("shipper", "Hoang Phat Import Export Co., Ltd")])
+    report(
+        client, world, user="police", distribution="unit", parties=[company("shipper", "Hoang Phat Import Export JSC")]
+    )
+    link_now(world)
+    with world.session() as s:
+        entity_id = s.scalar(select(Entity.id).where(Entity.name == "CÔNG TY TNHH XNK HOÀNG PHÁT"))
+    r = client.get(f"/api/v1/entities/{entity_id}", headers=world.h("officer.hp"))
+    assert r.status_code == 200, r.text
+    page = r.json()
+    assert {n["name"] for n in page["names"]} == {"CÔNG TY TNHH XNK HOÀNG PHÁT", "Hoang Phat Import Export Co., Ltd"}
+    assert len(page["appearances"]) == 2 and {c["kind"] for c in page["co_mentioned"]} == {"phone"}
+    assert page["first_seen"] == "2026-03-14" and a["reference"] in {x["reference"] for x in page["appearances"]}
+    # Cambodia reads none of these records (distribution: organisation): the entity does not exist for it.
+    assert client.get(f"/api/v1/entities/{entity_id}", headers=world.h("officer.kh")).status_code == 404
+    assert client.get("/api/v1/entities/not-an-id", headers=world.h("officer.hp")).status_code == 404
+
+
+def test_the_server_links_a_new_incident_within_seconds(client: TestClient, world: World) -> None:
+    """The worker thread of a running server (INTERDICT_LINKAGE_WORKER, on by default) is the consumer."""
+    base: Settings = world.app.state.settings
+    settings = base.model_copy(update={"linkage_worker": True, "linkage_interval_seconds": 0.2})
+    app = create_app(settings)
+    try:
+        with TestClient(app) as live:
+            a = report(live, world, parties=[company("consignee", "Sao Mai Logistics Co., Ltd")])
+            b = report(live, world, parties=[company("consignee", "CÔNG TY TNHH GIAO NHẬN SAO MAI")])
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                if linked_refs(links(live, world, a)) == {b["reference"]}:
+                    break
+                time.sleep(0.2)
+            assert linked_refs(links(live, world, a)) == {b["reference"]}
+    finally:
+        app.state.engine.dispose()
+
+
+def test_the_incident_page_shows_links_and_suggestions_an_analyst_judges(client: TestClient, world: World) -> None:
+    from tests.web.test_pages import login
+
+    a = report(
+        client,
+        world,
+        parties=[
+            company("consignee", "CÔNG TY TNHH XNK HOÀNG PHÁT"),
+            company("notify_party", "Công ty TNHH Thương mại Hoàng Anh"),
+        ],
+    )
+    b = report(client, world, parties=[company("shipper", "Hoang Phat Import Export Co., Ltd")])
+    report(client, world, parties=[company("shipper", "Hoang Anh Construction Co., Ltd")])
+    report(client, world, user="police", distribution="unit", parties=[company("shipper", "Hoàng Phát XNK")])
+    link_now(world)
+    csrf = login(client, "analyst")
+    page = client.get(f"/incidents/{a['reference']}").text
+    links_section = page[page.index('id="links"') : page.index('id="sharing"')]
+    assert b["reference"] in links_section
+    assert (
+        "same consignee 0.98: &#39;CÔNG TY TNHH XNK HOÀNG PHÁT&#39; ~ &#39;Hoang Phat Import Export Co., Ltd&#39;"
+        in links_section
+    )
+    assert "Viet Nam Police (other agency)" in links_section and "Hoàng Phát XNK" not in links_section
+    assert "Hoang Anh Construction Co., Ltd" in links_section  # a suggestion to review
+    suggestion = links(client, world, a, user="analyst")["suggestions"][0]
+    r = client.post(
+        f"/entity-links/{suggestion['link_id']}/reject",
+        data={"csrf_token": csrf, "next": f"/incidents/{a['reference']}#links"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303 and r.headers["location"] == f"/incidents/{a['reference']}#links"
+    assert "Hoang Anh Construction Co., Ltd" not in client.get(f"/incidents/{a['reference']}").text
+    # Without the form's CSRF token nothing is judged.
+    assert client.post(f"/entity-links/{suggestion['link_id']}/confirm", data={}).status_code == 403
+
+    entity_id = suggestion["their_entity_id"]
+    page = client.get(f"/entities/{entity_id}").text
+    assert "Hoang Anh Construction Co., Ltd" in page and "Incidents" in page
