@@ -41,9 +41,11 @@ from interdict.sharing.service import decided, nominal_clause, readable
 
 CONSUMER = "linkage"
 TOPICS = ["incident.published", "incident.updated", "incident.sharing_changed", "incident.closed"]
-# A token shared by more entities than this is too common to propose candidates ("nguyen", "trading").
-TOKEN_POSTINGS_CAP = 2_000
-CANDIDATES_MAX = 300
+# A token shared by more entities than this is too common to propose candidates ("nguyen", a frequent
+# syllable): interactive matching relies on the rarer tokens (the whole distinctive name joined, the sorted
+# person name, pinyin words, rare syllables); the batch rebuild compares more widely.
+TOKEN_POSTINGS_CAP = 200
+CANDIDATES_MAX = 50
 # A value (cluster) mentioned by more incidents than this does not link them: over-correlation.
 MAX_INCIDENTS_PER_VALUE = 200
 LINKED_STATUSES = ("auto", "confirmed")
