@@ -161,7 +161,13 @@ def test_a_suggestion_is_confirmed_or_rejected_for_good(client: TestClient, worl
 
     r = client.post(f"/api/v1/entity-links/{suggestion['link_id']}/reject", headers=world.h("analyst"))
     assert r.status_code == 200 and r.json()["status"] == "rejected"
-    assert links(client, world, a, user="analyst") == {"linked": [], "suggestions": [], "restricted": {}, "common": []}
+    assert links(client, world, a, user="analyst") == {
+        "linked": [],
+        "suggestions": [],
+        "restricted": {},
+        "common": [],
+        "deconfliction": [],
+    }
     # A rebuild re-links everything but never brings a rejected pair back.
     with world.session() as s:
         linkage.rebuild(s)
@@ -270,3 +276,30 @@ def test_the_incident_page_shows_links_and_suggestions_an_analyst_judges(client:
     entity_id = suggestion["their_entity_id"]
     page = client.get(f"/entities/{entity_id}").text
     assert "Hoang Anh Construction Co., Ltd" in page and "Incidents" in page
+
+
+def test_the_owner_is_told_of_a_match_it_cannot_see_and_learns_only_whom_to_contact(
+    client: TestClient, world: World
+) -> None:
+    from tests.web.test_pages import login
+
+    ours = report(client, world, user="police", distribution="unit", containers=[{"number": "CSQU3054383"}])
+    theirs = report(
+        client,
+        world,
+        distribution="unit",
+        parties=[company("consignee", "Cong ty TNHH Hai Au")],
+        containers=[{"number": "CSQU3054383"}],
+    )
+    link_now(world)
+    link_now(world)  # nothing is told twice
+    notices = links(client, world, ours, user="police")["deconfliction"]
+    assert [(n["contact"], n["kinds"]) for n in notices] == [("Hai Phong Customs", ["container"])]
+    # The newcomer sees the restricted match on its own record (whom to contact); it is not "told" a notice,
+    # and readers outside the owning organisation never see notices.
+    view = links(client, world, theirs)
+    assert view["restricted"] == {"Viet Nam Police (other agency)": 1} and view["deconfliction"] == []
+    login(client, "police")
+    page = client.get(f"/incidents/{ours['reference']}").text
+    assert 'id="deconfliction"' in page and "Hai Phong Customs" in page
+    assert theirs["reference"] not in page and "Hai Au" not in page

@@ -79,3 +79,20 @@ class EntityLink(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     decided_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class DeconflictionNotice(Base):
+    """Told to the organisation that owns an incident when another organisation, which may not read it, records
+    an incident matching it: who to contact, through what kind of value, and nothing of the other record."""
+
+    __tablename__ = "deconfliction_notices"
+    __table_args__ = (UniqueConstraint("incident_id", "matching_incident_id"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    org_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organisations.id"), index=True)  # told
+    incident_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"), index=True)
+    matching_org_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organisations.id"))  # to contact
+    # Never shown to the notified side (it may not read it); kept to avoid telling the same match twice.
+    matching_incident_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"))
+    kinds: Mapped[list[Any]] = mapped_column(JSON, default=list)  # e.g. ["container", "company"]
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, datetime
 
 from fastapi import APIRouter
 from pydantic import BaseModel
@@ -46,11 +46,19 @@ class SuggestionRead(BaseModel):
     reasons: list[str]
 
 
+class NoticeRead(BaseModel):
+    contact: str  # the organisation that recorded a matching incident this one's owner may not read
+    kinds: list[str]
+    at: datetime
+
+
 class IncidentLinksRead(BaseModel):
     linked: list[LinkedRead]
     suggestions: list[SuggestionRead]
     restricted: dict[str, int]
     common: list[str]
+    # Only for the owning organisation's users: others recorded matching incidents it may not read.
+    deconfliction: list[NoticeRead] = []
 
 
 class LinkJudgement(BaseModel):
@@ -113,6 +121,8 @@ def get_incident_links(incident_id: str, db: SessionDep, subject: SubjectDep) ->
     """Incidents linked to this one (same company, person, phone, container, vessel...) with the reasons;
     suggestions for an analyst; matches in records the caller may not read, counted per owner."""
     links = incident_links(db, subject, incident_id)
+    incident = incidents.get_incident(db, subject, incident_id)
+    notices = svc.notices_for(db, subject, incident)
     summaries = to_summaries(db, [li.incident for li in links.linked], lang=subject.locale)
     return IncidentLinksRead(
         linked=[
@@ -138,6 +148,7 @@ def get_incident_links(incident_id: str, db: SessionDep, subject: SubjectDep) ->
         ],
         restricted=links.restricted,
         common=links.common,
+        deconfliction=[NoticeRead(contact=c, kinds=k, at=at) for c, k, at in notices],
     )
 
 

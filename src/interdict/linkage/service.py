@@ -28,13 +28,14 @@ from sqlalchemy import delete, func, or_, select, tuple_
 from sqlalchemy.orm import Session, selectinload
 
 from interdict.accounts.models import Organisation
+from interdict.accounts.service import ancestors_of
 from interdict.accounts.subject import Subject
 from interdict.audit import service as audit
 from interdict.core import outbox
 from interdict.core.clock import utcnow
 from interdict.core.errors import Conflict, Forbidden, NotFound
 from interdict.entities.extract import NAME_KINDS, Found, extract
-from interdict.entities.models import Entity, EntityLink, EntityMention, EntityToken
+from interdict.entities.models import DeconflictionNotice, Entity, EntityLink, EntityMention, EntityToken
 from interdict.incidents.models import Incident
 from interdict.linkage.score import DEFAULT_THRESHOLD, SUGGEST_THRESHOLD, score_pair
 from interdict.sharing.service import decided, nominal_clause, readable
@@ -249,6 +250,97 @@ def index_incident(session: Session, incident: Incident) -> list[EntityLink]:
     return links
 
 
+def org_subject(session: Session, org_id: uuid.UUID) -> Subject:
+    """The organisation as a reader (what any of its users could read), for deconfliction decisions."""
+    org = session.get(Organisation, org_id)
+    if org is None:
+        raise NotFound("no such organisation")
+    return Subject(
+        user_id=uuid.UUID(int=0),
+        username="",
+        full_name=org.name,
+        role="viewer",
+        org_id=org.id,
+        org_code=org.code,
+        org_name=org.name,
+        root_org_id=org.root_id or org.id,
+        country=org.country,
+        channel="cli",
+        scopes=frozenset({"read"}),
+        ancestor_ids=tuple(ancestors_of(session, org.id)),
+    )
+
+
+def deconflict(session: Session, incident: Incident) -> list[DeconflictionNotice]:
+    """Tell the owners of matching incidents that the new incident's organisation may not read that a match
+    exists, and with whom (never what): one notice per pair of incidents."""
+    if incident.status == "draft":
+        return []
+    rows = session.execute(
+        select(EntityMention.incident_id, Entity.kind)
+        .join(Entity, Entity.id == EntityMention.entity_id)
+        .where(
+            Entity.canonical_id.in_(
+                select(Entity.canonical_id)
+                .join(EntityMention, EntityMention.entity_id == Entity.id)
+                .where(EntityMention.incident_id == incident.id)
+            ),
+            EntityMention.incident_id != incident.id,
+        )
+    ).all()
+    kinds: dict[uuid.UUID, set[str]] = defaultdict(set)
+    for iid, kind in rows:
+        kinds[iid].add(kind)
+    if not kinds or len(kinds) > MAX_INCIDENTS_PER_VALUE:
+        return []
+    reader = org_subject(session, incident.owner_org_id)
+    visible = set(session.scalars(readable(select(Incident.id).where(Incident.id.in_(list(kinds))), reader, Incident)))
+    hidden = [i for i in kinds if i not in visible]
+    if not hidden:
+        return []
+    known = set(
+        session.scalars(
+            select(DeconflictionNotice.incident_id).where(
+                DeconflictionNotice.matching_incident_id == incident.id, DeconflictionNotice.incident_id.in_(hidden)
+            )
+        )
+    )
+    made = []
+    for other in session.execute(
+        select(Incident.id, Incident.owner_org_id).where(Incident.id.in_(hidden), Incident.status != "draft")
+    ).all():
+        if other.id in known:
+            continue
+        notice = DeconflictionNotice(
+            id=uuid.uuid4(),
+            org_id=other.owner_org_id,
+            incident_id=other.id,
+            matching_org_id=incident.owner_org_id,
+            matching_incident_id=incident.id,
+            kinds=sorted(kinds[other.id]),
+            created_at=utcnow(),
+        )
+        session.add(notice)
+        made.append(notice)
+    session.flush()
+    return made
+
+
+def notices_for(session: Session, subject: Subject, incident: Incident) -> list[tuple[str, list[str], Any]]:
+    """Deconfliction notices about an incident, for the users of the organisation that owns it only:
+    (organisation to contact, kinds of matching values, when)."""
+    decided("deconfliction-notices")
+    if incident.owner_org_id != subject.org_id:
+        return []
+    rows = session.execute(
+        select(Organisation.name, DeconflictionNotice.kinds, DeconflictionNotice.created_at)
+        .join(Organisation, Organisation.id == DeconflictionNotice.matching_org_id)
+        .where(DeconflictionNotice.incident_id == incident.id)
+        .order_by(DeconflictionNotice.created_at.desc())
+    ).all()
+    return [(name, [KIND_LABELS.get(k, k) for k in kinds], at) for name, kinds, at in rows]
+
+
 def _load(session: Session, incident_ids: list[uuid.UUID]) -> list[Incident]:
     return list(
         session.scalars(
@@ -268,6 +360,7 @@ def process_events(session: Session, *, limit: int = 200) -> int:
     ids = list(dict.fromkeys(e.aggregate_id for e in events))
     for incident in _load(session, ids):
         index_incident(session, incident)
+        deconflict(session, incident)
     outbox.advance(session, CONSUMER, events[-1])
     return len(events)
 

@@ -262,6 +262,7 @@ def detail(ref: str, request: Request, db: SessionDep, subject: WebSubject) -> R
         {
             "i": read,
             "links": links,
+            "notices": linkage.notices_for(db, subject, incident),
             "entities": linkage.incident_entities(db, subject, incident),
             "can_judge": subject.has_role("analyst") and "write" in subject.scopes,
             **vocab(),

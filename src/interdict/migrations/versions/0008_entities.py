@@ -102,6 +102,42 @@ def upgrade() -> None:
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("name", name=op.f("pk_outbox_consumers")),
     )
+    op.create_table(
+        "deconfliction_notices",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("org_id", sa.Uuid(), nullable=False),
+        sa.Column("incident_id", sa.Uuid(), nullable=False),
+        sa.Column("matching_org_id", sa.Uuid(), nullable=False),
+        sa.Column("matching_incident_id", sa.Uuid(), nullable=False),
+        sa.Column("kinds", sa.JSON(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["org_id"], ["organisations.id"], name=op.f("fk_deconfliction_notices_org_id_organisations")
+        ),
+        sa.ForeignKeyConstraint(
+            ["incident_id"],
+            ["incidents.id"],
+            name=op.f("fk_deconfliction_notices_incident_id_incidents"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["matching_org_id"],
+            ["organisations.id"],
+            name=op.f("fk_deconfliction_notices_matching_org_id_organisations"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["matching_incident_id"],
+            ["incidents.id"],
+            name=op.f("fk_deconfliction_notices_matching_incident_id_incidents"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_deconfliction_notices")),
+        sa.UniqueConstraint("incident_id", "matching_incident_id", name=op.f("uq_deconfliction_notices_incident_id")),
+    )
+    op.create_index(op.f("ix_deconfliction_notices_org_id"), "deconfliction_notices", ["org_id"], unique=False)
+    op.create_index(
+        op.f("ix_deconfliction_notices_incident_id"), "deconfliction_notices", ["incident_id"], unique=False
+    )
     if op.get_bind().dialect.name == "postgresql":
         op.execute("ALTER TABLE outbox_events ADD COLUMN xid bigint DEFAULT (pg_current_xact_id()::text::bigint)")
     else:
@@ -112,6 +148,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table("outbox_events", schema=None) as batch_op:
         batch_op.drop_column("xid")
+    op.drop_table("deconfliction_notices")
     op.drop_table("outbox_consumers")
     op.drop_table("entity_links")
     op.drop_table("entity_tokens")
