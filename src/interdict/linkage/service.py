@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, tuple_
+from sqlalchemy import delete, func, or_, select, text, tuple_
 from sqlalchemy.orm import Session, selectinload
 
 from interdict.accounts.models import Organisation
@@ -85,28 +85,43 @@ KIND_LABELS = {
 # --- the register ----------------------------------------------------------------------------------
 
 
-def _entity(session: Session, f: Found, seen: Any) -> tuple[Entity, bool]:
-    entity = session.scalar(select(Entity).where(Entity.kind == f.kind, Entity.key == f.key))
-    if entity is not None:
-        return entity, False
-    entity = Entity(
-        id=uuid.uuid4(),
-        kind=f.kind,
-        key=f.key,
-        name=f.text[:300],
-        country=f.country,
-        nominal=f.nominal,
-        incident_count=0,
-        first_seen=seen,
-        last_seen=seen,
-        created_at=utcnow(),
-    )
-    entity.canonical_id = entity.id
-    session.add(entity)
-    session.flush()
-    if f.tokens:
-        session.add_all(EntityToken(token=t[:80], entity_id=entity.id) for t in f.tokens)
-    return entity, True
+def _entities(session: Session, found: list[Found], seen: Any) -> list[tuple[Entity, bool]]:
+    """The register's entity for each found value, created where new (one lookup, one flush)."""
+    if not found:
+        return []
+    wanted = {(f.kind, f.key) for f in found}
+    existing = {
+        (e.kind, e.key): e
+        for e in session.scalars(select(Entity).where(tuple_(Entity.kind, Entity.key).in_(list(wanted))))
+    }
+    out: list[tuple[Entity, bool]] = []
+    created: dict[tuple[str, str], Entity] = {}
+    for f in found:
+        k = (f.kind, f.key)
+        if k in existing:
+            out.append((existing[k], False))
+            continue
+        if k in created:  # the same value in two roles of one incident
+            out.append((created[k], False))
+            continue
+        entity = Entity(
+            id=uuid.uuid4(),
+            kind=f.kind,
+            key=f.key,
+            name=f.text[:300],
+            country=f.country,
+            nominal=f.nominal,
+            incident_count=0,
+            first_seen=seen,
+            last_seen=seen,
+            created_at=utcnow(),
+        )
+        entity.canonical_id = entity.id
+        session.add(entity)
+        session.add_all(EntityToken(token=t[:80], entity_id=entity.id) for t in set(f.tokens))
+        created[k] = entity
+        out.append((entity, True))
+    return out
 
 
 def _refresh_counts(session: Session, entity_ids: Iterable[uuid.UUID]) -> None:
@@ -130,22 +145,38 @@ def _refresh_counts(session: Session, entity_ids: Iterable[uuid.UUID]) -> None:
         entity.first_seen, entity.last_seen = (row[2], row[3]) if row else (None, None)
 
 
-def candidates(session: Session, entity: Entity, tokens: Iterable[str]) -> list[Entity]:
-    """Entities of the same kind sharing a token with ``entity`` (rarest tokens first; common ones skipped)."""
-    found: dict[uuid.UUID, int] = defaultdict(int)
-    for token in sorted(set(tokens), key=len, reverse=True):
-        posting = list(
-            session.scalars(
-                select(EntityToken.entity_id).where(EntityToken.token == token).limit(TOKEN_POSTINGS_CAP + 1)
-            )
+def _postings(session: Session, tokens: list[str]) -> dict[str, list[uuid.UUID]]:
+    """Up to TOKEN_POSTINGS_CAP + 1 entity ids per token (one statement on PostgreSQL)."""
+    if session.get_bind().dialect.name == "postgresql":
+        rows = session.execute(
+            text(
+                "SELECT t.token, p.entity_id FROM unnest(CAST(:tokens AS text[])) AS t(token) "
+                "CROSS JOIN LATERAL (SELECT entity_id FROM entity_tokens WHERE token = t.token LIMIT :cap) AS p"
+            ),
+            {"tokens": tokens, "cap": TOKEN_POSTINGS_CAP + 1},
+        ).all()
+        out: dict[str, list[uuid.UUID]] = defaultdict(list)
+        for token, eid in rows:
+            out[token].append(eid)
+        return out
+    return {
+        t: list(
+            session.scalars(select(EntityToken.entity_id).where(EntityToken.token == t).limit(TOKEN_POSTINGS_CAP + 1))
         )
+        for t in tokens
+    }
+
+
+def candidates(session: Session, entity: Entity, tokens: Iterable[str]) -> list[Entity]:
+    """Entities of the same kind sharing a token with ``entity`` (tokens held by many entities are skipped);
+    the ones sharing most tokens first."""
+    found: dict[uuid.UUID, int] = defaultdict(int)
+    for posting in _postings(session, sorted(set(tokens))).values():
         if len(posting) > TOKEN_POSTINGS_CAP:
             continue
         for eid in posting:
             if eid != entity.id:
                 found[eid] += 1
-        if len(found) >= CANDIDATES_MAX:
-            break
     ranked = sorted(found, key=lambda e: -found[e])[:CANDIDATES_MAX]
     if not ranked:
         return []
@@ -222,31 +253,33 @@ def recluster(session: Session, seeds: Iterable[uuid.UUID]) -> None:
 
 def index_incident(session: Session, incident: Incident) -> list[EntityLink]:
     """Replace the incident's mentions with what it mentions now, matching new names. Returns new links."""
-    old = set(session.scalars(select(EntityMention.entity_id).where(EntityMention.incident_id == incident.id)))
-    session.execute(delete(EntityMention).where(EntityMention.incident_id == incident.id))
-    touched = set(old)
-    links: list[EntityLink] = []
-    fresh: list[tuple[Entity, tuple[str, ...]]] = []
-    for f in extract(incident):
-        entity, created = _entity(session, f, incident.incident_date)
-        session.add(
-            EntityMention(
-                id=uuid.uuid4(),
-                entity_id=entity.id,
-                incident_id=incident.id,
-                role=f.role,
-                text=f.text[:500],
-                seen_on=incident.incident_date,
+    with session.no_autoflush:
+        old = set(session.scalars(select(EntityMention.entity_id).where(EntityMention.incident_id == incident.id)))
+        session.execute(delete(EntityMention).where(EntityMention.incident_id == incident.id))
+        found = extract(incident)
+        pairs = _entities(session, found, incident.incident_date)
+        fresh: list[tuple[Entity, tuple[str, ...]]] = []
+        for f, (entity, created) in zip(found, pairs, strict=True):
+            session.add(
+                EntityMention(
+                    id=uuid.uuid4(),
+                    entity_id=entity.id,
+                    incident_id=incident.id,
+                    role=f.role,
+                    text=f.text[:500],
+                    seen_on=incident.incident_date,
+                )
             )
-        )
-        touched.add(entity.id)
-        if created and f.kind in NAME_KINDS:
-            fresh.append((entity, f.tokens))
+            if created and f.kind in NAME_KINDS:
+                fresh.append((entity, f.tokens))
     session.flush()
+    links: list[EntityLink] = []
     for entity, tokens in fresh:
         links += match_entity(session, entity, tokens)
-    _refresh_counts(session, touched)
-    recluster(session, {e.id for e, _ in fresh} | {x for link in links for x in (link.entity_a_id, link.entity_b_id)})
+    _refresh_counts(session, old | {e.id for e, _ in pairs})
+    joined = [link for link in links if link.status in LINKED_STATUSES]
+    if joined:
+        recluster(session, {x for link in joined for x in (link.entity_a_id, link.entity_b_id)})
     return links
 
 
