@@ -303,3 +303,30 @@ def test_the_owner_is_told_of_a_match_it_cannot_see_and_learns_only_whom_to_cont
     page = client.get(f"/incidents/{ours['reference']}").text
     assert 'id="deconfliction"' in page and "Hai Phong Customs" in page
     assert theirs["reference"] not in page and "Hai Au" not in page
+
+
+def test_the_consumer_waits_for_open_transactions_of_its_database_only(
+    client: TestClient, world: World, database_url: str
+) -> None:
+    """PostgreSQL: an event written by a transaction that commits after a later one must not be skipped, so
+    the consumer stops below the oldest running transaction of its own database; transactions in other
+    databases of the same server do not hold it back."""
+    import sqlalchemy as sa
+
+    if not database_url.startswith("postgresql"):
+        pytest.skip("transaction ids and snapshots are PostgreSQL's; SQLite has one writer")
+    engine = world.app.state.engine
+    other_db = sa.create_engine(engine.url.set(database="test"))
+    try:
+        with other_db.connect() as elsewhere:
+            elsewhere.execute(sa.text("SELECT pg_current_xact_id()"))  # an open transaction in another database
+            a = report(client, world, containers=[{"number": "CSQU3054383"}])
+            with engine.connect() as here:
+                here.execute(sa.text("SELECT pg_current_xact_id()"))  # an open transaction in ours, older...
+                b = report(client, world, containers=[{"number": "CSQU3054383"}])  # ...than this event
+                assert drain(world.app.state.sessionmaker) == 1  # a (committed before) only; b waits
+                here.rollback()
+            link_now(world)
+            assert linked_refs(links(client, world, a)) == {b["reference"]}
+    finally:
+        other_db.dispose()

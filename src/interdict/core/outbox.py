@@ -60,6 +60,20 @@ def pending(session: Session, *, topics: list[str] | None = None, limit: int = 1
     return list(session.scalars(stmt))
 
 
+# The oldest transaction of THIS database still running: events below it can no longer appear or change.
+# pg_snapshot_xmin alone is server-wide, so a long transaction in another database on the same server would
+# stall every consumer; running transactions known to belong to other databases (pg_stat_activity) are left
+# out. A transaction whose database cannot be told (no privilege to see it, or it ended meanwhile) counts,
+# which can only delay a consumer, never make it skip an event. xid8 values carry the epoch in the high 32
+# bits; pg_stat_activity shows the low 32.
+HORIZON_SQL = """(SELECT coalesce(
+    (SELECT min(x::text::bigint) FROM pg_snapshot_xip(pg_current_snapshot()) AS x
+      WHERE (x::text::bigint % 4294967296) NOT IN (
+        SELECT backend_xid::text::bigint FROM pg_stat_activity
+         WHERE backend_xid IS NOT NULL AND datname IS DISTINCT FROM current_database())),
+    pg_snapshot_xmax(pg_current_snapshot())::text::bigint))"""
+
+
 def claim(session: Session, consumer: str, *, topics: list[str], limit: int = 200) -> list[OutboxEvent] | None:
     """The next events for ``consumer`` after its position, in commit-safe order, with its position row locked
     until the caller's transaction ends; None when another process holds it (PostgreSQL, SKIP LOCKED). The
@@ -78,7 +92,7 @@ def claim(session: Session, consumer: str, *, topics: list[str], limit: int = 20
         session.flush()
     events = select(OutboxEvent).where(OutboxEvent.topic.in_(topics))
     if postgres:
-        horizon = text("pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
+        horizon = text(HORIZON_SQL)
         events = events.where(
             OutboxEvent.xid < horizon,
             tuple_(OutboxEvent.xid, OutboxEvent.id) > tuple_(literal(offset.last_xid), literal(offset.last_event_id)),
