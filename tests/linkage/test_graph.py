@@ -317,3 +317,30 @@ def test_the_export_leaves_out_persons_that_are_hidden_or_non_nominal(
         ).status_code
         == 404
     )
+
+
+def test_the_graph_page_is_linked_from_incident_and_entity_pages(
+    client: TestClient, world: World, network: dict[str, dict[str, Any]]
+) -> None:
+    from tests.web.test_pages import login
+
+    a, r = network["A"], network["R"]
+    login(client, "officer.hp")
+    incident_page = client.get(f"/incidents/{a['reference']}").text
+    assert f'href="/graph?start={a["id"]}"' in incident_page
+    container = entity_id(world, "container", "CSQU3054383")
+    assert f'href="/graph?start={container}"' in client.get(f"/entities/{container}").text
+
+    page = client.get("/graph", params={"start": a["reference"]})
+    assert page.status_code == 200
+    html = page.text
+    assert f'data-start="{a["id"]}"' in html and '<script src="/static/graph.js' in html
+    assert 'value="container"' in html and "<script>" not in html  # no inline script (CSP)
+    assert f'href="/api/v1/graph/export.ftm.json?start={a["id"]}&amp;depth=2"' in html
+    entity_page = client.get("/graph", params={"start": str(container)})
+    assert entity_page.status_code == 200 and "CSQU3054383" in entity_page.text
+    assert client.get("/graph", params={"start": r["reference"]}).status_code == 404
+    assert client.get("/graph", params={"start": r["id"]}).status_code == 404
+    form = client.get("/graph").text
+    assert 'id="graph-start-form"' in form and "graph.js" not in form
+    assert client.get("/static/graph.js").status_code == 200

@@ -149,6 +149,11 @@ def _visible(
     return {row[0]: (int(row[1]), str(row[2])) for row in rows}
 
 
+def visible_label(session: Session, subject: Subject, entity_id: uuid.UUID) -> str:
+    """An entity as written in an incident the subject may read ("" when there is none)."""
+    return _visible(session, subject, [entity_id]).get(entity_id, (0, ""))[1]
+
+
 def resolve_start(session: Session, subject: Subject, start: str | uuid.UUID) -> Incident | Entity:
     """The incident (by id or reference) or the entity the subject may reach; NotFound otherwise."""
     decided("readable")
