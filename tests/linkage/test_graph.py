@@ -339,6 +339,8 @@ def test_the_graph_page_is_linked_from_incident_and_entity_pages(
     assert f'href="/api/v1/graph/export.ftm.json?start={a["id"]}&amp;depth=2"' in html
     entity_page = client.get("/graph", params={"start": str(container)})
     assert entity_page.status_code == 200 and "CSQU3054383" in entity_page.text
+    person = entity_id(world, "person", "Nguyễn Văn Hùng")
+    assert "Nguyễn Văn Hùng" in client.get("/graph", params={"start": str(person)}).text
     assert client.get("/graph", params={"start": r["reference"]}).status_code == 404
     assert client.get("/graph", params={"start": r["id"]}).status_code == 404
     form = client.get("/graph").text

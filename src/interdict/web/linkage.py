@@ -79,6 +79,9 @@ def graph_page(
     if start:
         origin = graph.resolve_start(db, subject, start)
         title = origin.reference if isinstance(origin, Incident) else graph.visible_label(db, subject, origin.id)
+        if not isinstance(origin, Incident) and origin.kind == "person":  # a person's name in the title
+            shown = linkage.readable_mentions(db, subject, origin.id)
+            linkage_api.audit_person_reads(db, subject, dict.fromkeys(shown, 1))
     else:
         any_participant(subject, "network graph form")
     return render(
