@@ -72,7 +72,7 @@ def test_every_route_requires_authentication(client: TestClient, world: World) -
 
 def test_pages_load_nothing_from_outside(client: TestClient, world: World) -> None:
     login(client)
-    for path in ["/login", "/dashboard", "/incidents", "/incidents/new", "/account/tokens", "/api/docs"]:
+    for path in ["/login", "/dashboard", "/incidents", "/incidents/new", "/account/tokens", "/api/docs", "/graph"]:
         html = client.get(path).text
         for attr in re.findall(r'(?:src|href)="([^"]+)"', html):
             assert not re.match(r"^(https?:)?//", attr), (path, attr)
@@ -110,6 +110,11 @@ API_BODIES: dict[tuple[str, str], dict[str, Any]] = {
     },
     ("POST", "/api/v1/sharing-groups"): {"code": "RT-GROUP", "name": "Route test group"},
     ("PUT", "/api/v1/sharing-groups/{group_id}/members"): {"members": []},
+}
+# Query parameters that a route requires (filled like path parameters).
+API_PARAMS: dict[tuple[str, str], dict[str, str]] = {
+    ("GET", "/api/v1/graph"): {"start": "{incident_id}"},
+    ("GET", "/api/v1/graph/export.ftm.json"): {"start": "{incident_id}"},
 }
 
 
@@ -178,7 +183,8 @@ def test_every_route_makes_an_authorisation_decision(client: TestClient, world: 
                 elif (method, path) == ("POST", "/api/v1/incidents"):
                     r = client.post(url, json=minimal_incident(), headers=h)
                 else:
-                    r = client.request(method, url, json=API_BODIES.get((method, path)), headers=h)
+                    params = {k: fill(v) for k, v in API_PARAMS.get((method, path), {}).items()}
+                    r = client.request(method, url, json=API_BODIES.get((method, path)), params=params, headers=h)
             else:
                 if path in ("/logout", "/account/logout-everywhere"):
                     csrf = login(client, "admin")  # each of them ends the session

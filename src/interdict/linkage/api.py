@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import datetime
 import uuid
-from datetime import date, datetime
+from datetime import date
+from typing import Annotated, Literal
 
-from fastapi import APIRouter
-from pydantic import BaseModel
+from fastapi import APIRouter, Query
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from interdict.accounts.deps import SubjectDep, WriterDep
 from interdict.accounts.subject import Subject
+from interdict.audit import service as audit
 from interdict.core.deps import SessionDep
 from interdict.incidents import service as incidents
 from interdict.incidents.present import to_summaries
 from interdict.incidents.schemas import IncidentSummary
+from interdict.linkage import ftm, graph
 from interdict.linkage import service as svc
 
 router = APIRouter(prefix="/api/v1", tags=["linkage"])
@@ -49,7 +54,7 @@ class SuggestionRead(BaseModel):
 class NoticeRead(BaseModel):
     contact: str  # the organisation that recorded a matching incident this one's owner may not read
     kinds: list[str]
-    at: datetime
+    at: datetime.datetime
 
 
 class IncidentLinksRead(BaseModel):
@@ -189,4 +194,202 @@ def get_entity(entity_id: str, db: SessionDep, subject: SubjectDep) -> EntityRea
             for a in view.appearances
         ],
         co_mentioned=[CoMentionRead(id=e.id, kind=e.kind, name=e.name, incidents=n) for e, n in view.co_mentioned],
+    )
+
+
+# --- the network graph -----------------------------------------------------------------------------
+
+
+class GraphNode(BaseModel):
+    id: uuid.UUID
+    type: Literal["incident", "entity"]
+    kind: str  # the incident's type, or the entity's kind
+    label: str  # the incident's reference, or the entity as written in an incident the caller may read
+    date: datetime.date | None = None  # incidents
+    incidents: int | None = None  # entities: the incidents the caller may read that mention it
+    hop: int
+    start: bool = False
+    url: str  # the page of the incident or entity
+
+
+class GraphEdge(BaseModel):
+    source: uuid.UUID
+    target: uuid.UUID
+    type: Literal["mention", "link"]
+    role: str | None = None  # mention: the role in the incident (shipper, container...)
+    status: str | None = None  # link: auto, confirmed or suggested
+    score: float | None = None  # link
+
+
+class GraphRead(BaseModel):
+    start: uuid.UUID
+    start_type: Literal["incident", "entity"]
+    depth: int
+    limit: int
+    truncated: bool = Field(description="true when the graph hit the node limit: nearer nodes were kept")
+    nodes: list[GraphNode]
+    edges: list[GraphEdge]
+
+
+def graph_kinds(kinds: list[str] | None) -> set[str] | None:
+    """``kinds=company&kinds=phone`` or ``kinds=company,phone``; an empty value keeps no entity kind."""
+    if kinds is None:
+        return None
+    return {k.strip() for value in kinds for k in value.split(",") if k.strip()}
+
+
+def graph_read(g: graph.Graph) -> GraphRead:
+    nodes = [
+        GraphNode(
+            id=n.incident.id,
+            type="incident",
+            kind=n.incident.incident_type,
+            label=n.incident.reference,
+            date=n.incident.incident_date,
+            hop=n.hop,
+            start=n.incident.id == g.start,
+            url=f"/incidents/{n.incident.reference}",
+        )
+        for n in g.incidents.values()
+    ]
+    nodes += [
+        GraphNode(
+            id=n.entity.id,
+            type="entity",
+            kind=n.entity.kind,
+            label=n.label,
+            incidents=n.incidents,
+            hop=n.hop,
+            start=n.entity.id == g.start,
+            url=f"/entities/{n.entity.id}",
+        )
+        for n in g.entities.values()
+    ]
+    edges = [GraphEdge(source=m.incident_id, target=m.entity_id, type="mention", role=m.role) for m in g.mentions]
+    edges += [
+        GraphEdge(source=link.entity_a_id, target=link.entity_b_id, type="link", status=link.status, score=link.score)
+        for link in g.links
+    ]
+    return GraphRead(
+        start=g.start,
+        start_type="entity" if g.start_type == "entity" else "incident",
+        depth=g.depth,
+        limit=g.limit,
+        truncated=g.truncated,
+        nodes=nodes,
+        edges=edges,
+    )
+
+
+Depth = Annotated[int, Query(ge=1, le=graph.MAX_DEPTH, description="Hops from the start (1 to 3)")]
+Kinds = Annotated[
+    list[str] | None,
+    Query(description="Entity kinds to include (company, person, phone, container...); all when absent"),
+]
+Limit = Annotated[int, Query(ge=1, le=1000, description="At most this many nodes (truncated says when hit)")]
+Start = Annotated[str, Query(max_length=100, description="An incident id or reference, or an entity id")]
+
+
+def read_graph(
+    session: Session,
+    subject: Subject,
+    *,
+    start: str,
+    depth: int,
+    kinds: list[str] | None,
+    date_from: date | None,
+    date_to: date | None,
+    limit: int = graph.DEFAULT_LIMIT,
+) -> graph.Graph:
+    """The graph read for a caller; person data of the incidents it passes through is an audited read."""
+    g = graph.neighbourhood(
+        session,
+        subject,
+        start=start,
+        depth=depth,
+        kinds=graph_kinds(kinds),
+        date_from=date_from,
+        date_to=date_to,
+        limit_nodes=limit,
+    )
+    audit_person_reads(session, subject, g.persons_shown())
+    return g
+
+
+@router.get("/graph", response_model=GraphRead)
+def get_graph(
+    db: SessionDep,
+    subject: SubjectDep,
+    start: Start,
+    depth: Depth = 1,
+    kinds: Kinds = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    limit: Limit = graph.DEFAULT_LIMIT,
+) -> GraphRead:
+    """The network of incidents and entities around an incident or an entity: incidents you may read, the
+    entities they mention (persons only where you may see them) and the links between entities. Expand a
+    node by asking again with it as the start and ``depth=1``. A start you may not read is 404."""
+    g = read_graph(
+        db, subject, start=start, depth=depth, kinds=kinds, date_from=date_from, date_to=date_to, limit=limit
+    )
+    return graph_read(g)
+
+
+@router.get(
+    "/graph/export.ftm.json",
+    response_class=Response,
+    responses={
+        200: {"description": "FollowTheMoney entities, one JSON object a line", "content": {ftm.MEDIA_TYPE: {}}}
+    },
+)
+def export_graph_ftm(
+    db: SessionDep,
+    subject: SubjectDep,
+    start: Start,
+    depth: Depth = 1,
+    kinds: Kinds = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    limit: Limit = graph.DEFAULT_LIMIT,
+    nominal: Annotated[
+        bool, Query(description="false: a non-nominal export, without natural persons and their identifiers.")
+    ] = True,
+) -> Response:
+    """The same network as FollowTheMoney entities (Event, Company, Person, Address, Vessel, Asset, UnknownLink),
+    loadable by Aleph / OpenAleph. TLP:RED incidents are never exported; the export is audited."""
+    g = graph.neighbourhood(
+        db,
+        subject,
+        start=start,
+        depth=depth,
+        kinds=graph_kinds(kinds),
+        date_from=date_from,
+        date_to=date_to,
+        limit_nodes=limit,
+    )
+    lines = list(ftm.export_lines(db, subject, g, nominal=nominal))
+    audit.record(
+        db,
+        subject,
+        "linkage.export_ftm",
+        object_type="export",
+        object_label="graph.ftm.json",
+        summary=f"{len(lines)} FollowTheMoney entities exported from the network around {start}"
+        + ("" if nominal else ", non-nominal"),
+        after={
+            "start": str(g.start),
+            "depth": g.depth,
+            "kinds": sorted(graph_kinds(kinds) or []) if kinds is not None else None,
+            "date_from": date_from.isoformat() if date_from else None,
+            "date_to": date_to.isoformat() if date_to else None,
+            "nominal": nominal,
+            "entities": len(lines),
+            "truncated": g.truncated,
+        },
+    )
+    return Response(
+        "".join(lines),
+        media_type=ftm.MEDIA_TYPE,
+        headers={"Content-Disposition": 'attachment; filename="interdict-graph.ftm.json"'},
     )
