@@ -1,0 +1,536 @@
+"""Batch deduplication of the entity register: Splink on DuckDB, re-scored with ``score_pair``.
+
+``deduplicate(records)`` is what ``interdict linkage rebuild`` runs over every name-bearing entity
+(companies, persons, vessels, ...). It knows nothing of the database: it takes ``EntityRecord``s
+and returns a ``BatchResult`` with the pairs worth storing and the clusters.
+
+Phases (each timed in ``BatchResult.timings``):
+
+1. **prepare** — every name is normalised once with the interactive path's own functions
+   (``names.company``, ``names.person``) into an Arrow table of keys (``prepare``): the sorted
+   distinctive tokens (``name_sorted``; for persons the order-independent key), the tokens run
+   together (``name_joined``: "Hoàng Anh" = "HoangAnh", 华强 = "Huaqiang"), the key without a
+   possible leading title (``name_alt``: "Anh Nguyễn Văn Hùng"), sorted 3-letter prefixes and
+   suffixes of the tokens (``prefix_key``, ``suffix_key``: a typo in one token keeps one of them),
+   business concepts, legal form, places, country. Large inputs use one process per core.
+2. **block** — the keys are loaded into DuckDB; a key shared by more records of one kind than a
+   cap (``exact_cap`` for the exact keys, ``fuzzy_cap`` for prefix/suffix) is dropped from its rule
+   for that kind, like a stop word: such a block costs n²/2 comparisons and a name that common
+   identifies nobody by itself. Every blocking rule includes ``kind``: records of different kinds
+   are never compared. The number of comparisons is counted before scoring.
+3. **train** — a Splink (Fellegi-Sunter) model: u by random sampling, the prior from a
+   deterministic rule, m by EM on two blocking rules (same name key: m of concepts, legal form,
+   country; same prefix key: m of the name comparison).
+4. **predict** — Splink scores every blocked pair; pairs above ``candidate_probability`` (low:
+   Splink is the recall filter here, not the judge) are kept.
+5. **rescore** — each candidate is re-scored with ``score_pair`` (batched, in worker processes
+   for large inputs).
+6. **cluster** — Splink's connected components over the pairs whose ``score`` is at least
+   ``threshold``.
+
+Which score is authoritative: ``score`` (``score_pair``). It is the same function an analyst sees
+in the interactive path (with its reasons), it is tuned and regression-tested on the labelled
+cross-lingual set (F1 >= 0.90) and it knows what the Splink model cannot express in SQL levels:
+Vietnamese syllables that differ by one letter are different names ("Hùng"/"Hưng"), diacritics
+that disagree, common family names weighing less, business words alone never making a match. If
+``rebuild`` stored Splink's probability, a pair could be a link in batch and not when an analyst
+opens it. Splink's ``match_probability`` is kept beside it for inspection: it is what made the
+pair a candidate. Both links (``score >= threshold``) and clusters therefore agree with the
+interactive path, pair by pair; clusters are connected components, so two records can share a
+cluster through a third one without being a link themselves (the pairs table says which).
+
+Country is in the Splink model but not in ``score_pair`` (which compares names only), so a
+different country does not stop a link here either.
+
+Spark, for national-scale registers: the same ``_settings()`` (blocking rules, comparisons)
+run unchanged with ``splink.SparkAPI(spark_session=...)`` instead of ``DuckDBAPI``; the prepared
+Arrow table becomes a Spark DataFrame (``spark.createDataFrame(table.to_pandas())`` or, better,
+``prepare`` run as a ``mapInArrow`` over the source partitions, since it is row-wise), the
+capped keys are computed with the same window ``count(*) over (partition by kind, key)``,
+and ``score_pair`` runs as a pandas UDF (``mapInPandas``) over the predicted pairs. Connected
+components use Splink's SQL implementation on Spark too (set a checkpoint directory). See
+bench/README.md ("Linkage batch: the Spark path").
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import multiprocessing
+import os
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from interdict.linkage.names import company, company_markers, person
+from interdict.linkage.score import DEFAULT_THRESHOLD, SUGGEST_THRESHOLD, score_pair
+from interdict.linkage.tables import company_lexicon
+from interdict.linkage.text import fold_tokens
+
+log = logging.getLogger(__name__)
+
+# kind -> the schema score_pair compares it as; other kinds: None (score_pair guesses).
+_SCHEMA = {
+    "company": "Company",
+    "organization": "Organization",
+    "organisation": "Organization",
+    "person": "Person",
+    "vessel": "Vessel",
+}
+_COMPANY_KINDS = frozenset({"company", "organization", "organisation"})
+
+PREPARED_SCHEMA = pa.schema(
+    [
+        ("unique_id", pa.string()),
+        ("kind", pa.string()),
+        ("name", pa.string()),
+        ("country", pa.string()),
+        ("name_sorted", pa.string()),
+        ("name_joined", pa.string()),
+        ("name_letters", pa.string()),
+        ("name_alt", pa.string()),
+        ("prefix_key", pa.string()),
+        ("suffix_key", pa.string()),
+        ("concepts_key", pa.string()),
+        ("legal_form", pa.string()),
+        ("places_key", pa.string()),
+    ]
+)
+_KEY_COLUMNS = ("name_letters", "name_alt", "prefix_key", "suffix_key")
+_EXACT_KEYS = ("name_letters", "name_alt")
+_FUZZY_KEYS = ("prefix_key", "suffix_key")
+
+# Inputs smaller than this are prepared and re-scored in this process (a pool costs ~1 s to start).
+_POOL_MIN = 20_000
+_CHUNK = 20_000
+
+
+@dataclass(frozen=True)
+class EntityRecord:
+    id: str  # entity id
+    kind: str  # "company" | "person" | "vessel" | other name-bearing kinds
+    name: str  # original text
+    country: str | None
+
+
+@dataclass
+class BatchResult:
+    """What a batch run found.
+
+    ``pairs``: id_l, id_r (id_l < id_r), kind, match_probability (Splink), score (``score_pair``,
+    authoritative), one row per pair with ``score >= SUGGEST_THRESHOLD``: links at ``threshold``
+    and above, suggestions for review below it. ``clusters``: id, cluster_id for every record
+    (a singleton's cluster id is its own id); a cluster id is the smallest record id in it.
+    """
+
+    pairs: pa.Table
+    clusters: pa.Table
+    threshold: float
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per phase
+    counts: dict[str, int] = field(default_factory=dict)
+    model: dict[str, Any] = field(default_factory=dict)  # the trained Splink model (settings with m/u)
+
+    def cluster_map(self) -> dict[str, str]:
+        """id -> cluster id."""
+        return dict(
+            zip(self.clusters.column("id").to_pylist(), self.clusters.column("cluster_id").to_pylist(), strict=True)
+        )
+
+    def links(self) -> pa.Table:
+        """The pairs at or above the threshold."""
+        return self.pairs.filter(pc.greater_equal(self.pairs.column("score"), self.threshold))
+
+
+# --- prepare ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Keys:
+    tokens: tuple[str, ...]
+    alt: tuple[str, ...] | None = None
+    concepts: str | None = None
+    legal_form: str | None = None
+    places: str | None = None
+
+
+def _vessel_prefixes() -> frozenset[str]:
+    return frozenset(k[0] for k, e in company_lexicon().latin.items() if e.role == "vessel_prefix" and len(k) == 1)
+
+
+def _keys(kind: str, name: str) -> _Keys:
+    as_company = kind in _COMPANY_KINDS or (kind not in _SCHEMA and company_markers(name))
+    if as_company:
+        c = company(name)
+        return _Keys(
+            tokens=c.distinctive,
+            concepts=",".join(sorted(c.concepts)) or None,
+            legal_form=c.legal_form,
+            places=",".join(sorted(c.places)) or None,
+        )
+    if kind == "vessel":
+        toks = fold_tokens(name)
+        prefixes = _vessel_prefixes()
+        while len(toks) > 1 and toks[0] in prefixes:
+            toks = toks[1:]
+        return _Keys(tokens=tuple(toks))
+    p = person(name)
+    return _Keys(tokens=p.tokens, alt=p.tokens[1:] if p.maybe_title is not None else None)
+
+
+def _row(rec: EntityRecord) -> tuple[Any, ...]:
+    kind = rec.kind.strip().casefold()
+    k = _keys(kind, rec.name)
+    toks = k.tokens
+    country = (rec.country or "").strip().upper() or None
+    if not toks:
+        return (rec.id, kind, rec.name, country, None, None, None, None, None, None, k.concepts, k.legal_form, k.places)
+    letters = "".join(sorted("".join(toks)))
+    return (
+        rec.id,
+        kind,
+        rec.name,
+        country,
+        " ".join(sorted(toks)),
+        "".join(toks),
+        letters,
+        "".join(sorted("".join(k.alt))) if k.alt else letters,
+        " ".join(sorted(t[:3] for t in toks)),
+        " ".join(sorted(t[-3:] for t in toks)),
+        k.concepts,
+        k.legal_form,
+        k.places,
+    )
+
+
+def _prepare_batch(records: Sequence[EntityRecord]) -> pa.RecordBatch:
+    rows = [_row(r) for r in records]
+    cols = list(zip(*rows, strict=True)) if rows else [() for _ in PREPARED_SCHEMA.names]
+    return pa.RecordBatch.from_arrays(
+        [pa.array(col, type=f.type) for col, f in zip(cols, PREPARED_SCHEMA, strict=True)],
+        schema=PREPARED_SCHEMA,
+    )
+
+
+def _chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    buf: list[Any] = []
+    for item in items:
+        buf.append(item)
+        if len(buf) >= size:
+            yield buf
+            buf = []
+    if buf:
+        yield buf
+
+
+def prepare(records: Iterable[EntityRecord], *, executor: Executor | None = None) -> pa.Table:
+    """Normalised keys of every record (``PREPARED_SCHEMA``), built chunk by chunk.
+
+    The input is consumed as a stream (chunks of 20,000 records); with an ``executor`` the
+    chunks are normalised in parallel, in input order.
+    """
+    chunks = _chunks(records, _CHUNK)
+    batches = list(executor.map(_prepare_batch, chunks)) if executor else [_prepare_batch(c) for c in chunks]
+    return pa.Table.from_batches(batches, schema=PREPARED_SCHEMA)
+
+
+# --- rescoring --------------------------------------------------------------------------------
+
+
+def _score_batch(rows: tuple[list[str], list[str], list[str]]) -> list[float]:
+    names_l, names_r, kinds = rows
+    return [
+        score_pair(a, b, _SCHEMA.get(k)).score
+        for a, b, k in zip(names_l, names_r, kinds, strict=True)  # fmt: skip
+    ]
+
+
+def _rescore(cands: pa.Table, executor: Executor | None) -> list[float]:
+    names_l = cands.column("name_l").to_pylist()
+    names_r = cands.column("name_r").to_pylist()
+    kinds = cands.column("kind").to_pylist()
+    n = len(names_l)
+    step = _CHUNK
+    parts = [(names_l[i : i + step], names_r[i : i + step], kinds[i : i + step]) for i in range(0, n, step)]
+    out: list[float] = []
+    for scores in executor.map(_score_batch, parts) if executor else map(_score_batch, parts):
+        out.extend(scores)
+    return out
+
+
+# --- Splink model ----------------------------------------------------------------------------
+
+
+def _blocking_rules() -> list[Any]:
+    from splink import block_on
+
+    # Every rule includes kind: only records of the same kind are compared.
+    return [
+        block_on("kind", "name_letters"),
+        block_on("kind", "name_alt"),
+        block_on("kind", "prefix_key"),
+        block_on("kind", "suffix_key"),
+    ]
+
+
+def _settings() -> Any:
+    import splink.comparison_level_library as cll
+    import splink.comparison_library as cl
+    from splink import SettingsCreator
+
+    name = cl.CustomComparison(
+        output_column_name="name",
+        comparison_description="distinctive name tokens",
+        comparison_levels=[
+            cll.NullLevel("name_sorted"),
+            cll.Or(
+                cll.ExactMatchLevel("name_letters"),
+                cll.ExactMatchLevel("name_alt"),
+            ).configure(label_for_charts="same letters"),
+            cll.JaroWinklerLevel("name_joined", 0.95),
+            cll.JaroWinklerLevel("name_joined", 0.88),
+            cll.LevenshteinLevel("name_sorted", 2),
+            cll.ElseLevel(),
+        ],
+    )
+    return SettingsCreator(
+        link_type="dedupe_only",
+        unique_id_column_name="unique_id",
+        blocking_rules_to_generate_predictions=_blocking_rules(),
+        comparisons=[
+            name,
+            cl.ExactMatch("concepts_key"),
+            cl.ExactMatch("legal_form"),
+            cl.ExactMatch("places_key"),
+            cl.ExactMatch("country"),
+        ],
+        additional_columns_to_retain=["kind", "name"],
+        retain_matching_columns=False,
+        retain_intermediate_calculation_columns=False,
+    )
+
+
+def _capped_sql(exact_cap: int, fuzzy_cap: int) -> str:
+    """The prepared table with too common keys (per kind) set to NULL."""
+    cols = []
+    for col in PREPARED_SCHEMA.names:
+        if col in _KEY_COLUMNS:
+            cap = exact_cap if col in _EXACT_KEYS else fuzzy_cap
+            cols.append(f"CASE WHEN count(*) OVER (PARTITION BY kind, {col}) <= {cap} THEN {col} END AS {col}")
+        else:
+            cols.append(col)
+    return f"SELECT {', '.join(cols)} FROM prepared_raw"
+
+
+def _executor(n: int, workers: int) -> ProcessPoolExecutor | None:
+    if workers <= 1 or n < _POOL_MIN:
+        return None
+    # forkserver: each worker is forked from a clean server process, never from this one, which
+    # may run DuckDB and Arrow threads (forking it crashes workers). Like spawn, it needs the
+    # caller's main module to be importable without side effects (``if __name__ == "__main__"``).
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(["interdict.linkage.batch"])
+    return ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
+
+
+def _empty_pairs() -> pa.Table:
+    return pa.table(
+        {
+            "id_l": pa.array([], pa.string()),
+            "id_r": pa.array([], pa.string()),
+            "kind": pa.array([], pa.string()),
+            "match_probability": pa.array([], pa.float64()),
+            "score": pa.array([], pa.float64()),
+        }
+    )
+
+
+def deduplicate(
+    records: Iterable[EntityRecord],
+    *,
+    threshold: float = DEFAULT_THRESHOLD,
+    workdir: Path | None = None,
+    progress: Callable[[str], None] | None = None,
+    workers: int | None = None,
+    memory_limit: str | None = None,
+    min_evidence: float = 0.0,
+    exact_cap: int = 1000,
+    fuzzy_cap: int = 200,
+    train: bool = True,
+) -> BatchResult:
+    """Find the duplicates among ``records`` (see the module docstring for the phases).
+
+    ``workdir``: where DuckDB spills (a temporary directory if None). ``workers``: processes
+    for normalising and re-scoring, and DuckDB threads (default: the number of cores).
+    ``memory_limit``: DuckDB's (e.g. "8GB"; default DuckDB's 80 % of RAM).
+    ``train=False`` skips EM and uses the fixed m values of ``_FIXED_M`` (for small inputs,
+    where EM has too few pairs to learn from: see ``_train``).
+    """
+    say = progress or (lambda _msg: None)
+    workers = workers or os.cpu_count() or 1
+    timings: dict[str, float] = {}
+    counts: dict[str, int] = {}
+    tmp: tempfile.TemporaryDirectory[str] | None = None
+    if workdir is None:
+        tmp = tempfile.TemporaryDirectory(prefix="interdict-linkage-")
+        workdir = Path(tmp.name)
+    workdir.mkdir(parents=True, exist_ok=True)
+    # The pool is created (and its workers started lazily) before any DuckDB thread exists.
+    pool: ProcessPoolExecutor | None = None
+    try:
+        t0 = time.perf_counter()
+        records = list(records) if not isinstance(records, list) else records
+        pool = _executor(len(records), workers)
+        table = prepare(records, executor=pool)
+        del records
+        timings["prepare"] = time.perf_counter() - t0
+        counts["records"] = table.num_rows
+        say(f"prepare: {table.num_rows:,} records in {timings['prepare']:.1f}s")
+        if table.num_rows < 2:
+            return BatchResult(
+                pairs=_empty_pairs(),
+                clusters=pa.table({"id": table.column("unique_id"), "cluster_id": table.column("unique_id")}),
+                threshold=threshold,
+                timings=timings,
+                counts={**counts, "comparisons": 0, "candidates": 0, "pairs": 0, "links": 0},
+            )
+        return _run(table, threshold, workdir, say, workers, memory_limit, min_evidence,
+                    exact_cap, fuzzy_cap, train, pool, timings, counts)  # fmt: skip
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+        if tmp is not None:
+            tmp.cleanup()
+
+
+def _run(
+    table: pa.Table,
+    threshold: float,
+    workdir: Path,
+    say: Callable[[str], None],
+    workers: int,
+    memory_limit: str | None,
+    min_evidence: float,
+    exact_cap: int,
+    fuzzy_cap: int,
+    train: bool,
+    pool: Executor | None,
+    timings: dict[str, float],
+    counts: dict[str, int],
+) -> BatchResult:
+    from splink import DuckDBAPI, Linker
+    from splink.clustering import cluster_pairwise_predictions_at_threshold
+
+    t = time.perf_counter()
+    con = duckdb.connect(str(workdir / "linkage.duckdb"))
+    try:
+        con.execute(f"SET threads = {int(workers)}")
+        con.execute(f"SET temp_directory = '{workdir / 'spill'}'")
+        con.execute("SET preserve_insertion_order = false")
+        if memory_limit:
+            con.execute(f"SET memory_limit = '{memory_limit}'")
+        con.register("prepared_arrow", table)
+        con.execute("CREATE TABLE prepared_raw AS SELECT * FROM prepared_arrow")
+        con.unregister("prepared_arrow")
+        con.execute(f"CREATE TABLE prepared AS {_capped_sql(exact_cap, fuzzy_cap)}")
+        con.execute("DROP TABLE prepared_raw")
+        db_api = DuckDBAPI(connection=con)
+        linker = Linker(db_api.register("prepared"), _settings(), log_level=None)
+        timings["load"] = time.perf_counter() - t
+
+        t = time.perf_counter()
+        _train(linker, train, table.num_rows)
+        model = linker.misc.save_model_to_json()
+        timings["train"] = time.perf_counter() - t
+        say(f"train: {timings['train']:.1f}s")
+
+        t = time.perf_counter()
+        blocked = linker.inference.compute_blocked_pairs_for_predict()
+        per_rule = con.execute(
+            f"SELECT match_key, count(*) FROM {blocked.physical_name} GROUP BY match_key ORDER BY match_key"
+        ).fetchall()
+        comparisons = sum(int(c) for _, c in per_rule)
+        counts["comparisons"] = comparisons
+        for key, c in per_rule:
+            counts[f"comparisons_rule_{key}"] = int(c)
+        timings["block"] = time.perf_counter() - t
+        say(f"block: {comparisons:,} comparisons in {timings['block']:.1f}s")
+
+        t = time.perf_counter()
+        prior = float(model["probability_two_random_records_match"])
+        prior_weight = math.log2(prior / (1 - prior))
+        predicted = linker.inference.predict(
+            threshold_match_weight=prior_weight + min_evidence, warning_mode="never"
+        )
+        blocked.drop_table_from_database_and_remove_from_cache()
+        cand_sql = f"""
+            SELECT unique_id_l AS id_l, unique_id_r AS id_r, kind_l AS kind, name_l, name_r, match_probability
+            FROM {predicted.physical_name}
+            ORDER BY kind, name_l
+        """
+        cands = con.sql(cand_sql).to_arrow_table()
+        predicted.drop_table_from_database_and_remove_from_cache()
+        counts["candidates"] = cands.num_rows
+        timings["predict"] = time.perf_counter() - t
+        say(f"predict: {cands.num_rows:,} candidates in {timings['predict']:.1f}s")
+
+        t = time.perf_counter()
+        scores = _rescore(cands, pool)
+        scored = cands.select(["id_l", "id_r", "kind", "match_probability"]).append_column(
+            "score", pa.array(scores, pa.float64())
+        )
+        pairs = scored.filter(pc.greater_equal(scored.column("score"), SUGGEST_THRESHOLD))
+        del cands, scored, scores
+        counts["pairs"] = pairs.num_rows
+        timings["rescore"] = time.perf_counter() - t
+        say(f"rescore: {pairs.num_rows:,} pairs >= {SUGGEST_THRESHOLD} in {timings['rescore']:.1f}s")
+
+        t = time.perf_counter()
+        edges = pairs.filter(pc.greater_equal(pairs.column("score"), threshold))
+        counts["links"] = edges.num_rows
+        con.register("edges_arrow", edges.select(["id_l", "id_r", "score"]).rename_columns(["id_l", "id_r", "match_probability"]))
+        con.execute("CREATE TABLE edges AS SELECT * FROM edges_arrow")
+        con.unregister("edges_arrow")
+        con.execute("CREATE TABLE nodes AS SELECT unique_id AS id FROM prepared")
+        cc = cluster_pairwise_predictions_at_threshold(
+            nodes="nodes",
+            edges="edges",
+            db_api=db_api,
+            node_id_column_name="id",
+            edge_id_column_name_left="id_l",
+            edge_id_column_name_right="id_r",
+            threshold_match_probability=threshold,
+        )
+        clusters = con.sql(f"SELECT id, cluster_id FROM {cc.physical_name}").to_arrow_table()
+        counts["clusters"] = int(pc.count_distinct(clusters.column("cluster_id")).as_py())
+        timings["cluster"] = time.perf_counter() - t
+        say(f"cluster: {counts['clusters']:,} clusters in {timings['cluster']:.1f}s")
+        return BatchResult(
+            pairs=pairs, clusters=clusters, threshold=threshold, timings=timings, counts=counts, model=model
+        )
+    finally:
+        con.close()
+
+
+def _train(linker: Any, train: bool, n: int) -> None:
+    from splink import block_on
+
+    linker.training.estimate_probability_two_random_records_match(
+        [block_on("kind", "name_letters")], recall=0.7
+    )
+    linker.training.estimate_u_using_random_sampling(max_pairs=min(5e6, max(1e4, n * 5.0)), seed=1)
+    if not train:
+        return
+    linker.training.estimate_parameters_using_expectation_maximisation(
+        block_on("kind", "name_letters"), max_pairs=1e6
+    )
+    linker.training.estimate_parameters_using_expectation_maximisation(
+        block_on("kind", "prefix_key"), max_pairs=1e6
+    )
