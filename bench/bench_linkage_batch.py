@@ -39,7 +39,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from make_crosslingual_pairs import (  # noqa: E402
+from interdict.linkage.batch import EntityRecord, deduplicate
+from make_crosslingual_pairs import (
     BUSINESS,
     DEFAULT_DATA,
     TITLES,
@@ -58,14 +59,12 @@ from make_crosslingual_pairs import (  # noqa: E402
     strip_marks,
 )
 
-from interdict.linkage.batch import EntityRecord, deduplicate  # noqa: E402
-
 DEFAULT_SEED = 20261122
 TARGET_S_PER_MILLION = 600.0
 
 # Vietnamese middle names (a person may have one between the family and the two-syllable given name).
 VN_MIDDLE = ["Văn", "Thị", "Đức", "Minh", "Ngọc", "Hữu", "Quang", "Thanh", "Xuân", "Hoàng", "Công", "Đình",
-             "Kim", "Bảo", "Gia", "Mạnh", "Trọng", "Thu", "Phương", "Anh"]  # fmt: skip
+             "Kim", "Bảo", "Gia", "Mạnh", "Trọng", "Thu", "Phương"]  # fmt: skip
 # Syllables Vietnamese companies add to a name ("Hoàng Anh Phát").
 VN_COMPANY_EXTRA = ["Phát", "Thịnh", "Lợi", "Hưng", "Thành", "Long", "Việt", "Tín", "Nguyên", "Phú", "Quý", "Khang",
                     "Đạt", "Tiến", "Vượng", "Mỹ", "Sơn", "Hà", "Nam", "Bắc", "Đông", "Tây", "Á", "Âu"]  # fmt: skip
@@ -159,11 +158,12 @@ class Gen:
 
     def zh_company(self, n: int) -> list[str] | None:
         rng = self.rng
-        chars = [rng.choice(self.zh_char_keys) for _ in range(2 if rng.random() < 0.5 else 3)]
+        chars = [rng.choice(self.zh_char_keys) for _ in range(2 if rng.random() < 0.3 else 3)]
         word = "".join(chars)
         py = [self.zh_chars[c] for c in chars]
         biz = rng.randrange(len(ZH_BUSINESS))
-        if not self.unique(("z", "".join(py), str(biz))):
+        # One company per set of syllables, Vietnamese ones included (Hải Long = 隆海 to the scorer).
+        if not self.unique(("c", *sorted(py))):
             return None
         city = rng.choice(ZH_CITIES)
         legal = rng.choice(ZH_LEGAL)
@@ -213,9 +213,9 @@ class Gen:
     def zh_person(self, n: int) -> list[str] | None:
         rng = self.rng
         fam = rng.choice(ZH_FAMILY)
-        given = [rng.choice(self.zh_given_keys) for _ in range(1 if rng.random() < 0.3 else 2)]
+        given = [rng.choice(self.zh_given_keys) for _ in range(1 if rng.random() < 0.15 else 2)]
         py = [self.zh_given[c] for c in given]
-        if not self.unique(("q", fam[1].lower(), "".join(py))):
+        if not self.unique(("q", *sorted([fam[1].lower(), *py]))):
             return None
         out = [fam[0] + "".join(given)]
         gp = "".join(py).capitalize()
@@ -236,7 +236,7 @@ class Gen:
     def vessel(self, n: int) -> list[str] | None:
         rng = self.rng
         words = rng.sample(VESSEL_WORDS, 2 if rng.random() < 0.6 else 1)
-        number = str(rng.randrange(1, 100)) if rng.random() < 0.6 else ""
+        number = str(rng.randrange(1, 1000)) if rng.random() < 0.7 else ""
         base = " ".join([*words, number]).strip()
         if not self.unique(("v", *sorted(strip_marks(base).lower().split()))):
             return None
@@ -261,10 +261,10 @@ def generate(n: int, seed: int, data: Path) -> Iterator[tuple[EntityRecord, int]
     rng = random.Random(seed)
     g = Gen(rng, load_given(data))
     kinds = [
-        ("company", g.vn_company, 36),
-        ("company", g.zh_company, 9),
-        ("person", g.vn_person, 40),
-        ("person", g.zh_person, 5),
+        ("company", g.vn_company, 40),
+        ("company", g.zh_company, 5),
+        ("person", g.vn_person, 42),
+        ("person", g.zh_person, 3),
         ("vessel", g.vessel, 10),
     ]
     weights = [w for *_, w in kinds]
@@ -275,7 +275,7 @@ def generate(n: int, seed: int, data: Path) -> Iterator[tuple[EntityRecord, int]
         kind, fn, _ = rng.choices(kinds, weights=weights)[0]
         size = min(g.size(), n - made)
         names = None
-        for _ in range(50):
+        for _ in range(200):
             names = fn(size)
             if names is not None:
                 break

@@ -104,7 +104,9 @@ PREPARED_SCHEMA = pa.schema(
         ("places_key", pa.string()),
     ]
 )
-_KEY_COLUMNS = ("name_letters", "name_alt", "prefix_key", "suffix_key")
+# One blocking rule per key, in this order (Splink's match_key is the index).
+_BLOCK_KEYS = ("name_letters", "name_alt", "prefix_key", "suffix_key")
+_KEY_COLUMNS = _BLOCK_KEYS
 _EXACT_KEYS = ("name_letters", "name_alt")
 _FUZZY_KEYS = ("prefix_key", "suffix_key")
 
@@ -246,10 +248,7 @@ def prepare(records: Iterable[EntityRecord], *, executor: Executor | None = None
 
 def _score_batch(rows: tuple[list[str], list[str], list[str]]) -> list[float]:
     names_l, names_r, kinds = rows
-    return [
-        score_pair(a, b, _SCHEMA.get(k)).score
-        for a, b, k in zip(names_l, names_r, kinds, strict=True)  # fmt: skip
-    ]
+    return [score_pair(a, b, _SCHEMA.get(k)).score for a, b, k in zip(names_l, names_r, kinds, strict=True)]
 
 
 def _rescore(cands: pa.Table, executor: Executor | None) -> list[float]:
@@ -272,12 +271,7 @@ def _blocking_rules() -> list[Any]:
     from splink import block_on
 
     # Every rule includes kind: only records of the same kind are compared.
-    return [
-        block_on("kind", "name_letters"),
-        block_on("kind", "name_alt"),
-        block_on("kind", "prefix_key"),
-        block_on("kind", "suffix_key"),
-    ]
+    return [block_on("kind", col) for col in _BLOCK_KEYS]
 
 
 def _settings() -> Any:
@@ -466,14 +460,16 @@ def _run(
         t = time.perf_counter()
         prior = float(model["probability_two_random_records_match"])
         prior_weight = math.log2(prior / (1 - prior))
-        predicted = linker.inference.predict(
-            threshold_match_weight=prior_weight + min_evidence, warning_mode="never"
-        )
+        predicted = linker.inference.predict(threshold_match_weight=prior_weight + min_evidence, warning_mode="never")
         blocked.drop_table_from_database_and_remove_from_cache()
+        # In block order (the key of the rule that made the pair): the names of one block are
+        # normalised once and then found in score_pair's caches.
+        block_key = " ".join(f"WHEN '{i}' THEN l.{col}" for i, col in enumerate(_BLOCK_KEYS))
         cand_sql = f"""
-            SELECT unique_id_l AS id_l, unique_id_r AS id_r, kind_l AS kind, name_l, name_r, match_probability
-            FROM {predicted.physical_name}
-            ORDER BY kind, name_l
+            SELECT p.unique_id_l AS id_l, p.unique_id_r AS id_r, p.kind_l AS kind, p.name_l, p.name_r,
+                   p.match_probability, p.match_key
+            FROM {predicted.physical_name} AS p JOIN prepared AS l ON l.unique_id = p.unique_id_l
+            ORDER BY p.kind_l, p.match_key, CASE p.match_key {block_key} END, p.name_l
         """
         cands = con.sql(cand_sql).to_arrow_table()
         predicted.drop_table_from_database_and_remove_from_cache()
@@ -486,7 +482,14 @@ def _run(
         scored = cands.select(["id_l", "id_r", "kind", "match_probability"]).append_column(
             "score", pa.array(scores, pa.float64())
         )
-        pairs = scored.filter(pc.greater_equal(scored.column("score"), SUGGEST_THRESHOLD))
+        keep = pc.greater_equal(scored.column("score"), SUGGEST_THRESHOLD)
+        pairs = scored.filter(keep)
+        # Which rule found the pairs worth keeping (a pair counts for the first rule that blocks it).
+        found = cands.select(["match_key"]).filter(keep).group_by("match_key").aggregate([("match_key", "count")])
+        for key, c in zip(
+            found.column("match_key").to_pylist(), found.column("match_key_count").to_pylist(), strict=True
+        ):
+            counts[f"pairs_rule_{key}"] = int(c)
         del cands, scored, scores
         counts["pairs"] = pairs.num_rows
         timings["rescore"] = time.perf_counter() - t
@@ -495,7 +498,9 @@ def _run(
         t = time.perf_counter()
         edges = pairs.filter(pc.greater_equal(pairs.column("score"), threshold))
         counts["links"] = edges.num_rows
-        con.register("edges_arrow", edges.select(["id_l", "id_r", "score"]).rename_columns(["id_l", "id_r", "match_probability"]))
+        con.register(
+            "edges_arrow", edges.select(["id_l", "id_r", "score"]).rename_columns(["id_l", "id_r", "match_probability"])
+        )
         con.execute("CREATE TABLE edges AS SELECT * FROM edges_arrow")
         con.unregister("edges_arrow")
         con.execute("CREATE TABLE nodes AS SELECT unique_id AS id FROM prepared")
@@ -509,7 +514,9 @@ def _run(
             threshold_match_probability=threshold,
         )
         clusters = con.sql(f"SELECT id, cluster_id FROM {cc.physical_name}").to_arrow_table()
-        counts["clusters"] = int(pc.count_distinct(clusters.column("cluster_id")).as_py())
+        sizes = clusters.group_by("cluster_id").aggregate([("id", "count")])
+        counts["clusters"] = sizes.num_rows
+        counts["largest_cluster"] = int(pc.max(sizes.column("id_count")).as_py() or 0)
         timings["cluster"] = time.perf_counter() - t
         say(f"cluster: {counts['clusters']:,} clusters in {timings['cluster']:.1f}s")
         return BatchResult(
@@ -522,15 +529,9 @@ def _run(
 def _train(linker: Any, train: bool, n: int) -> None:
     from splink import block_on
 
-    linker.training.estimate_probability_two_random_records_match(
-        [block_on("kind", "name_letters")], recall=0.7
-    )
-    linker.training.estimate_u_using_random_sampling(max_pairs=min(5e6, max(1e4, n * 5.0)), seed=1)
+    linker.training.estimate_probability_two_random_records_match([block_on("kind", "name_letters")], recall=0.7)
+    linker.training.estimate_u_using_random_sampling(max_pairs=min(1e7, max(1e5, n * 10.0)), seed=1)
     if not train:
         return
-    linker.training.estimate_parameters_using_expectation_maximisation(
-        block_on("kind", "name_letters"), max_pairs=1e6
-    )
-    linker.training.estimate_parameters_using_expectation_maximisation(
-        block_on("kind", "prefix_key"), max_pairs=1e6
-    )
+    linker.training.estimate_parameters_using_expectation_maximisation(block_on("kind", "name_letters"), max_pairs=1e6)
+    linker.training.estimate_parameters_using_expectation_maximisation(block_on("kind", "prefix_key"), max_pairs=1e6)
