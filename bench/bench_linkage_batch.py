@@ -377,7 +377,7 @@ def main(argv: list[str] | None = None) -> int:
         workdir=args.workdir,
         workers=args.workers,
         memory_limit=args.memory_limit,
-        train=not args.no_train,
+        train=False if args.no_train else None,
         progress=lambda msg: print(f"  [{time.perf_counter() - t:7.1f}s] {msg}", flush=True),
     )
     total = time.perf_counter() - t

@@ -112,6 +112,7 @@ _FUZZY_KEYS = ("prefix_key", "suffix_key")
 
 # Inputs smaller than this are prepared and re-scored in this process (a pool costs ~1 s to start).
 _POOL_MIN = 20_000
+_EXACT_COMPARISONS = ("concepts_key", "legal_form", "places_key", "country")
 _CHUNK = 20_000
 
 
@@ -274,6 +275,22 @@ def _blocking_rules() -> list[Any]:
     return [block_on("kind", col) for col in _BLOCK_KEYS]
 
 
+# m probabilities per non-null level, in level order. They are EM's starting values and the model
+# itself when EM is not run: below ``EM_MIN_RECORDS`` records (a few hundred blocked pairs leave
+# most levels unobserved, and EM then keeps nothing but noise) or with ``train=False``. They are
+# EM's own estimates on 20,000 synthetic register records (bench/bench_linkage_batch.py),
+# rounded, except country: EM puts m(different country) near 0 on data whose sources never
+# disagree on it; real sources do, so 0.1 is kept.
+FIXED_M: dict[str, list[float]] = {
+    "name": [0.87, 0.03, 0.06, 0.02, 0.02],  # same letters; JW >= 0.95; JW >= 0.88; Levenshtein <= 2; else
+    "concepts_key": [0.9, 0.1],
+    "legal_form": [0.75, 0.25],
+    "places_key": [0.75, 0.25],
+    "country": [0.9, 0.1],
+}
+EM_MIN_RECORDS = 10_000
+
+
 def _settings() -> Any:
     import splink.comparison_level_library as cll
     import splink.comparison_library as cl
@@ -293,17 +310,14 @@ def _settings() -> Any:
             cll.LevenshteinLevel("name_sorted", 2),
             cll.ElseLevel(),
         ],
-    )
+    ).configure(m_probabilities=FIXED_M["name"])
     return SettingsCreator(
         link_type="dedupe_only",
         unique_id_column_name="unique_id",
         blocking_rules_to_generate_predictions=_blocking_rules(),
         comparisons=[
             name,
-            cl.ExactMatch("concepts_key"),
-            cl.ExactMatch("legal_form"),
-            cl.ExactMatch("places_key"),
-            cl.ExactMatch("country"),
+            *(cl.ExactMatch(col).configure(m_probabilities=FIXED_M[col]) for col in _EXACT_COMPARISONS),
         ],
         additional_columns_to_retain=["kind", "name"],
         retain_matching_columns=False,
@@ -357,15 +371,15 @@ def deduplicate(
     min_evidence: float = 0.0,
     exact_cap: int = 1000,
     fuzzy_cap: int = 200,
-    train: bool = True,
+    train: bool | None = None,
 ) -> BatchResult:
     """Find the duplicates among ``records`` (see the module docstring for the phases).
 
     ``workdir``: where DuckDB spills (a temporary directory if None). ``workers``: processes
     for normalising and re-scoring, and DuckDB threads (default: the number of cores).
     ``memory_limit``: DuckDB's (e.g. "8GB"; default DuckDB's 80 % of RAM).
-    ``train=False`` skips EM and uses the fixed m values of ``_FIXED_M`` (for small inputs,
-    where EM has too few pairs to learn from: see ``_train``).
+    ``train``: estimate m by EM (the default from ``EM_MIN_RECORDS`` records on) or use
+    ``FIXED_M`` (the default below). u is always estimated by random sampling.
     """
     say = progress or (lambda _msg: None)
     workers = workers or os.cpu_count() or 1
@@ -414,7 +428,7 @@ def _run(
     min_evidence: float,
     exact_cap: int,
     fuzzy_cap: int,
-    train: bool,
+    train: bool | None,
     pool: Executor | None,
     timings: dict[str, float],
     counts: dict[str, int],
@@ -526,12 +540,12 @@ def _run(
         con.close()
 
 
-def _train(linker: Any, train: bool, n: int) -> None:
+def _train(linker: Any, train: bool | None, n: int) -> None:
     from splink import block_on
 
     linker.training.estimate_probability_two_random_records_match([block_on("kind", "name_letters")], recall=0.7)
-    linker.training.estimate_u_using_random_sampling(max_pairs=min(1e7, max(1e5, n * 10.0)), seed=1)
-    if not train:
+    linker.training.estimate_u_using_random_sampling(max_pairs=min(1e7, max(1e4, n * 10.0)), seed=1)
+    if not (train if train is not None else n >= EM_MIN_RECORDS):
         return
     linker.training.estimate_parameters_using_expectation_maximisation(block_on("kind", "name_letters"), max_pairs=1e6)
     linker.training.estimate_parameters_using_expectation_maximisation(block_on("kind", "prefix_key"), max_pairs=1e6)
