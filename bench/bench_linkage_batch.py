@@ -39,6 +39,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from _common import loadavg, machine, wait_idle
 from interdict.linkage.batch import EntityRecord, deduplicate
 from make_crosslingual_pairs import (
     BUSINESS,
@@ -355,7 +356,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--memory-limit", default=None, help="DuckDB memory limit, e.g. 8GB")
     ap.add_argument("--workdir", type=Path, default=None, help="DuckDB work/spill dir (default: a temp dir)")
     ap.add_argument("--no-train", action="store_true", help="skip EM (fixed m values)")
+    ap.add_argument("--wait-idle", type=float, default=None, metavar="LOAD",
+                    help="wait (up to 15 min) until the 1-minute load average is below LOAD")  # fmt: skip
     args = ap.parse_args(argv)
+    print(f"machine: {machine()}")
+    print(f"command: {' '.join(sys.argv)}")
 
     t = time.perf_counter()
     records: list[EntityRecord] = []
@@ -369,6 +374,8 @@ def main(argv: list[str] | None = None) -> int:
     for rec in records[:8]:
         print(f"  {rec.id} {rec.kind:8} {rec.country or '-':3} {rec.name}")
 
+    wait_idle(args.wait_idle)
+    print(f"start:   {time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime())} UTC; load average (1/5/15 min) {loadavg()}")
     sampler = RssSampler()
     sampler.start()
     t = time.perf_counter()
@@ -383,6 +390,7 @@ def main(argv: list[str] | None = None) -> int:
     total = time.perf_counter() - t
     sampler.stop.set()
     sampler.join()
+    print(f"end:     {time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime())} UTC; load average (1/5/15 min) {loadavg()}")
     me = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
     print("\nphase         seconds")

@@ -2,54 +2,69 @@
 
 ``deduplicate(records)`` is what ``interdict linkage rebuild`` runs over every name-bearing entity
 (companies, persons, vessels, ...). It knows nothing of the database: it takes ``EntityRecord``s
-and returns a ``BatchResult`` with the pairs worth storing and the clusters.
+and returns a ``BatchResult`` with the pairs worth storing (links and suggestions) and the
+clusters. Only records of the same kind are ever compared.
 
-Phases (each timed in ``BatchResult.timings``):
+Phases (each timed in ``BatchResult.timings``, counts in ``BatchResult.counts``):
 
 1. **prepare** — every name is normalised once with the interactive path's own functions
-   (``names.company``, ``names.person``) into an Arrow table of keys (``prepare``): the sorted
-   distinctive tokens (``name_sorted``; for persons the order-independent key), the tokens run
-   together (``name_joined``: "Hoàng Anh" = "HoangAnh", 华强 = "Huaqiang"), the key without a
-   possible leading title (``name_alt``: "Anh Nguyễn Văn Hùng"), sorted 3-letter prefixes and
-   suffixes of the tokens (``prefix_key``, ``suffix_key``: a typo in one token keeps one of them),
-   business concepts, legal form, places, country. Large inputs use one process per core.
-2. **block** — the keys are loaded into DuckDB; a key shared by more records of one kind than a
-   cap (``exact_cap`` for the exact keys, ``fuzzy_cap`` for prefix/suffix) is dropped from its rule
-   for that kind, like a stop word: such a block costs n²/2 comparisons and a name that common
-   identifies nobody by itself. Every blocking rule includes ``kind``: records of different kinds
-   are never compared. The number of comparisons is counted before scoring.
-3. **train** — a Splink (Fellegi-Sunter) model: u by random sampling, the prior from a
-   deterministic rule, m by EM on two blocking rules (same name key: m of concepts, legal form,
-   country; same prefix key: m of the name comparison).
-4. **predict** — Splink scores every blocked pair; pairs above ``candidate_probability`` (low:
-   Splink is the recall filter here, not the judge) are kept.
-5. **rescore** — each candidate is re-scored with ``score_pair`` (batched, in worker processes
-   for large inputs).
-6. **cluster** — Splink's connected components over the pairs whose ``score`` is at least
+   (``names.company``, ``names.person``; vessels without their "MV" prefix) into an Arrow table
+   (``prepare``, ``PREPARED_SCHEMA``): the sorted distinctive tokens (``name_sorted``; for a
+   person the order-independent key), the tokens run together (``name_joined``: 华强 = huaqiang),
+   their letters sorted (``name_letters``: the same for "Hoàng Anh", "HoangAnh", "Anh Hoàng",
+   "Ganglin Zhao" and 赵刚林), the letters without a possible leading title (``name_alt``:
+   "Anh Nguyễn Văn Hùng"), the sorted 3-letter prefixes and suffixes of the tokens
+   (``prefix_key``, ``suffix_key``: a typo in one token keeps one of them), business concepts,
+   legal form, places, country. Large inputs use one process per core.
+2. **load** — into DuckDB (a file in ``workdir``, spilling there too). A key shared by more
+   records of one kind than a cap (``exact_cap`` for the letter keys, ``fuzzy_cap`` for
+   prefix/suffix) is dropped from its rule for that kind, like a stop word: such a block costs
+   n²/2 comparisons, and a name that common identifies nobody by itself.
+3. **train** — a Splink (Fellegi-Sunter) model: the prior from a deterministic rule (same
+   letters, recall 0.7), u by random sampling, m by EM on two blocking rules (same letters: m of
+   concepts, legal form, places, country; same prefix key: m of the name comparison). Below
+   ``EM_MIN_RECORDS`` the m values are ``FIXED_M`` (EM's own estimates on a larger register):
+   a few hundred blocked pairs leave most levels unobserved.
+4. **block** — blocking rules ``kind`` AND each key of ``_BLOCK_KEYS``; the blocked pairs are
+   computed once and counted (``counts["comparisons"]``, and per rule in order).
+5. **predict** — Splink scores every blocked pair; pairs with at least ``min_evidence`` bits of
+   evidence (match weight minus the prior's weight; 0 = the comparison vector is at least as
+   likely for a match as for a non-match) are candidates. Splink is the recall filter here, not
+   the judge: its features (name levels, concepts, legal form, places, country) cannot separate
+   "Hùng" from "Hưng", and at 200,000 records a stricter cut loses links that ``score_pair``
+   makes (bench/README.md).
+6. **rescore** — each candidate is scored with ``score_pair`` (in block order, so the names of a
+   block are normalised once; in worker processes for large inputs). Pairs scoring at least
+   ``SUGGEST_THRESHOLD`` are kept.
+7. **cluster** — Splink's connected components over the pairs whose ``score`` is at least
    ``threshold``.
 
-Which score is authoritative: ``score`` (``score_pair``). It is the same function an analyst sees
-in the interactive path (with its reasons), it is tuned and regression-tested on the labelled
-cross-lingual set (F1 >= 0.90) and it knows what the Splink model cannot express in SQL levels:
-Vietnamese syllables that differ by one letter are different names ("Hùng"/"Hưng"), diacritics
-that disagree, common family names weighing less, business words alone never making a match. If
-``rebuild`` stored Splink's probability, a pair could be a link in batch and not when an analyst
-opens it. Splink's ``match_probability`` is kept beside it for inspection: it is what made the
-pair a candidate. Both links (``score >= threshold``) and clusters therefore agree with the
-interactive path, pair by pair; clusters are connected components, so two records can share a
-cluster through a third one without being a link themselves (the pairs table says which).
+Which score is authoritative: ``score`` (``score_pair``). It is the function an analyst sees in
+the interactive path (with its reasons), it is tuned and regression-tested on the labelled
+cross-lingual set (F1 >= 0.90), and it knows what Splink's SQL comparison levels cannot say:
+Vietnamese syllables that differ by one letter are different names ("Phát"/"Pháp"), diacritics
+that disagree ("Hùng"/"Hưng"), common family names weigh less, business words alone never make a
+match. Were ``rebuild`` to store Splink's probability, a pair could be a link in batch and not when
+an analyst opens it. Splink's ``match_probability`` is kept beside the score: it is why the pair
+was a candidate. Links (``score >= threshold``) agree with the interactive path pair by pair.
+Clusters are connected components of the links, so two records can share a cluster through a
+third without being a link themselves ("Nguyễn Văn Hưng" ~ "NGUYEN VAN HUNG" ~ "Nguyễn Văn Hùng");
+``counts["largest_cluster"]`` is worth watching. Country is in the Splink model but not in
+``score_pair`` (names only), so a different country does not stop a link either.
 
-Country is in the Splink model but not in ``score_pair`` (which compares names only), so a
-different country does not stop a link here either.
+Worker processes are started with the forkserver method, never forked from a process running
+DuckDB or Arrow threads; like spawn, it imports the caller's main module again, so a script that
+calls ``deduplicate`` must guard its entry point with ``if __name__ == "__main__":``.
 
-Spark, for national-scale registers: the same ``_settings()`` (blocking rules, comparisons)
-run unchanged with ``splink.SparkAPI(spark_session=...)`` instead of ``DuckDBAPI``; the prepared
-Arrow table becomes a Spark DataFrame (``spark.createDataFrame(table.to_pandas())`` or, better,
-``prepare`` run as a ``mapInArrow`` over the source partitions, since it is row-wise), the
-capped keys are computed with the same window ``count(*) over (partition by kind, key)``,
-and ``score_pair`` runs as a pandas UDF (``mapInPandas``) over the predicted pairs. Connected
-components use Splink's SQL implementation on Spark too (set a checkpoint directory). See
-bench/README.md ("Linkage batch: the Spark path").
+Spark, for national-scale registers: the same ``_settings()`` (blocking rules, comparisons,
+``FIXED_M``) run with ``splink.SparkAPI(spark_session=..., break_lineage_method="parquet")``
+instead of ``DuckDBAPI``. What changes: ``prepare`` is row-wise, so it runs as a ``mapInArrow``
+over the source partitions instead of a process pool; the key caps are the same window
+``count(*) OVER (PARTITION BY kind, key)`` in Spark SQL; Jaro-Winkler comes from the Scala UDF jar
+that Splink registers (``register_udfs_automatically=True``; DuckDB has it built in); the
+candidates are re-scored with ``score_pair`` in a ``mapInPandas`` over the predicted pairs,
+repartitioned by block key so each task's caches stay warm; connected components is Splink's
+iterative SQL, which needs a checkpoint directory. bench/README.md ("Linkage batch on Spark").
 """
 
 from __future__ import annotations
@@ -188,18 +203,22 @@ def _keys(kind: str, name: str) -> _Keys:
     return _Keys(tokens=p.tokens, alt=p.tokens[1:] if p.maybe_title is not None else None)
 
 
-def _row(rec: EntityRecord) -> tuple[Any, ...]:
-    kind = rec.kind.strip().casefold()
-    k = _keys(kind, rec.name)
+_Rec = tuple[str, str, str, str | None]  # EntityRecord fields: a tuple pickles 4x faster to workers
+
+
+def _row(rec: _Rec) -> tuple[Any, ...]:
+    rid, raw_kind, name, raw_country = rec
+    kind = raw_kind.strip().casefold()
+    k = _keys(kind, name)
     toks = k.tokens
-    country = (rec.country or "").strip().upper() or None
+    country = (raw_country or "").strip().upper() or None
     if not toks:
-        return (rec.id, kind, rec.name, country, None, None, None, None, None, None, k.concepts, k.legal_form, k.places)
+        return (rid, kind, name, country, None, None, None, None, None, None, k.concepts, k.legal_form, k.places)
     letters = "".join(sorted("".join(toks)))
     return (
-        rec.id,
+        rid,
         kind,
-        rec.name,
+        name,
         country,
         " ".join(sorted(toks)),
         "".join(toks),
@@ -213,7 +232,7 @@ def _row(rec: EntityRecord) -> tuple[Any, ...]:
     )
 
 
-def _prepare_batch(records: Sequence[EntityRecord]) -> pa.RecordBatch:
+def _prepare_batch(records: Sequence[_Rec]) -> pa.RecordBatch:
     rows = [_row(r) for r in records]
     cols = list(zip(*rows, strict=True)) if rows else [() for _ in PREPARED_SCHEMA.names]
     return pa.RecordBatch.from_arrays(
@@ -239,7 +258,7 @@ def prepare(records: Iterable[EntityRecord], *, executor: Executor | None = None
     The input is consumed as a stream (chunks of 20,000 records); with an ``executor`` the
     chunks are normalised in parallel, in input order.
     """
-    chunks = _chunks(records, _CHUNK)
+    chunks = _chunks(((r.id, r.kind, r.name, r.country) for r in records), _CHUNK)
     batches = list(executor.map(_prepare_batch, chunks)) if executor else [_prepare_batch(c) for c in chunks]
     return pa.Table.from_batches(batches, schema=PREPARED_SCHEMA)
 
