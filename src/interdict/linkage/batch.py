@@ -563,7 +563,7 @@ def _train(linker: Any, train: bool | None, n: int) -> None:
     from splink import block_on
 
     linker.training.estimate_probability_two_random_records_match([block_on("kind", "name_letters")], recall=0.7)
-    linker.training.estimate_u_using_random_sampling(max_pairs=min(1e7, max(1e4, n * 10.0)), seed=1)
+    linker.training.estimate_u_using_random_sampling(max_pairs=min(1e7, max(1e4, n * 20.0)), seed=1)
     if not (train if train is not None else n >= EM_MIN_RECORDS):
         return
     linker.training.estimate_parameters_using_expectation_maximisation(block_on("kind", "name_letters"), max_pairs=1e6)
