@@ -34,6 +34,7 @@ import resource
 import sys
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -257,8 +258,8 @@ class Gen:
         return out
 
 
-def generate(n: int, seed: int, data: Path) -> Iterator[tuple[EntityRecord, int]]:
-    """(record, true cluster number), ``n`` records."""
+def generate(n: int, seed: int, data: Path) -> Iterator[tuple[EntityRecord, int, str]]:
+    """(record, true cluster number, category: vn_company, zh_company, vn_person, zh_person, vessel)."""
     rng = random.Random(seed)
     g = Gen(rng, load_given(data))
     kinds = [
@@ -288,14 +289,13 @@ def generate(n: int, seed: int, data: Path) -> Iterator[tuple[EntityRecord, int]
         for name in names:
             # Sources disagree on the country sometimes, or leave it out.
             c = country if rng.random() < 0.85 else None
-            yield EntityRecord(id=f"e{made:08d}", kind=kind, name=name, country=c), entity
+            yield EntityRecord(id=f"e{made:08d}", kind=kind, name=name, country=c), entity, fn.__name__
             made += 1
         entity += 1
 
 
 def pairwise_prf(truth: dict[str, int], clusters: dict[str, str]) -> tuple[float, float, float, int, int, int]:
     """Pairwise precision, recall, F1 of predicted clusters against true clusters."""
-    from collections import Counter
 
     def pairs(c: Counter[object]) -> int:
         return sum(v * (v - 1) // 2 for v in c.values())
@@ -365,9 +365,11 @@ def main(argv: list[str] | None = None) -> int:
     t = time.perf_counter()
     records: list[EntityRecord] = []
     truth: dict[str, int] = {}
-    for rec, cluster in generate(args.n, args.seed, args.data):
+    category: dict[str, str] = {}
+    for rec, cluster, cat in generate(args.n, args.seed, args.data):
         records.append(rec)
         truth[rec.id] = cluster
+        category[rec.id] = cat
     gen_s = time.perf_counter() - t
     print(f"generated {len(records):,} records of {len(set(truth.values())):,} entities in {gen_s:.1f}s "
           f"(seed {args.seed})")  # fmt: skip
@@ -376,6 +378,7 @@ def main(argv: list[str] | None = None) -> int:
 
     wait_idle(args.wait_idle)
     print(f"start:   {time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime())} UTC; load average (1/5/15 min) {loadavg()}")
+    baseline = _tree_rss_mib(os.getpid())  # the generated records, truth and the interpreter
     sampler = RssSampler()
     sampler.start()
     t = time.perf_counter()
@@ -401,11 +404,22 @@ def main(argv: list[str] | None = None) -> int:
     for k, v in result.counts.items():
         print(f"  {k:12} {v:>12,}")
     print(f"\npeak RSS: this process {me:,.0f} MiB (getrusage); this process + workers {sampler.peak:,.0f} MiB "
-          f"(sum, sampled every {sampler.interval}s)")  # fmt: skip
+          f"(sum, sampled every {sampler.interval}s); {baseline:,.0f} MiB before deduplicate started")  # fmt: skip
 
-    p, r, f, tp, pp, tt = pairwise_prf(truth, result.cluster_map())
+    cm = result.cluster_map()
+    p, r, f, tp, pp, tt = pairwise_prf(truth, cm)
     print(f"\nclusters vs truth (pairwise): precision {p:.4f}  recall {r:.4f}  F1 {f:.4f}")
     print(f"  true pairs {tt:,}; predicted pairs {pp:,}; correct {tp:,}")
+    print("  per category (pairs of two records of the category):")
+    for cat in sorted(set(category.values())):
+        ids = [i for i, c in category.items() if c == cat]
+        cp, cr, cf, *_ = pairwise_prf({i: truth[i] for i in ids}, {i: cm[i] for i in ids})
+        print(f"    {cat:11} {len(ids):>9,} records  precision {cp:.4f}  recall {cr:.4f}  F1 {cf:.4f}")
+    sizes = Counter(cm.values())
+    big = sizes.most_common(1)[0][0] if sizes else ""
+    names = [rec.name for rec in records if cm[rec.id] == big][:8]
+    print(f"  largest clusters: {', '.join(str(v) for _, v in sizes.most_common(5))} records; the largest: "
+          f"{' | '.join(names)} ...")  # fmt: skip
 
     target = TARGET_S_PER_MILLION * len(records) / 1_000_000
     ok = total < target
