@@ -330,3 +330,23 @@ def test_the_consumer_waits_for_open_transactions_of_its_database_only(
             assert linked_refs(links(client, world, a)) == {b["reference"]}
     finally:
         other_db.dispose()
+
+
+def test_rebuild_finds_in_batch_what_the_token_index_did_not_propose(
+    client: TestClient, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Interactive matching proposes only entities sharing a rare token; the batch rebuild (Splink on DuckDB,
+    re-scored by the same scorer) compares every name, and keeps analysts' judgements."""
+    monkeypatch.setattr(linkage, "TOKEN_POSTINGS_CAP", 0)  # the token index proposes nothing
+    a = report(client, world, parties=[company("consignee", "CÔNG TY TNHH XNK HOÀNG PHÁT")])
+    b = report(client, world, parties=[company("shipper", "Hoang Phat Import Export Co., Ltd")])
+    link_now(world)
+    assert links(client, world, a)["linked"] == []
+    with world.session() as s:
+        assert linkage.rebuild(s) == 2
+    view = links(client, world, a)
+    assert linked_refs(view) == {b["reference"]}
+    assert view["linked"][0]["reasons"][0]["score"] >= 0.85
+    with world.session() as s:
+        reasons = s.scalars(select(EntityLink.reasons)).one()
+    assert any(r.startswith("batch: Splink") for r in reasons) and any("hoang phat" in r for r in reasons)

@@ -398,8 +398,16 @@ def process_events(session: Session, *, limit: int = 200) -> int:
     return len(events)
 
 
-def rebuild(session: Session, *, batch: int = 500, progress: Callable[[int], None] | None = None) -> int:
-    """Re-index every incident that is not a draft (drafts are linked when submitted)."""
+def rebuild(
+    session: Session,
+    *,
+    batch: int = 500,
+    progress: Callable[[int], None] | None = None,
+    say: Callable[[str], None] | None = None,
+) -> int:
+    """Re-index every incident that is not a draft (drafts are linked when submitted), then compare every
+    company and person name of the register with every other in batch (linkage.batch: Splink on DuckDB,
+    re-scored with score_pair) and store the new links and suggestions; judged pairs are kept as judged."""
     done = 0
     last: uuid.UUID | None = None
     while True:
@@ -408,7 +416,7 @@ def rebuild(session: Session, *, batch: int = 500, progress: Callable[[int], Non
             stmt = stmt.where(Incident.id > last)
         ids = list(session.scalars(stmt))
         if not ids:
-            return done
+            break
         for incident in _load(session, ids):
             index_incident(session, incident)
         session.flush()
@@ -417,6 +425,61 @@ def rebuild(session: Session, *, batch: int = 500, progress: Callable[[int], Non
         last = ids[-1]
         if progress:
             progress(len(ids))
+    relink_batch(session, say=say)
+    return done
+
+
+def relink_batch(session: Session, *, say: Callable[[str], None] | None = None) -> int:
+    """Batch deduplication of the name entities; returns how many links and suggestions were added."""
+    from interdict.linkage.batch import EM_MIN_RECORDS, EntityRecord, deduplicate
+
+    rows = session.execute(
+        select(Entity.id, Entity.kind, Entity.name, Entity.country).where(
+            Entity.kind.in_(list(NAME_KINDS)), Entity.incident_count > 0
+        )
+    ).all()
+    if len(rows) < 2:
+        return 0
+    # Below EM_MIN_RECORDS Splink's weights are not trained on the register, so its evidence is no filter:
+    # every blocked pair is re-scored (the blocking keeps that bounded).
+    result = deduplicate(
+        (EntityRecord(id=str(i), kind=k, name=n, country=c) for i, k, n, c in rows),
+        progress=say,
+        min_evidence=0.0 if len(rows) >= EM_MIN_RECORDS else -1e9,
+    )
+    names = {i: (k, n) for i, k, n, _ in rows}
+    known = {(a, b) for a, b in session.execute(select(EntityLink.entity_a_id, EntityLink.entity_b_id))}
+    added = 0
+    joined: set[uuid.UUID] = set()
+    pairs = result.pairs.to_pylist()
+    for row in pairs:
+        pair = _pair(uuid.UUID(row["id_l"]), uuid.UUID(row["id_r"]))
+        score = float(row["score"])
+        if pair in known or score < SUGGEST_THRESHOLD:
+            continue
+        status = "auto" if score >= DEFAULT_THRESHOLD else "suggested"
+        session.add(
+            EntityLink(
+                id=uuid.uuid4(),
+                entity_a_id=pair[0],
+                entity_b_id=pair[1],
+                score=round(score, 4),
+                status=status,
+                reasons=[
+                    *score_pair(names[pair[0]][1], names[pair[1]][1], SCHEMA.get(names[pair[0]][0])).reasons,
+                    f"batch: Splink match probability {float(row['match_probability']):.2f}",
+                ],
+                created_at=utcnow(),
+            )
+        )
+        known.add(pair)
+        added += 1
+        if status == "auto":
+            joined |= set(pair)
+    session.flush()
+    if joined:
+        recluster(session, joined)
+    return added
 
 
 # --- what a reader sees --------------------------------------------------------------------------
