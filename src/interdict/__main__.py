@@ -1,3 +1,4 @@
 from interdict.cli import main
 
-main()
+if __name__ == "__main__":  # worker processes (batch linkage) import this module again
+    main()

@@ -463,7 +463,7 @@ def linkage_rebuild() -> None:
     with _progress() as progress, unit_of_work(factory) as session:
         total = session.scalar(select(func.count()).select_from(Incident).where(Incident.status != "draft")) or 0
         task = progress.add_task("linking", total=total)
-        done = linkage.rebuild(session, progress=lambda k: progress.advance(task, k))
+        done = linkage.rebuild(session, progress=lambda k: progress.advance(task, k), say=progress.console.print)
     out.print(f"linked {done} incidents")
 
 
