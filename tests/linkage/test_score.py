@@ -245,3 +245,11 @@ def test_gap_sino_vietnamese_reading() -> None:
 @pytest.mark.xfail(strict=True, reason="known gap: distinctive names translated word by word (Sao Vàng = Golden Star)")
 def test_gap_translated_distinctive_name() -> None:
     assert s("Công ty TNHH Sao Vàng", "Golden Star Co., Ltd").score >= SUGGEST_THRESHOLD
+
+
+def test_a_one_letter_difference_in_pinyin_is_another_chinese_name() -> None:
+    """Found by the batch benchmark: pinyin given names got typo credit, so different people linked."""
+    assert score_pair("Xu Fanglin", "Xu Yanglin", "Person").score < SUGGEST_THRESHOLD
+    assert score_pair("Wang Wei", "Yang Wei", "Person").score < SUGGEST_THRESHOLD
+    assert score_pair("Zhang Wei", "Wei Zhang", "Person").score >= DEFAULT_THRESHOLD
+    assert score_pair("Micheal Smith", "Michael Smith", "Person").score >= DEFAULT_THRESHOLD  # not pinyin: typo

@@ -28,7 +28,7 @@ from rapidfuzz.distance import OSA, JaroWinkler
 
 from interdict.linkage.names import CompanyName, PersonName, company, company_markers, person, person_weight
 from interdict.linkage.tables import company_lexicon
-from interdict.linkage.text import fold_tokens, has_tone_marks, is_vn_syllable
+from interdict.linkage.text import fold_tokens, has_tone_marks, is_pinyin_word, is_vn_syllable
 
 DEFAULT_THRESHOLD = 0.85
 SUGGEST_THRESHOLD = 0.70
@@ -69,6 +69,9 @@ def token_similarity(a: str, b: str) -> float:
             return 0.5
         return 0.0
     if is_vn_syllable(a) and is_vn_syllable(b):
+        return 0.0
+    if is_pinyin_word(a) and is_pinyin_word(b):
+        # Chinese names: one letter makes another syllable, hence another name (Fanglin / Yanglin, Wang / Yang).
         return 0.0
     # Typos in other names: Jaro-Winkler (shared prefix) or edit distance with transpositions.
     jw = float(JaroWinkler.similarity(a, b))

@@ -84,3 +84,24 @@ def pinyin_syllables(han: str) -> tuple[str, ...]:
     for syl in lazy_pinyin(han, v_to_u=True):
         out.extend(fold_token(syl.casefold()))
     return tuple(out)
+
+
+@functools.cache
+def pinyin_syllable_set() -> frozenset[str]:
+    """Every toneless pinyin syllable pypinyin gives for the CJK Unified Ideographs (about 400)."""
+    from pypinyin import Style, lazy_pinyin
+
+    chars = "".join(chr(c) for c in range(0x4E00, 0x9FA6))
+    return frozenset(s for s in lazy_pinyin(chars, style=Style.NORMAL, errors="ignore") if s.isalpha())
+
+
+@functools.lru_cache(maxsize=262144)
+def is_pinyin_word(token: str) -> bool:
+    """Whether a folded token is one or more pinyin syllables run together ("fanglin", "huaqiang")."""
+    if not token.isascii() or not token.isalpha() or len(token) > 24:
+        return False
+    syllables = pinyin_syllable_set()
+    ok = [True] + [False] * len(token)
+    for end in range(1, len(token) + 1):
+        ok[end] = any(ok[start] and token[start:end] in syllables for start in range(max(0, end - 6), end))
+    return ok[-1]
