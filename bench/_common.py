@@ -236,6 +236,9 @@ def server_env(data_dir: Path, database_url: str | None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("INTERDICT_")}
     env["INTERDICT_DATA_DIR"] = str(data_dir)
     env["INTERDICT_SECRET_KEY"] = BENCH_SECRET
+    # The servers under test measure one thing: without this, the linkage worker would be linking every
+    # generated incident (from the outbox) during the measurement. Linkage is measured in its own benchmarks.
+    env["INTERDICT_LINKAGE_WORKER"] = os.environ.get("INTERDICT_BENCH_LINKAGE_WORKER", "false")
     if database_url:
         env["INTERDICT_DATABASE_URL"] = database_url
     return env
