@@ -300,8 +300,10 @@ def read_graph(
     date_from: date | None,
     date_to: date | None,
     limit: int = graph.DEFAULT_LIMIT,
+    persons_shown: bool = True,
 ) -> graph.Graph:
-    """The graph read for a caller; person data of the incidents it passes through is an audited read."""
+    """The graph read for a caller; person data of the incidents it passes through is an audited read (unless
+    the caller leaves persons out: a non-nominal export)."""
     g = graph.neighbourhood(
         session,
         subject,
@@ -312,7 +314,8 @@ def read_graph(
         date_to=date_to,
         limit_nodes=limit,
     )
-    audit_person_reads(session, subject, g.persons_shown())
+    if persons_shown:
+        audit_person_reads(session, subject, g.persons_shown())
     return g
 
 
@@ -357,16 +360,18 @@ def export_graph_ftm(
     ] = True,
 ) -> Response:
     """The same network as FollowTheMoney entities (Event, Company, Person, Address, Vessel, Asset, UnknownLink),
-    loadable by Aleph / OpenAleph. TLP:RED incidents are never exported; the export is audited."""
-    g = graph.neighbourhood(
+    loadable by Aleph / OpenAleph. TLP:RED incidents are never exported; the export (and any person data in it)
+    is audited."""
+    g = read_graph(
         db,
         subject,
         start=start,
         depth=depth,
-        kinds=graph_kinds(kinds),
+        kinds=kinds,
         date_from=date_from,
         date_to=date_to,
-        limit_nodes=limit,
+        limit=limit,
+        persons_shown=nominal,
     )
     lines = list(ftm.export_lines(db, subject, g, nominal=nominal))
     audit.record(
