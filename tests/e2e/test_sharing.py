@@ -27,7 +27,7 @@ def test_narrowing_sharing_on_the_incident_page_hides_it_from_a_partner(
 
     login(page)  # the reporting unit
     page.goto(f"/incidents/{ref}")
-    expect(page.get_by_text("Phạm Thị Lan")).to_be_visible()
+    expect(page.locator("#parties").get_by_text("Phạm Thị Lan")).to_be_visible()
     sharing = page.locator("#sharing")
     sharing.locator("#share-distribution").select_option("unit")
     sharing.locator("#share-tlp").select_option("AMBER")
