@@ -262,7 +262,15 @@ def test_the_incident_page_shows_links_and_suggestions_an_analyst_judges(client:
     )
     assert "Viet Nam Police (other agency)" in links_section and "Hoàng Phát XNK" not in links_section
     assert "Hoang Anh Construction Co., Ltd" in links_section  # a suggestion to review
-    suggestion = links(client, world, a, user="analyst")["suggestions"][0]
+    view = links(client, world, a, user="analyst")
+    print("VIEW", view)
+    with world.session() as s:
+        print(
+            "LINKS",
+            s.execute(select(EntityLink.status, EntityLink.score)).all(),
+            s.execute(select(Entity.name, Entity.key, Entity.incident_count)).all(),
+        )
+    suggestion = view["suggestions"][0]
     r = client.post(
         f"/entity-links/{suggestion['link_id']}/reject",
         data={"csrf_token": csrf, "next": f"/incidents/{a['reference']}#links"},
@@ -350,3 +358,20 @@ def test_rebuild_finds_in_batch_what_the_token_index_did_not_propose(
     with world.session() as s:
         reasons = s.scalars(select(EntityLink.reasons)).one()
     assert any(r.startswith("batch: Splink") for r in reasons) and any("hoang phat" in r for r in reasons)
+
+
+def test_names_are_shown_as_written_in_records_the_reader_may_read(client: TestClient, world: World) -> None:
+    """One entity can hold a value first written in a record the reader may not read (here the police's
+    upper-case spelling): suggestions and entity pages show it as written in readable records only."""
+    secret = "HOANG ANH CONSTRUCTION CO LTD"
+    report(client, world, user="police", distribution="unit", parties=[company("shipper", secret)])
+    report(client, world, parties=[company("shipper", "Hoang Anh Construction Co., Ltd")])
+    a = report(client, world, parties=[company("consignee", "Công ty TNHH Thương mại Hoàng Anh")])
+    link_now(world)
+    suggestion = links(client, world, a, user="analyst")["suggestions"][0]
+    assert suggestion["theirs"] == "Hoang Anh Construction Co., Ltd"
+    page = client.get(f"/api/v1/entities/{suggestion['their_entity_id']}", headers=world.h("analyst")).json()
+    assert [n["name"] for n in page["names"]] == ["Hoang Anh Construction Co., Ltd"]
+    assert secret not in str(page)
+    with world.session() as s:  # the register does hold the police's spelling
+        assert s.scalar(select(Entity.name).where(Entity.id == uuid.UUID(suggestion["their_entity_id"]))) == secret

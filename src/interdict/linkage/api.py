@@ -103,31 +103,11 @@ class EntityRead(BaseModel):
     co_mentioned: list[CoMentionRead]
 
 
-def audit_person_reads(session: Session, subject: Subject, shown: dict[uuid.UUID, int]) -> None:
-    """Person data of other incidents shown through links or an entity page is a read of nominal data."""
-    from interdict.incidents.models import Incident
-
-    for incident_id, n in shown.items():
-        incident = session.get(Incident, incident_id)
-        if incident is not None:
-            incidents.record_nominal_read(session, subject, incident, n)
-
-
-def incident_links(session: Session, subject: Subject, incident_id: str) -> svc.IncidentLinks:
-    incident = incidents.get_incident(session, subject, incident_id)
-    links = svc.linked_incidents(session, subject, incident)
-    shown = {li.incident.id: sum(1 for r in li.reasons if r.kind == "person") for li in links.linked if li.reasons}
-    audit_person_reads(session, subject, {k: v for k, v in shown.items() if v})
-    return links
-
-
 @router.get("/incidents/{incident_id}/links", response_model=IncidentLinksRead)
 def get_incident_links(incident_id: str, db: SessionDep, subject: SubjectDep) -> IncidentLinksRead:
     """Incidents linked to this one (same company, person, phone, container, vessel...) with the reasons;
     suggestions for an analyst; matches in records the caller may not read, counted per owner."""
-    links = incident_links(db, subject, incident_id)
-    incident = incidents.get_incident(db, subject, incident_id)
-    notices = svc.notices_for(db, subject, incident)
+    links = svc.linked_incidents(db, subject, incidents.get_incident(db, subject, incident_id))
     summaries = to_summaries(db, [li.incident for li in links.linked], lang=subject.locale)
     return IncidentLinksRead(
         linked=[
@@ -143,8 +123,8 @@ def get_incident_links(incident_id: str, db: SessionDep, subject: SubjectDep) ->
                 link_id=s.link.id,
                 score=s.link.score,
                 kind=s.mine.kind,
-                mine=s.mine.name,
-                theirs=s.theirs.name,
+                mine=s.mine_label,
+                theirs=s.their_label,
                 their_entity_id=s.theirs.id,
                 their_incidents=s.their_incidents,
                 reasons=[str(r) for r in s.link.reasons],
@@ -153,7 +133,7 @@ def get_incident_links(incident_id: str, db: SessionDep, subject: SubjectDep) ->
         ],
         restricted=links.restricted,
         common=links.common,
-        deconfliction=[NoticeRead(contact=c, kinds=k, at=at) for c, k, at in notices],
+        deconfliction=[NoticeRead(contact=c, kinds=k, at=at) for c, k, at in links.deconfliction],
     )
 
 
@@ -174,12 +154,10 @@ def reject_link(link_id: str, db: SessionDep, subject: WriterDep) -> LinkJudgeme
 @router.get("/entities/{entity_id}", response_model=EntityRead)
 def get_entity(entity_id: str, db: SessionDep, subject: SubjectDep) -> EntityRead:
     view = svc.entity_view(db, subject, entity_id)
-    if view.entity.nominal:
-        audit_person_reads(db, subject, {a.incident.id: 1 for a in view.appearances})
     return EntityRead(
         id=view.entity.id,
         kind=view.entity.kind,
-        name=view.names[0][1] if view.names else view.entity.name,
+        name=view.names[0][1] if view.names else "",
         names=[EntityName(kind=k, name=n) for k, n in view.names],
         first_seen=view.first_seen,
         last_seen=view.last_seen,
@@ -193,7 +171,9 @@ def get_entity(entity_id: str, db: SessionDep, subject: SubjectDep) -> EntityRea
             )
             for a in view.appearances
         ],
-        co_mentioned=[CoMentionRead(id=e.id, kind=e.kind, name=e.name, incidents=n) for e, n in view.co_mentioned],
+        co_mentioned=[
+            CoMentionRead(id=e.id, kind=e.kind, name=label, incidents=n) for e, label, n in view.co_mentioned
+        ],
     )
 
 
@@ -315,7 +295,7 @@ def read_graph(
         limit_nodes=limit,
     )
     if persons_shown:
-        audit_person_reads(session, subject, g.persons_shown())
+        svc.audit_person_reads(session, subject, g.persons_shown())
     return g
 
 

@@ -124,7 +124,7 @@ def _dated(stmt: Select[Any], date_from: date | None, date_to: date | None) -> S
     return stmt
 
 
-def _visible(
+def visible_entities(
     session: Session,
     subject: Subject,
     entity_ids: Iterable[uuid.UUID],
@@ -151,7 +151,7 @@ def _visible(
 
 def visible_label(session: Session, subject: Subject, entity_id: uuid.UUID) -> str:
     """An entity as written in an incident the subject may read ("" when there is none)."""
-    return _visible(session, subject, [entity_id]).get(entity_id, (0, ""))[1]
+    return visible_entities(session, subject, [entity_id]).get(entity_id, (0, ""))[1]
 
 
 def resolve_start(session: Session, subject: Subject, start: str | uuid.UUID) -> Incident | Entity:
@@ -163,7 +163,7 @@ def resolve_start(session: Session, subject: Subject, start: str | uuid.UUID) ->
         pass
     key = _uuid(start)
     entity = session.get(Entity, key) if key is not None else None
-    if entity is None or entity.id not in _visible(session, subject, [entity.id]):
+    if entity is None or entity.id not in visible_entities(session, subject, [entity.id]):
         raise NotFound("nothing to start from: no such incident or entity")
     return entity
 
@@ -237,7 +237,7 @@ class _Walk:
             for m in self.session.scalars(select(Entity).where(Entity.canonical_id.in_(canon)).limit(ROWS_PER_HOP))
             if m.id not in known and m.id not in self.graph.entities
         ]
-        visible = _visible(self.session, self.subject, [m.id for m in members], self.date_from, self.date_to)
+        visible = visible_entities(self.session, self.subject, [m.id for m in members], self.date_from, self.date_to)
         return {m.id: (m, visible[m.id][1]) for m in members if m.id in visible}
 
     def incidents_of(self, entity_ids: list[uuid.UUID]) -> list[Incident]:
@@ -305,7 +305,7 @@ def _finish(session: Session, subject: Subject, graph: Graph) -> None:
     incident_ids, entity_ids = list(graph.incidents), list(graph.entities)
     if not entity_ids:
         return
-    for eid, (n, text) in _visible(session, subject, entity_ids).items():
+    for eid, (n, text) in visible_entities(session, subject, entity_ids).items():
         node = graph.entities[eid]
         node.incidents = n
         node.label = node.label or text

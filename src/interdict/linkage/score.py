@@ -175,18 +175,21 @@ def _score_person(n1: PersonName, n2: PersonName) -> PairScore:
         in_order = [x for x, _, _ in al.matched] == [y for _, y, _ in al.matched]
         reasons.append("same name tokens" + ("" if in_order else " in another order"))
     else:
-        for x, y, s in al.matched:
-            if x != y:
-                reasons.append(f"similar: {x} ~ {y} ({s:.2f})")
-        for x, y in al.diacritic_conflicts:
-            reasons.append(f"diacritics differ: {x} ≠ {y}")
-        if al.unmatched_a or al.unmatched_b:
-            reasons.append("unmatched: " + ", ".join(al.unmatched_a + al.unmatched_b))
+        reasons += _differences(al, "unmatched")
     if (n1.has_marks != n2.has_marks) and score > 0:
         score *= _UNMARKED_FACTOR
         reasons.append("one side written without diacritics")
     feats = {"tokens": round(al.similarity, 4), "diacritic_conflicts": float(len(al.diacritic_conflicts))}
     return PairScore(_clamp(score), "Person", feats, tuple(reasons))
+
+
+def _differences(al: _Alignment, unmatched_label: str) -> list[str]:
+    """Why two aligned names are not the same, in words: similar tokens, diacritics, tokens left over."""
+    out = [f"similar: {x} ~ {y} ({s:.2f})" for x, y, s in al.matched if x != y]
+    out += [f"diacritics differ: {x} ≠ {y}" for x, y in al.diacritic_conflicts]
+    if al.unmatched_a or al.unmatched_b:
+        out.append(f"{unmatched_label}: " + ", ".join(al.unmatched_a + al.unmatched_b))
+    return out
 
 
 def _share(x: frozenset[str], y: frozenset[str]) -> float:
@@ -237,13 +240,7 @@ def _score_company(c1: CompanyName, c2: CompanyName) -> PairScore:
                 else "same distinctive name: " + " ".join(t for t, _ in d1)
             )
         else:
-            for x, y, s in al.matched:
-                if x != y:
-                    reasons.append(f"similar: {x} ~ {y} ({s:.2f})")
-            for x, y in al.diacritic_conflicts:
-                reasons.append(f"diacritics differ: {x} ≠ {y}")
-            if al.unmatched_a or al.unmatched_b:
-                reasons.append("distinctive words not matched: " + ", ".join(al.unmatched_a + al.unmatched_b))
+            reasons += _differences(al, "distinctive words not matched")
     concepts = _share(c1.concepts, c2.concepts)
     shared = c1.concepts & c2.concepts
     for concept in sorted(shared):

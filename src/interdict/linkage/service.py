@@ -36,6 +36,7 @@ from interdict.core.clock import utcnow
 from interdict.core.errors import Conflict, Forbidden, NotFound
 from interdict.entities.extract import NAME_KINDS, Found, extract
 from interdict.entities.models import DeconflictionNotice, Entity, EntityLink, EntityMention, EntityToken
+from interdict.incidents import service as incidents
 from interdict.incidents.models import Incident
 from interdict.linkage.score import DEFAULT_THRESHOLD, SUGGEST_THRESHOLD, score_pair
 from interdict.sharing.service import decided, nominal_clause, readable
@@ -515,7 +516,9 @@ class Suggestion:
     link: EntityLink
     mine: Entity
     theirs: Entity
-    their_incidents: int
+    their_incidents: int  # incidents the reader may read that mention the other entity
+    mine_label: str  # as written in this incident
+    their_label: str  # as written in one of those incidents (never from a record the reader may not read)
 
 
 @dataclass
@@ -524,6 +527,8 @@ class IncidentLinks:
     suggestions: list[Suggestion]
     restricted: dict[str, int]  # owning organisation's name -> matches the reader may not read
     common: list[str]  # values too common to link (over-correlation cap)
+    # For the owning organisation's users: (organisation to contact, kinds of matching values, when).
+    deconfliction: list[tuple[str, list[str], Any]] = field(default_factory=list)
 
 
 def _visible_mentions(session: Session, subject: Subject, incident: Incident) -> list[tuple[EntityMention, Entity]]:
@@ -543,7 +548,25 @@ def _visible_mentions(session: Session, subject: Subject, incident: Incident) ->
 
 
 def linked_incidents(session: Session, subject: Subject, incident: Incident, *, limit: int = 100) -> IncidentLinks:
-    """The links of an incident the subject has already read through sharing.readable (get_incident)."""
+    """The links of an incident the subject has already read through sharing.readable (get_incident), with the
+    deconfliction notices its organisation was given; person data of other incidents shown in the reasons is
+    audited as a read of nominal data."""
+    links = _links(session, subject, incident, limit=limit)
+    shown = {li.incident.id: sum(1 for r in li.reasons if r.kind == "person") for li in links.linked}
+    audit_person_reads(session, subject, {k: v for k, v in shown.items() if v})
+    links.deconfliction = notices_for(session, subject, incident)
+    return links
+
+
+def audit_person_reads(session: Session, subject: Subject, shown: dict[uuid.UUID, int]) -> None:
+    """Person data of other incidents shown through links, entity pages or the graph is a read of nominal data."""
+    for incident_id, n in shown.items():
+        incident = session.get(Incident, incident_id)
+        if incident is not None:
+            incidents.record_nominal_read(session, subject, incident, n)
+
+
+def _links(session: Session, subject: Subject, incident: Incident, *, limit: int) -> IncidentLinks:
     decided("readable")
     mine = _visible_mentions(session, subject, incident)
     clusters: dict[uuid.UUID, list[tuple[EntityMention, Entity]]] = defaultdict(list)
@@ -652,6 +675,11 @@ def _suggestions(session: Session, subject: Subject, mine: list[tuple[EntityMent
             )
         )
     )
+    from interdict.linkage.graph import visible_entities
+
+    written = {e.id: m.text for m, e in mine}
+    others = {link.entity_b_id if link.entity_a_id in my_ids else link.entity_a_id for link in links}
+    seen = visible_entities(session, subject, others)
     out = []
     for link in links:
         mine_id, their_id = (
@@ -659,11 +687,10 @@ def _suggestions(session: Session, subject: Subject, mine: list[tuple[EntityMent
         )
         theirs = session.get(Entity, their_id)
         me = session.get(Entity, mine_id)
-        if theirs is None or me is None:
+        if theirs is None or me is None or their_id not in seen:
             continue
-        visible = readable_mentions(session, subject, theirs.id)
-        if visible:
-            out.append(Suggestion(link, me, theirs, len(visible)))
+        count, label = seen[their_id]
+        out.append(Suggestion(link, me, theirs, count, written[mine_id], label))
     return sorted(out, key=lambda s: -s.link.score)
 
 
@@ -734,7 +761,8 @@ class EntityView:
     appearances: list[EntityAppearance]
     first_seen: Any
     last_seen: Any
-    co_mentioned: list[tuple[Entity, int]]  # entities in the same incidents, with how many
+    # entities in the same incidents: (entity, as written in one of those incidents, how many incidents)
+    co_mentioned: list[tuple[Entity, str, int]]
 
 
 def entity_view(session: Session, subject: Subject, entity_id: uuid.UUID | str, *, limit: int = 200) -> EntityView:
@@ -765,7 +793,11 @@ def entity_view(session: Session, subject: Subject, entity_id: uuid.UUID | str, 
         .limit(limit)
     ).all()
     appearances = [EntityAppearance(inc, m.role, m.text) for m, inc in rows]
-    names = sorted({(m.kind, m.name) for m in (members or [entity]) if m.id in visible})
+    from interdict.linkage.graph import visible_entities
+
+    # Names as written in incidents the reader may read (Entity.name may come from one it may not).
+    labels = visible_entities(session, subject, visible)
+    names = sorted({(m.kind, labels[m.id][1]) for m in (members or [entity]) if m.id in labels})
     dates = [inc.incident_date for _, inc in rows]
     persons_ok = set(
         session.scalars(select(Incident.id).where(Incident.id.in_(incident_ids), nominal_clause(Incident, subject)))
@@ -781,7 +813,10 @@ def entity_view(session: Session, subject: Subject, entity_id: uuid.UUID | str, 
             together[eid].add(iid)
     top = sorted(together, key=lambda e: -len(together[e]))[:50]
     others = {e.id: e for e in session.scalars(select(Entity).where(Entity.id.in_(top)))}
-    co_visible = [(others[e], len(together[e])) for e in top if e in others]
+    co_labels = visible_entities(session, subject, top)
+    co_visible = [(others[e], co_labels[e][1], len(together[e])) for e in top if e in others and e in co_labels]
+    if entity.nominal:
+        audit_person_reads(session, subject, {a.incident.id: 1 for a in appearances})
     return EntityView(
         entity=entity,
         names=names,

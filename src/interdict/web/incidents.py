@@ -38,7 +38,6 @@ from interdict.incidents.vocab import (
     TLPS,
     UNITS,
 )
-from interdict.linkage import api as linkage_api
 from interdict.linkage import service as linkage
 from interdict.reference.catalogue import get_index
 from interdict.sharing import groups as sharing_groups
@@ -255,14 +254,14 @@ def detail(ref: str, request: Request, db: SessionDep, subject: WebSubject) -> R
     users = svc.users_by_id(db, {v.changed_by_id for v in versions})
     index = get_index(db)
     lang = request_lang(request, subject)
-    links = linkage_api.incident_links(db, subject, incident.reference)
+    links = linkage.linked_incidents(db, subject, incident)
     return render(
         request,
         "incidents/detail.html",
         {
             "i": read,
             "links": links,
-            "notices": linkage.notices_for(db, subject, incident),
+            "notices": links.deconfliction,
             "entities": linkage.incident_entities(db, subject, incident),
             "can_judge": subject.has_role("analyst") and "write" in subject.scopes,
             **vocab(),

@@ -11,7 +11,6 @@ from fastapi.responses import RedirectResponse, Response
 from interdict.core.deps import SessionDep
 from interdict.incidents.models import Incident
 from interdict.incidents.vocab import INCIDENT_TYPES
-from interdict.linkage import api as linkage_api
 from interdict.linkage import graph
 from interdict.linkage import service as linkage
 from interdict.sharing.service import any_participant
@@ -55,8 +54,6 @@ def judge(link_id: str, verdict: str, db: SessionDep, subject: WebSubject, form:
 @router.get("/entities/{entity_id}")
 def entity_page(entity_id: str, request: Request, db: SessionDep, subject: WebSubject) -> Response:
     view = linkage.entity_view(db, subject, entity_id)
-    if view.entity.nominal:
-        linkage_api.audit_person_reads(db, subject, {a.incident.id: 1 for a in view.appearances})
     return render(
         request,
         "entities/detail.html",
@@ -81,7 +78,7 @@ def graph_page(
         title = origin.reference if isinstance(origin, Incident) else graph.visible_label(db, subject, origin.id)
         if not isinstance(origin, Incident) and origin.kind == "person":  # a person's name in the title
             shown = linkage.readable_mentions(db, subject, origin.id)
-            linkage_api.audit_person_reads(db, subject, dict.fromkeys(shown, 1))
+            linkage.audit_person_reads(db, subject, dict.fromkeys(shown, 1))
     else:
         any_participant(subject, "network graph form")
     return render(
