@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, text, tuple_
+from sqlalchemy import and_, delete, func, or_, select, text, tuple_
 from sqlalchemy.orm import Session, selectinload
 
 from interdict.accounts.models import Organisation
@@ -641,7 +641,8 @@ def _link_scores(session: Session, a: set[uuid.UUID], b: set[uuid.UUID]) -> dict
         select(EntityLink.entity_a_id, EntityLink.entity_b_id, EntityLink.score).where(
             EntityLink.status.in_(LINKED_STATUSES),
             or_(
-                tuple_(EntityLink.entity_a_id, EntityLink.entity_b_id).in_([_pair(x, y) for x in a for y in b][:5000]),
+                and_(EntityLink.entity_a_id.in_(a), EntityLink.entity_b_id.in_(b)),
+                and_(EntityLink.entity_a_id.in_(b), EntityLink.entity_b_id.in_(a)),
             ),
         )
     ).all()
