@@ -1,0 +1,162 @@
+"""Telling users about records, and showing them what they were told, as themselves.
+
+Producers (watch rules, rapid alerts, warning notices, deconfliction) call :func:`notify` inside their
+unit of work; each domain registers a :data:`Renderer` for its record type, which reads the record
+through that domain's access rules *as the recipient* and returns ``None`` when the recipient may not
+read it. Nothing a notification shows is stored with it, so nobody learns through a notification what
+they could not read directly, and narrowing a record takes effect on notifications already listed.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from interdict.accounts.models import User
+from interdict.accounts.service import subject_for_user
+from interdict.accounts.subject import Channel, Subject
+from interdict.core.clock import utcnow
+from interdict.core.errors import FieldError, InvalidInput
+from interdict.notifications.models import URGENCIES, Notification
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """What a notification says to one reader: a title, a short text, and where to open the record.
+    ``facts`` are label/value pairs for richer channels (the notification centre, e-mail in full mode)."""
+
+    title: str
+    text: str
+    url: str
+    facts: list[tuple[str, str]] = field(default_factory=list)
+
+
+Renderer = Callable[[Session, Subject, Notification], Rendered | None]
+_RENDERERS: dict[str, Renderer] = {}
+
+# Called for every notification created (same transaction), e.g. to plan e-mail and webhook deliveries.
+NotifiedHook = Callable[[Session, list[Notification]], None]
+_HOOKS: list[NotifiedHook] = []
+
+
+def register_renderer(ref_type: str, renderer: Renderer) -> None:
+    _RENDERERS[ref_type] = renderer
+
+
+def on_notified(hook: NotifiedHook) -> None:
+    if hook not in _HOOKS:
+        _HOOKS.append(hook)
+
+
+def notify(
+    session: Session,
+    *,
+    user_ids: Iterable[uuid.UUID],
+    kind: str,
+    ref_type: str,
+    ref_id: uuid.UUID,
+    event_key: str,
+    urgency: str = "routine",
+    reason: dict[str, Any] | None = None,
+) -> list[Notification]:
+    """Tell each of ``user_ids`` (once per ``event_key``) about a record; returns the notifications created.
+    Users already told about this event, and inactive users, are skipped."""
+    if urgency not in URGENCIES:
+        raise InvalidInput(FieldError(("urgency",), f"must be one of {', '.join(URGENCIES)}"))
+    wanted = set(user_ids)
+    if not wanted:
+        return []
+    active = set(session.scalars(select(User.id).where(User.id.in_(wanted), User.is_active.is_(True))))
+    told = set(
+        session.scalars(
+            select(Notification.user_id).where(Notification.user_id.in_(active), Notification.event_key == event_key)
+        )
+    )
+    created = [
+        Notification(
+            user_id=user_id,
+            kind=kind,
+            ref_type=ref_type,
+            ref_id=ref_id,
+            event_key=event_key,
+            urgency=urgency,
+            reason=reason or {},
+            created_at=utcnow(),
+        )
+        for user_id in sorted(active - told)
+    ]
+    session.add_all(created)
+    session.flush()
+    for hook in _HOOKS:
+        hook(session, created)
+    return created
+
+
+def recipient(session: Session, user_id: uuid.UUID, *, channel: Channel = "system") -> Subject | None:
+    """The user as a reader, for rendering what they are sent; None if the account is gone or inactive."""
+    user = session.get(User, user_id)
+    if user is None or not user.is_active:
+        return None
+    return subject_for_user(session, user, channel=channel, scopes=frozenset({"read"}))
+
+
+def render(session: Session, subject: Subject, notification: Notification) -> Rendered | None:
+    renderer = _RENDERERS.get(notification.ref_type)
+    return renderer(session, subject, notification) if renderer is not None else None
+
+
+def visible(
+    session: Session,
+    subject: Subject,
+    *,
+    unread_only: bool = False,
+    before_id: int | None = None,
+    after_id: int | None = None,
+    limit: int = 50,
+) -> list[tuple[Notification, Rendered]]:
+    """The subject's notifications, newest first (oldest first with ``after_id``), each rendered as the
+    subject; those about records the subject may no longer read are left out."""
+    stmt = select(Notification).where(Notification.user_id == subject.user_id)
+    if unread_only:
+        stmt = stmt.where(Notification.read_at.is_(None))
+    if before_id is not None:
+        stmt = stmt.where(Notification.id < before_id)
+    if after_id is not None:
+        stmt = stmt.where(Notification.id > after_id).order_by(Notification.id)
+    else:
+        stmt = stmt.order_by(Notification.id.desc())
+    out: list[tuple[Notification, Rendered]] = []
+    for row in session.scalars(stmt.limit(limit * 2)):
+        rendered = render(session, subject, row)
+        if rendered is not None:
+            out.append((row, rendered))
+            if len(out) == limit:
+                break
+    return out
+
+
+def unread_count(session: Session, subject: Subject) -> int:
+    """Unread notifications that the subject may still read (each is rendered: the count reveals nothing)."""
+    return len(visible(session, subject, unread_only=True, limit=1000))
+
+
+def mark_read(session: Session, subject: Subject, ids: Iterable[int] | None = None) -> int:
+    """Mark the subject's notifications read (all when ``ids`` is None); returns how many changed."""
+    stmt = (
+        update(Notification)
+        .where(Notification.user_id == subject.user_id, Notification.read_at.is_(None))
+        .values(read_at=utcnow())
+    )
+    if ids is not None:
+        stmt = stmt.where(Notification.id.in_(list(ids)))
+    result = session.execute(stmt.execution_options(synchronize_session=False))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def latest_id(session: Session) -> int:
+    return int(session.scalar(select(func.max(Notification.id))) or 0)

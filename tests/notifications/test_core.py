@@ -1,0 +1,77 @@
+"""The notification core on both databases: one notification per user and event however often the event is
+produced, inactive users skipped, and what a user is shown decided by the record's renderer as that user."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from interdict.accounts.models import User
+from interdict.core.errors import InvalidInput
+from interdict.notifications import service as notifications
+from interdict.notifications.models import Notification
+from tests.conftest import World
+
+HIDDEN: set[uuid.UUID] = set()
+
+
+def _render(session: object, subject: object, n: Notification) -> notifications.Rendered | None:
+    return None if n.ref_id in HIDDEN else notifications.Rendered(title=f"record {n.ref_id}", text="", url="/")
+
+
+notifications.register_renderer("test-record", _render)
+
+
+def _user_id(world: World, username: str) -> uuid.UUID:
+    with world.session() as s:
+        return s.scalars(select(User.id).where(User.username == username)).one()
+
+
+def test_an_event_tells_each_user_once(client: TestClient, world: World) -> None:
+    a, b = _user_id(world, "officer.hp"), _user_id(world, "analyst")
+    ref = uuid.uuid4()
+    with world.session() as s:
+        first = notifications.notify(
+            s, user_ids=[a, b], kind="test", ref_type="test-record", ref_id=ref, event_key=f"k:{ref}"
+        )
+        again = notifications.notify(
+            s, user_ids=[a, b], kind="test", ref_type="test-record", ref_id=ref, event_key=f"k:{ref}"
+        )
+    assert len(first) == 2 and again == []
+    with world.session() as s:
+        assert len(s.scalars(select(Notification).where(Notification.ref_id == ref)).all()) == 2
+
+
+def test_unknown_urgency_is_refused_naming_the_field(client: TestClient, world: World) -> None:
+    with world.session() as s, pytest.raises(InvalidInput) as err:
+        notifications.notify(
+            s,
+            user_ids=[_user_id(world, "officer.hp")],
+            kind="test",
+            ref_type="test-record",
+            ref_id=uuid.uuid4(),
+            event_key="x",
+            urgency="panic",
+        )
+    assert err.value.errors[0].path == "urgency"
+
+
+def test_what_the_renderer_hides_is_not_listed_nor_counted(client: TestClient, world: World) -> None:
+    user = _user_id(world, "officer.hp")
+    shown, hidden = uuid.uuid4(), uuid.uuid4()
+    HIDDEN.add(hidden)
+    with world.session() as s:
+        for ref in (shown, hidden):
+            notifications.notify(
+                s, user_ids=[user], kind="test", ref_type="test-record", ref_id=ref, event_key=str(ref)
+            )
+    subject = world.subject("officer.hp")
+    with world.session() as s:
+        listed = notifications.visible(s, subject)
+        assert [n.ref_id for n, _ in listed] == [shown]
+        assert notifications.unread_count(s, subject) == 1
+        assert notifications.mark_read(s, subject) == 2
+        assert notifications.unread_count(s, subject) == 0
