@@ -29,6 +29,8 @@ from interdict.linkage.api import router as linkage_router
 from interdict.reference.api import router as reference_router
 from interdict.sharing.api import router as sharing_router
 from interdict.sharing.service import any_participant
+from interdict.watch.api import router as watch_router
+from interdict.watch.render import register as register_incident_renderer
 from interdict.web.deps import WebSubject
 
 CSP = (
@@ -99,17 +101,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        worker = None
+        workers: list[Any] = []
         if settings.linkage_worker:
             from interdict.linkage.tasks import Worker
 
-            worker = Worker(app.state.sessionmaker, interval=settings.linkage_interval_seconds)
-            worker.start()
+            workers.append(Worker(app.state.sessionmaker, interval=settings.linkage_interval_seconds))
+        if settings.watch_worker:
+            from interdict.watch.tasks import make_worker
+
+            workers.append(make_worker(app.state.sessionmaker, settings.watch_interval_seconds))
+        for w in workers:
+            w.start()
         try:
             yield
         finally:
-            if worker is not None:
-                worker.stop()
+            for w in workers:
+                w.stop()
 
     app = FastAPI(
         lifespan=lifespan,
@@ -200,6 +207,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(attachments_router)
     app.include_router(sharing_router)
     app.include_router(audit_router)
+    app.include_router(watch_router)
+    register_incident_renderer()  # how notifications about incidents read (as their recipient)
     app.include_router(linkage_router)
 
     from interdict.web.routes import router as web_router

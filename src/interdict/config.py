@@ -63,6 +63,10 @@ class Settings(BaseSettings):
         default=True, description="Link new and changed incidents in a background thread of the server."
     )
     linkage_interval_seconds: float = Field(default=1.0, gt=0, le=60)
+    watch_worker: bool = Field(
+        default=True, description="Fire watch rules and watch lists in a background thread of the server."
+    )
+    watch_interval_seconds: float = Field(default=0.25, gt=0, le=60)
 
     @property
     def oidc_enabled(self) -> bool:

@@ -9,6 +9,7 @@ from interdict.incidents import models as incidents_models
 from interdict.notifications import models as notifications_models
 from interdict.reference import models as reference_models
 from interdict.sharing import models as sharing_models
+from interdict.watch import models as watch_models
 
 __all__ = [
     "Base",
@@ -21,4 +22,5 @@ __all__ = [
     "outbox",
     "reference_models",
     "sharing_models",
+    "watch_models",
 ]

@@ -110,6 +110,10 @@ API_BODIES: dict[tuple[str, str], dict[str, Any]] = {
     },
     ("POST", "/api/v1/sharing-groups"): {"code": "RT-GROUP", "name": "Route test group"},
     ("PUT", "/api/v1/sharing-groups/{group_id}/members"): {"members": []},
+    ("POST", "/api/v1/watch/rules"): {"name": "rt", "filter": {"field": "type", "op": "eq", "value": "seizure"}},
+    ("PATCH", "/api/v1/watch/rules/{rule_id}"): {"name": "rt2"},
+    ("POST", "/api/v1/watch/lists"): {"name": "rt"},
+    ("POST", "/api/v1/watch/lists/{list_id}/entries"): {"kind": "company", "value": "Minh Long JSC", "reason": "rt"},
 }
 # Query parameters that a route requires (filled like path parameters).
 API_PARAMS: dict[tuple[str, str], dict[str, str]] = {
@@ -140,6 +144,17 @@ def test_every_route_makes_an_authorisation_decision(client: TestClient, world: 
         body = minimal_incident(submit=True, parties=[{"role": "shipper", "name": name}])
         assert client.post("/api/v1/incidents", json=body, headers=h).status_code == 201
     drain(world.app.state.sessionmaker)
+    watch_rule = client.post(
+        "/api/v1/watch/rules",
+        json={"name": "r", "filter": {"field": "type", "op": "eq", "value": "seizure"}},
+        headers=h,
+    ).json()
+    watch_list = client.post("/api/v1/watch/lists", json={"name": "l"}, headers=h).json()
+    entry = client.post(
+        f"/api/v1/watch/lists/{watch_list['id']}/entries",
+        json={"kind": "company", "value": "Hoang Phat JSC", "reason": "r"},
+        headers=h,
+    ).json()
     with world.session() as s:
         link_id = s.scalars(select(EntityLink.id)).first()
         entity_id = s.scalars(select(Entity.id)).first()
@@ -157,6 +172,9 @@ def test_every_route_makes_an_authorisation_decision(client: TestClient, world: 
         "scheme": "modus",
         "user_id": next(u["id"] for u in client.get("/api/v1/users", headers=h).json() if u["username"] == "viewer.hp"),
         "code": "VNC-ASID",
+        "rule_id": watch_rule["id"],
+        "list_id": watch_list["id"],
+        "entry_id": entry["id"],
     }
 
     def fill(template: str) -> str:

@@ -44,6 +44,11 @@ class FilterValueError(ValueError):
 
 
 Builder = Callable[[str, Any], ColumnElement[bool]]
+# A condition evaluated in Python against one record's facts (watch rules): True, False, or None where SQL
+# would give NULL (a comparison with a missing value), so that a rule matches exactly what a search with
+# the same filter finds.
+Test = Callable[[Any], bool | None]
+Tester = Callable[[str, Any], Test]
 
 
 @dataclass(frozen=True)
@@ -55,6 +60,8 @@ class FieldSpec:
     parse: Callable[[Any], Any] = field(default=lambda v: v)
     multi_ops: frozenset[str] = frozenset({"in", "not_in", "between"})
     label: str = ""
+    # The same condition in Python (``test(op, parsed_value)(facts)``); None: not usable in watch rules.
+    test: Tester | None = None
 
 
 @dataclass
@@ -108,6 +115,52 @@ class Registry:
             errors.add((*loc, "value"), f"{node.field}: {exc}")
             return true()
 
+    def matcher(self, node: Condition | Group | None) -> Test:
+        """The filter as a Python predicate over one record's facts (same validation and meaning as
+        :meth:`compile`, SQL's three-valued logic included); a record matches when it returns True."""
+        if node is None:
+            return lambda facts: True
+        errors = ErrorCollector()
+        test = self._matcher(node, ("filter",), errors)
+        errors.raise_if_any()
+        return test
+
+    def _matcher(self, node: Condition | Group, loc: tuple[str | int, ...], errors: ErrorCollector) -> Test:
+        if isinstance(node, Group):
+            parts: list[Test] = []
+            if node.all_ is not None:
+                parts.append(_all([self._matcher(n, (*loc, "all", i), errors) for i, n in enumerate(node.all_)]))
+            if node.any_ is not None:
+                parts.append(_any([self._matcher(n, (*loc, "any", i), errors) for i, n in enumerate(node.any_)]))
+            if node.not_ is not None:
+                parts.append(_not(self._matcher(node.not_, (*loc, "not"), errors)))
+            return _all(parts)
+        spec = self.fields.get(node.field)
+        if spec is None:
+            errors.add(
+                (*loc, "field"),
+                f"unknown filter field '{node.field}'; known: {', '.join(sorted(self.fields))}",
+            )
+            return lambda facts: None
+        if spec.test is None:
+            errors.add((*loc, "field"), f"'{node.field}' cannot be used here")
+            return lambda facts: None
+        if node.op not in spec.ops:
+            errors.add(
+                (*loc, "op"),
+                f"operator '{node.op}' is not allowed on '{node.field}'; use one of {sorted(spec.ops)}",
+            )
+            return lambda facts: None
+        try:
+            return spec.test(node.op, self._parse_value(spec, node.op, node.value))
+        except FilterValueError as exc:
+            errors.add((*loc, "value"), f"{node.field}: {exc}")
+            return lambda facts: None
+
+    def parsed(self, node: Condition) -> Any:
+        """The parsed value of a condition already validated by :meth:`matcher` or :meth:`compile`."""
+        return self._parse_value(self.fields[node.field], node.op, node.value)
+
     @staticmethod
     def _parse_value(spec: FieldSpec, op: str, value: Any) -> Any:
         if op == "exists":
@@ -124,6 +177,63 @@ class Registry:
         if value is None or value == "":
             raise FilterValueError("a value is required")
         return spec.parse(value)
+
+
+def _all(tests: list[Test]) -> Test:
+    def test(facts: Any) -> bool | None:
+        unknown = False
+        for t in tests:
+            r = t(facts)
+            if r is False:
+                return False
+            unknown = unknown or r is None
+        return None if unknown else True
+
+    return tests[0] if len(tests) == 1 else test
+
+
+def _any(tests: list[Test]) -> Test:
+    def test(facts: Any) -> bool | None:
+        unknown = False
+        for t in tests:
+            r = t(facts)
+            if r is True:
+                return True
+            unknown = unknown or r is None
+        return None if unknown else False
+
+    return test
+
+
+def _not(inner: Test) -> Test:
+    def test(facts: Any) -> bool | None:
+        r = inner(facts)
+        return None if r is None else not r
+
+    return test
+
+
+def compare(op: str, have: Any, want: Any) -> bool | None:
+    """SQL's meaning of ``column op value`` for one (possibly missing) column value."""
+    if op == "exists":
+        return (have is not None) == bool(want)
+    if have is None:
+        return None
+    if op == "eq":
+        return bool(have == want)
+    if op == "ne":
+        return bool(have != want)
+    if op == "in":
+        return have in want
+    if op == "not_in":
+        return have not in want
+    if op == "gte":
+        return bool(have >= want)
+    if op == "lte":
+        return bool(have <= want)
+    if op == "between":
+        return bool(want[0] <= have <= want[1])
+    raise AssertionError(op)
 
 
 def uses_field(node: Condition | Group | None, name: str) -> bool:

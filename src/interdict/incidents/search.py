@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
@@ -20,7 +21,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from interdict.accounts.models import Organisation
-from interdict.core.filters import FieldSpec, FilterValueError, Registry
+from interdict.core.filters import FieldSpec, FilterValueError, Registry, Test, compare
 from interdict.core.text import fold, tokens
 from interdict.incidents.models import (
     Incident,
@@ -201,6 +202,96 @@ def _negate(op: str, expr: ColumnElement[bool]) -> ColumnElement[bool]:
     return ~expr if op in ("ne", "not_in") else expr
 
 
+@dataclass(frozen=True)
+class IncidentFacts:
+    """What the filter language can ask of one incident, read once from the record (for watch rules, which
+    test many filters against one new incident in Python rather than many queries against the database).
+    ``nominal_visible``: whether the reader the rule works for may see the incident's person data."""
+
+    columns: dict[str, Any]
+    substances: frozenset[uuid.UUID]
+    countries: frozenset[str]
+    locodes: frozenset[str]
+    containers: frozenset[str]
+    modus: frozenset[str]
+    owner_code: str
+    company_names: str
+    person_names: str | None
+    public_tokens: frozenset[str]
+    all_tokens: frozenset[str]
+    nominal_visible: bool = False
+
+    @classmethod
+    def of(cls, incident: Incident, owner_code: str) -> IncidentFacts:
+        public = frozenset(tokens(incident.search_text or ""))
+        return cls(
+            columns={
+                "type": incident.incident_type,
+                "status": incident.status,
+                "country": incident.country,
+                "place_type": incident.place_type,
+                "mode": incident.mode_of_transport,
+                "detection_method": incident.detection_method,
+                "tlp": incident.tlp,
+                "distribution": incident.distribution,
+                "date": incident.incident_date,
+                "reported_date": incident.reported_date,
+                "reference": incident.reference,
+                "vessel_imo": incident.vessel_imo,
+                "bl_awb": incident.bl_awb,
+                "is_demo": incident.is_demo,
+                "hs_code": incident.declared_hs_code,
+            },
+            substances=frozenset(s.substance_id for s in incident.substances if s.substance_id is not None),
+            countries=frozenset(p.country for p in incident.places if p.country),
+            locodes=frozenset(p.locode for p in incident.places if p.locode),
+            containers=frozenset(c.number for c in incident.containers),
+            modus=frozenset(m.code for m in incident.modus),
+            owner_code=owner_code,
+            company_names=incident.company_names or "",
+            person_names=incident.person_names,
+            public_tokens=public,
+            all_tokens=public | frozenset(tokens(incident.nominal_text or "")),
+        )
+
+    def as_reader(self, *, nominal_visible: bool) -> IncidentFacts:
+        return replace(self, nominal_visible=nominal_visible)
+
+
+def _has_words(words: list[str], text: str | None) -> bool:
+    """Every word whole, the last as a word prefix, in a text of folded tokens separated by single spaces."""
+    spaced = f" {text or ''} "
+    return all(f" {w} " in spaced for w in words[:-1]) and f" {words[-1]}" in spaced
+
+
+def _words_in(words: list[str], have: frozenset[str]) -> bool:
+    return all(w in have for w in words[:-1]) and any(t.startswith(words[-1]) for t in have)
+
+
+def _text_test(q: str) -> Callable[[IncidentFacts], bool]:
+    words = query_tokens(q)
+
+    def test(f: IncidentFacts) -> bool:
+        if not words:
+            return True
+        return _words_in(words, f.public_tokens) or (f.nominal_visible and _words_in(words, f.all_tokens))
+
+    return test
+
+
+def _column_test(name: str) -> Callable[[str, Any], Test]:
+    return lambda op, v: lambda f: compare(op, f.columns[name], v)
+
+
+def _set_test(get: Callable[[IncidentFacts], frozenset[Any]]) -> Callable[[str, Any], Test]:
+    def tester(op: str, v: Any) -> Test:
+        wanted = set(_values(op, v))
+        negate = op in ("ne", "not_in")
+        return lambda f: bool(get(f) & wanted) != negate
+
+    return tester
+
+
 def incident_registry(index: ReferenceIndex, dialect: str, *, nominal: ColumnElement[bool] | None = None) -> Registry:
     """The incident fields of the filter language. ``nominal``: rows whose person data the caller may see
     (text and company conditions match person data only there; see :func:`text_match`)."""
@@ -305,33 +396,76 @@ def incident_registry(index: ReferenceIndex, dialect: str, *, nominal: ColumnEle
             return False
         raise FilterValueError(f"'{v}' is not true or false")
 
+    # The same conditions in Python, over IncidentFacts (watch rules); tests/watch checks both agree.
+    def test_class(op: str, v: Any) -> Test:
+        ids: set[uuid.UUID] = set()
+        for code in _values(op, v):
+            ids |= index.substances_in_class(code)
+        negate = op in ("ne", "not_in")
+        return lambda f: bool(f.substances & ids) != negate
+
+    def test_container(op: str, v: Any) -> Test:
+        if op == "contains":
+            return lambda f: any(c.startswith(v) for c in f.containers)
+        return _set_test(lambda f: f.containers)(op, v)
+
+    def test_company(op: str, v: Any) -> Test:
+        words = query_tokens(str(v))
+        in_text = _text_test(str(v))
+
+        def test(f: IncidentFacts) -> bool:
+            names = _has_words(words, f.company_names) or (
+                f.person_names is not None and f.nominal_visible and _has_words(words, f.person_names)
+            )
+            return names and in_text(f)
+
+        return test
+
+    def test_owner(op: str, v: Any) -> Test:
+        codes = set(_values(op, v))
+        negate = op in ("ne", "not_in")
+        return lambda f: (f.owner_code in codes) != negate
+
+    def test_hs(op: str, v: Any) -> Test:
+        return lambda f: None if f.columns["hs_code"] is None else str(f.columns["hs_code"]).startswith(v)
+
+    def column(col: Any, name: str, ops: frozenset[str], parse: Callable[[Any], Any]) -> FieldSpec:
+        return FieldSpec(_column(col), ops, parse, test=_column_test(name))
+
     return Registry(
         {
-            "type": FieldSpec(_column(Incident.incident_type), eq_in, _choice(INCIDENT_TYPES)),
-            "status": FieldSpec(_column(Incident.status), eq_in, _choice(STATUSES)),
-            "country": FieldSpec(_column(Incident.country), eq_in, _upper),
-            "place_type": FieldSpec(_column(Incident.place_type), eq_in, _choice(PLACE_TYPES)),
-            "mode": FieldSpec(_column(Incident.mode_of_transport), eq_in, _choice(MODES)),
-            "detection_method": FieldSpec(_column(Incident.detection_method), eq_in, _choice(DETECTION_METHODS)),
-            "tlp": FieldSpec(_column(Incident.tlp), eq_in, _choice(TLPS)),
-            "distribution": FieldSpec(_column(Incident.distribution), eq_in, _choice(DISTRIBUTIONS)),
-            "date": FieldSpec(_column(Incident.incident_date), ranged, _date),
-            "reported_date": FieldSpec(_column(Incident.reported_date), ranged, _date),
-            "reference": FieldSpec(_column(Incident.reference), eq_in, lambda v: str(v).strip()),
-            "vessel_imo": FieldSpec(_column(Incident.vessel_imo), eq_in, lambda v: re.sub(r"\D", "", str(v))),
-            "bl_awb": FieldSpec(_column(Incident.bl_awb), eq_in, lambda v: str(v).strip()),
-            "is_demo": FieldSpec(_column(Incident.is_demo), frozenset({"eq"}), bool_parse),
-            "substance": FieldSpec(build_substance, eq_in, substance_ids),
-            "substance_class": FieldSpec(build_class, eq_in, substance_class),
-            "route_country": FieldSpec(build_route_country, eq_in, _upper),
-            "port": FieldSpec(build_port, eq_in, _upper),
-            "container": FieldSpec(
-                build_container, eq_in | {"contains"}, lambda v: re.sub(r"[\s\-./]", "", str(v)).upper()
+            "type": column(Incident.incident_type, "type", eq_in, _choice(INCIDENT_TYPES)),
+            "status": column(Incident.status, "status", eq_in, _choice(STATUSES)),
+            "country": column(Incident.country, "country", eq_in, _upper),
+            "place_type": column(Incident.place_type, "place_type", eq_in, _choice(PLACE_TYPES)),
+            "mode": column(Incident.mode_of_transport, "mode", eq_in, _choice(MODES)),
+            "detection_method": column(
+                Incident.detection_method, "detection_method", eq_in, _choice(DETECTION_METHODS)
             ),
-            "company": FieldSpec(build_company, frozenset({"contains", "match"}), lambda v: str(v)),
-            "modus": FieldSpec(build_modus, eq_in, modus_code),
-            "owner_org": FieldSpec(build_owner, eq_in, lambda v: str(v).strip()),
-            "hs_code": FieldSpec(build_hs, frozenset({"eq", "contains"}), hs_digits),
-            "text": FieldSpec(build_text, frozenset({"match", "contains"}), lambda v: str(v)),
+            "tlp": column(Incident.tlp, "tlp", eq_in, _choice(TLPS)),
+            "distribution": column(Incident.distribution, "distribution", eq_in, _choice(DISTRIBUTIONS)),
+            "date": column(Incident.incident_date, "date", ranged, _date),
+            "reported_date": column(Incident.reported_date, "reported_date", ranged, _date),
+            "reference": column(Incident.reference, "reference", eq_in, lambda v: str(v).strip()),
+            "vessel_imo": column(Incident.vessel_imo, "vessel_imo", eq_in, lambda v: re.sub(r"\D", "", str(v))),
+            "bl_awb": column(Incident.bl_awb, "bl_awb", eq_in, lambda v: str(v).strip()),
+            "is_demo": column(Incident.is_demo, "is_demo", frozenset({"eq"}), bool_parse),
+            "substance": FieldSpec(build_substance, eq_in, substance_ids, test=_set_test(lambda f: f.substances)),
+            "substance_class": FieldSpec(build_class, eq_in, substance_class, test=test_class),
+            "route_country": FieldSpec(build_route_country, eq_in, _upper, test=_set_test(lambda f: f.countries)),
+            "port": FieldSpec(build_port, eq_in, _upper, test=_set_test(lambda f: f.locodes)),
+            "container": FieldSpec(
+                build_container,
+                eq_in | {"contains"},
+                lambda v: re.sub(r"[\s\-./]", "", str(v)).upper(),
+                test=test_container,
+            ),
+            "company": FieldSpec(build_company, frozenset({"contains", "match"}), lambda v: str(v), test=test_company),
+            "modus": FieldSpec(build_modus, eq_in, modus_code, test=_set_test(lambda f: f.modus)),
+            "owner_org": FieldSpec(build_owner, eq_in, lambda v: str(v).strip(), test=test_owner),
+            "hs_code": FieldSpec(build_hs, frozenset({"eq", "contains"}), hs_digits, test=test_hs),
+            "text": FieldSpec(
+                build_text, frozenset({"match", "contains"}), lambda v: str(v), test=lambda op, v: _text_test(str(v))
+            ),
         }
     )

@@ -1,0 +1,64 @@
+"""Background work of the server: a thread that runs one step (in its own transaction) again and again.
+
+A step returns how much it did; a full batch runs the next step at once, anything less waits ``interval``.
+A failed step is rolled back, logged and retried on the next tick; the server keeps serving. Several server
+processes may run the same worker: steps that consume the outbox lock their position (core.outbox.claim).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from interdict.core.db import unit_of_work
+
+log = logging.getLogger("interdict.worker")
+
+Step = Callable[[Session], int]
+
+
+def run_once(factory: Any, step: Step) -> int:
+    with unit_of_work(factory) as session:
+        return step(session)
+
+
+def drain(factory: Any, step: Step, *, batch: int) -> int:
+    """Run ``step`` until it does less than a full batch; returns the total done."""
+    total = 0
+    while True:
+        n = run_once(factory, step)
+        total += n
+        if n < batch or n == 0:
+            return total
+
+
+class Worker:
+    def __init__(self, name: str, factory: Any, step: Step, *, interval: float = 1.0, batch: int = 200) -> None:
+        self.name = name
+        self.factory = factory
+        self.step = step
+        self.interval = interval
+        self.batch = batch
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"interdict-{name}", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        self._thread.join(timeout)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                busy = run_once(self.factory, self.step) >= self.batch
+            except Exception:
+                log.exception("%s step failed; retrying", self.name)
+                busy = False
+            if not busy:
+                self._stop.wait(self.interval)

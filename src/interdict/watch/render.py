@@ -1,0 +1,80 @@
+"""How a notification about an incident reads, rendered as its recipient.
+
+The incident is read through the sharing rules as the recipient at the time of rendering: a notification
+about an incident the recipient may no longer read is not shown (returns None). What the notification's
+reason recorded about person data (a watched person's name as written in the incident) is shown only while
+the recipient may see that incident's person data.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from interdict.accounts.subject import Subject
+from interdict.incidents.models import Incident
+from interdict.incidents.vocab import LABELS
+from interdict.notifications import service as notifications
+from interdict.notifications.models import Notification
+from interdict.notifications.service import Rendered
+from interdict.reference.catalogue import get_index
+from interdict.sharing.service import can_see_nominal, readable
+from interdict.web.i18n import gettext
+
+
+def render_incident(session: Session, subject: Subject, n: Notification) -> Rendered | None:
+    def _(message: str) -> str:
+        return gettext(subject.locale, message)
+
+    stmt = select(Incident).where(Incident.id == n.ref_id).options(selectinload(Incident.substances))
+    incident = session.scalar(readable(stmt, subject, Incident))
+    if incident is None:
+        return None
+    index = get_index(session)
+    kind = _(LABELS.get(incident.incident_type, incident.incident_type))
+    where = incident.place_name or incident.locode or index.country_name(incident.country, subject.locale)
+    names = []
+    for s in incident.substances:
+        ref = index.substances.get(s.substance_id) if s.substance_id else None
+        names.append(ref.name if ref is not None else (s.other_description or ""))
+    what = ", ".join(x for x in names if x)
+    facts: list[tuple[str, str]] = [
+        (_("Incident"), f"{incident.reference} · {kind}"),
+        (_("Date"), incident.incident_date.isoformat()),
+        (_("Place"), where),
+    ]
+    if what:
+        facts.append((_("Substances"), what))
+    lines: list[str] = []
+    reason = n.reason or {}
+    for rule in reason.get("rules", []):
+        lines.append(_("Matches your watch rule “{name}”").format(name=rule.get("name", "")))
+    nominal_ok: bool | None = None
+    for hit in reason.get("hits", []):
+        if hit.get("nominal"):
+            if nominal_ok is None:
+                nominal_ok = can_see_nominal(session, incident, subject)
+            if not nominal_ok:
+                continue
+        lines.append(
+            _("“{value}” on watch list “{list}” appears as {role}: “{matched}” ({score:.2f})").format(
+                value=hit.get("value", ""),
+                list=hit.get("list", ""),
+                role=_(LABELS.get(hit.get("role", ""), hit.get("role", ""))),
+                matched=hit.get("matched", ""),
+                score=float(hit.get("score", 0)),
+            )
+        )
+    if "deconfliction" in reason:
+        d = reason["deconfliction"]
+        lines.append(
+            _("{org} recorded an incident that matches this one (through: {kinds}); contact them.").format(
+                org=d.get("org", ""), kinds=", ".join(d.get("kinds", []))
+            )
+        )
+    title = f"{incident.reference} · {kind} · {where}"
+    return Rendered(title=title, text="\n".join(lines) or what, url=f"/incidents/{incident.id}", facts=facts)
+
+
+def register() -> None:
+    notifications.register_renderer("incident", render_incident)

@@ -1,0 +1,108 @@
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from interdict.core.filters import FilterNode
+
+Urgency = Literal["routine", "urgent", "immediate"]
+Scope = Literal["user", "unit"]
+EntryKind = Literal[
+    "company",
+    "person",
+    "phone",
+    "email",
+    "tax_id",
+    "id_document",
+    "address",
+    "container",
+    "vessel",
+    "bill_of_lading",
+    "vehicle",
+    "parcel",
+]
+
+
+class RuleCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=120)
+    scope: Scope = "user"
+    filter: FilterNode
+    urgency: Urgency = "routine"
+    active: bool = True
+
+
+class RuleUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str | None = Field(default=None, min_length=1, max_length=120)
+    filter: FilterNode | None = None
+    urgency: Urgency | None = None
+    active: bool | None = None
+
+
+class RuleRead(BaseModel):
+    id: uuid.UUID
+    name: str
+    scope: Scope
+    owner: str
+    unit: str
+    filter: dict[str, Any]
+    urgency: Urgency
+    active: bool
+    created_at: datetime
+    updated_at: datetime
+    fired: int
+    editable: bool
+
+
+class WatchListCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=120)
+    description: str | None = Field(default=None, max_length=2000)
+    urgency: Urgency = "urgent"
+
+
+class EntryCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kind: EntryKind
+    value: str = Field(min_length=1, max_length=300)
+    reason: str = Field(min_length=1, max_length=2000)
+    expires_on: date | None = None
+
+
+class EntryRead(BaseModel):
+    id: uuid.UUID
+    kind: EntryKind
+    value: str
+    key: str
+    reason: str
+    expires_on: date | None
+    expired: bool
+    added_by: str
+    created_at: datetime
+
+
+class HitRead(BaseModel):
+    entry_id: uuid.UUID
+    entry_value: str
+    incident_id: uuid.UUID
+    incident_reference: str
+    role: str
+    matched: str
+    score: float
+    hit_at: datetime
+
+
+class WatchListRead(BaseModel):
+    id: uuid.UUID
+    name: str
+    description: str | None
+    urgency: Urgency
+    unit: str
+    created_at: datetime
+    entries: list[EntryRead]
+    hits: list[HitRead]
+    editable: bool
