@@ -4,6 +4,7 @@ random filters, person data and missing values included, on both databases."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -17,6 +18,7 @@ from interdict.core.filters import FilterNode
 from interdict.incidents.models import Incident
 from interdict.incidents.search import IncidentFacts, incident_registry
 from interdict.reference.catalogue import get_index
+from interdict.watch.matcher import CompiledRule, RuleBook
 from interdict.watch.service import _FILTER, registry
 from tests.conftest import World, minimal_incident
 
@@ -36,11 +38,16 @@ ATOMS: list[dict[str, Any]] = [
     {"field": "port", "op": "eq", "value": "VNCLI"},
     {"field": "container", "op": "contains", "value": "CSQU"},
     {"field": "container", "op": "eq", "value": "MSKU1234565"},
+    {"field": "container", "op": "contains", "value": "MSKU12"},
+    {"field": "substance_class", "op": "eq", "value": "UN1988-I"},
+    {"field": "substance_class", "op": "in", "value": ["precursor", "nps"]},
     {"field": "vessel_imo", "op": "eq", "value": "9074729"},
     {"field": "company", "op": "contains", "value": "hoang phat"},
     {"field": "company", "op": "contains", "value": "Khoa"},
     {"field": "text", "op": "match", "value": "solv"},
     {"field": "text", "op": "match", "value": "khoa"},
+    {"field": "text", "op": "match", "value": "industrial solv"},
+    {"field": "company", "op": "contains", "value": "huada chem"},
     {"field": "date", "op": "gte", "value": "2026-03-01"},
     {"field": "date", "op": "between", "value": ["2026-01-01", "2026-02-28"]},
     {"field": "owner_org", "op": "eq", "value": "VNC-HP"},
@@ -75,7 +82,7 @@ def _incidents(client: TestClient, world: World) -> list[IncidentFacts]:
         r = client.post("/api/v1/incidents", json={"submit": True, **minimal_incident(**v)}, headers=world.h(user))
         assert r.status_code == 201, r.text
     with world.session() as s:
-        codes = dict(s.execute(select(Organisation.id, Organisation.code)).tuples().all())
+        codes = dict(s.execute(select(Organisation.id, Organisation.code)).all())
         rows = s.scalars(
             select(Incident).options(
                 selectinload(Incident.substances),
@@ -106,5 +113,11 @@ def test_python_and_sql_forms_of_a_filter_find_the_same_incidents(client: TestCl
                 test = reg.matcher(node)
                 in_python = {ref for ref, f in by_ref.items() if test(f.as_reader(nominal_visible=nominal)) is True}
                 assert in_sql == in_python, (raw, nominal)
+                # The rule book's index never hides a rule from an incident it matches.
+                book = RuleBook(stamp=())
+                rule = CompiledRule(uuid.uuid4(), "r", "user", uuid.uuid4(), uuid.uuid4(), "routine", test)
+                book.add(rule, node, reg, get_index(s).substances_in_class)
+                for ref in in_python:
+                    assert rule in book.candidates(by_ref[ref]), (raw, ref)
 
     agree()

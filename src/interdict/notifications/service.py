@@ -53,6 +53,19 @@ def on_notified(hook: NotifiedHook) -> None:
         _HOOKS.append(hook)
 
 
+@dataclass(frozen=True)
+class Tell:
+    """One notification to create: tell ``user_id`` about a record, once per ``event_key``."""
+
+    user_id: uuid.UUID
+    kind: str
+    ref_type: str
+    ref_id: uuid.UUID
+    event_key: str
+    urgency: str = "routine"
+    reason: dict[str, Any] = field(default_factory=dict)
+
+
 def notify(
     session: Session,
     *,
@@ -66,30 +79,46 @@ def notify(
 ) -> list[Notification]:
     """Tell each of ``user_ids`` (once per ``event_key``) about a record; returns the notifications created.
     Users already told about this event, and inactive users, are skipped."""
-    if urgency not in URGENCIES:
-        raise InvalidInput(FieldError(("urgency",), f"must be one of {', '.join(URGENCIES)}"))
-    wanted = set(user_ids)
-    if not wanted:
-        return []
-    active = set(session.scalars(select(User.id).where(User.id.in_(wanted), User.is_active.is_(True))))
-    told = set(
-        session.scalars(
-            select(Notification.user_id).where(Notification.user_id.in_(active), Notification.event_key == event_key)
-        )
+    return notify_all(
+        session, [Tell(u, kind, ref_type, ref_id, event_key, urgency, reason or {}) for u in dict.fromkeys(user_ids)]
     )
-    created = [
-        Notification(
-            user_id=user_id,
-            kind=kind,
-            ref_type=ref_type,
-            ref_id=ref_id,
-            event_key=event_key,
-            urgency=urgency,
-            reason=reason or {},
-            created_at=utcnow(),
+
+
+def notify_all(session: Session, tells: list[Tell]) -> list[Notification]:
+    """Create many notifications at once (three statements whatever their number); see :func:`notify`."""
+    for t in tells:
+        if t.urgency not in URGENCIES:
+            raise InvalidInput(FieldError(("urgency",), f"must be one of {', '.join(URGENCIES)}"))
+    if not tells:
+        return []
+    users = {t.user_id for t in tells}
+    active = set(session.scalars(select(User.id).where(User.id.in_(users), User.is_active.is_(True))))
+    keys = {t.event_key for t in tells}
+    told: set[tuple[uuid.UUID, str]] = {
+        (row[0], row[1])
+        for row in session.execute(
+            select(Notification.user_id, Notification.event_key).where(
+                Notification.user_id.in_(active), Notification.event_key.in_(keys)
+            )
         )
-        for user_id in sorted(active - told)
-    ]
+    }
+    created: list[Notification] = []
+    for t in tells:
+        if t.user_id not in active or (t.user_id, t.event_key) in told:
+            continue
+        told.add((t.user_id, t.event_key))
+        created.append(
+            Notification(
+                user_id=t.user_id,
+                kind=t.kind,
+                ref_type=t.ref_type,
+                ref_id=t.ref_id,
+                event_key=t.event_key,
+                urgency=t.urgency,
+                reason=t.reason,
+                created_at=utcnow(),
+            )
+        )
     session.add_all(created)
     session.flush()
     for hook in _HOOKS:

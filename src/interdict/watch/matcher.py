@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 from interdict.core.filters import Condition, FilterValueError, Group, Registry, Test
 from interdict.entities.extract import Found, compact, company_key, person_key
-from interdict.incidents.search import IncidentFacts
+from interdict.incidents.search import IncidentFacts, query_tokens
 from interdict.linkage import identifiers
 from interdict.linkage.score import DEFAULT_THRESHOLD, score_pair
 
@@ -36,6 +36,36 @@ _INDEXED: dict[str, Any] = {
     "mode": lambda f: {f.columns["mode"]},
 }
 _RANK = {name: i for i, name in enumerate(_INDEXED)}
+# Word conditions are indexed by one word every match must contain: a whole word when the query has two or
+# more (all but the last must appear whole), else the first three letters of its only (prefix) word. HS
+# conditions are indexed by their prefix; an incident offers every prefix of its code.
+_WORD_FIELDS = ("company", "text")
+_PREFIX = 3
+
+
+def _word_key(field: str, value: str) -> tuple[str, str] | None:
+    words = query_tokens(value)
+    if not words:
+        return None
+    if len(words) > 1:
+        return (f"{field}:word", max(words[:-1], key=len))
+    return (f"{field}:prefix", words[0][:_PREFIX]) if len(words[0]) >= _PREFIX else None
+
+
+def _fact_keys(facts: IncidentFacts) -> set[tuple[str, Any]]:
+    keys: set[tuple[str, Any]] = set()
+    for name, get in _INDEXED.items():
+        keys.update((name, v) for v in get(facts))
+    # company: words of company names and of person names (a reader may see them), all within the text.
+    name_words = set(facts.company_names.split()) | set((facts.person_names or "").split())
+    keys.update(("company:word", w) for w in name_words)
+    keys.update(("company:prefix", w[:_PREFIX]) for w in name_words)
+    keys.update(("text:word", w) for w in facts.all_tokens)
+    keys.update(("text:prefix", w[:_PREFIX]) for w in facts.all_tokens)
+    keys.update(("container:prefix", c[:4]) for c in facts.containers)
+    hs = facts.columns.get("hs_code") or ""
+    keys.update(("hs_code", hs[:k]) for k in range(2, len(hs) + 1))
+    return keys
 
 
 @dataclass(frozen=True)
@@ -49,28 +79,45 @@ class CompiledRule:
     test: Test
 
 
-def _atom(node: Condition | Group, registry: Registry) -> tuple[str, frozenset[Any]] | None:
-    """One condition every match must satisfy, on an indexed field, with its values; None if none."""
+Keys = frozenset[tuple[str, Any]]
+Classes = Callable[[str], set[Any]]
+
+
+def _keys(node: Condition | Group, registry: Registry, classes: Classes | None) -> tuple[int, Keys] | None:
+    """Index keys such that every incident the node matches offers at least one of them, with a cost (lower
+    is more selective); None when there are none. ``all``: the best child; ``any``: every child must have
+    keys, and the rule is filed under all of them; ``not``: none."""
     if isinstance(node, Condition):
-        found = [node]
-    elif node.all_ is not None and node.any_ is None and node.not_ is None:
-        found = [c for c in node.all_ if isinstance(c, Condition)]
-    else:
-        return None
-    best: tuple[str, frozenset[Any]] | None = None
-    for c in found:
-        if c.field not in _INDEXED or c.op not in ("eq", "in"):
-            continue
-        if c.field == "substance_class":
-            continue
         try:
-            value = registry.parsed(c)
+            value = registry.parsed(node)
         except FilterValueError:
-            continue
-        values = frozenset(value if c.op == "in" else [value])
-        if best is None or _RANK[c.field] < _RANK[best[0]]:
-            best = (c.field, values)
-    return best
+            return None
+        if node.op not in ("eq", "in", "contains", "match"):
+            return None
+        values = list(value) if node.op == "in" else [value]
+        if node.field in _INDEXED and node.op in ("eq", "in"):
+            return _RANK[node.field], frozenset((node.field, v) for v in values)
+        if node.field == "substance_class" and classes is not None and node.op in ("eq", "in"):
+            ids = set().union(*(classes(v) for v in values))
+            return (_RANK["substance"], frozenset(("substance", i) for i in ids)) if ids else None
+        if node.field in _WORD_FIELDS:
+            key = _word_key(node.field, str(value))
+            return (len(_RANK) + 1, frozenset([key])) if key is not None else None
+        if node.field == "hs_code":
+            return len(_RANK), frozenset([("hs_code", value)])
+        if node.field == "container" and node.op == "contains" and len(value) >= 4:
+            return _RANK["container"], frozenset([("container:prefix", value[:4])])
+        return None
+    if node.not_ is not None or (node.all_ is None) == (node.any_ is None):
+        return None
+    if node.all_ is not None:
+        options = [k for k in (_keys(c, registry, classes) for c in node.all_) if k is not None]
+        return min(options, key=lambda k: (k[0], len(k[1]))) if options else None
+    parts = [_keys(c, registry, classes) for c in node.any_ or []]
+    if not parts or any(p is None for p in parts):
+        return None
+    found = [p for p in parts if p is not None]
+    return max(p[0] for p in found), frozenset().union(*(p[1] for p in found))
 
 
 @dataclass
@@ -82,22 +129,22 @@ class RuleBook:
     unindexed: list[CompiledRule] = field(default_factory=list)
     size: int = 0
 
-    def add(self, rule: CompiledRule, node: Condition | Group, registry: Registry) -> None:
+    def add(
+        self, rule: CompiledRule, node: Condition | Group, registry: Registry, classes: Classes | None = None
+    ) -> None:
         self.size += 1
-        atom = _atom(node, registry)
-        if atom is None:
+        found = _keys(node, registry, classes)
+        if found is None:
             self.unindexed.append(rule)
             return
-        name, values = atom
-        for v in values:
-            self.indexed[(name, v)].append(rule)
+        for key in found[1]:
+            self.indexed[key].append(rule)
 
     def candidates(self, facts: IncidentFacts) -> list[CompiledRule]:
         seen: dict[uuid.UUID, CompiledRule] = {r.id: r for r in self.unindexed}
-        for name, get in _INDEXED.items():
-            for v in get(facts):
-                for r in self.indexed.get((name, v), ()):
-                    seen.setdefault(r.id, r)
+        for key in _fact_keys(facts):
+            for r in self.indexed.get(key, ()):
+                seen.setdefault(r.id, r)
         return list(seen.values())
 
 

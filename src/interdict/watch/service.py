@@ -13,11 +13,12 @@ import hashlib
 import threading
 import uuid
 from collections import defaultdict
+from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
 from pydantic import TypeAdapter
-from sqlalchemy import func, select
+from sqlalchemy import exists, func, literal, select, union_all
 from sqlalchemy.orm import Session, selectinload
 
 from interdict.accounts.models import Organisation, User
@@ -32,7 +33,7 @@ from interdict.incidents.search import IncidentFacts, incident_registry
 from interdict.linkage.service import org_subject
 from interdict.notifications import service as notifications
 from interdict.reference.catalogue import get_index
-from interdict.sharing.service import can_see_nominal, decided, readable, readable_clause
+from interdict.sharing.service import can_see_nominal, decided, readable_clause
 from interdict.watch.matcher import CompiledRule, Hit, ListBook, RuleBook, WatchedValue, entry_key
 from interdict.watch.models import WatchFire, WatchHit, WatchList, WatchListEntry, WatchRule
 from interdict.watch.schemas import (
@@ -181,17 +182,9 @@ def fired_counts(session: Session, rule_ids: list[uuid.UUID]) -> dict[uuid.UUID,
 def owner_names(
     session: Session, user_ids: set[uuid.UUID], org_ids: set[uuid.UUID]
 ) -> tuple[dict[uuid.UUID, str], dict[uuid.UUID, str]]:
-    users = (
-        dict(session.execute(select(User.id, User.username).where(User.id.in_(user_ids))).tuples().all())
-        if user_ids
-        else {}
-    )
+    users = dict(session.execute(select(User.id, User.username).where(User.id.in_(user_ids))).all()) if user_ids else {}
     orgs = (
-        dict(
-            session.execute(select(Organisation.id, Organisation.code).where(Organisation.id.in_(org_ids)))
-            .tuples()
-            .all()
-        )
+        dict(session.execute(select(Organisation.id, Organisation.code).where(Organisation.id.in_(org_ids))).all())
         if org_ids
         else {}
     )
@@ -339,7 +332,7 @@ def list_hits(
         .limit(limit)
     )
     out = []
-    for hit, entry, incident in session.execute(stmt).tuples():
+    for hit, entry, incident in session.execute(stmt):
         if hit.nominal and not can_see_nominal(session, incident, subject):
             continue
         out.append((hit, entry, incident))
@@ -372,6 +365,7 @@ def rule_book(session: Session) -> RuleBook:
         return book
     book = RuleBook(stamp=stamp)
     reg = registry(session)
+    index = get_index(session)
     rows = session.execute(
         select(
             WatchRule.id,
@@ -382,14 +376,14 @@ def rule_book(session: Session) -> RuleBook:
             WatchRule.urgency,
             WatchRule.filter,
         ).where(WatchRule.active)
-    ).tuples()
+    )
     for rid, name, scope, owner, org, urgency, raw in rows:
         node = _FILTER.validate_python(raw)
         try:
             test = reg.matcher(node)
         except InvalidInput:
             continue  # e.g. a substance the reference data no longer knows: the rule page shows the error
-        book.add(CompiledRule(rid, name, scope, owner, org, urgency, test), node, reg)
+        book.add(CompiledRule(rid, name, scope, owner, org, urgency, test), node, reg, index.substances_in_class)
     with _BOOKS_LOCK:
         _BOOKS[key] = (book, _BOOKS.get(key, (None, None))[1])
     return book
@@ -409,7 +403,7 @@ def list_book(session: Session) -> ListBook:
         select(WatchListEntry, WatchList.name, WatchList.owner_org_id, WatchList.urgency).join(
             WatchList, WatchList.id == WatchListEntry.list_id
         )
-    ).tuples()
+    )
     for e, list_name, org, urgency in rows:
         keyed = entry_key(e.kind, e.value)
         tokens = keyed[1] if keyed else ()
@@ -419,26 +413,46 @@ def list_book(session: Session) -> ListBook:
     return book
 
 
+# Organisations as readers, per database: an organisation's place in the tree never changes (see sharing),
+# and what it may read is decided per query (membership of sharing groups is read by readable_clause).
+_ORG_SUBJECTS: dict[tuple[str, uuid.UUID], Subject] = {}
+
+
 class _Readers:
     """Per organisation and incident: may it read the incident, and its person data? (cached per batch)"""
 
     def __init__(self, session: Session) -> None:
         self.session = session
-        self._subjects: dict[uuid.UUID, Subject] = {}
+        self._db = _db_key(session)
         self._read: dict[tuple[uuid.UUID, uuid.UUID], bool] = {}
         self._unit_users: dict[uuid.UUID, list[uuid.UUID]] = {}
 
     def subject(self, org_id: uuid.UUID) -> Subject:
-        if org_id not in self._subjects:
-            self._subjects[org_id] = org_subject(self.session, org_id)
-        return self._subjects[org_id]
+        key = (self._db, org_id)
+        found = _ORG_SUBJECTS.get(key)
+        if found is None:
+            found = _ORG_SUBJECTS[key] = org_subject(self.session, org_id)
+        return found
+
+    def prefetch(self, org_ids: Iterable[uuid.UUID], incident: Incident) -> None:
+        """Decide for many organisations at once (one statement per 50, each through readable_clause)."""
+        todo = [o for o in dict.fromkeys(org_ids) if (o, incident.id) not in self._read]
+        for start in range(0, len(todo), 50):
+            chunk = todo[start : start + 50]
+            parts = [
+                select(literal(str(o))).where(
+                    exists().where(Incident.id == incident.id, readable_clause(Incident, self.subject(o)))
+                )
+                for o in chunk
+            ]
+            got = set(self.session.scalars(union_all(*parts)))
+            for o in chunk:
+                self._read[(o, incident.id)] = str(o) in got
 
     def can_read(self, org_id: uuid.UUID, incident: Incident) -> bool:
-        k = (org_id, incident.id)
-        if k not in self._read:
-            stmt = readable(select(Incident.id).where(Incident.id == incident.id), self.subject(org_id), Incident)
-            self._read[k] = self.session.scalar(stmt) is not None
-        return self._read[k]
+        if (org_id, incident.id) not in self._read:
+            self.prefetch([org_id], incident)
+        return self._read[(org_id, incident.id)]
 
     def nominal(self, org_id: uuid.UUID, incident: Incident) -> bool:
         return can_see_nominal(self.session, incident, self.subject(org_id))
@@ -462,17 +476,20 @@ def _max_urgency(values: list[str]) -> str:
 def match_rules(session: Session, incident: Incident, facts: IncidentFacts, readers: _Readers) -> list[CompiledRule]:
     """The active rules the incident matches whose owners may read it (as those owners: person data only
     where they may see it). Pure matching: nothing is recorded."""
-    matched: list[CompiledRule] = []
     public = facts.as_reader(nominal_visible=False)
     full = facts.as_reader(nominal_visible=True)
-    for rule in rule_book(session).candidates(facts):
-        org = rule.owner_org_id
-        hit = rule.test(public) is True or (
-            incident.person_names is not None and rule.test(full) is True and readers.nominal(org, incident)
-        )
-        if hit and readers.can_read(org, incident):
-            matched.append(rule)
-    return matched
+    tested = [
+        (rule, rule.test(public) is True)
+        for rule in rule_book(session).candidates(facts)
+        if rule.test(public) is True or (incident.person_names is not None and rule.test(full) is True)
+    ]
+    readers.prefetch((r.owner_org_id for r, _ in tested), incident)
+    return [
+        rule
+        for rule, without_persons in tested
+        if readers.can_read(rule.owner_org_id, incident)
+        and (without_persons or readers.nominal(rule.owner_org_id, incident))
+    ]
 
 
 def _fire_rules(session: Session, incident: Incident, facts: IncidentFacts, readers: _Readers) -> int:
@@ -495,21 +512,19 @@ def _fire_rules(session: Session, incident: Incident, facts: IncidentFacts, read
             if user_id != incident.updated_by_id:  # nobody is alerted about their own change
                 by_user[user_id].append(rule)
     session.flush()
-    told = 0
-    for user_id, rules in by_user.items():
-        told += len(
-            notifications.notify(
-                session,
-                user_ids=[user_id],
-                kind="watch.rule",
-                ref_type="incident",
-                ref_id=incident.id,
-                event_key=f"watch:{incident.id}:{_digest([r.id for r in rules])}",
-                urgency=_max_urgency([r.urgency for r in rules]),
-                reason={"rules": [{"id": str(r.id), "name": r.name} for r in rules]},
-            )
+    tells = [
+        notifications.Tell(
+            user_id,
+            "watch.rule",
+            "incident",
+            incident.id,
+            f"watch:{incident.id}:{_digest([r.id for r in rules])}",
+            _max_urgency([r.urgency for r in rules]),
+            {"rules": [{"id": str(r.id), "name": r.name} for r in rules]},
         )
-    return told
+        for user_id, rules in by_user.items()
+    ]
+    return len(notifications.notify_all(session, tells))
 
 
 def _fire_lists(session: Session, incident: Incident, readers: _Readers) -> int:
@@ -540,7 +555,7 @@ def _fire_lists(session: Session, incident: Incident, readers: _Readers) -> int:
         if h.watched.entry_id in already:
             continue
         by_org[h.watched.owner_org_id].setdefault(h.watched.entry_id, h)
-    told = 0
+    tells: list[notifications.Tell] = []
     for org, entries in by_org.items():
         for h in entries.values():
             session.add(
@@ -554,7 +569,6 @@ def _fire_lists(session: Session, incident: Incident, readers: _Readers) -> int:
                     hit_at=_now(),
                 )
             )
-        session.flush()
         reason = {
             "hits": [
                 {
@@ -571,20 +585,20 @@ def _fire_lists(session: Session, incident: Incident, readers: _Readers) -> int:
                 for h in entries.values()
             ]
         }
-        users = [u for u in readers.unit_users(org) if u != incident.updated_by_id]
-        told += len(
-            notifications.notify(
-                session,
-                user_ids=users,
-                kind="watch.list",
-                ref_type="incident",
-                ref_id=incident.id,
-                event_key=f"watchlist:{incident.id}:{_digest(list(entries))}",
-                urgency=_max_urgency([h.watched.urgency for h in entries.values()]),
-                reason=reason,
+        tells += [
+            notifications.Tell(
+                user_id,
+                "watch.list",
+                "incident",
+                incident.id,
+                f"watchlist:{incident.id}:{_digest(list(entries))}",
+                _max_urgency([h.watched.urgency for h in entries.values()]),
+                reason,
             )
-        )
-    return told
+            for user_id in readers.unit_users(org)
+            if user_id != incident.updated_by_id
+        ]
+    return len(notifications.notify_all(session, tells))
 
 
 def _load(session: Session, ids: list[uuid.UUID]) -> list[Incident]:
