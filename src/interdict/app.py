@@ -26,6 +26,7 @@ from interdict.core.errors import DomainError, FieldError, InvalidInput
 from interdict.incidents.api import attachments_router
 from interdict.incidents.api import router as incidents_router
 from interdict.linkage.api import router as linkage_router
+from interdict.notices.api import router as notices_router
 from interdict.reference.api import router as reference_router
 from interdict.sharing.api import router as sharing_router
 from interdict.sharing.service import any_participant
@@ -99,16 +100,27 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        worker = None
+        workers: list[Any] = []
         if settings.linkage_worker:
             from interdict.linkage.tasks import Worker
 
-            worker = Worker(app.state.sessionmaker, interval=settings.linkage_interval_seconds)
+            workers.append(Worker(app.state.sessionmaker, interval=settings.linkage_interval_seconds))
+        if settings.notices_worker:
+            from interdict.notices.tasks import Worker as NoticesWorker
+
+            workers.append(
+                NoticesWorker(
+                    app.state.sessionmaker,
+                    interval=settings.notices_interval_seconds,
+                    remind_days=settings.notice_remind_days,
+                )
+            )
+        for worker in workers:
             worker.start()
         try:
             yield
         finally:
-            if worker is not None:
+            for worker in workers:
                 worker.stop()
 
     app = FastAPI(
@@ -201,6 +213,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(sharing_router)
     app.include_router(audit_router)
     app.include_router(linkage_router)
+    app.include_router(notices_router)
 
     from interdict.web.routes import router as web_router
 

@@ -63,6 +63,14 @@ class Settings(BaseSettings):
         default=True, description="Link new and changed incidents in a background thread of the server."
     )
     linkage_interval_seconds: float = Field(default=1.0, gt=0, le=60)
+    notices_worker: bool = Field(
+        default=True,
+        description="Send warning notices' deadline reminders and overdue notices from a background thread.",
+    )
+    notices_interval_seconds: float = Field(default=60.0, gt=0, le=3600)
+    notice_remind_days: int = Field(
+        default=2, ge=0, le=60, description="Days before a notice's report deadline when units are reminded."
+    )
 
     @property
     def oidc_enabled(self) -> bool:
