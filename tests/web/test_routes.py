@@ -110,6 +110,18 @@ API_BODIES: dict[tuple[str, str], dict[str, Any]] = {
     },
     ("POST", "/api/v1/sharing-groups"): {"code": "RT-GROUP", "name": "Route test group"},
     ("PUT", "/api/v1/sharing-groups/{group_id}/members"): {"members": []},
+    ("PATCH", "/api/v1/notices/{notice_id}"): {"version": 1, "place": "Hà Nội"},
+    ("PUT", "/api/v1/notices/numbering"): {"number_pattern": "{seq}/{year}/RT"},
+    **{
+        ("POST", f"/api/v1/notices/{{notice_id}}/{step}"): {"version": 1}
+        for step in ("submit", "approve", "return", "issue", "close")
+    },
+    ("POST", "/api/v1/notices/{notice_id}/report"): {
+        "checked_what": "route test",
+        "shipments_checked": 0,
+        "declarations_checked": 0,
+        "result": "nothing_found",
+    },
 }
 # Query parameters that a route requires (filled like path parameters).
 API_PARAMS: dict[tuple[str, str], dict[str, str]] = {
@@ -127,6 +139,7 @@ def test_every_route_makes_an_authorisation_decision(client: TestClient, world: 
     from interdict.linkage.tasks import drain
     from interdict.sharing.service import observe_decisions
     from tests.conftest import minimal_incident
+    from tests.notices.conftest import notice_body
 
     h = world.h("admin")
     incident = client.post("/api/v1/incidents", json=minimal_incident(), headers=h).json()
@@ -139,6 +152,7 @@ def test_every_route_makes_an_authorisation_decision(client: TestClient, world: 
     for name in ("CÔNG TY TNHH XNK HOÀNG PHÁT", "Hoang Phat Import Export Co., Ltd"):  # two linked records
         body = minimal_incident(submit=True, parties=[{"role": "shipper", "name": name}])
         assert client.post("/api/v1/incidents", json=body, headers=h).status_code == 201
+    notice = client.post("/api/v1/notices", json=notice_body(), headers=h).json()
     drain(world.app.state.sessionmaker)
     with world.session() as s:
         link_id = s.scalars(select(EntityLink.id)).first()
@@ -157,6 +171,7 @@ def test_every_route_makes_an_authorisation_decision(client: TestClient, world: 
         "scheme": "modus",
         "user_id": next(u["id"] for u in client.get("/api/v1/users", headers=h).json() if u["username"] == "viewer.hp"),
         "code": "VNC-ASID",
+        "notice_id": notice["id"],
     }
 
     def fill(template: str) -> str:
@@ -180,8 +195,12 @@ def test_every_route_makes_an_authorisation_decision(client: TestClient, world: 
             if path.startswith("/api/") and path != "/api/docs":
                 if (method, path) == ("POST", "/api/v1/incidents/{incident_id}/attachments"):
                     r = client.post(url, files={"file": ("b.txt", b"y", "text/plain")}, headers=h)
+                elif (method, path) == ("POST", "/api/v1/notices/{notice_id}/attachments"):
+                    r = client.post(url, files={"file": ("c.txt", b"z", "text/plain")}, headers=h)
                 elif (method, path) == ("POST", "/api/v1/incidents"):
                     r = client.post(url, json=minimal_incident(), headers=h)
+                elif (method, path) == ("POST", "/api/v1/notices"):
+                    r = client.post(url, json=notice_body(), headers=h)
                 else:
                     params = {k: fill(v) for k, v in API_PARAMS.get((method, path), {}).items()}
                     r = client.request(method, url, json=API_BODIES.get((method, path)), params=params, headers=h)

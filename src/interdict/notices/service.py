@@ -420,17 +420,17 @@ def _check_version(notice: WarningNotice, version: int) -> None:
 
 def current_input(notice: WarningNotice, session: Session) -> dict[str, Any]:
     """The notice in the input shape (NoticeBase), e.g. to prefill a form or merge a patch."""
-    refs = dict(
+    refs: dict[uuid.UUID, str] = dict(
         session.execute(
             select(Incident.id, Incident.reference).where(
                 Incident.id.in_([link.incident_id for link in notice.incident_links])
             )
-        ).tuples()
+        ).all()
     )
-    codes = dict(
+    codes: dict[uuid.UUID, str] = dict(
         session.execute(
             select(Organisation.id, Organisation.code).where(Organisation.id.in_([r.org_id for r in notice.recipients]))
-        ).tuples()
+        ).all()
     )
     group = None
     if notice.sharing_group_id is not None:
@@ -452,7 +452,7 @@ def current_input(notice: WarningNotice, session: Session) -> dict[str, Any]:
     }
 
 
-def _require_draft_editor(notice: WarningNotice, subject: Subject) -> None:
+def require_draft_editor(notice: WarningNotice, subject: Subject) -> None:
     require_editable(notice, subject)
     if notice.status != "draft":
         raise Conflict(f"warning notice {notice.number} is {notice.status}: only a draft can be changed")
@@ -460,7 +460,7 @@ def _require_draft_editor(notice: WarningNotice, subject: Subject) -> None:
 
 def update_notice(session: Session, subject: Subject, notice_id: uuid.UUID | str, patch: NoticePatch) -> WarningNotice:
     notice = get_notice(session, subject, notice_id)
-    _require_draft_editor(notice, subject)
+    require_draft_editor(notice, subject)
     _check_version(notice, patch.version)
     merged = current_input(notice, session)
     merged.update(patch.model_dump(exclude_unset=True, exclude={"version"}, mode="json"))
@@ -538,7 +538,7 @@ def _step(session: Session, subject: Subject, notice: WarningNotice, status: str
 def submit(session: Session, subject: Subject, notice_id: uuid.UUID | str, version: int) -> WarningNotice:
     """The drafting unit asks a supervisor to approve the draft."""
     notice = get_notice(session, subject, notice_id)
-    _require_draft_editor(notice, subject)
+    require_draft_editor(notice, subject)
     _check_version(notice, version)
     now = utcnow()
     before = _step(session, subject, notice, "submitted", now)
@@ -782,7 +782,7 @@ def add_attachment(
 ) -> NoticeAttachment:
     """Attach a file to a draft (checked and stored like an incident's attachments)."""
     notice = get_notice(session, subject, notice_id)
-    _require_draft_editor(notice, subject)
+    require_draft_editor(notice, subject)
     upload = files.check_upload(filename, stream, limit)
     att = NoticeAttachment(
         id=new_id(),
@@ -835,18 +835,32 @@ def _like_escape(token: str) -> str:
     return token.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _overdue_clause(now: datetime, org_ids: ColumnElement[bool] | None = None) -> ColumnElement[bool]:
-    """Notices with an overdue recipient (among the recipients ``org_ids`` restricts to)."""
-    cond = [
-        NoticeRecipient.notice_id == WarningNotice.id,
-        NoticeRecipient.reported_at.is_(None),
-    ]
-    if org_ids is not None:
-        cond.append(org_ids)
+def _overdue_clause(now: datetime, recipients: ColumnElement[bool]) -> ColumnElement[bool]:
+    """Notices with an overdue unit among the recipients ``recipients`` restricts to (never NULL)."""
+    late_unit = exists(
+        select(NoticeRecipient.id).where(
+            NoticeRecipient.notice_id == WarningNotice.id, NoticeRecipient.reported_at.is_(None), recipients
+        )
+    )
     return and_(
         WarningNotice.status.in_(ISSUED),
+        WarningNotice.report_deadline.is_not(None),
         WarningNotice.report_deadline < now.date(),
-        exists(select(NoticeRecipient.id).where(*cond)),
+        late_unit,
+    )
+
+
+def _not_overdue_clause(now: datetime, recipients: ColumnElement[bool]) -> ColumnElement[bool]:
+    late_unit = exists(
+        select(NoticeRecipient.id).where(
+            NoticeRecipient.notice_id == WarningNotice.id, NoticeRecipient.reported_at.is_(None), recipients
+        )
+    )
+    return or_(
+        WarningNotice.status.not_in(ISSUED),
+        WarningNotice.report_deadline.is_(None),
+        WarningNotice.report_deadline >= now.date(),
+        ~late_unit,
     )
 
 
@@ -900,8 +914,7 @@ def search_notices(
             conditions.append(WarningNotice.owner_org_id == subject.org_id)
     if params.overdue is not None:
         mine = or_(WarningNotice.owner_org_id == subject.org_id, NoticeRecipient.org_id == subject.org_id)
-        clause = _overdue_clause(now, mine)
-        conditions.append(clause if params.overdue else ~clause)
+        conditions.append(_overdue_clause(now, mine) if params.overdue else _not_overdue_clause(now, mine))
     total = session.scalar(select(func.count()).select_from(WarningNotice).where(*conditions)) or 0
     items = list(
         session.scalars(
