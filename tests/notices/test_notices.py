@@ -384,3 +384,41 @@ def test_numbering_follows_the_organisation_pattern(client: TestClient, world: W
     )  # typed one skipped
     dup = client.post("/api/v1/notices", json=notice_body(number="1/CBL-ĐTCBL"), headers=h)
     assert dup.status_code == 422 and dup.json()["error"]["errors"][0]["field"] == "number"
+
+
+def test_attachments_and_a_return_to_draft(client: TestClient, world: World) -> None:
+    h = world.h("analyst")
+    n = _post(client, world, "analyst", "/api/v1/notices", notice_body(recipients=["VNC-HP"]))
+    url = f"/api/v1/notices/{n['id']}/attachments"
+    ok = client.post(
+        url, files={"file": ("danh-sach.csv", "Công ty,Mã HS\nHoàng Phát,2915.24\n".encode(), "text/plain")}, headers=h
+    )
+    assert ok.status_code == 201 and ok.json()["content_type"] == "text/csv"
+    exe = client.post(url, files={"file": ("x.pdf", b"MZ\x90\x00" + b"\x00" * 200, "application/pdf")}, headers=h)
+    assert exe.status_code == 422 and exe.json()["error"]["errors"][0]["field"] == "file"
+    # The supervisor returns it with a comment (required); the drafter is told and may edit again.
+    n = _post(client, world, "analyst", f"/api/v1/notices/{n['id']}/submit", {"version": n["version"]})
+    bare = client.post(f"/api/v1/notices/{n['id']}/return", json={"version": n["version"]}, headers=world.h("admin"))
+    assert bare.status_code == 422 and bare.json()["error"]["errors"][0]["field"] == "comment"
+    n = _post(
+        client,
+        world,
+        "admin",
+        f"/api/v1/notices/{n['id']}/return",
+        {"version": n["version"], "comment": "Bổ sung số liệu"},
+    )
+    assert n["status"] == "draft" and n["review_comment"] == "Bổ sung số liệu"
+    assert _told(world, n["id"], "notice.returned") == _user_ids(world, "analyst")
+    n = _post(client, world, "analyst", f"/api/v1/notices/{n['id']}/submit", {"version": n["version"]})
+    n = _post(client, world, "admin", f"/api/v1/notices/{n['id']}/approve", {"version": n["version"]})
+    n = _post(client, world, "analyst", f"/api/v1/notices/{n['id']}/issue", {"version": n["version"]})
+    late = client.post(url, files={"file": ("b.txt", b"b", "text/plain")}, headers=h)
+    assert late.status_code == 409  # attachments belong to the draft
+    att = n["attachments"][0]
+    got = client.get(f"{url}/{att['id']}", headers=world.h("officer.hp"))
+    assert got.status_code == 200 and "Hoàng Phát" in got.content.decode()
+    assert client.get(f"{url}/{att['id']}", headers=world.h("officer.hcm")).status_code == 404
+    with world.session() as s:
+        assert s.scalar(
+            select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "notice.attachment_download")
+        )
