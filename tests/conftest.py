@@ -117,6 +117,7 @@ def app(database_url: str, app_data_dir: Path, oidc_provider: LocalProvider) -> 
         secret_key="test-secret-key",
         linkage_worker=False,  # tests link explicitly (linkage.tasks.drain); tests/linkage starts a worker
         watch_worker=False,  # tests fire watch rules explicitly (watch.tasks.drain)
+        notices_worker=False,  # tests run notices.tasks.tick with an injected time
         **oidc_settings(oidc_provider),
     )
     application = create_app(settings)

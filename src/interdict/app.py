@@ -26,6 +26,7 @@ from interdict.core.errors import DomainError, FieldError, InvalidInput
 from interdict.incidents.api import attachments_router
 from interdict.incidents.api import router as incidents_router
 from interdict.linkage.api import router as linkage_router
+from interdict.notices.api import router as notices_router
 from interdict.reference.api import router as reference_router
 from interdict.sharing.api import router as sharing_router
 from interdict.sharing.service import any_participant
@@ -103,20 +104,30 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         workers: list[Any] = []
         if settings.linkage_worker:
-            from interdict.linkage.tasks import Worker
+            from interdict.linkage.tasks import make_worker as linkage_worker
 
-            workers.append(Worker(app.state.sessionmaker, interval=settings.linkage_interval_seconds))
+            workers.append(linkage_worker(app.state.sessionmaker, interval=settings.linkage_interval_seconds))
         if settings.watch_worker:
-            from interdict.watch.tasks import make_worker
+            from interdict.watch.tasks import make_worker as watch_worker
 
-            workers.append(make_worker(app.state.sessionmaker, settings.watch_interval_seconds))
-        for w in workers:
-            w.start()
+            workers.append(watch_worker(app.state.sessionmaker, settings.watch_interval_seconds))
+        if settings.notices_worker:
+            from interdict.notices.tasks import make_worker as notices_worker
+
+            workers.append(
+                notices_worker(
+                    app.state.sessionmaker,
+                    interval=settings.notices_interval_seconds,
+                    remind_days=settings.notice_remind_days,
+                )
+            )
+        for worker in workers:
+            worker.start()
         try:
             yield
         finally:
-            for w in workers:
-                w.stop()
+            for worker in workers:
+                worker.stop()
 
     app = FastAPI(
         lifespan=lifespan,
@@ -210,6 +221,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(watch_router)
     register_incident_renderer()  # how notifications about incidents read (as their recipient)
     app.include_router(linkage_router)
+    app.include_router(notices_router)
 
     from interdict.web.routes import router as web_router
 

@@ -38,6 +38,8 @@ app.add_typer(export_app, name="export")
 app.add_typer(audit_app, name="audit")
 linkage_app = typer.Typer(help="Linkage: name matching, entity links.", no_args_is_help=True)
 app.add_typer(linkage_app, name="linkage")
+notices_app = typer.Typer(help="Warning notices: deadline reminders and overdue notices.", no_args_is_help=True)
+app.add_typer(notices_app, name="notices")
 console = Console(stderr=True)
 out = Console()
 
@@ -505,6 +507,32 @@ def linkage_score_pairs(
     except UnicodeDecodeError:
         _fail(f"{file}: not UTF-8 text (save the CSV as UTF-8)", 2)
     typer.echo(f"scored {n} pairs into {out_path} (match = score >= {DEFAULT_THRESHOLD})")
+
+
+@notices_app.command("tick")
+def notices_tick(
+    now: Annotated[
+        str | None, typer.Option("--now", help="Act as if it were this time (ISO 8601, UTC); default: now.")
+    ] = None,
+) -> None:
+    """Remind units whose results report is due soon and report overdue ones, once each (the server does this
+    itself unless INTERDICT_NOTICES_WORKER=false)."""
+    from datetime import UTC, datetime
+
+    from interdict.notices.tasks import run_once
+
+    at = None
+    if now:
+        try:
+            at = datetime.fromisoformat(now)
+        except ValueError:
+            _fail(f"--now: '{now}' is not an ISO 8601 time (e.g. 2026-03-31T08:00:00)", 2)
+        assert at is not None
+        at = at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+    settings = _settings()
+    _, factory = _factory(settings)
+    result = run_once(factory, remind_days=settings.notice_remind_days, now=at)
+    out.print(f"reminded {result.reminded} unit(s); {result.overdue} unit(s) newly overdue")
 
 
 def main() -> None:

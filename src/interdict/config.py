@@ -67,6 +67,14 @@ class Settings(BaseSettings):
         default=True, description="Fire watch rules and watch lists in a background thread of the server."
     )
     watch_interval_seconds: float = Field(default=0.25, gt=0, le=60)
+    notices_worker: bool = Field(
+        default=True,
+        description="Send warning notices' deadline reminders and overdue notices from a background thread.",
+    )
+    notices_interval_seconds: float = Field(default=60.0, gt=0, le=3600)
+    notice_remind_days: int = Field(
+        default=2, ge=0, le=60, description="Days before a notice's report deadline when units are reminded."
+    )
 
     @property
     def oidc_enabled(self) -> bool:

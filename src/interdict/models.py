@@ -6,6 +6,7 @@ from interdict.core import maintenance, outbox
 from interdict.core.db import Base
 from interdict.entities import models as entities_models
 from interdict.incidents import models as incidents_models
+from interdict.notices import models as notices_models
 from interdict.notifications import models as notifications_models
 from interdict.reference import models as reference_models
 from interdict.sharing import models as sharing_models
@@ -18,6 +19,7 @@ __all__ = [
     "entities_models",
     "incidents_models",
     "maintenance",
+    "notices_models",
     "notifications_models",
     "outbox",
     "reference_models",

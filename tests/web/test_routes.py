@@ -114,6 +114,18 @@ API_BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("PATCH", "/api/v1/watch/rules/{rule_id}"): {"name": "rt2"},
     ("POST", "/api/v1/watch/lists"): {"name": "rt"},
     ("POST", "/api/v1/watch/lists/{list_id}/entries"): {"kind": "company", "value": "Minh Long JSC", "reason": "rt"},
+    ("PATCH", "/api/v1/notices/{notice_id}"): {"version": 1, "place": "Hà Nội"},
+    ("PUT", "/api/v1/notices/numbering"): {"number_pattern": "{seq}/{year}/RT"},
+    **{
+        ("POST", f"/api/v1/notices/{{notice_id}}/{step}"): {"version": 1}
+        for step in ("submit", "approve", "return", "issue", "close")
+    },
+    ("POST", "/api/v1/notices/{notice_id}/report"): {
+        "checked_what": "route test",
+        "shipments_checked": 0,
+        "declarations_checked": 0,
+        "result": "nothing_found",
+    },
 }
 # Query parameters that a route requires (filled like path parameters).
 API_PARAMS: dict[tuple[str, str], dict[str, str]] = {
@@ -131,6 +143,7 @@ def test_every_route_makes_an_authorisation_decision(client: TestClient, world: 
     from interdict.linkage.tasks import drain
     from interdict.sharing.service import observe_decisions
     from tests.conftest import minimal_incident
+    from tests.notices.conftest import notice_body
 
     h = world.h("admin")
     incident = client.post("/api/v1/incidents", json=minimal_incident(), headers=h).json()
@@ -143,6 +156,7 @@ def test_every_route_makes_an_authorisation_decision(client: TestClient, world: 
     for name in ("CÔNG TY TNHH XNK HOÀNG PHÁT", "Hoang Phat Import Export Co., Ltd"):  # two linked records
         body = minimal_incident(submit=True, parties=[{"role": "shipper", "name": name}])
         assert client.post("/api/v1/incidents", json=body, headers=h).status_code == 201
+    notice = client.post("/api/v1/notices", json=notice_body(), headers=h).json()
     drain(world.app.state.sessionmaker)
     watch_rule = client.post(
         "/api/v1/watch/rules",
@@ -175,6 +189,7 @@ def test_every_route_makes_an_authorisation_decision(client: TestClient, world: 
         "rule_id": watch_rule["id"],
         "list_id": watch_list["id"],
         "entry_id": entry["id"],
+        "notice_id": notice["id"],
     }
 
     def fill(template: str) -> str:
@@ -198,8 +213,12 @@ def test_every_route_makes_an_authorisation_decision(client: TestClient, world: 
             if path.startswith("/api/") and path != "/api/docs":
                 if (method, path) == ("POST", "/api/v1/incidents/{incident_id}/attachments"):
                     r = client.post(url, files={"file": ("b.txt", b"y", "text/plain")}, headers=h)
+                elif (method, path) == ("POST", "/api/v1/notices/{notice_id}/attachments"):
+                    r = client.post(url, files={"file": ("c.txt", b"z", "text/plain")}, headers=h)
                 elif (method, path) == ("POST", "/api/v1/incidents"):
                     r = client.post(url, json=minimal_incident(), headers=h)
+                elif (method, path) == ("POST", "/api/v1/notices"):
+                    r = client.post(url, json=notice_body(), headers=h)
                 else:
                     params = {k: fill(v) for k, v in API_PARAMS.get((method, path), {}).items()}
                     r = client.request(method, url, json=API_BODIES.get((method, path)), params=params, headers=h)

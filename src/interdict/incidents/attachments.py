@@ -96,19 +96,18 @@ def read_bounded(stream: BinaryIO, limit: int) -> bytes:
     return data
 
 
-def add_attachment(
-    session: Session,
-    subject: Subject,
-    storage: Storage,
-    incident_id: uuid.UUID | str,
-    *,
-    filename: str | None,
-    stream: BinaryIO,
-    limit: int,
-    description: str | None = None,
-) -> Attachment:
-    incident = get_incident(session, subject, incident_id)
-    require_editable(incident, subject)
+@dataclass(frozen=True)
+class CheckedUpload:
+    """An uploaded file that passed the checks: bounded, not empty, of an accepted type sniffed from its content."""
+
+    filename: str
+    content_type: str
+    data: bytes
+    sha256: str
+
+
+def check_upload(filename: str | None, stream: BinaryIO, limit: int) -> CheckedUpload:
+    """Read and check an upload (every record type's attachments go through here); InvalidInput on ``file``."""
     data = read_bounded(stream, limit)
     if not data:
         raise InvalidInput(FieldError(("file",), "the file is empty"))
@@ -123,21 +122,44 @@ def add_attachment(
                 "unsupported_type",
             )
         )
+    return CheckedUpload(name, content_type, data, hashlib.sha256(data).hexdigest())
+
+
+def store_upload(storage: Storage, upload: CheckedUpload) -> str:
+    """Write a checked upload under a new random name outside the web root; returns its storage key."""
     key = uuid.uuid4().hex
+    storage.write(key, upload.data)
+    return key
+
+
+def add_attachment(
+    session: Session,
+    subject: Subject,
+    storage: Storage,
+    incident_id: uuid.UUID | str,
+    *,
+    filename: str | None,
+    stream: BinaryIO,
+    limit: int,
+    description: str | None = None,
+) -> Attachment:
+    incident = get_incident(session, subject, incident_id)
+    require_editable(incident, subject)
+    upload = check_upload(filename, stream, limit)
+    name = upload.filename
     att = Attachment(
         id=new_id(),
         incident_id=incident.id,
         filename=name,
-        content_type=content_type,
-        size=len(data),
-        sha256=hashlib.sha256(data).hexdigest(),
-        storage_key=key,
+        content_type=upload.content_type,
+        size=len(upload.data),
+        sha256=upload.sha256,
+        storage_key=store_upload(storage, upload),
         description=(description or "").strip()[:300] or None,
         created_by_id=subject.user_id,
         created_at=utcnow(),
     )
     session.add(att)
-    storage.write(key, data)
     record_attachment_change(session, subject, incident, {"field": "attachments", "old": None, "new": name})
     return att
 
