@@ -106,3 +106,24 @@ class WatchListRead(BaseModel):
     entries: list[EntryRead]
     hits: list[HitRead]
     editable: bool
+
+
+def _(message: str) -> str:
+    """Marks a message for extraction; the web layer translates it where it is shown."""
+    return message
+
+
+ENTRY_KIND_LABELS: dict[str, str] = {
+    "company": _("Company"),
+    "person": _("Person"),
+    "phone": _("Phone"),
+    "email": _("E-mail"),
+    "tax_id": _("Tax id"),
+    "id_document": _("Identity document"),
+    "address": _("Address"),
+    "container": _("Container"),
+    "vessel": _("Vessel (IMO number)"),
+    "bill_of_lading": _("Bill of lading / AWB"),
+    "vehicle": _("Vehicle plate"),
+    "parcel": _("Parcel tracking number"),
+}

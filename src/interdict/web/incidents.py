@@ -17,6 +17,7 @@ from interdict.accounts.subject import Subject
 from interdict.core.clock import today
 from interdict.core.deps import SessionDep, SettingsDep
 from interdict.core.errors import Conflict, FieldError, InvalidInput, from_validation_error
+from interdict.core.filters import Group
 from interdict.core.pagination import MAX_PAGE, PageParams
 from interdict.incidents import attachments as att_service
 from interdict.incidents import service as svc
@@ -117,6 +118,23 @@ def dashboard(request: Request, db: SessionDep, subject: WebSubject) -> Response
     )
 
 
+def search_filter(values: dict[str, str]) -> Group | None:
+    """The list page's filter form as a filter tree (raises ValueError for a malformed date)."""
+    return params_filter(
+        type=[values["type"]] if values.get("type") else None,
+        status=[values["status"]] if values.get("status") else None,
+        country=[values["country"]] if values.get("country") else None,
+        port=[values["port"]] if values.get("port") else None,
+        route_country=[values["route_country"]] if values.get("route_country") else None,
+        substance=[values["substance"]] if values.get("substance") else None,
+        substance_class=[values["substance_class"]] if values.get("substance_class") else None,
+        date_from=date.fromisoformat(values["date_from"]) if values.get("date_from") else None,
+        date_to=date.fromisoformat(values["date_to"]) if values.get("date_to") else None,
+        company=values.get("company") or None,
+        container=values.get("container") or None,
+    )
+
+
 @router.get("/incidents")
 def list_page(request: Request, db: SessionDep, subject: WebSubject) -> Response:
     qp = request.query_params
@@ -126,19 +144,7 @@ def list_page(request: Request, db: SessionDep, subject: WebSubject) -> Response
     errors: dict[str, list[str]] = {}
     result = None
     try:
-        node = params_filter(
-            type=[values["type"]] if values["type"] else None,
-            status=[values["status"]] if values["status"] else None,
-            country=[values["country"]] if values["country"] else None,
-            port=[values["port"]] if values["port"] else None,
-            route_country=[values["route_country"]] if values["route_country"] else None,
-            substance=[values["substance"]] if values["substance"] else None,
-            substance_class=[values["substance_class"]] if values["substance_class"] else None,
-            date_from=date.fromisoformat(values["date_from"]) if values["date_from"] else None,
-            date_to=date.fromisoformat(values["date_to"]) if values["date_to"] else None,
-            company=values["company"] or None,
-            container=values["container"] or None,
-        )
+        node = search_filter(values)
         sort = values["sort"] if values["sort"] in svc.SORTS else "-incident_date"
         result = svc.search_incidents(
             db,
