@@ -19,6 +19,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from interdict import __version__
 from interdict.accounts.api import router as accounts_router
 from interdict.accounts.deps import SubjectDep
+from interdict.alerts.api import router as alerts_router
 from interdict.audit.api import router as audit_router
 from interdict.config import Settings
 from interdict.core.db import make_engine, make_sessionmaker
@@ -99,16 +100,26 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        worker = None
+        workers: list[Any] = []
         if settings.linkage_worker:
             from interdict.linkage.tasks import Worker
 
-            worker = Worker(app.state.sessionmaker, interval=settings.linkage_interval_seconds)
+            workers.append(Worker(app.state.sessionmaker, interval=settings.linkage_interval_seconds))
+        if settings.alerts_worker:
+            from interdict.alerts.service import Delays
+            from interdict.alerts.tasks import Worker as AlertsWorker
+
+            workers.append(
+                AlertsWorker(
+                    app.state.sessionmaker, Delays.from_settings(settings), interval=settings.alerts_interval_seconds
+                )
+            )
+        for worker in workers:
             worker.start()
         try:
             yield
         finally:
-            if worker is not None:
+            for worker in workers:
                 worker.stop()
 
     app = FastAPI(
@@ -201,6 +212,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(sharing_router)
     app.include_router(audit_router)
     app.include_router(linkage_router)
+    app.include_router(alerts_router)
 
     from interdict.web.routes import router as web_router
 
