@@ -58,10 +58,12 @@ def _readable_references(session: Session, subject: Subject, ids: set[uuid.UUID]
 
 
 def is_overdue(alert: RapidAlert, row: AlertAddressee, delays: svc.Delays, now: datetime) -> bool:
-    """Not acknowledged by the time a reminder is due (or, without reminders, an escalation)."""
+    """Not acknowledged though reminded or escalated, or past the time a reminder (else an escalation) is due."""
     if alert.status != "issued" or row.acknowledged_at is not None or row.source == "escalation":
         return False
-    due = svc.Delays.remind_at(delays, alert) or svc.Delays.escalate_at(delays, alert)
+    if row.reminded_at is not None or row.escalated_at is not None:
+        return True
+    due = delays.remind_at(alert) or delays.escalate_at(alert)
     return due is not None and now >= due
 
 

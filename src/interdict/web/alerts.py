@@ -19,13 +19,12 @@ from interdict.alerts.present import to_read, to_summaries
 from interdict.alerts.schemas import AlertCreate, CloseRequest, ResponseCreate
 from interdict.core.clock import utcnow
 from interdict.core.deps import SessionDep, SettingsDep
-from interdict.core.errors import InvalidInput, from_validation_error
+from interdict.core.errors import FieldError, InvalidInput, from_validation_error
 from interdict.core.pagination import MAX_PAGE, PageParams
 from interdict.incidents.vocab import DISTRIBUTIONS, TLPS
 from interdict.sharing import groups as sharing_groups
 from interdict.sharing.service import require_writer
 from interdict.web.deps import CheckedForm, WebSubject
-from interdict.web.forms import errors_by_field
 from interdict.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -100,6 +99,14 @@ def alert_from_form(form: FormData) -> tuple[dict[str, Any], dict[str, Any]]:
         "share_nominal": raw["share_nominal"],
     }
     return data, raw
+
+
+def errors_by_field(errors: list[FieldError]) -> dict[str, list[str]]:
+    """Each message next to its form field: the alert form has one field per list (("containers", 1) -> containers)."""
+    out: dict[str, list[str]] = {}
+    for e in errors:
+        out.setdefault(str(e.loc[0]) if e.loc else "_form", []).append(e.msg)
+    return out
 
 
 def _vocab() -> dict[str, Any]:
