@@ -80,7 +80,7 @@ def test_three_units_one_acknowledges_one_responds_one_escalates(client: TestCli
         later = tick(s, issued_at + timedelta(hours=5), DELAYS)
         assert later.reminded == [] and later.escalated == []
         escalations = s.scalars(
-            select(AuditEntry).where(AuditEntry.action == "alert.escalate", AuditEntry.object_label == ref)
+            select(AuditEntry).where(AuditEntry.action == "alert.escalate", AuditEntry.object_id == alert_id)
         ).all()
         assert len(escalations) == 1
     with world.session() as s:
