@@ -118,6 +118,7 @@ def app(database_url: str, app_data_dir: Path, oidc_provider: LocalProvider) -> 
         linkage_worker=False,  # tests link explicitly (linkage.tasks.drain); tests/linkage starts a worker
         watch_worker=False,  # tests fire watch rules explicitly (watch.tasks.drain)
         notices_worker=False,  # tests run notices.tasks.tick with an injected time
+        alerts_worker=False,  # tests move the clock themselves (alerts.tasks.tick with an injected now)
         **oidc_settings(oidc_provider),
     )
     application = create_app(settings)

@@ -19,6 +19,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from interdict import __version__
 from interdict.accounts.api import router as accounts_router
 from interdict.accounts.deps import SubjectDep
+from interdict.alerts.api import router as alerts_router
 from interdict.audit.api import router as audit_router
 from interdict.config import Settings
 from interdict.core.db import make_engine, make_sessionmaker
@@ -119,6 +120,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     app.state.sessionmaker,
                     interval=settings.notices_interval_seconds,
                     remind_days=settings.notice_remind_days,
+                )
+            )
+        if settings.alerts_worker:
+            from interdict.alerts.service import Delays
+            from interdict.alerts.tasks import make_worker as alerts_worker
+
+            workers.append(
+                alerts_worker(
+                    app.state.sessionmaker, Delays.from_settings(settings), interval=settings.alerts_interval_seconds
                 )
             )
         for worker in workers:
@@ -222,6 +232,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     register_incident_renderer()  # how notifications about incidents read (as their recipient)
     app.include_router(linkage_router)
     app.include_router(notices_router)
+    app.include_router(alerts_router)
 
     from interdict.web.routes import router as web_router
 

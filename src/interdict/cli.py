@@ -40,6 +40,8 @@ linkage_app = typer.Typer(help="Linkage: name matching, entity links.", no_args_
 app.add_typer(linkage_app, name="linkage")
 notices_app = typer.Typer(help="Warning notices: deadline reminders and overdue notices.", no_args_is_help=True)
 app.add_typer(notices_app, name="notices")
+alerts_app = typer.Typer(help="Rapid alerts: reminders and escalations.", no_args_is_help=True)
+app.add_typer(alerts_app, name="alerts")
 console = Console(stderr=True)
 out = Console()
 
@@ -487,6 +489,23 @@ def linkage_run(
         if once:
             return
         time.sleep(settings.linkage_interval_seconds)
+
+
+@alerts_app.command("tick")
+def alerts_tick() -> None:
+    """Send the reminders and escalations now due for unacknowledged alerts (the server does this itself
+    unless INTERDICT_ALERTS_WORKER=false; run this from a timer then)."""
+    from interdict.alerts.service import Delays
+    from interdict.alerts.tasks import run_once
+
+    settings = _settings()
+    _, factory = _factory(settings)
+    result = run_once(factory, Delays.from_settings(settings))
+    for reference, unit in result.reminded:
+        out.print(f"reminded {unit} of {reference}")
+    for reference, unit in result.escalated:
+        out.print(f"escalated {reference}: {unit} has not acknowledged")
+    out.print(f"{len(result.reminded)} reminder(s), {len(result.escalated)} escalation(s)")
 
 
 @linkage_app.command("score-pairs")

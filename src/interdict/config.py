@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -75,6 +75,30 @@ class Settings(BaseSettings):
     notice_remind_days: int = Field(
         default=2, ge=0, le=60, description="Days before a notice's report deadline when units are reminded."
     )
+    alerts_worker: bool = Field(
+        default=True,
+        description="Send rapid-alert reminders and escalations from a background thread of the server.",
+    )
+    alerts_interval_seconds: float = Field(default=30.0, gt=0, le=3600)
+    alert_remind_minutes: dict[str, int] = Field(
+        default_factory=lambda: {"urgent": 60, "immediate": 15},
+        description="Minutes after issue before unacknowledging units are reminded, per urgency (JSON; "
+        "an urgency left out is never reminded).",
+    )
+    alert_escalate_minutes: dict[str, int] = Field(
+        default_factory=lambda: {"urgent": 120, "immediate": 30},
+        description="Minutes after issue before an unacknowledged alert escalates to the unit's head, per urgency.",
+    )
+
+    @field_validator("alert_remind_minutes", "alert_escalate_minutes")
+    @classmethod
+    def _per_urgency(cls, value: dict[str, int]) -> dict[str, int]:
+        for urgency, minutes in value.items():
+            if urgency not in ("routine", "urgent", "immediate"):
+                raise ValueError(f"'{urgency}' is not an urgency (routine, urgent, immediate)")
+            if minutes < 1:
+                raise ValueError(f"minutes for '{urgency}' must be at least 1 (leave it out for never)")
+        return value
 
     @property
     def oidc_enabled(self) -> bool:

@@ -1,6 +1,7 @@
 """Imports every domain's models so ``Base.metadata`` is complete (for Alembic and tests)."""
 
 from interdict.accounts import models as accounts_models
+from interdict.alerts import models as alerts_models
 from interdict.audit import models as audit_models
 from interdict.core import maintenance, outbox
 from interdict.core.db import Base
@@ -15,6 +16,7 @@ from interdict.watch import models as watch_models
 __all__ = [
     "Base",
     "accounts_models",
+    "alerts_models",
     "audit_models",
     "entities_models",
     "incidents_models",

@@ -126,6 +126,10 @@ API_BODIES: dict[tuple[str, str], dict[str, Any]] = {
         "declarations_checked": 0,
         "result": "nothing_found",
     },
+    ("PATCH", "/api/v1/organisations/{code}"): {"head_username": None},
+    ("POST", "/api/v1/alerts"): {"subject": "Route test", "addressees": ["VNC-HP"]},
+    ("POST", "/api/v1/alerts/{alert_id}/responses"): {"text": "route test"},
+    ("POST", "/api/v1/alerts/{alert_id}/close"): {"status": "closed"},
 }
 # Query parameters that a route requires (filled like path parameters).
 API_PARAMS: dict[tuple[str, str], dict[str, str]] = {
@@ -153,6 +157,7 @@ def test_every_route_makes_an_authorisation_decision(client: TestClient, world: 
     token = client.post("/api/v1/tokens", json={"name": "t", "scopes": ["read"]}, headers=h).json()
     group = client.post("/api/v1/sharing-groups", json={"code": "RT-G0", "name": "Group"}, headers=h).json()
     substance = client.get("/api/v1/reference/substances", params={"q": "P2P"}, headers=h).json()[0]
+    alert = client.post("/api/v1/alerts", json={"subject": "Route test", "addressees": ["VNC-HP"]}, headers=h).json()
     for name in ("CÔNG TY TNHH XNK HOÀNG PHÁT", "Hoang Phat Import Export Co., Ltd"):  # two linked records
         body = minimal_incident(submit=True, parties=[{"role": "shipper", "name": name}])
         assert client.post("/api/v1/incidents", json=body, headers=h).status_code == 201
@@ -190,6 +195,7 @@ def test_every_route_makes_an_authorisation_decision(client: TestClient, world: 
         "list_id": watch_list["id"],
         "entry_id": entry["id"],
         "notice_id": notice["id"],
+        "alert_id": alert["id"],
     }
 
     def fill(template: str) -> str:

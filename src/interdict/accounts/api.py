@@ -13,6 +13,7 @@ from interdict.accounts.deps import AdminDep, SubjectDep
 from interdict.accounts.models import ApiToken, Organisation, User
 from interdict.accounts.schemas import (
     Me,
+    OrganisationChange,
     OrganisationCreate,
     OrganisationRead,
     TokenCreate,
@@ -130,6 +131,32 @@ def create_organisation(body: OrganisationCreate, db: SessionDep, subject: Admin
         raise Forbidden("you can add units only under an organisation of your own agency")
     org = service.create_organisation(db, body)
     audit_org(db, subject, org)
+    return OrganisationRead.model_validate(org)
+
+
+def audit_head(db: Session, subject: Subject, org: Organisation, before: uuid.UUID | None) -> None:
+    audit.record(
+        db,
+        subject,
+        "organisation.head",
+        object_type="organisation",
+        object_id=org.id,
+        object_label=org.code,
+        before={"head_user_id": before},
+        after={"head_user_id": org.head_user_id},
+    )
+
+
+@router.patch("/organisations/{code}", response_model=OrganisationRead)
+def change_organisation(code: str, body: OrganisationChange, db: SessionDep, subject: AdminDep) -> OrganisationRead:
+    """Name a unit's head: urgent rapid alerts the unit leaves unacknowledged escalate to this user.
+    Administrators of the unit's agency."""
+    require_admin(subject, "only administrators can change units")
+    org = service.get_org_by_code(db, code)
+    if not service.in_tree(org, subject):
+        raise NotFound("organisation not found")
+    before = service.set_head(db, org, body.head_username)
+    audit_head(db, subject, org, before)
     return OrganisationRead.model_validate(org)
 
 

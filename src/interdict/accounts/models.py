@@ -30,6 +30,11 @@ class Organisation(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Users of this organisation must use two-factor authentication (they enrol at their next login).
     require_2fa: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The unit's head: urgent rapid alerts its unit leaves unacknowledged escalate to this user (a user of the
+    # unit). ``use_alter``: users reference organisations too, so this key is added after both tables exist.
+    head_user_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", use_alter=True, name="fk_organisations_head_user_id_users")
+    )
 
 
 class User(Base):

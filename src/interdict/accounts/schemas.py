@@ -38,6 +38,17 @@ class OrganisationRead(BaseModel):
     kind: str
     country: str
     parent_id: uuid.UUID | None
+    head_user_id: uuid.UUID | None = None
+
+
+class OrganisationChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    head_username: str | None = Field(
+        default=None,
+        max_length=64,
+        description="The unit's head, a user of the unit (urgent alerts it leaves unacknowledged escalate to them); "
+        "null: no head.",
+    )
 
 
 class UserCreate(BaseModel):

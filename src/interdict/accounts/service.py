@@ -93,6 +93,22 @@ def list_organisations(session: Session) -> list[Organisation]:
     return list(session.scalars(select(Organisation).order_by(Organisation.country, Organisation.code)))
 
 
+def set_head(session: Session, org: Organisation, username: str | None) -> uuid.UUID | None:
+    """Name the unit's head (an active user of the unit) or remove it; returns the previous head's id."""
+    before = org.head_user_id
+    if username and username.strip():
+        user = get_user_by_username(session, username)
+        if user is None or user.org_id != org.id or not user.is_active:
+            raise InvalidInput(
+                FieldError(("head_username",), f"no active user '{username.strip()}' in {org.code}", "unknown_user")
+            )
+        org.head_user_id = user.id
+    else:
+        org.head_user_id = None
+    session.flush()
+    return before
+
+
 # --- users ---------------------------------------------------------------------------------
 
 

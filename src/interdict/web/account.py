@@ -9,7 +9,7 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
 from interdict.accounts import mfa, service
-from interdict.accounts.api import audit_org, audit_token, audit_user
+from interdict.accounts.api import audit_head, audit_org, audit_token, audit_user
 from interdict.accounts.models import User
 from interdict.accounts.schemas import OrganisationCreate, TokenCreate, UserCreate
 from interdict.audit import service as audit
@@ -270,4 +270,25 @@ def admin_require_mfa(code: str, db: SessionDep, subject: WebSubject, form: Chec
         object_label=org.code,
         after={"require_2fa": org.require_2fa},
     )
+    return RedirectResponse("/admin?flash=unit_changed", status_code=303)
+
+
+@router.post("/admin/organisations/{code}/head")
+def admin_set_head(code: str, request: Request, db: SessionDep, subject: WebSubject, form: CheckedForm) -> Response:
+    """The unit's head: urgent rapid alerts the unit leaves unacknowledged escalate to this user."""
+    require_admin(subject, "administration is for administrators")
+    org = service.get_org_by_code(db, code)
+    if not service.in_tree(org, subject):
+        raise NotFound("organisation not found")
+    head = form.get("head_username")
+    try:
+        before = service.set_head(db, org, head if isinstance(head, str) else None)
+    except InvalidInput as exc:
+        return render(
+            request,
+            "admin/index.html",
+            {**_admin_context(db, subject), "errors": {f"head-{org.code}": [e.msg for e in exc.errors]}},
+            status_code=422,
+        )
+    audit_head(db, subject, org, before)
     return RedirectResponse("/admin?flash=unit_changed", status_code=303)

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from starlette.datastructures import UploadFile
 
 from interdict.accounts.subject import Subject
+from interdict.alerts import service as alerts
 from interdict.core.clock import today
 from interdict.core.deps import SessionDep, SettingsDep
 from interdict.core.errors import Conflict, FieldError, InvalidInput, from_validation_error
@@ -224,7 +225,15 @@ def new_page(request: Request, db: SessionDep, subject: WebSubject) -> Response:
         "distribution": "organisation",
         "tlp": "AMBER",
     }
-    return render(request, "incidents/form.html", _form_context(db, subject, data, {}))
+    extra: dict[str, Any] = {}
+    from_alert = request.query_params.get("from_alert")
+    if from_alert:
+        # Prefilled from a rapid alert the user may read (404 otherwise); with ?response=<id> the saved incident
+        # is linked to that response of the user's unit.
+        alert, prefill = alerts.incident_prefill(db, subject, from_alert)
+        data.update({k: v for k, v in prefill.items() if v not in (None, [], "")})
+        extra = {"from_alert": alert.reference, "from_response": request.query_params.get("response", "")}
+    return render(request, "incidents/form.html", {**_form_context(db, subject, data, {}), **extra})
 
 
 def _invalid(exc: ValidationError | InvalidInput) -> InvalidInput:
@@ -236,15 +245,19 @@ def create(request: Request, db: SessionDep, subject: WebSubject, form: CheckedF
     require_writer(subject)
     data = incident_from_form(form)
     submit = form.get("action") == "submit"
+    from_response = form.get("alert_response")
+    extra = {"from_alert": form.get("from_alert") or "", "from_response": from_response or ""}
     try:
         body = IncidentCreate.model_validate({**data, "submit": submit})
         incident, warnings = svc.create_incident(db, subject, body)
+        if isinstance(from_response, str) and from_response:
+            alerts.link_response_incident(db, subject, from_response, incident)
     except (ValidationError, InvalidInput) as exc:
         err = _invalid(exc)
         return render(
             request,
             "incidents/form.html",
-            _form_context(db, subject, data, errors_by_field(err.errors)),
+            {**_form_context(db, subject, data, errors_by_field(err.errors)), **extra},
             status_code=422,
         )
     flash = "warnings" if warnings else ("submitted" if submit else "saved")

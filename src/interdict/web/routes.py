@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from interdict.web import account, audit, auth, incidents, linkage, notices, oidc, sharing, watch
+from interdict.web import account, alerts, audit, auth, incidents, linkage, notices, oidc, sharing, watch
 
 router = APIRouter(include_in_schema=False)
 router.include_router(auth.router)
 router.include_router(oidc.router)
 router.include_router(incidents.router)
+router.include_router(alerts.router)
 router.include_router(account.router)
 router.include_router(sharing.router)
 router.include_router(audit.router)

@@ -1,6 +1,6 @@
 """warning notices
 
-Revision ID: 0013
+Revision ID: 0011
 Revises: 0010
 
 Formal warning notices (văn bản cảnh báo nghiệp vụ): ``warning_notices`` (shareable like incidents; a folded
@@ -14,7 +14,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0013"
+revision = "0011"
 down_revision = "0010"
 branch_labels = None
 depends_on = None

@@ -1,0 +1,1 @@
+"""Rapid alerts between partner administrations: issue, address, acknowledge, respond, escalate."""
