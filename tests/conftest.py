@@ -116,6 +116,7 @@ def app(database_url: str, app_data_dir: Path, oidc_provider: LocalProvider) -> 
         data_dir=app_data_dir,
         secret_key="test-secret-key",
         linkage_worker=False,  # tests link explicitly (linkage.tasks.drain); tests/linkage starts a worker
+        delivery_worker=False,  # tests dispatch explicitly (notifications.tasks.drain) with an injected clock
         **oidc_settings(oidc_provider),
     )
     application = create_app(settings)

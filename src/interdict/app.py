@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from importlib import resources
@@ -26,10 +27,15 @@ from interdict.core.errors import DomainError, FieldError, InvalidInput
 from interdict.incidents.api import attachments_router
 from interdict.incidents.api import router as incidents_router
 from interdict.linkage.api import router as linkage_router
+from interdict.notifications import delivery as notification_delivery
+from interdict.notifications.api import router as notifications_router
+from interdict.notifications.stream import Broadcaster
 from interdict.reference.api import router as reference_router
 from interdict.sharing.api import router as sharing_router
 from interdict.sharing.service import any_participant
 from interdict.web.deps import WebSubject
+
+log = logging.getLogger("interdict")
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -100,14 +106,29 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         worker = None
+        dispatcher = None
         if settings.linkage_worker:
             from interdict.linkage.tasks import Worker
 
             worker = Worker(app.state.sessionmaker, interval=settings.linkage_interval_seconds)
             worker.start()
+        if not settings.email_enabled:
+            log.warning("e-mail notifications are off: INTERDICT_SMTP_HOST is not set")
+        if settings.delivery_worker:
+            from interdict.notifications.tasks import DispatchConfig, Dispatcher
+
+            dispatcher = Dispatcher(
+                app.state.sessionmaker,
+                DispatchConfig.from_settings(settings),
+                interval=settings.delivery_interval_seconds,
+            )
+            dispatcher.start()
         try:
             yield
         finally:
+            await app.state.broadcaster.stop()
+            if dispatcher is not None:
+                dispatcher.stop()
             if worker is not None:
                 worker.stop()
 
@@ -128,6 +149,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.pepper = settings.effective_secret_key()
+    # Notifications: plan e-mail and webhook deliveries with every notification (same transaction), and one
+    # live-stream broadcaster for this process.
+    notification_delivery.install(settings)
+    app.state.broadcaster = Broadcaster(app.state.sessionmaker, poll_seconds=settings.stream_poll_seconds)
 
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, exc: DomainError) -> Response:
@@ -201,6 +226,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(sharing_router)
     app.include_router(audit_router)
     app.include_router(linkage_router)
+    app.include_router(notifications_router)
 
     from interdict.web.routes import router as web_router
 

@@ -38,6 +38,8 @@ app.add_typer(export_app, name="export")
 app.add_typer(audit_app, name="audit")
 linkage_app = typer.Typer(help="Linkage: name matching, entity links.", no_args_is_help=True)
 app.add_typer(linkage_app, name="linkage")
+notifications_app = typer.Typer(help="Notification delivery: e-mail and webhooks.", no_args_is_help=True)
+app.add_typer(notifications_app, name="notifications")
 console = Console(stderr=True)
 out = Console()
 
@@ -54,7 +56,10 @@ def _settings() -> Settings:
 
 def _factory(settings: Settings):  # type: ignore[no-untyped-def]
     from interdict.core.db import make_engine, make_sessionmaker
+    from interdict.notifications import delivery
 
+    # Every command that may create notifications plans their e-mail and webhook deliveries, as the server does.
+    delivery.install(settings)
     engine = make_engine(settings.effective_database_url)
     return engine, make_sessionmaker(engine)
 
@@ -505,6 +510,31 @@ def linkage_score_pairs(
     except UnicodeDecodeError:
         _fail(f"{file}: not UTF-8 text (save the CSV as UTF-8)", 2)
     typer.echo(f"scored {n} pairs into {out_path} (match = score >= {DEFAULT_THRESHOLD})")
+
+
+@notifications_app.command("dispatch")
+def notifications_dispatch(
+    once: Annotated[bool, typer.Option("--once", help="Send what is due now, then stop.")] = False,
+) -> None:
+    """Send planned e-mails and webhook messages as they fall due (the server does this itself unless
+    INTERDICT_DELIVERY_WORKER=false)."""
+    import time
+
+    from interdict.core.clock import utcnow
+    from interdict.notifications.tasks import DispatchConfig, drain
+
+    settings = _settings()
+    _, factory = _factory(settings)
+    cfg = DispatchConfig.from_settings(settings)
+    if cfg.smtp is None:
+        console.print("e-mail is off (INTERDICT_SMTP_HOST is not set): only webhooks are sent")
+    while True:
+        n = drain(factory, cfg, now=utcnow())
+        if n:
+            out.print(f"dispatched {n} deliveries")
+        if once:
+            return
+        time.sleep(settings.delivery_interval_seconds)
 
 
 def main() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from interdict.web import account, audit, auth, incidents, linkage, oidc, sharing
+from interdict.web import account, audit, auth, incidents, linkage, notifications, oidc, sharing
 
 router = APIRouter(include_in_schema=False)
 router.include_router(auth.router)
@@ -14,3 +14,4 @@ router.include_router(account.router)
 router.include_router(sharing.router)
 router.include_router(audit.router)
 router.include_router(linkage.router)
+router.include_router(notifications.router)
