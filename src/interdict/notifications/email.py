@@ -89,9 +89,9 @@ def _message(cfg: SmtpConfig, to: str, subject: str, body: str, locale: str) -> 
     msg["Subject"] = subject
     msg["Date"] = formatdate(usegmt=True)
     msg["Message-ID"] = make_msgid(domain=cfg.sender.rpartition("@")[2] or None)
-    msg["Content-Language"] = locale
     msg["Auto-Submitted"] = "auto-generated"
     msg.set_content(body)
+    msg["Content-Language"] = locale  # after set_content, which replaces the Content-* headers
     return msg
 
 
