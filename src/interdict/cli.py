@@ -216,6 +216,9 @@ def serve(
         workers=workers,
         log_level="warning",
         proxy_headers=True,
+        # Open live streams (Server-Sent Events) never end by themselves: on shutdown, close them after 5 s
+        # (browsers reconnect to another process and resume with Last-Event-ID).
+        timeout_graceful_shutdown=5,
     )
 
 

@@ -59,11 +59,11 @@ class DispatchConfig:
             give_up=timedelta(hours=s.delivery_give_up_hours),
         )
 
-    @property
-    def lease(self) -> timedelta:
-        """How long a claimed message is left alone (longer than any send can take)."""
+    def lease(self, position: int) -> timedelta:
+        """How long the ``position``-th message of a claimed batch is left alone: the batch is sent one message
+        after another, so this covers that many sends (each bounded by its timeouts) and a margin."""
         smtp_timeout = self.smtp.timeout if self.smtp else 0.0
-        return timedelta(seconds=2 * max(self.webhook_timeout, smtp_timeout) + 5)
+        return timedelta(seconds=5 + 2 * max(self.webhook_timeout, smtp_timeout) * position)
 
 
 def backoff(attempts: int, cap: float) -> timedelta:
@@ -83,9 +83,9 @@ def _claim(session: Session, cfg: DispatchConfig, *, now: datetime, limit: int) 
     if session.get_bind().dialect.name == "postgresql":
         stmt = stmt.with_for_update(skip_locked=True)
     rows = list(session.scalars(stmt))
-    for row in rows:
+    for position, row in enumerate(rows, start=1):
         row.attempts += 1
-        row.next_attempt_at = now + cfg.lease
+        row.next_attempt_at = now + cfg.lease(position)
         if row.channel == "email":
             row.status = "sending"
     session.flush()
@@ -210,16 +210,16 @@ def dispatch_due(factory: sessionmaker[Session], cfg: DispatchConfig, *, now: da
     """Claim and send the messages due at ``now``; returns how many were claimed."""
     with unit_of_work(factory) as session:
         recover_unknown(session, cfg, now=now)
-        claimed = [row.id for row in _claim(session, cfg, now=now, limit=limit)]
+        claimed = {row.id: row.attempts for row in _claim(session, cfg, now=now, limit=limit)}
     if not claimed:
         return 0
     unreachable: dict[Any, str] = {}  # endpoint (or "smtp") -> error: the rest of the batch waits for it
     with httpx.Client(timeout=cfg.webhook_timeout, follow_redirects=False) as client:
-        for delivery_id in claimed:
+        for delivery_id, attempt in claimed.items():
             with unit_of_work(factory) as session:
-                row = session.get(NotificationDelivery, delivery_id)
-                if row is None:
-                    continue
+                row = session.get(NotificationDelivery, delivery_id, with_for_update=True)
+                if row is None or row.attempts != attempt or row.status not in ("pending", "sending"):
+                    continue  # no longer ours (disabled meanwhile, or taken over after a lease ran out)
                 key = row.endpoint_id if row.channel == "webhook" else "smtp"
                 if key in unreachable:
                     outcome = Outcome("retry", unreachable[key])
