@@ -53,7 +53,7 @@ def list_notifications(
     db: SessionDep,
     subject: SubjectDep,
     unread_only: bool = False,
-    before_id: Annotated[int | None, Query(ge=1)] = None,
+    before_id: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> NotificationPage:
     """Your notifications, newest first, each as you may read its record now (page with ``before_id``)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -13,8 +13,14 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+# Notification ids are 64-bit integers.
+NotificationId = Annotated[int, Field(ge=1, le=2**63 - 1)]
+
+
 class MarkRead(Strict):
-    ids: list[int] | None = Field(default=None, max_length=1000, description="Notification ids; or all=true.")
+    ids: list[NotificationId] | None = Field(
+        default=None, max_length=1000, description="Notification ids; or all=true."
+    )
     all: bool = False
 
 

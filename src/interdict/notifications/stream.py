@@ -20,12 +20,14 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from interdict.accounts.subject import Subject
+from interdict.core.clock import utcnow
 from interdict.notifications.models import Notification
 from interdict.notifications.service import Rendered, latest_id, render, unread_count, visible
 
@@ -187,18 +189,28 @@ class Broadcaster:
         sub = self.subscribe(subject)
         try:
 
-            def start() -> tuple[int, list[dict[str, Any]]]:
+            def start() -> tuple[int, list[dict[str, Any]], set[int]]:
                 with self.factory() as session:
                     backlog = []
                     if last_event_id is not None:
                         backlog = [
                             item(n, r) for n, r in visible(session, subject, after_id=last_event_id, limit=BACKFILL)
                         ]
-                    return unread_count(session, subject), backlog
+                    # The user's recent notifications already there (counted, or on the page being opened): the
+                    # broadcaster may still push some of them, which must not count as new.
+                    recent = set(
+                        session.scalars(
+                            select(Notification.id).where(
+                                Notification.user_id == subject.user_id,
+                                Notification.created_at >= utcnow() - timedelta(seconds=GAP_SECONDS * 2),
+                            )
+                        )
+                    )
+                    return unread_count(session, subject), backlog, recent
 
-            count, backlog = await asyncio.to_thread(start)
+            count, backlog, existing = await asyncio.to_thread(start)
             yield "retry: 3000\n\n"
-            sent: set[int] = set()
+            sent: set[int] = set(existing)
             for it in backlog:
                 sent.add(it["id"])
                 yield event("notification", it, event_id=it["id"])

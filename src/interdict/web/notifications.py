@@ -47,7 +47,7 @@ def centre(
     request: Request,
     db: SessionDep,
     subject: WebSubject,
-    before: Annotated[int | None, Query(ge=1)] = None,
+    before: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
     unread: bool = False,
 ) -> Response:
     own_account(subject)
@@ -69,7 +69,7 @@ def centre(
 def mark_read(db: SessionDep, subject: WebSubject, form: CheckedForm) -> Response:
     own_account(subject)
     one = form.get("id")
-    if isinstance(one, str) and one.isdigit():
+    if isinstance(one, str) and one.isdigit() and len(one) < 19:
         service.mark_read(db, subject, [int(one)])
     else:
         service.mark_read(db, subject)

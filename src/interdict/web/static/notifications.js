@@ -23,7 +23,7 @@
     var box = document.getElementById("toasts");
     if (!box) return;
     var el = document.createElement("div");
-    el.className = "toast urgency-" + item.urgency;
+    el.className = "toast toast-" + item.urgency;
     el.setAttribute("data-id", String(item.id));
     var a = document.createElement("a");
     a.href = safeUrl(item.url);
@@ -45,15 +45,43 @@
     var empty = document.getElementById("no-notifications");
     if (empty) empty.parentNode.removeChild(empty);
     var li = document.createElement("li");
-    li.className = "note unread urgency-" + item.urgency;
+    li.className = "note unread";
     li.setAttribute("data-id", String(item.id));
     var head = document.createElement("div");
     head.className = "note-head";
+    var badge = document.createElement("span");
+    badge.className = "urgency urgency-" + item.urgency;
+    badge.textContent = list.getAttribute("data-l-" + item.urgency) || item.urgency;
+    head.appendChild(badge);
     var a = document.createElement("a");
     a.className = "note-title";
     a.href = safeUrl(item.url);
     a.textContent = item.title;
     head.appendChild(a);
+    var when = document.createElement("span");
+    when.className = "muted";
+    when.textContent = String(item.created_at || "").slice(0, 16).replace("T", " ") + " UTC";
+    head.appendChild(when);
+    var csrf = document.body.getAttribute("data-csrf");
+    if (csrf) {
+      var form = document.createElement("form");
+      form.method = "post";
+      form.action = "/notifications/read";
+      form.className = "inline";
+      [["csrf_token", csrf], ["id", String(item.id)]].forEach(function (pair) {
+        var input = document.createElement("input");
+        input.type = "hidden";
+        input.name = pair[0];
+        input.value = pair[1];
+        form.appendChild(input);
+      });
+      var button = document.createElement("button");
+      button.type = "submit";
+      button.className = "linklike";
+      button.textContent = list.getAttribute("data-l-mark-read") || "Mark read";
+      form.appendChild(button);
+      head.appendChild(form);
+    }
     li.appendChild(head);
     if (item.text) {
       var p = document.createElement("p");
