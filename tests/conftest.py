@@ -119,6 +119,7 @@ def app(database_url: str, app_data_dir: Path, oidc_provider: LocalProvider) -> 
         watch_worker=False,  # tests fire watch rules explicitly (watch.tasks.drain)
         notices_worker=False,  # tests run notices.tasks.tick with an injected time
         alerts_worker=False,  # tests move the clock themselves (alerts.tasks.tick with an injected now)
+        delivery_worker=False,  # tests dispatch explicitly (notifications.tasks.drain) with an injected clock
         **oidc_settings(oidc_provider),
     )
     application = create_app(settings)

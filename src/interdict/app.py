@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from importlib import resources
@@ -16,7 +17,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
-from interdict import __version__
+from interdict import __version__, renderers
 from interdict.accounts.api import router as accounts_router
 from interdict.accounts.deps import SubjectDep
 from interdict.alerts.api import router as alerts_router
@@ -28,12 +29,16 @@ from interdict.incidents.api import attachments_router
 from interdict.incidents.api import router as incidents_router
 from interdict.linkage.api import router as linkage_router
 from interdict.notices.api import router as notices_router
+from interdict.notifications import delivery as notification_delivery
+from interdict.notifications.api import router as notifications_router
+from interdict.notifications.stream import Broadcaster
 from interdict.reference.api import router as reference_router
 from interdict.sharing.api import router as sharing_router
 from interdict.sharing.service import any_participant
 from interdict.watch.api import router as watch_router
-from interdict.watch.render import register as register_incident_renderer
 from interdict.web.deps import WebSubject
+
+log = logging.getLogger("interdict")
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -131,11 +136,25 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     app.state.sessionmaker, Delays.from_settings(settings), interval=settings.alerts_interval_seconds
                 )
             )
+        if not settings.email_enabled:
+            log.warning("e-mail notifications are off: INTERDICT_SMTP_HOST is not set")
+        if settings.delivery_worker:
+            from interdict.notifications.tasks import DispatchConfig
+            from interdict.notifications.tasks import make_worker as delivery_worker
+
+            workers.append(
+                delivery_worker(
+                    app.state.sessionmaker,
+                    DispatchConfig.from_settings(settings),
+                    interval=settings.delivery_interval_seconds,
+                )
+            )
         for worker in workers:
             worker.start()
         try:
             yield
         finally:
+            await app.state.broadcaster.stop()
             for worker in workers:
                 worker.stop()
 
@@ -156,6 +175,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.pepper = settings.effective_secret_key()
+    # Notifications: plan e-mail and webhook deliveries with every notification (same transaction), and one
+    # live-stream broadcaster for this process.
+    notification_delivery.install(settings)
+    renderers.install()  # how each kind of record reads in a notification, as its recipient
+    app.state.broadcaster = Broadcaster(app.state.sessionmaker, poll_seconds=settings.stream_poll_seconds)
 
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, exc: DomainError) -> Response:
@@ -229,10 +253,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(sharing_router)
     app.include_router(audit_router)
     app.include_router(watch_router)
-    register_incident_renderer()  # how notifications about incidents read (as their recipient)
     app.include_router(linkage_router)
     app.include_router(notices_router)
     app.include_router(alerts_router)
+    app.include_router(notifications_router)
 
     from interdict.web.routes import router as web_router
 

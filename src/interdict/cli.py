@@ -42,6 +42,8 @@ notices_app = typer.Typer(help="Warning notices: deadline reminders and overdue 
 app.add_typer(notices_app, name="notices")
 alerts_app = typer.Typer(help="Rapid alerts: reminders and escalations.", no_args_is_help=True)
 app.add_typer(alerts_app, name="alerts")
+notifications_app = typer.Typer(help="Notification delivery: e-mail and webhooks.", no_args_is_help=True)
+app.add_typer(notifications_app, name="notifications")
 console = Console(stderr=True)
 out = Console()
 
@@ -57,8 +59,13 @@ def _settings() -> Settings:
 
 
 def _factory(settings: Settings):  # type: ignore[no-untyped-def]
+    from interdict import renderers
     from interdict.core.db import make_engine, make_sessionmaker
+    from interdict.notifications import delivery
 
+    # Every command that may create notifications plans their e-mail and webhook deliveries, as the server does.
+    delivery.install(settings)
+    renderers.install()
     engine = make_engine(settings.effective_database_url)
     return engine, make_sessionmaker(engine)
 
@@ -215,6 +222,9 @@ def serve(
         workers=workers,
         log_level="warning",
         proxy_headers=True,
+        # Open live streams (Server-Sent Events) never end by themselves: on shutdown, close them after 5 s
+        # (browsers reconnect to another process and resume with Last-Event-ID).
+        timeout_graceful_shutdown=5,
     )
 
 
@@ -552,6 +562,31 @@ def notices_tick(
     _, factory = _factory(settings)
     result = run_once(factory, remind_days=settings.notice_remind_days, now=at)
     out.print(f"reminded {result.reminded} unit(s); {result.overdue} unit(s) newly overdue")
+
+
+@notifications_app.command("dispatch")
+def notifications_dispatch(
+    once: Annotated[bool, typer.Option("--once", help="Send what is due now, then stop.")] = False,
+) -> None:
+    """Send planned e-mails and webhook messages as they fall due (the server does this itself unless
+    INTERDICT_DELIVERY_WORKER=false)."""
+    import time
+
+    from interdict.core.clock import utcnow
+    from interdict.notifications.tasks import DispatchConfig, drain
+
+    settings = _settings()
+    _, factory = _factory(settings)
+    cfg = DispatchConfig.from_settings(settings)
+    if cfg.smtp is None:
+        console.print("e-mail is off (INTERDICT_SMTP_HOST is not set): only webhooks are sent")
+    while True:
+        n = drain(factory, cfg, now=utcnow())
+        if n:
+            out.print(f"dispatched {n} deliveries")
+        if once:
+            return
+        time.sleep(settings.delivery_interval_seconds)
 
 
 def main() -> None:

@@ -100,9 +100,53 @@ class Settings(BaseSettings):
                 raise ValueError(f"minutes for '{urgency}' must be at least 1 (leave it out for never)")
         return value
 
+    # Notification delivery (e-mail, webhooks) from the durable outbox.
+    delivery_worker: bool = Field(
+        default=True, description="Send planned e-mails and webhooks in a background thread of the server."
+    )
+    delivery_interval_seconds: float = Field(default=1.0, gt=0, le=60)
+    delivery_give_up_hours: float = Field(
+        default=72.0, gt=0, description="A delivery still failing this long after it was planned is marked dead."
+    )
+    delivery_max_backoff_seconds: float = Field(
+        default=300.0, ge=1, description="Longest wait between two attempts (exponential backoff up to this)."
+    )
+    public_url: str = Field(
+        default="http://localhost:8000",
+        description="Base URL of this Interdict as users reach it, for links in e-mails and webhook payloads.",
+    )
+    smtp_host: str | None = Field(default=None, description="SMTP server; e-mail is off when unset.")
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = Field(default=False, description="Upgrade the SMTP connection with STARTTLS.")
+    smtp_ssl: bool = Field(default=False, description="SMTP over TLS from the start (usually port 465).")
+    smtp_from: str = Field(default="interdict@localhost", description="Sender address of notification e-mails.")
+    smtp_timeout_seconds: float = Field(default=20.0, gt=0)
+    email_mode: str = Field(
+        default="full",
+        pattern="^(full|metadata)$",
+        description="full: the notification's title, text and facts; metadata: only its kind, urgency and a link.",
+    )
+    email_max_per_hour: int = Field(
+        default=20, ge=1, description="Immediate e-mails per user and hour; beyond that, one summary message."
+    )
+    email_summary_minutes: int = Field(
+        default=15, ge=1, description="How long throttled items wait before their 'N more notifications' message."
+    )
+    digest_hour: int = Field(default=1, ge=0, le=23, description="Default hour (UTC) of the daily digest.")
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    stream_poll_seconds: float = Field(
+        default=0.25, gt=0, le=10, description="How often the live stream looks for new notifications."
+    )
+
     @property
     def oidc_enabled(self) -> bool:
         return bool(self.oidc_issuer and self.oidc_client_id)
+
+    @property
+    def email_enabled(self) -> bool:
+        return bool(self.smtp_host)
 
     @property
     def effective_database_url(self) -> str:

@@ -130,6 +130,9 @@ API_BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/api/v1/alerts"): {"subject": "Route test", "addressees": ["VNC-HP"]},
     ("POST", "/api/v1/alerts/{alert_id}/responses"): {"text": "route test"},
     ("POST", "/api/v1/alerts/{alert_id}/close"): {"status": "closed"},
+    ("POST", "/api/v1/notifications/read"): {"all": True},
+    ("PUT", "/api/v1/notifications/preferences"): {"email_urgencies": ["urgent"], "digest": "daily", "digest_hour": 1},
+    ("POST", "/api/v1/webhooks"): {"name": "route test", "url": "http://127.0.0.1:9/hook"},
 }
 # Query parameters that a route requires (filled like path parameters).
 API_PARAMS: dict[tuple[str, str], dict[str, str]] = {
@@ -156,6 +159,7 @@ def test_every_route_makes_an_authorisation_decision(client: TestClient, world: 
     ).json()
     token = client.post("/api/v1/tokens", json={"name": "t", "scopes": ["read"]}, headers=h).json()
     group = client.post("/api/v1/sharing-groups", json={"code": "RT-G0", "name": "Group"}, headers=h).json()
+    endpoint = client.post("/api/v1/webhooks", json={"name": "RT", "url": "http://127.0.0.1:9/"}, headers=h).json()
     substance = client.get("/api/v1/reference/substances", params={"q": "P2P"}, headers=h).json()[0]
     alert = client.post("/api/v1/alerts", json={"subject": "Route test", "addressees": ["VNC-HP"]}, headers=h).json()
     for name in ("CÔNG TY TNHH XNK HOÀNG PHÁT", "Hoang Phat Import Export Co., Ltd"):  # two linked records
@@ -187,6 +191,8 @@ def test_every_route_makes_an_authorisation_decision(client: TestClient, world: 
         "attachment_id": attachment["id"],
         "token_id": token["id"],
         "group_id": group["id"],
+        "endpoint_id": endpoint["id"],
+        "action": "disable",
         "substance_id": substance["id"],
         "scheme": "modus",
         "user_id": next(u["id"] for u in client.get("/api/v1/users", headers=h).json() if u["username"] == "viewer.hp"),

@@ -649,9 +649,6 @@ def render_notification(
     return notifications.Rendered(title=title, text=text, url=f"/alerts/{alert.reference}", facts=facts)
 
 
-notifications.register_renderer(REF_TYPE, render_notification)
-
-
 # --- escalation --------------------------------------------------------------------------------
 
 

@@ -58,6 +58,13 @@ class PayloadTooLarge(DomainError):
     code = "too_large"
 
 
+class NotAcceptable(DomainError):
+    """The client does not accept what the route answers (e.g. a Server-Sent Events stream)."""
+
+    status_code = 406
+    code = "not_acceptable"
+
+
 class InvalidInput(DomainError):
     status_code = 422
     code = "invalid_input"

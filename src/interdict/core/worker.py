@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy.orm import Session
 
@@ -37,7 +37,12 @@ def drain(factory: Any, step: Step, *, batch: int) -> int:
 
 
 class Worker:
-    def __init__(self, name: str, factory: Any, step: Step, *, interval: float = 1.0, batch: int = 200) -> None:
+    """Runs ``step`` (in a transaction of ``factory``) or, without a factory, ``step`` as a plain callable that
+    manages its own transactions (e.g. the delivery dispatcher, which commits its claim before sending)."""
+
+    def __init__(
+        self, name: str, factory: Any, step: Step | Callable[[], int], *, interval: float = 1.0, batch: int = 200
+    ) -> None:
         self.name = name
         self.factory = factory
         self.step = step
@@ -56,7 +61,11 @@ class Worker:
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                busy = run_once(self.factory, self.step) >= self.batch
+                if self.factory is not None:
+                    done = run_once(self.factory, cast(Step, self.step))
+                else:
+                    done = cast(Callable[[], int], self.step)()
+                busy = done >= self.batch
             except Exception:
                 log.exception("%s step failed; retrying", self.name)
                 busy = False

@@ -1189,8 +1189,5 @@ def render_notification(
     return notifications.Rendered(title=title, text=notice.title, url=f"/notices/{notice.id}", facts=facts)
 
 
-notifications.register_renderer(REF_TYPE, render_notification)
-
-
 def record_export(session: Session, subject: Subject, notice: WarningNotice, summary: str) -> None:
     _audit(session, subject, notice, "export", summary=summary)

@@ -14,7 +14,6 @@ from sqlalchemy.orm import Session, selectinload
 from interdict.accounts.subject import Subject
 from interdict.incidents.models import Incident
 from interdict.incidents.vocab import LABELS
-from interdict.notifications import service as notifications
 from interdict.notifications.models import Notification
 from interdict.notifications.service import Rendered
 from interdict.reference.catalogue import get_index
@@ -74,7 +73,3 @@ def render_incident(session: Session, subject: Subject, n: Notification) -> Rend
         )
     title = f"{incident.reference} · {kind} · {where}"
     return Rendered(title=title, text="\n".join(lines) or what, url=f"/incidents/{incident.id}", facts=facts)
-
-
-def register() -> None:
-    notifications.register_renderer("incident", render_incident)

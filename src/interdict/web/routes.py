@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from interdict.web import account, alerts, audit, auth, incidents, linkage, notices, oidc, sharing, watch
+from interdict.web import account, alerts, audit, auth, incidents, linkage, notices, notifications, oidc, sharing, watch
 
 router = APIRouter(include_in_schema=False)
 router.include_router(auth.router)
@@ -17,3 +17,4 @@ router.include_router(audit.router)
 router.include_router(linkage.router)
 router.include_router(notices.router)
 router.include_router(watch.router)
+router.include_router(notifications.router)

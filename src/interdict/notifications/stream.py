@@ -1,0 +1,237 @@
+"""Live notifications for open browsers and API clients: Server-Sent Events fed by ONE broadcaster per process.
+
+The broadcaster polls the notifications table once per tick (~250 ms) for ids it has not seen — one query for
+every connection of the process, not one per connection — renders each new notification as its user (database work
+in a worker thread, off the event loop) and puts it on the queues of that user's open connections.
+
+Ids are taken at INSERT, but transactions commit in another order (PostgreSQL), so an id below the newest one seen
+may still appear: ids skipped over are remembered for a minute and asked for again until they show up (a rolled-back
+notification never does). A connection that comes back with ``Last-Event-ID`` first gets, from the database, every
+notification above that id that it may read, then the live ones (each id sent once).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from interdict.accounts.subject import Subject
+from interdict.core.clock import utcnow
+from interdict.notifications.models import Notification
+from interdict.notifications.service import Rendered, latest_id, render, unread_count, visible
+
+log = logging.getLogger("interdict.notifications.stream")
+
+GAP_SECONDS = 60.0
+MAX_GAPS = 10_000
+TICK_ROWS = 5_000
+BACKFILL = 200
+HEARTBEAT_SECONDS = 15.0
+QUEUE_SIZE = 1_000
+
+
+def item(n: Notification, r: Rendered) -> dict[str, Any]:
+    """What the centre and the stream show of one notification (as its reader)."""
+    return {
+        "id": n.id,
+        "kind": n.kind,
+        "urgency": n.urgency,
+        "ref_type": n.ref_type,
+        "ref_id": str(n.ref_id),
+        "title": r.title,
+        "text": r.text,
+        "url": r.url,
+        "facts": [list(f) for f in r.facts],
+        "created_at": n.created_at.isoformat(),
+        "read": n.read_at is not None,
+    }
+
+
+def event(name: str, data: dict[str, Any], *, event_id: int | None = None) -> str:
+    head = f"id: {event_id}\n" if event_id is not None else ""
+    return f"{head}event: {name}\ndata: {json.dumps(data, ensure_ascii=False, separators=(',', ':'))}\n\n"
+
+
+@dataclass(eq=False)
+class Subscription:
+    subject: Subject
+    queue: asyncio.Queue[dict[str, Any]] = field(default_factory=lambda: asyncio.Queue(QUEUE_SIZE))
+    overflowed: bool = False
+
+
+class Broadcaster:
+    def __init__(self, factory: sessionmaker[Session], *, poll_seconds: float = 0.25) -> None:
+        self.factory = factory
+        self.poll_seconds = poll_seconds
+        self._subs: dict[uuid.UUID, set[Subscription]] = {}
+        self._task: asyncio.Task[None] | None = None
+        self._cursor: int | None = None
+        self._gaps: dict[int, float] = {}
+        self.ticks = 0
+
+    # --- connections ---
+
+    @property
+    def connections(self) -> int:
+        return sum(len(s) for s in self._subs.values())
+
+    def _ensure_running(self) -> None:
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._run(), name="interdict-notification-stream")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+            self._task = None
+
+    def subscribe(self, subject: Subject) -> Subscription:
+        sub = Subscription(subject)
+        self._subs.setdefault(subject.user_id, set()).add(sub)
+        self._ensure_running()
+        return sub
+
+    def unsubscribe(self, sub: Subscription) -> None:
+        subs = self._subs.get(sub.subject.user_id)
+        if subs is not None:
+            subs.discard(sub)
+            if not subs:
+                del self._subs[sub.subject.user_id]
+
+    # --- the poller ---
+
+    def _poll(self, users: set[uuid.UUID]) -> dict[uuid.UUID, list[dict[str, Any]]]:
+        """One query for new (and late-committed) ids; then the connected users' ones, rendered as each user."""
+        with self.factory() as session:
+            if self._cursor is None:
+                self._cursor = latest_id(session)
+                return {}
+            now = time.monotonic()
+            self._gaps = {i: t for i, t in self._gaps.items() if now - t < GAP_SECONDS}
+            cond = Notification.id > self._cursor
+            if self._gaps:
+                cond = or_(cond, Notification.id.in_(list(self._gaps)))
+            rows = session.execute(
+                select(Notification.id, Notification.user_id).where(cond).order_by(Notification.id).limit(TICK_ROWS)
+            ).all()
+            if not rows:
+                return {}
+            seen = {r.id for r in rows}
+            top = max(seen)
+            if top - self._cursor <= TICK_ROWS + MAX_GAPS:  # a sequence jump beyond that is not waited for
+                for missing in range(self._cursor + 1, top):
+                    if missing not in seen and len(self._gaps) < MAX_GAPS:
+                        self._gaps[missing] = now
+            for found in seen & self._gaps.keys():
+                del self._gaps[found]
+            self._cursor = max(self._cursor, top)
+            wanted: dict[uuid.UUID, list[int]] = {}
+            for r in rows:
+                if r.user_id in users:
+                    wanted.setdefault(r.user_id, []).append(r.id)
+            out: dict[uuid.UUID, list[dict[str, Any]]] = {}
+            for user_id, ids in wanted.items():
+                subs = self._subs.get(user_id)
+                if not subs:
+                    continue
+                subject = next(iter(subs)).subject
+                for n in session.scalars(
+                    select(Notification).where(Notification.id.in_(ids)).order_by(Notification.id)
+                ):
+                    rendered = render(session, subject, n)
+                    if rendered is not None:
+                        out.setdefault(user_id, []).append(item(n, rendered))
+            return out
+
+    async def tick(self) -> int:
+        """One poll; returns how many items were pushed."""
+        self.ticks += 1
+        found = await asyncio.to_thread(self._poll, set(self._subs))
+        pushed = 0
+        for user_id, items in found.items():
+            for sub in list(self._subs.get(user_id, ())):
+                for it in items:
+                    try:
+                        sub.queue.put_nowait(it)
+                        pushed += 1
+                    except asyncio.QueueFull:  # a stalled client: it resumes from Last-Event-ID after reconnecting
+                        sub.overflowed = True
+        return pushed
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                if self._subs or self._cursor is None:
+                    await self.tick()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the database may be restarting: keep the connections, try again
+                log.exception("notification stream poll failed; retrying")
+                await asyncio.sleep(1.0)
+            await asyncio.sleep(self.poll_seconds)
+
+    # --- one connection ---
+
+    async def events(self, subject: Subject, last_event_id: int | None) -> AsyncIterator[str]:
+        """The text/event-stream of one connection (ends when the client goes away)."""
+        sub = self.subscribe(subject)
+        try:
+
+            def start() -> tuple[int, list[dict[str, Any]], set[int]]:
+                with self.factory() as session:
+                    backlog = []
+                    if last_event_id is not None:
+                        backlog = [
+                            item(n, r) for n, r in visible(session, subject, after_id=last_event_id, limit=BACKFILL)
+                        ]
+                    # The user's recent notifications already there (counted, or on the page being opened): the
+                    # broadcaster may still push some of them, which must not count as new.
+                    recent = set(
+                        session.scalars(
+                            select(Notification.id).where(
+                                Notification.user_id == subject.user_id,
+                                Notification.created_at >= utcnow() - timedelta(seconds=GAP_SECONDS * 2),
+                            )
+                        )
+                    )
+                    return unread_count(session, subject), backlog, recent
+
+            count, backlog, existing = await asyncio.to_thread(start)
+            yield "retry: 3000\n\n"
+            sent: set[int] = set(existing)
+            for it in backlog:
+                sent.add(it["id"])
+                yield event("notification", it, event_id=it["id"])
+            # After the backlog, so a client that counted the backlog's items is set right.
+            yield event("unread", {"count": count})
+            while True:
+                if sub.overflowed:
+                    return  # the client reconnects with Last-Event-ID and gets the rest from the database
+                try:
+                    it = await asyncio.wait_for(sub.queue.get(), HEARTBEAT_SECONDS)
+                except TimeoutError:
+                    yield ": heartbeat\n\n"
+                    continue
+                if it["id"] in sent:
+                    continue
+                yield event("notification", it, event_id=it["id"])
+        finally:
+            self.unsubscribe(sub)
+
+
+def parse_last_event_id(value: str | None) -> int | None:
+    if value is None or not value.strip().isdigit():
+        return None
+    return int(value.strip())

@@ -1,0 +1,109 @@
+// Live notifications: one EventSource per page on /notifications/stream (Server-Sent Events). The server sends
+// "unread" (the count) when the connection opens and "notification" for each new item; the browser reconnects by
+// itself and resumes with Last-Event-ID. Everything is written with textContent (never HTML from the server).
+(function () {
+  "use strict";
+  var bell = document.getElementById("bell-count");
+  if (!bell || typeof EventSource === "undefined") return;
+  var count = 0;
+  var seen = {};
+
+  function setCount(n) {
+    count = Math.max(0, n);
+    bell.textContent = String(count);
+    bell.hidden = count === 0;
+    bell.setAttribute("data-count", String(count));
+  }
+
+  function safeUrl(url) {
+    return typeof url === "string" && url.charAt(0) === "/" && url.charAt(1) !== "/" ? url : "/notifications";
+  }
+
+  function toast(item) {
+    var box = document.getElementById("toasts");
+    if (!box) return;
+    var el = document.createElement("div");
+    el.className = "toast toast-" + item.urgency;
+    el.setAttribute("data-id", String(item.id));
+    var a = document.createElement("a");
+    a.href = safeUrl(item.url);
+    a.textContent = item.title;
+    el.appendChild(a);
+    if (item.text) {
+      var t = document.createElement("span");
+      t.className = "toast-text";
+      t.textContent = item.text;
+      el.appendChild(t);
+    }
+    box.appendChild(el);
+    window.setTimeout(function () { if (el.parentNode) el.parentNode.removeChild(el); }, 15000);
+  }
+
+  function addToList(item) {
+    var list = document.getElementById("notification-list");
+    if (!list || list.querySelector('li[data-id="' + item.id + '"]')) return;
+    var empty = document.getElementById("no-notifications");
+    if (empty) empty.parentNode.removeChild(empty);
+    var li = document.createElement("li");
+    li.className = "note unread";
+    li.setAttribute("data-id", String(item.id));
+    var head = document.createElement("div");
+    head.className = "note-head";
+    var badge = document.createElement("span");
+    badge.className = "urgency urgency-" + item.urgency;
+    badge.textContent = list.getAttribute("data-l-" + item.urgency) || item.urgency;
+    head.appendChild(badge);
+    var a = document.createElement("a");
+    a.className = "note-title";
+    a.href = safeUrl(item.url);
+    a.textContent = item.title;
+    head.appendChild(a);
+    var when = document.createElement("span");
+    when.className = "muted";
+    when.textContent = String(item.created_at || "").slice(0, 16).replace("T", " ") + " UTC";
+    head.appendChild(when);
+    var csrf = document.body.getAttribute("data-csrf");
+    if (csrf) {
+      var form = document.createElement("form");
+      form.method = "post";
+      form.action = "/notifications/read";
+      form.className = "inline";
+      [["csrf_token", csrf], ["id", String(item.id)]].forEach(function (pair) {
+        var input = document.createElement("input");
+        input.type = "hidden";
+        input.name = pair[0];
+        input.value = pair[1];
+        form.appendChild(input);
+      });
+      var button = document.createElement("button");
+      button.type = "submit";
+      button.className = "linklike";
+      button.textContent = list.getAttribute("data-l-mark-read") || "Mark read";
+      form.appendChild(button);
+      head.appendChild(form);
+    }
+    li.appendChild(head);
+    if (item.text) {
+      var p = document.createElement("p");
+      p.className = "note-text";
+      p.textContent = item.text;
+      li.appendChild(p);
+    }
+    list.insertBefore(li, list.firstChild);
+  }
+
+  var source = new EventSource("/notifications/stream");
+  source.addEventListener("unread", function (e) {
+    try { setCount(JSON.parse(e.data).count); } catch (err) { /* ignore a malformed event */ }
+  });
+  source.addEventListener("notification", function (e) {
+    var item;
+    try { item = JSON.parse(e.data); } catch (err) { return; }
+    if (seen[item.id]) return;
+    seen[item.id] = true;
+    if (!item.read) setCount(count + 1);
+    toast(item);
+    addToList(item);
+  });
+  window.addEventListener("pagehide", function () { source.close(); });
+})();

@@ -1,0 +1,125 @@
+"""The live stream over real HTTP (uvicorn on a local port, httpx as the client): new notifications arrive without
+asking, only the user's own and only those the user may read; a client that comes back with Last-Event-ID gets what
+it missed, once."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+from fastapi.testclient import TestClient
+
+from interdict.app import create_app
+from interdict.config import Settings
+from tests.conftest import World
+from tests.notifications.conftest import HIDDEN, free_port, notify_one, user_id
+
+
+@dataclass
+class Live:
+    url: str
+
+
+@pytest.fixture(scope="module")
+def live(database_url: str, tmp_path_factory: pytest.TempPathFactory, world: World) -> Iterator[Live]:
+    settings = Settings(
+        database_url=database_url,
+        data_dir=Path(tmp_path_factory.mktemp("stream")),
+        secret_key="test-secret-key",  # the world's API tokens were made with this pepper
+        linkage_worker=False,
+        delivery_worker=False,
+        stream_poll_seconds=0.1,
+    )
+    app = create_app(settings)
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.started
+    yield Live(f"http://127.0.0.1:{port}")
+    server.should_exit = True
+    thread.join(15)
+    app.state.engine.dispose()
+
+
+class Events:
+    """Reads a text/event-stream: (event name, id, data) tuples."""
+
+    def __init__(self, response: httpx.Response) -> None:
+        self.lines = response.iter_lines()
+
+    def next(self) -> tuple[str, int | None, dict]:
+        name, eid, data = "message", None, ""
+        for line in self.lines:
+            if line == "":
+                if data:
+                    return name, eid, json.loads(data)
+                name, eid, data = "message", None, ""
+                continue
+            if line.startswith(":"):
+                continue
+            key, _, value = line.partition(": ")
+            if key == "event":
+                name = value
+            elif key == "id":
+                eid = int(value)
+            elif key == "data":
+                data += value
+        raise EOFError("the stream ended")
+
+
+def _open(client: httpx.Client, url: str, token: str, last_event_id: int | None = None) -> object:
+    headers = {"Authorization": f"Bearer {token}", "Accept": "text/event-stream"}
+    if last_event_id is not None:
+        headers["Last-Event-ID"] = str(last_event_id)
+    return client.stream("GET", f"{url}/api/v1/notifications/stream", headers=headers)
+
+
+def test_new_notifications_arrive_live_and_resume_after_a_break(client: TestClient, world: World, live: Live) -> None:
+    token = world.tokens["officer.hp"]
+    timeout = httpx.Timeout(10.0)
+    with httpx.Client(timeout=timeout) as http:
+        with _open(http, live.url, token) as response:  # type: ignore[attr-defined]
+            assert response.status_code == 200
+            assert response.headers["content-type"].startswith("text/event-stream")
+            events = Events(response)
+            assert events.next() == ("unread", None, {"count": 0})
+            time.sleep(0.3)  # the broadcaster has taken its starting point
+            hidden_ref = uuid.uuid4()
+            HIDDEN.add((user_id(world, "officer.hp"), hidden_ref))
+            notify_one(world, "officer.hp", ref_id=hidden_ref)  # may not read it: never streamed
+            notify_one(world, "officer2.hp")  # someone else's
+            started = time.monotonic()
+            first = notify_one(world, "officer.hp", urgency="immediate")
+            name, eid, data = events.next()
+            assert time.monotonic() - started < 2.0
+            assert (name, eid) == ("notification", first.id)
+            assert data["title"].startswith("Seizure SECRET-") and data["urgency"] == "immediate"
+            assert data["url"] == f"/incidents/{first.ref_id}" and data["read"] is False
+        # Disconnected: two notifications meanwhile.
+        missed = [notify_one(world, "officer.hp"), notify_one(world, "officer.hp")]
+        with _open(http, live.url, token, last_event_id=first.id) as response:  # type: ignore[attr-defined]
+            events = Events(response)
+            got = [events.next(), events.next()]
+            assert [(n, i) for n, i, _ in got] == [("notification", missed[0].id), ("notification", missed[1].id)]
+            assert events.next() == ("unread", None, {"count": 3})
+            later = notify_one(world, "officer.hp")
+            assert events.next()[:2] == ("notification", later.id)  # and then live again, each id once
+
+
+def test_the_stream_needs_an_event_stream_client(client: TestClient, world: World, live: Live) -> None:
+    r = httpx.get(f"{live.url}/api/v1/notifications/stream", headers=world.h("officer.hp"), timeout=5)
+    assert r.status_code == 406 and "text/event-stream" in r.json()["error"]["message"]
+    r = httpx.get(f"{live.url}/api/v1/notifications/stream", headers={"Accept": "text/event-stream"}, timeout=5)
+    assert r.status_code == 401
