@@ -311,6 +311,15 @@ def test_the_owner_is_told_of_a_match_it_cannot_see_and_learns_only_whom_to_cont
     page = client.get(f"/incidents/{ours['reference']}").text
     assert 'id="deconfliction"' in page and "Hai Phong Customs" in page
     assert theirs["reference"] not in page and "Hai Au" not in page
+    # The police unit is also notified (once), about its own incident: whom to contact, nothing of theirs.
+    from interdict.notifications import service as notifications
+
+    with world.session() as s:
+        told = notifications.visible(s, world.subject("police"))
+    assert [(n.kind, n.ref_id) for n, _ in told] == [("linkage.deconfliction", uuid.UUID(ours["id"]))]
+    shown = told[0][1]
+    assert "Hai Phong Customs" in shown.text and "container" in shown.text
+    assert theirs["reference"] not in shown.title + shown.text and "Hai Au" not in shown.text
 
 
 def test_the_consumer_waits_for_open_transactions_of_its_database_only(

@@ -27,7 +27,7 @@ from typing import Any
 from sqlalchemy import and_, delete, func, or_, select, text, tuple_
 from sqlalchemy.orm import Session, selectinload
 
-from interdict.accounts.models import Organisation
+from interdict.accounts.models import Organisation, User
 from interdict.accounts.service import ancestors_of
 from interdict.accounts.subject import Subject
 from interdict.audit import service as audit
@@ -39,6 +39,7 @@ from interdict.entities.models import DeconflictionNotice, Entity, EntityLink, E
 from interdict.incidents import service as incidents
 from interdict.incidents.models import Incident
 from interdict.linkage.score import DEFAULT_THRESHOLD, SUGGEST_THRESHOLD, score_pair
+from interdict.notifications import service as notifications
 from interdict.sharing.service import decided, nominal_clause, readable
 
 CONSUMER = "linkage"
@@ -357,7 +358,38 @@ def deconflict(session: Session, incident: Incident) -> list[DeconflictionNotice
         session.add(notice)
         made.append(notice)
     session.flush()
+    _tell_owners(session, incident, made)
     return made
+
+
+def _tell_owners(session: Session, incident: Incident, made: list[DeconflictionNotice]) -> None:
+    """Each deconfliction notice also reaches the owning unit's users as a notification about their own
+    incident (who to contact and through what kind of value; never what the other record holds)."""
+    if not made:
+        return
+    matching = session.get(Organisation, incident.owner_org_id)
+    users: dict[uuid.UUID, list[uuid.UUID]] = {}
+    for n in made:
+        if n.org_id not in users:
+            users[n.org_id] = list(
+                session.scalars(select(User.id).where(User.org_id == n.org_id, User.is_active.is_(True)))
+            )
+    notifications.notify_all(
+        session,
+        [
+            notifications.Tell(
+                user_id,
+                "linkage.deconfliction",
+                "incident",
+                n.incident_id,
+                f"deconfliction:{n.incident_id}:{n.matching_incident_id}",
+                "urgent",
+                {"deconfliction": {"org": matching.name if matching else "", "kinds": n.kinds}},
+            )
+            for n in made
+            for user_id in users[n.org_id]
+        ],
+    )
 
 
 def notices_for(session: Session, subject: Subject, incident: Incident) -> list[tuple[str, list[str], Any]]:

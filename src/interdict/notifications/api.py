@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response, StreamingResponse
 from sqlalchemy import select
 
@@ -72,6 +72,24 @@ def mark_read(body: MarkRead, db: SessionDep, subject: SubjectDep) -> dict[str, 
         raise InvalidInput(FieldError(("ids",), "give the notification ids, or all: true"))
     marked = service.mark_read(db, subject, None if body.all else body.ids)
     return {"marked": marked, "unread": service.unread_count(db, subject)}
+
+
+@router.post("/notifications/{notification_id}/acknowledge")
+def acknowledge(
+    notification_id: Annotated[int, Path(ge=1, le=2**63 - 1)], db: SessionDep, subject: SubjectDep
+) -> dict[str, object]:
+    """Acknowledge one of your notifications (alerts about an incident: its reporting unit sees that you did)."""
+    own_account(subject)
+    row = service.acknowledge(db, subject, notification_id)
+    audit.record(
+        db,
+        subject,
+        "notification.acknowledge",
+        object_type=row.ref_type,
+        object_id=row.ref_id,
+        summary=f"acknowledged notification {row.id} ({row.kind})",
+    )
+    return {"id": row.id, "acknowledged_at": row.acknowledged_at.isoformat() if row.acknowledged_at else None}
 
 
 @router.get("/notifications/stream", response_class=StreamingResponse)

@@ -42,6 +42,8 @@ class Notification(Base):
     reason: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The recipient acknowledged it (alerts about incidents: the reporting unit sees who acknowledged, when).
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 DELIVERY_CHANNELS = ("email", "webhook")

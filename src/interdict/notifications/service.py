@@ -21,7 +21,7 @@ from interdict.accounts.models import User
 from interdict.accounts.service import subject_for_user
 from interdict.accounts.subject import Channel, Subject
 from interdict.core.clock import utcnow
-from interdict.core.errors import FieldError, InvalidInput
+from interdict.core.errors import FieldError, InvalidInput, NotFound
 from interdict.notifications.models import URGENCIES, Notification
 
 
@@ -185,6 +185,20 @@ def mark_read(session: Session, subject: Subject, ids: Iterable[int] | None = No
         stmt = stmt.where(Notification.id.in_(list(ids)))
     result = session.execute(stmt.execution_options(synchronize_session=False))
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+def acknowledge(session: Session, subject: Subject, notification_id: int) -> Notification:
+    """The recipient acknowledges one of their notifications (and has read it); acknowledging twice keeps the
+    first time. Only a notification the recipient may still read can be acknowledged (NotFound otherwise)."""
+    row = session.get(Notification, notification_id)
+    if row is None or row.user_id != subject.user_id or render(session, subject, row) is None:
+        raise NotFound("notification not found")
+    now = utcnow()
+    row.read_at = row.read_at or now
+    if row.acknowledged_at is None:
+        row.acknowledged_at = now
+    session.flush()
+    return row
 
 
 def latest_id(session: Session) -> int:

@@ -55,6 +55,7 @@ def item(n: Notification, r: Rendered) -> dict[str, Any]:
         "facts": [list(f) for f in r.facts],
         "created_at": n.created_at.isoformat(),
         "read": n.read_at is not None,
+        "acknowledged": n.acknowledged_at is not None,
     }
 
 

@@ -32,6 +32,7 @@ from interdict.incidents.models import Incident
 from interdict.incidents.search import IncidentFacts, incident_registry
 from interdict.linkage.service import org_subject
 from interdict.notifications import service as notifications
+from interdict.notifications.models import Notification
 from interdict.reference.catalogue import get_index
 from interdict.sharing.service import can_see_nominal, decided, readable_clause
 from interdict.watch.matcher import CompiledRule, Hit, ListBook, RuleBook, WatchedValue, entry_key
@@ -636,6 +637,26 @@ def process_events(session: Session, *, limit: int = 200) -> int:
         process_incident(session, incident, readers)
     outbox.advance(session, CONSUMER, events[-1])
     return len(events)
+
+
+def acknowledgements(session: Session, subject: Subject, incident: Incident) -> list[tuple[str, str, datetime]]:
+    """Who acknowledged alerts about this incident (organisation, user, when): shown to the reporting unit only
+    (the incident's other readers do not learn who watches it)."""
+    decided("watch-acknowledgements")
+    if incident.owner_org_id != subject.org_id:
+        return []
+    rows = session.execute(
+        select(Organisation.name, User.full_name, Notification.acknowledged_at)
+        .join(User, User.id == Notification.user_id)
+        .join(Organisation, Organisation.id == User.org_id)
+        .where(
+            Notification.ref_type == "incident",
+            Notification.ref_id == incident.id,
+            Notification.acknowledged_at.is_not(None),
+        )
+        .order_by(Notification.acknowledged_at)
+    )
+    return [(org, name, at) for org, name, at in rows if at is not None]
 
 
 def reset_books() -> None:

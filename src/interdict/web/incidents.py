@@ -45,6 +45,7 @@ from interdict.reference.catalogue import get_index
 from interdict.sharing import groups as sharing_groups
 from interdict.sharing.schemas import SharingChange
 from interdict.sharing.service import any_participant, can_edit, readable, require_editable, require_writer
+from interdict.watch import service as watch
 from interdict.web.deps import CheckedForm, WebSubject
 from interdict.web.forms import errors_by_field, form_lines, incident_from_form
 from interdict.web.templating import render, request_lang
@@ -281,6 +282,7 @@ def detail(ref: str, request: Request, db: SessionDep, subject: WebSubject) -> R
             "i": read,
             "links": links,
             "notices": links.deconfliction,
+            "acknowledged": watch.acknowledgements(db, subject, incident),
             "entities": linkage.incident_entities(db, subject, incident),
             "can_judge": subject.has_role("analyst") and "write" in subject.scopes,
             **vocab(),

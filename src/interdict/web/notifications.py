@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from interdict.audit import service as audit
@@ -63,6 +63,23 @@ def centre(
             "urgency_labels": URGENCY_LABELS,
         },
     )
+
+
+@router.post("/notifications/{notification_id}/acknowledge")
+def acknowledge(
+    notification_id: Annotated[int, Path(ge=1, le=2**63 - 1)], db: SessionDep, subject: WebSubject, form: CheckedForm
+) -> Response:
+    own_account(subject)
+    row = service.acknowledge(db, subject, notification_id)
+    audit.record(
+        db,
+        subject,
+        "notification.acknowledge",
+        object_type=row.ref_type,
+        object_id=row.ref_id,
+        summary=f"acknowledged notification {row.id} ({row.kind})",
+    )
+    return RedirectResponse("/notifications", status_code=303)
 
 
 @router.post("/notifications/read")
