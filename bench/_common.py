@@ -239,6 +239,8 @@ def server_env(data_dir: Path, database_url: str | None) -> dict[str, str]:
     # The servers under test measure one thing: without this, the linkage worker would be linking every
     # generated incident (from the outbox) during the measurement. Linkage is measured in its own benchmarks.
     env["INTERDICT_LINKAGE_WORKER"] = os.environ.get("INTERDICT_BENCH_LINKAGE_WORKER", "false")
+    # Likewise the watch worker (it reads every incident event); bench_alert_path.py turns it on.
+    env["INTERDICT_WATCH_WORKER"] = os.environ.get("INTERDICT_BENCH_WATCH_WORKER", "false")
     if database_url:
         env["INTERDICT_DATABASE_URL"] = database_url
     return env

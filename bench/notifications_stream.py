@@ -142,7 +142,7 @@ async def subscriber(
     base: str,
     token: str,
     user_id: str,
-    received: dict[int, tuple[float, str]],
+    received: dict[int, tuple[float, str, str]],
     ready: asyncio.Event,
     counter: list[int],
     n: int,
@@ -164,15 +164,15 @@ async def subscriber(
                         ready.set()
                 elif event == "notification":
                     data = json.loads(line[6:])
-                    received[data["id"]] = (time.time(), user_id)
+                    received[data["id"]] = (time.time(), user_id, data["ref_id"])
 
 
 async def run_clients(
     base: str, users: list[tuple[str, str]], url: str, rate: float, seconds: float, server_pid: int
-) -> tuple[dict[int, tuple[float, str]], dict[int, tuple[float, str]], float, float, float]:
+) -> tuple[dict[int, tuple[float, str]], dict[int, tuple[float, str, str]], float, float, float]:
     import httpx
 
-    received: dict[int, tuple[float, str]] = {}
+    received: dict[int, tuple[float, str, str]] = {}
     ready = asyncio.Event()
     counter = [0]
     gate = asyncio.Semaphore(20)
