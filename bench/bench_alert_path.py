@@ -120,7 +120,18 @@ def setup(url: str, n_subs: int, n_rules: int, n_incidents: int, seed: int) -> l
             )
             filters = make_filters(rng, index, loaded, max(0, n_rules - n_incidents))
             nested.rollback()
+        # Duty officers' rules are narrow: each background filter is also tied to an incident type and a
+        # reporting unit (bench_watch_rules.py measures the broad ones, where 3 % of all rules match).
+        types = ["seizure", "stopped_shipment", "suspicious_shipment", "suspended_shipment", "diversion"]
+        codes = sorted(UNIT_PLACES)
         for k, f in enumerate(filters):
+            f = {
+                "all": [
+                    f,
+                    {"field": "type", "op": "eq", "value": rng.choice(types)},
+                    {"field": "owner_org", "op": "eq", "value": rng.choice(codes)},
+                ]
+            }
             user_id, org_id = rng.choice(owners)
             s.add(WatchRule(name=f"background {k}", scope="user", owner_user_id=user_id, owner_org_id=org_id, filter=f))
         # The measured rules: incident k's container, watched by a chosen subscriber.

@@ -7,7 +7,13 @@ commands) calls :func:`install` once, so no renderer depends on which modules ha
 
 from __future__ import annotations
 
-from interdict.notifications.service import register_renderer
+from dataclasses import replace
+
+from sqlalchemy.orm import Session
+
+from interdict.accounts.subject import Subject
+from interdict.notifications.models import Notification
+from interdict.notifications.service import Rendered, register_renderer
 
 
 def install() -> None:
@@ -15,6 +21,18 @@ def install() -> None:
     from interdict.notices import service as notices
     from interdict.watch import render as incidents
 
+    def alert(session: Session, subject: Subject, n: Notification) -> Rendered | None:
+        """A rapid alert; for a watch-list hit, also what on the list it asks to look for."""
+        shown = alerts.render_notification(session, subject, n)
+        if shown is None or not n.reason.get("hits"):
+            return shown
+
+        def persons_ok() -> bool:
+            return alerts.can_see_persons(session, alerts.get_alert(session, subject, n.ref_id), subject)
+
+        lines = incidents.hit_lines(subject, n.reason, persons_ok)
+        return replace(shown, text="\n".join([*lines, shown.text]).strip())
+
     register_renderer("incident", incidents.render_incident)
-    register_renderer(alerts.REF_TYPE, alerts.render_notification)
+    register_renderer(alerts.REF_TYPE, alert)
     register_renderer(notices.REF_TYPE, notices.render_notification)

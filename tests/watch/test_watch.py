@@ -225,3 +225,34 @@ def test_each_event_is_told_once_even_when_the_batch_is_repeated(client: TestCli
     with world.session() as s:
         hcm = s.scalars(select(User.id).where(User.username == "officer.hcm")).one()
         assert len(s.scalars(select(Notification).where(Notification.user_id == hcm)).all()) == 1
+
+
+def test_a_rapid_alert_that_names_a_watched_value_tells_the_watchers_who_may_read_it(
+    client: TestClient, world: World
+) -> None:
+    from tests.alerts.conftest import alert_body
+
+    hcm_list = _list(client, world, "officer.hcm")
+    kh_list = _list(client, world, "officer.kh")
+    for user, list_id in (("officer.hcm", hcm_list), ("officer.kh", kh_list)):
+        r = client.post(
+            f"/api/v1/watch/lists/{list_id}/entries",
+            json={"kind": "company", "value": "Huada Chemical Trading (Guangzhou)", "reason": "known supplier"},
+            headers=world.h(user),
+        )
+        assert r.status_code == 201, r.text
+    # Issued by Hai Phong to the national department only: HCMC may read it (same agency, national), Cambodia not.
+    r = client.post(
+        "/api/v1/alerts",
+        json=alert_body(addressees=["VNC-ASID"], distribution="national"),
+        headers=world.h("officer.hp"),
+    )
+    assert r.status_code == 201, r.text
+    alert = r.json()
+    fire(world)
+    got = told(world, "officer.hcm")
+    assert [(n.kind, n.ref_id) for n, _ in got] == [("watch.list", uuid.UUID(alert["id"]))]
+    assert "Huada Chemical Trading (Guangzhou)" in got[0][1].text and alert["reference"] in got[0][1].title
+    assert told(world, "officer.kh") == []
+    fire(world)  # nothing twice
+    assert len(told(world, "officer.hcm")) == 1

@@ -25,6 +25,7 @@ from interdict.accounts.subject import Subject
 from interdict.alerts.models import AlertAddressee, AlertCounter, AlertIncident, AlertResponse, RapidAlert
 from interdict.alerts.schemas import AlertCreate, Closing
 from interdict.audit import service as audit
+from interdict.core import outbox
 from interdict.core.clock import utcnow
 from interdict.core.db import new_id
 from interdict.core.errors import Conflict, ErrorCollector, FieldError, Forbidden, InvalidInput, NotFound
@@ -284,6 +285,7 @@ def issue_alert(session: Session, subject: Subject, data: AlertCreate, *, now: d
     alert.incident_links = [AlertIncident(incident_id=i) for i in incident_ids]
     session.add(alert)
     session.flush()
+    outbox.emit(session, "alert.issued", alert.id, {"reference": alert.reference})  # watch lists read it
     for row in alert.addressees:
         told = notifications.notify(
             session,

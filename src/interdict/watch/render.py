@@ -8,6 +8,9 @@ the recipient may see that incident's person data.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
@@ -21,12 +24,44 @@ from interdict.sharing.service import can_see_nominal, readable
 from interdict.web.i18n import gettext
 
 
+def hit_lines(subject: Subject, reason: dict[str, Any], nominal_ok: Callable[[], bool]) -> list[str]:
+    """The watch-list hits of a notification, in words; hits on person data only while ``nominal_ok()``."""
+
+    def _(message: str) -> str:
+        return gettext(subject.locale, message)
+
+    lines: list[str] = []
+    allowed: bool | None = None
+    for hit in reason.get("hits", []):
+        if hit.get("nominal"):
+            if allowed is None:
+                allowed = nominal_ok()
+            if not allowed:
+                continue
+        lines.append(
+            _("“{value}” on watch list “{list}” appears as {role}: “{matched}” ({score:.2f})").format(
+                value=hit.get("value", ""),
+                list=hit.get("list", ""),
+                role=_(LABELS.get(hit.get("role", ""), hit.get("role", ""))),
+                matched=hit.get("matched", ""),
+                score=float(hit.get("score", 0)),
+            )
+        )
+    return lines
+
+
 def render_incident(session: Session, subject: Subject, n: Notification) -> Rendered | None:
     def _(message: str) -> str:
         return gettext(subject.locale, message)
 
-    stmt = select(Incident).where(Incident.id == n.ref_id).options(selectinload(Incident.substances))
-    incident = session.scalar(readable(stmt, subject, Incident))
+    # What an organisation may read is the same for all its users: one read per incident and organisation for
+    # the session (the live stream renders a tick's notifications in one session, often many about one incident).
+    cache: dict[tuple[Any, Any], Incident | None] = session.info.setdefault("watch.render_incident", {})
+    key = (n.ref_id, subject.org_id)
+    if key not in cache:
+        stmt = select(Incident).where(Incident.id == n.ref_id).options(selectinload(Incident.substances))
+        cache[key] = session.scalar(readable(stmt, subject, Incident))
+    incident = cache[key]
     if incident is None:
         return None
     index = get_index(session)
@@ -44,26 +79,11 @@ def render_incident(session: Session, subject: Subject, n: Notification) -> Rend
     ]
     if what:
         facts.append((_("Substances"), what))
-    lines: list[str] = []
     reason = n.reason or {}
-    for rule in reason.get("rules", []):
-        lines.append(_("Matches your watch rule “{name}”").format(name=rule.get("name", "")))
-    nominal_ok: bool | None = None
-    for hit in reason.get("hits", []):
-        if hit.get("nominal"):
-            if nominal_ok is None:
-                nominal_ok = can_see_nominal(session, incident, subject)
-            if not nominal_ok:
-                continue
-        lines.append(
-            _("“{value}” on watch list “{list}” appears as {role}: “{matched}” ({score:.2f})").format(
-                value=hit.get("value", ""),
-                list=hit.get("list", ""),
-                role=_(LABELS.get(hit.get("role", ""), hit.get("role", ""))),
-                matched=hit.get("matched", ""),
-                score=float(hit.get("score", 0)),
-            )
-        )
+    lines = [
+        _("Matches your watch rule “{name}”").format(name=rule.get("name", "")) for rule in reason.get("rules", [])
+    ]
+    lines += hit_lines(subject, reason, lambda: can_see_nominal(session, incident, subject))
     if "deconfliction" in reason:
         d = reason["deconfliction"]
         lines.append(

@@ -23,13 +23,16 @@ from sqlalchemy.orm import Session, selectinload
 
 from interdict.accounts.models import Organisation, User
 from interdict.accounts.subject import Subject
+from interdict.alerts.models import RapidAlert
 from interdict.audit import service as audit
 from interdict.core import outbox
 from interdict.core.clock import today, utcnow
 from interdict.core.errors import FieldError, Forbidden, InvalidInput, NotFound
 from interdict.core.filters import Condition, FilterNode, Group, Registry
+from interdict.entities.extract import Found, compact, company_key, person_key
 from interdict.incidents.models import Incident
 from interdict.incidents.search import IncidentFacts, incident_registry
+from interdict.linkage import identifiers
 from interdict.linkage.service import org_subject
 from interdict.notifications import service as notifications
 from interdict.notifications.models import Notification
@@ -49,7 +52,7 @@ from interdict.watch.schemas import (
 )
 
 CONSUMER = "watch"
-TOPICS = ["incident.published", "incident.updated", "incident.sharing_changed"]
+TOPICS = ["incident.published", "incident.updated", "incident.sharing_changed", "alert.issued"]
 URGENCY_RANK = {"routine": 0, "urgent": 1, "immediate": 2}
 _FILTER = TypeAdapter(FilterNode)
 
@@ -570,22 +573,7 @@ def _fire_lists(session: Session, incident: Incident, readers: _Readers) -> int:
                     hit_at=_now(),
                 )
             )
-        reason = {
-            "hits": [
-                {
-                    "list_id": str(h.watched.list_id),
-                    "list": h.watched.list_name,
-                    "entry_id": str(h.watched.entry_id),
-                    "value": h.watched.value,
-                    "kind": h.watched.kind,
-                    "matched": h.found.text,
-                    "role": h.found.role,
-                    "score": h.score,
-                    "nominal": h.found.nominal,
-                }
-                for h in entries.values()
-            ]
-        }
+        reason = {"hits": [_hit_reason(h) for h in entries.values()]}
         tells += [
             notifications.Tell(
                 user_id,
@@ -626,15 +614,91 @@ def process_incident(session: Session, incident: Incident, readers: _Readers | N
     return _fire_rules(session, incident, facts, readers) + _fire_lists(session, incident, readers)
 
 
+def alert_mentions(alert: RapidAlert) -> list[Found]:
+    """What a rapid alert asks to look for, as the entity register would key it (persons are nominal data)."""
+    found: list[Found] = []
+    for raw in alert.containers or []:
+        if key := identifiers.container(raw):
+            found.append(Found("container", key, raw, "container"))
+    if imo := identifiers.imo(alert.vessel_imo):
+        found.append(Found("vessel", imo, alert.vessel_name or f"IMO {imo}", "vessel"))
+    if alert.bl_awb and (bl := compact(alert.bl_awb, min_length=6)):
+        found.append(Found("bill_of_lading", bl, alert.bl_awb, "bill_of_lading"))
+    for name in alert.companies or []:
+        if keyed := company_key(name):
+            found.append(Found("company", keyed[0], name, "company", tokens=keyed[1]))
+    for person in alert.persons or []:
+        if keyed := person_key(str(person.get("name", ""))):
+            found.append(
+                Found("person", keyed[0], str(person["name"]), "person_involved", nominal=True, tokens=keyed[1])
+            )
+    return found
+
+
+def process_alert(session: Session, alert_id: uuid.UUID, readers: _Readers | None = None) -> int:
+    """Watched values that a newly issued rapid alert asks to look for tell their watchers (units that may read
+    the alert; persons only where they may see the alert's persons). Returns the notifications created."""
+    from interdict.alerts import service as alerts
+
+    alert = session.get(RapidAlert, alert_id)
+    book = list_book(session)
+    if alert is None or book.size == 0:
+        return 0
+    readers = readers or _Readers(session)
+    by_org: dict[uuid.UUID, dict[uuid.UUID, Hit]] = defaultdict(dict)
+    for hit in book.hits(alert_mentions(alert), today=today()):
+        org = hit.watched.owner_org_id
+        subject = readers.subject(org)
+        if (
+            session.scalar(select(RapidAlert.id).where(RapidAlert.id == alert.id, alerts.readable_clause(subject)))
+            is None
+        ):
+            continue
+        if hit.found.nominal and not alerts.can_see_persons(session, alert, subject):
+            continue
+        by_org[org].setdefault(hit.watched.entry_id, hit)
+    tells = [
+        notifications.Tell(
+            user_id,
+            "watch.list",
+            alerts.REF_TYPE,
+            alert.id,
+            f"watchlist:{alert.id}:{_digest(list(entries))}",
+            _max_urgency([h.watched.urgency for h in entries.values()]),
+            {"hits": [_hit_reason(h) for h in entries.values()]},
+        )
+        for org, entries in by_org.items()
+        for user_id in readers.unit_users(org)
+        if user_id != alert.created_by_id
+    ]
+    return len(notifications.notify_all(session, tells))
+
+
+def _hit_reason(h: Hit) -> dict[str, Any]:
+    return {
+        "list_id": str(h.watched.list_id),
+        "list": h.watched.list_name,
+        "entry_id": str(h.watched.entry_id),
+        "value": h.watched.value,
+        "kind": h.watched.kind,
+        "matched": h.found.text,
+        "role": h.found.role,
+        "score": h.score,
+        "nominal": h.found.nominal,
+    }
+
+
 def process_events(session: Session, *, limit: int = 200) -> int:
     """Handle the next incident events (the caller commits); returns how many events were read."""
     events = outbox.claim(session, CONSUMER, topics=TOPICS, limit=limit)
     if not events:
         return 0
     readers = _Readers(session)
-    ids = list(dict.fromkeys(e.aggregate_id for e in events))
+    ids = list(dict.fromkeys(e.aggregate_id for e in events if e.topic.startswith("incident.")))
     for incident in _load(session, ids):
         process_incident(session, incident, readers)
+    for alert_id in dict.fromkeys(e.aggregate_id for e in events if e.topic == "alert.issued"):
+        process_alert(session, alert_id, readers)
     outbox.advance(session, CONSUMER, events[-1])
     return len(events)
 
