@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from interdict.accounts import service as accounts
-from interdict.accounts.models import User
+from interdict.accounts.models import Organisation, User
 from interdict.accounts.schemas import OrganisationCreate, TokenCreate, UserCreate
 from interdict.notifications.models import Notification
 from tests.conftest import PASSWORD, World
@@ -47,6 +47,17 @@ def qn(world: World) -> str:
 def user_id(world: World, username: str) -> uuid.UUID:
     with world.session() as s:
         return s.scalars(select(User.id).where(User.username == username)).one()
+
+
+def unit_usernames(world: World, code: str) -> set[str]:
+    """The active users of a unit (other tests may have added some: e.g. OpenID Connect sign-ins)."""
+    with world.session() as s:
+        rows = s.execute(
+            select(User.username)
+            .join(Organisation, Organisation.id == User.org_id)
+            .where(Organisation.code == code, User.is_active.is_(True))
+        )
+        return {r[0] for r in rows}
 
 
 def told(world: World, alert_id: str, kind: str) -> set[str]:

@@ -25,7 +25,13 @@ def test_api_never_fails_and_answers_per_its_schema(app: FastAPI, world: World) 
         operation = result.ok()
         operations += 1
 
-        @given(case=operation.as_strategy())
+        # "/incidents/export" is its own operation (CSV), declared before "/incidents/{incident_id}" (JSON); a
+        # generated incident id "export" reaches the export, which is routing, not a schema violation.
+        strategy = operation.as_strategy().filter(
+            lambda case: (case.path_parameters or {}).get("incident_id") not in ("export",)
+        )
+
+        @given(case=strategy)
         @settings(
             max_examples=EXAMPLES,
             deadline=None,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -159,6 +160,20 @@ def test_every_route_makes_an_authorisation_decision(client: TestClient, world: 
     ).json()
     token = client.post("/api/v1/tokens", json={"name": "t", "scopes": ["read"]}, headers=h).json()
     group = client.post("/api/v1/sharing-groups", json={"code": "RT-G0", "name": "Group"}, headers=h).json()
+    with world.session() as s:
+        from interdict.accounts.models import User
+        from interdict.notifications import service as notifications
+
+        admin_id = s.scalars(select(User.id).where(User.username == "admin")).one()
+        [note] = notifications.notify(
+            s,
+            user_ids=[admin_id],
+            kind="watch.rule",
+            ref_type="incident",
+            ref_id=uuid.UUID(incident["id"]),
+            event_key="route-test",
+        )
+        note_id = note.id
     endpoint = client.post("/api/v1/webhooks", json={"name": "RT", "url": "http://127.0.0.1:9/"}, headers=h).json()
     substance = client.get("/api/v1/reference/substances", params={"q": "P2P"}, headers=h).json()[0]
     alert = client.post("/api/v1/alerts", json={"subject": "Route test", "addressees": ["VNC-HP"]}, headers=h).json()
@@ -192,6 +207,7 @@ def test_every_route_makes_an_authorisation_decision(client: TestClient, world: 
         "token_id": token["id"],
         "group_id": group["id"],
         "endpoint_id": endpoint["id"],
+        "notification_id": note_id,
         "action": "disable",
         "substance_id": substance["id"],
         "scheme": "modus",
