@@ -22,6 +22,7 @@ from rich.progress import (
 from rich.table import Table
 
 from interdict.config import Settings
+from interdict.targeting.cli import targeting_app
 
 app = typer.Typer(help="Interdict: record, share, link and act on drug and precursor incidents.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -38,6 +39,7 @@ app.add_typer(export_app, name="export")
 app.add_typer(audit_app, name="audit")
 linkage_app = typer.Typer(help="Linkage: name matching, entity links.", no_args_is_help=True)
 app.add_typer(linkage_app, name="linkage")
+app.add_typer(targeting_app, name="targeting")
 console = Console(stderr=True)
 out = Console()
 
