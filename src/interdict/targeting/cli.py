@@ -32,7 +32,6 @@ targeting_app = typer.Typer(
     no_args_is_help=True,
 )
 console = Console(stderr=True)
-out = Console()
 SHOWN_REJECTIONS = 20
 REASON_SEPARATOR = " | "
 
@@ -181,11 +180,10 @@ def fit(
     if sel["note"]:
         console.print(sel["note"], highlight=False)
     f = fitted.meta["fit"]
-    out.print(
+    typer.echo(
         f"fitted on {f['labelled']} records with an outcome ({f['positives']} positive), {f['first_date']} to {f['last_date']}, "
         f"in {time.perf_counter() - started:.1f} s; features: {' + '.join(['record', *fitted.groups])}; "
-        f"lanes: red >= {fitted.lanes.red:.4f}, yellow >= {fitted.lanes.yellow:.4f}; saved to {model}",
-        highlight=False,
+        f"lanes: red >= {fitted.lanes.red:.4f}, yellow >= {fitted.lanes.yellow:.4f}; saved to {model}"
     )
 
 
@@ -214,10 +212,9 @@ def score(
         _atomic_csv(out_path, ["id", "score", "lane", "reasons"], _score_rows(scored))
     took = time.perf_counter() - started
     lanes = {lane: sum(1 for s in scored if s.lane == lane) for lane in ("red", "yellow", "green")}
-    out.print(
+    typer.echo(
         f"scored {len(scored)} records in {took:.1f} s into {out_path} "
-        f"(red {lanes['red']}, yellow {lanes['yellow']}, green {lanes['green']})",
-        highlight=False,
+        f"(red {lanes['red']}, yellow {lanes['yellow']}, green {lanes['green']})"
     )
 
 
@@ -248,10 +245,9 @@ def evaluate(
     outcome = {r.id: bool(r.outcome) for r in known}
     results = at_k((s.id, s.score, outcome[s.id]) for s in scored if s.id in outcome)
     n, pos = results[0].total, results[0].positives
-    out.print(f"N = {n} records with a known outcome ({pos} positive, rate {pos / n:.3f}); {RULE}", highlight=False)
+    typer.echo(f"N = {n} records with a known outcome ({pos} positive, rate {pos / n:.3f}); {RULE}")
     if loaded.rejected_rows:
-        out.print(f"{loaded.rejected_rows} rejected rows are not evaluated", highlight=False)
-    table = Table("top", "k", "positives in top k", "precision", "recall")
+        typer.echo(f"{loaded.rejected_rows} rejected rows are not evaluated")
+    typer.echo(f"{'top':<6}{'k':>7}{'positives':>11}{'precision':>11}{'recall':>9}")
     for r in results:
-        table.add_row(f"{r.percent:g}%", str(r.k), str(r.hits), f"{r.precision:.3f}", f"{r.recall:.3f}")
-    out.print(table)
+        typer.echo(f"{f'{r.percent:g}%':<6}{r.k:>7}{r.hits:>11}{r.precision:>11.3f}{r.recall:>9.3f}")

@@ -27,7 +27,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_core import PydanticCustomError
 
 from interdict.core.errors import FieldError, InvalidInput, from_validation_error
@@ -145,22 +145,30 @@ class Mapping(BaseModel):
             return {k: ({"column": k, "type": v} if isinstance(v, str) else v) for k, v in value.items()}
         return value
 
-    @model_validator(mode="after")
-    def _required(self) -> Mapping:
+    @field_validator("fields", mode="after")
+    @classmethod
+    def _required(cls, fields: dict[str, FieldSpec]) -> dict[str, FieldSpec]:
         for name in ("id", "date"):
-            if name not in self.fields:
-                raise PydanticCustomError("missing", "the mapping must name the column of '{name}'", {"name": name})
-        for name, spec in self.fields.items():
+            if name not in fields:
+                raise PydanticCustomError("required_field", "the mapping must name the column of '{name}'", {"name": name})
+        for name, spec in fields.items():
             if spec.format is not None and name != "date":
                 raise PydanticCustomError("invalid", "'format' applies to the date only, not to '{name}'", {"name": name})
             if spec.separator is not None and name not in LIST_FIELDS:
                 raise PydanticCustomError(
                     "invalid", "'separator' applies to containers and port_transshipment, not to '{name}'", {"name": name}
                 )
-        for name in self.extra:
+        return fields
+
+    @field_validator("extra", mode="after")
+    @classmethod
+    def _extra_names(cls, extra: dict[str, ExtraSpec]) -> dict[str, ExtraSpec]:
+        for name in extra:
             if not re.fullmatch(r"[A-Za-z][\w ]*", name):
-                raise PydanticCustomError("invalid", "extra feature name '{name}' must be letters, digits, _ or spaces", {"name": name})
-        return self
+                raise PydanticCustomError(
+                    "invalid", "extra feature name '{name}' must be letters, digits, _ or spaces", {"name": name}
+                )
+        return extra
 
     def columns(self) -> list[tuple[str, str]]:
         """(where in the mapping, source column) for every column the mapping names."""

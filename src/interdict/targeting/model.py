@@ -42,7 +42,7 @@ from interdict.targeting.mapping import LoadResult, Mapping, Record, salvage
 from interdict.targeting.reasons import describe
 
 FORMAT_VERSION = 1
-NUM_ROUNDS = 600
+NUM_ROUNDS = 300
 SELECTION_MARGIN = 0.01
 VALIDATION_SHARE = 0.2
 MIN_VALIDATION_POSITIVES = 20
@@ -50,7 +50,7 @@ REASONS = 3
 SCORE_DECIMALS = 9
 PARAMS: dict[str, Any] = {
     "objective": "binary",
-    "learning_rate": 0.05,
+    "learning_rate": 0.1,
     "num_leaves": 255,
     "min_data_in_leaf": 20,
     "feature_fraction": 0.8,

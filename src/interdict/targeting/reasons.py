@@ -62,6 +62,8 @@ def _hs_text(code: str) -> str:
 
 def _ratio(value: float, median: float) -> str:
     ratio = value / median if median > 0 else math.inf
+    if 0.9 <= ratio <= 1.11:
+        return "about"
     if ratio >= 1:
         return f"{number(ratio)}x above"
     return f"{number(1 / ratio)}x below" if ratio > 0 else "far below"
