@@ -39,8 +39,8 @@ def test_the_model_beats_random_on_a_later_period_by_a_clear_margin(model: Targe
 
 
 def test_scores_ignore_the_outcomes_of_scored_records_and_do_not_change_the_model(
-    model: TargetingModel, later: list
-) -> None:  # type: ignore[type-arg]
+    model: TargetingModel, later: list[Record]
+) -> None:
     part = later[:300]
     first = model.score(part)
     flipped = [dataclasses.replace(r, outcome=not r.outcome) for r in part]
