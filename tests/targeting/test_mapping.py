@@ -192,3 +192,23 @@ def test_numbers_with_a_decimal_comma_and_padded_hs_codes(tmp_path: Path) -> Non
     )
     [rec], rejections = load_records(path, mapping)
     assert rejections == [] and rec.hs_code == "071080" and rec.value == 1234.5 and rec.date == dt.date(2025, 3, 1)
+
+
+def test_the_documented_generic_example_loads(tmp_path: Path) -> None:
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "targeting-data.md").read_text(encoding="utf-8")
+    example = doc.split("```csv\n", 1)[1].split("```", 1)[0]
+    path = tmp_path / "example.csv"
+    path.write_text(example, encoding="utf-8")
+    records, rejections = load_records(path, read_mapping(GENERIC))
+    assert rejections == []
+    assert [r.id for r in records] == ["BL-0001", "BL-0002"]
+    assert records[0].outcome is True and records[1].outcome is None
+    assert records[0].containers == ("MSCU1001008", "CSQU2002003")
+
+
+def test_csv_headers_are_trimmed_and_blank_lines_skipped(tmp_path: Path) -> None:
+    path = tmp_path / "m.csv"
+    path.write_text(" ID , Date \nA,2025-03-01\n,\nB,2025-03-02\n", encoding="utf-8")
+    mapping = Mapping.model_validate({"name": "t", "fields": {"id": "ID", "date": "Date"}})
+    records, rejections = load_records(path, mapping)
+    assert [r.id for r in records] == ["A", "B"] and rejections == [] and records[1].row == 4

@@ -401,15 +401,17 @@ def _read(path: Path, fmt: str, mapping: Mapping) -> tuple[list[str], Iterator[t
 
 def _read_csv(path: Path, delimiter: str) -> tuple[list[str], Iterator[tuple[int, Cells]]]:
     with path.open(encoding="utf-8-sig", newline="") as fh:
-        header = next(csv.reader(fh, delimiter=delimiter), [])
+        header = [h.strip() for h in next(csv.reader(fh, delimiter=delimiter), [])]
 
     def rows() -> Iterator[tuple[int, Cells]]:
         with path.open(encoding="utf-8-sig", newline="") as fh:
-            reader = csv.DictReader(fh, delimiter=delimiter)
+            reader = csv.reader(fh, delimiter=delimiter)
+            next(reader, None)
             for cells in reader:
-                yield reader.line_num, cells
+                if any(c.strip() for c in cells):
+                    yield reader.line_num, dict(zip(header, cells, strict=False))
 
-    return [h.strip() for h in header], rows()
+    return header, rows()
 
 
 def _read_xlsx(path: Path, sheet: str | None) -> tuple[list[str], Iterator[tuple[int, Cells]]]:
