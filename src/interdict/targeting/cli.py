@@ -1,0 +1,253 @@
+"""``interdict targeting fit | score | evaluate`` (the measurement contract, docs/targeting-data.md).
+
+Bad input (a mapping naming a column the file lacks, an unreadable file, a model that does not fit
+the mapping) exits with code 2 and a message naming the field, the column and the reason. Rows
+rejected by validation are counted, the first ones printed on stderr and all of them written to
+``--rejections FILE.csv`` if given.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, NoReturn
+
+import typer
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from interdict.core.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from interdict.targeting.mapping import LoadResult, Mapping, Rejection
+    from interdict.targeting.model import Scored, TargetingModel
+
+targeting_app = typer.Typer(
+    help="Targeting: risk scores, lanes and reasons for declarations and manifests (LightGBM).",
+    no_args_is_help=True,
+)
+console = Console(stderr=True)
+SHOWN_REJECTIONS = 20
+REASON_SEPARATOR = " | "
+
+DataArg = Annotated[Path, typer.Argument(help="CSV, XLSX or JSON file of records.")]
+MappingOpt = Annotated[
+    str, typer.Option("--mapping", help="Column mapping (YAML file, or a shipped one: kcs-customs-declarations, generic-manifest).")
+]
+ModelOpt = Annotated[Path, typer.Option("--model", help="Model directory.")]
+RejectionsOpt = Annotated[Path | None, typer.Option("--rejections", help="Write every rejected row here (CSV).")]
+ThreadsOpt = Annotated[int, typer.Option(min=1, max=64, help="LightGBM threads (1 is fastest on a busy machine).")]
+
+
+def _fail(error: InvalidInput | str) -> NoReturn:
+    if isinstance(error, str):
+        console.print(f"[red]error:[/red] {error}", highlight=False, markup=True)
+    elif error.errors:
+        for e in error.errors:
+            console.print(f"error: {e.path}: {e.msg}", highlight=False, markup=False)
+    else:
+        console.print(f"error: {error.message}", highlight=False, markup=False)
+    raise typer.Exit(2)
+
+
+@contextmanager
+def _steps(first: str) -> Iterator[Progress]:
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console, transient=True) as p:
+        p.add_task(first, total=None)
+        yield p
+
+
+def _say(progress: Progress) -> Callable[[str], None]:
+    def step(what: str) -> None:
+        progress.update(progress.task_ids[0], description=what)
+        console.print(f"  {what}", highlight=False, markup=False)
+
+    return step
+
+
+def _read(data: Path, mapping_name: str, *, require_outcome: bool, rejections: Path | None) -> tuple[Mapping, LoadResult]:
+    from interdict.targeting.mapping import load, read_mapping
+
+    try:
+        mapping = read_mapping(mapping_name)
+        with _steps(f"reading {data.name}"):
+            loaded = load(data, mapping, require_outcome=require_outcome)
+    except InvalidInput as exc:
+        _fail(exc)
+    _report(loaded, rejections)
+    return mapping, loaded
+
+
+def _report(loaded: LoadResult, target: Path | None) -> None:
+    console.print(
+        f"read {loaded.rows} rows: {len(loaded.records)} valid records, {loaded.rejected_rows} rows rejected"
+        + (f", {loaded.collapsed} repeated rows collapsed (same id, same content)" if loaded.collapsed else ""),
+        highlight=False,
+    )
+    for r in loaded.rejections[:SHOWN_REJECTIONS]:
+        console.print(f"  {r.line()}", highlight=False, markup=False)
+    if len(loaded.rejections) > SHOWN_REJECTIONS:
+        more = len(loaded.rejections) - SHOWN_REJECTIONS
+        console.print(f"  ... and {more} more problems" + (f" (all in {target})" if target else " (--rejections FILE.csv lists all)"))
+    if target is not None:
+        write_rejections(target, loaded.rejections)
+
+
+def write_rejections(target: Path, rejections: Sequence[Rejection]) -> None:
+    _atomic_csv(
+        target,
+        ["row", "record_id", "field", "column", "reason"],
+        ([r.row, r.record_id or "", r.field, r.column or "", r.reason] for r in rejections),
+    )
+
+
+def _atomic_csv(target: Path, header: list[str], rows: Iterator[list[object]] | Sequence[list[object]]) -> None:
+    """Write a CSV that appears only when complete (temporary file beside it, then renamed)."""
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.part")
+    try:
+        with tmp.open("w", encoding="utf-8", newline="") as fh:
+            w = csv.writer(fh, lineterminator="\n")
+            w.writerow(header)
+            w.writerows(rows)
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _model(path: Path, mapping: Mapping, threads: int) -> TargetingModel:
+    from interdict.targeting.model import TargetingModel
+
+    try:
+        model = TargetingModel.load(path)
+        model.threads = threads
+        for note in model.check_mapping(mapping):
+            console.print(note, highlight=False, markup=False)
+    except InvalidInput as exc:
+        _fail(exc)
+    return model
+
+
+@targeting_app.command("fit")
+def fit(
+    data: DataArg,
+    mapping: MappingOpt,
+    model: ModelOpt,
+    seed: Annotated[int, typer.Option(help="Random seed (the fit is deterministic for a seed).")] = 0,
+    groups: Annotated[
+        str,
+        typer.Option(help="Feature groups besides the record's own: 'auto' (chosen on a later period), 'all', 'none', or a comma list of hs_history, entity_history, route_history, anomalies."),
+    ] = "auto",
+    red_share: Annotated[float, typer.Option(min=0.0, max=1.0, help="Share of later traffic meant for the red lane.")] = 0.05,
+    yellow_share: Annotated[float, typer.Option(min=0.0, max=1.0, help="Share meant for the yellow lane.")] = 0.15,
+    rejections: RejectionsOpt = None,
+    threads: ThreadsOpt = 1,
+) -> None:
+    """Train a model on DATA (which holds inspection outcomes) and save it at --model."""
+    from interdict.targeting.features import OPTIONAL_GROUPS
+    from interdict.targeting.model import TargetingModel
+
+    if red_share + yellow_share > 1:
+        _fail("--red-share + --yellow-share must not exceed 1")
+    presets: dict[str, list[str] | None] = {"auto": None, "all": list(OPTIONAL_GROUPS), "none": []}
+    chosen = presets.get(
+        groups, [g.strip() for g in groups.split(",") if g.strip()]
+    )
+    m, loaded = _read(data, mapping, require_outcome=True, rejections=rejections)
+    if not loaded.records:
+        _fail(f"{data}: no valid record to fit on")
+    started = time.perf_counter()
+    try:
+        with _steps("fitting") as progress:
+            fitted = TargetingModel.fit(
+                loaded.records, m, seed=seed, groups=chosen, red_share=red_share, yellow_share=yellow_share,
+                threads=threads,
+                step=_say(progress),
+            )
+            fitted.save(model)
+    except InvalidInput as exc:
+        _fail(exc)
+    sel = fitted.meta["selection"]
+    if sel["trials"]:
+        table = Table("features", "precision@5%", "precision@10%", title=f"validation on the later period from {sel['cut']}")
+        for t in sel["trials"]:
+            table.add_row(" + ".join(["record", *t["groups"]]), f"{t['precision_5']:.3f}", f"{t['precision_10']:.3f}")
+        console.print(table)
+    if sel["note"]:
+        console.print(sel["note"], highlight=False)
+    f = fitted.meta["fit"]
+    typer.echo(
+        f"fitted on {f['labelled']} records with an outcome ({f['positives']} positive), {f['first_date']} to {f['last_date']}, "
+        f"in {time.perf_counter() - started:.1f} s; features: {' + '.join(['record', *fitted.groups])}; "
+        f"lanes: red >= {fitted.lanes.red:.4f}, yellow >= {fitted.lanes.yellow:.4f}; saved to {model}"
+    )
+
+
+@targeting_app.command("score")
+def score(
+    data: DataArg,
+    mapping: MappingOpt,
+    model: ModelOpt,
+    out_path: Annotated[Path, typer.Option("--out", help="Where to write id,score,lane,reasons (CSV).")],
+    reasons: Annotated[int, typer.Option(min=0, max=20, help="Reasons per record.")] = 3,
+    exact_reasons: Annotated[
+        bool, typer.Option("--exact-reasons", help="TreeSHAP for every record (slow); default: TreeSHAP for red and yellow only.")
+    ] = False,
+    rejections: RejectionsOpt = None,
+    threads: ThreadsOpt = 1,
+) -> None:
+    """Score DATA (the outcome column may be absent): one line per input record, higher = inspect first.
+
+    Rejected rows get a line too: scored from what could be read, lane red, first reason
+    "record could not be validated: ..." (docs/targeting-data.md)."""
+    m, loaded = _read(data, mapping, require_outcome=False, rejections=rejections)
+    fitted = _model(model, m, threads)
+    started = time.perf_counter()
+    with _steps("scoring") as progress:
+        scored = fitted.score_loaded(loaded, reasons=reasons, exact=exact_reasons, step=_say(progress))
+        _atomic_csv(out_path, ["id", "score", "lane", "reasons"], _score_rows(scored))
+    took = time.perf_counter() - started
+    lanes = {lane: sum(1 for s in scored if s.lane == lane) for lane in ("red", "yellow", "green")}
+    typer.echo(
+        f"scored {len(scored)} records in {took:.1f} s into {out_path} "
+        f"(red {lanes['red']}, yellow {lanes['yellow']}, green {lanes['green']})"
+    )
+
+
+def _score_rows(scored: Sequence[Scored]) -> list[list[object]]:
+    from interdict.targeting.model import SCORE_DECIMALS
+
+    return [[s.id, f"{s.score:.{SCORE_DECIMALS}f}", s.lane, REASON_SEPARATOR.join(s.reasons)] for s in scored]
+
+
+@targeting_app.command("evaluate")
+def evaluate(
+    data: DataArg,
+    mapping: MappingOpt,
+    model: ModelOpt,
+    rejections: RejectionsOpt = None,
+    threads: ThreadsOpt = 1,
+) -> None:
+    """Precision and recall at the top 1, 2, 5 and 10 % of DATA's records with a known outcome."""
+    from interdict.targeting.evaluate import RULE, at_k
+
+    m, loaded = _read(data, mapping, require_outcome=True, rejections=rejections)
+    fitted = _model(model, m, threads)
+    known = [r for r in loaded.records if r.outcome is not None]
+    if not known:
+        _fail(f"{data}: no valid record with an outcome to evaluate on")
+    with _steps("scoring"):
+        scored = fitted.score(loaded.records, reasons=0)
+    outcome = {r.id: bool(r.outcome) for r in known}
+    results = at_k((s.id, s.score, outcome[s.id]) for s in scored if s.id in outcome)
+    n, pos = results[0].total, results[0].positives
+    typer.echo(f"N = {n} records with a known outcome ({pos} positive, rate {pos / n:.3f}); {RULE}")
+    if loaded.rejected_rows:
+        typer.echo(f"{loaded.rejected_rows} rejected rows are not evaluated")
+    typer.echo(f"{'top':<6}{'k':>7}{'positives':>11}{'precision':>11}{'recall':>9}")
+    for r in results:
+        typer.echo(f"{f'{r.percent:g}%':<6}{r.k:>7}{r.hits:>11}{r.precision:>11.3f}{r.recall:>9.3f}")

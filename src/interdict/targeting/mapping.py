@@ -1,0 +1,645 @@
+"""Column mappings and loaders: any agency's manifest or declaration file -> canonical records.
+
+A mapping (YAML, see docs/targeting-data.md) names, for each canonical field, the source column
+that holds it, with per-field options (date format, separator of multi-valued columns, zero
+padding), the outcome column and which of its values mean "positive" (an irregularity was found),
+and ``extra`` columns the model should use as they are (categorical or numeric).
+
+:func:`load` reads CSV, XLSX (first sheet, or ``sheet``) or JSON (an array of objects, or one object
+a line) and checks every row: ISO 6346 container check digits, HS codes of 6-10 digits, dates,
+numbers, a record id. It returns the valid records, one :class:`Rejection` per problem, and, for the
+rejected rows, a partial record (the readable fields) so that a scorer can still give every input
+record a line. Loading is idempotent by record id: a repeated id with identical content is one
+record; a repeated id with different content keeps the last occurrence and reports the earlier one.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import json
+import math
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal, get_args
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_core import PydanticCustomError
+
+from interdict.core.errors import FieldError, InvalidInput, from_validation_error
+from interdict.reference.validators import normalise_container
+
+TextField = Literal[
+    "vessel",
+    "voyage",
+    "bill_of_lading",
+    "port_loading",
+    "port_discharge",
+    "shipper",
+    "seller",
+    "consignee",
+    "notify_party",
+    "declarant",
+    "importer",
+    "goods_description",
+    "country_origin",
+    "country_departure",
+    "office",
+]
+NumberField = Literal["gross_weight", "net_weight", "value", "packages", "tax_rate"]
+ListField = Literal["containers", "port_transshipment"]
+CanonicalField = Literal["id", "date", "hs_code", TextField, NumberField, ListField]
+
+TEXT_FIELDS: tuple[str, ...] = get_args(TextField)
+NUMBER_FIELDS: tuple[str, ...] = get_args(NumberField)
+LIST_FIELDS: tuple[str, ...] = get_args(ListField)
+# Codes compared upper-case without inner spaces (ports, countries, offices); names are kept as written.
+_CODE_FIELDS = {"port_loading", "port_discharge", "country_origin", "country_departure", "port_transshipment"}
+
+MAPPINGS_DIR = "mappings"
+
+
+class FieldSpec(BaseModel):
+    """Where one canonical field comes from. In YAML, a plain string is the column name."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    column: str = Field(min_length=1)
+    format: list[str] | None = Field(
+        default=None, description="date formats (strptime), tried in order; default ISO 8601 (2021-03-31)"
+    )
+    separator: str | None = Field(default=None, description="splits a multi-valued column (containers, ports)")
+    zfill: int | None = Field(
+        default=None, ge=1, le=12, description="left-pad with zeros to this width (HS codes stored as numbers)"
+    )
+
+    @field_validator("format", mode="before")
+    @classmethod
+    def _one_format(cls, value: object) -> object:
+        return [value] if isinstance(value, str) else value
+
+
+class OutcomeSpec(BaseModel):
+    """The inspection outcome: ``positive`` values mean an irregularity was found.
+
+    With ``negative`` given, any other non-empty value is a rejection; without it, every other
+    non-empty value is negative. An empty cell is an unknown outcome (not inspected)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    column: str = Field(min_length=1)
+    positive: list[str] = Field(min_length=1)
+    negative: list[str] | None = None
+
+    @field_validator("positive", "negative", mode="before")
+    @classmethod
+    def _as_text(cls, value: object) -> object:
+        if isinstance(value, str | int | float | bool):
+            value = [value]
+        if isinstance(value, list):
+            return [_cell_text(v) for v in value]
+        return value
+
+
+class ExtraSpec(BaseModel):
+    """A source column kept as a model feature as it is."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    column: str = Field(min_length=1)
+    type: Literal["categorical", "numeric"]
+
+
+class Mapping(BaseModel):
+    """A column mapping file (YAML): which source column holds which canonical field."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1)
+    description: str = ""
+    format: Literal["csv", "xlsx", "json"] | None = Field(default=None, description="default: from the file suffix")
+    delimiter: str = Field(default=",", min_length=1, max_length=1)
+    sheet: str | None = None
+    decimal: Literal[".", ","] = "."
+    fields: dict[CanonicalField, FieldSpec]
+    outcome: OutcomeSpec | None = None
+    extra: dict[str, ExtraSpec] = Field(default_factory=dict)
+
+    @field_validator("fields", mode="before")
+    @classmethod
+    def _short_fields(cls, value: object) -> object:
+        if isinstance(value, dict):
+            return {k: ({"column": v} if isinstance(v, str) else v) for k, v in value.items()}
+        return value
+
+    @field_validator("extra", mode="before")
+    @classmethod
+    def _short_extra(cls, value: object) -> object:
+        if value is None:
+            return {}
+        if isinstance(value, dict):
+            return {k: ({"column": k, "type": v} if isinstance(v, str) else v) for k, v in value.items()}
+        return value
+
+    @field_validator("fields", mode="after")
+    @classmethod
+    def _required(cls, fields: dict[str, FieldSpec]) -> dict[str, FieldSpec]:
+        for name in ("id", "date"):
+            if name not in fields:
+                raise PydanticCustomError("required_field", "the mapping must name the column of '{name}'", {"name": name})
+        for name, spec in fields.items():
+            if spec.format is not None and name != "date":
+                raise PydanticCustomError("invalid", "'format' applies to the date only, not to '{name}'", {"name": name})
+            if spec.separator is not None and name not in LIST_FIELDS:
+                raise PydanticCustomError(
+                    "invalid", "'separator' applies to containers and port_transshipment, not to '{name}'", {"name": name}
+                )
+        return fields
+
+    @field_validator("extra", mode="after")
+    @classmethod
+    def _extra_names(cls, extra: dict[str, ExtraSpec]) -> dict[str, ExtraSpec]:
+        for name in extra:
+            if not re.fullmatch(r"[A-Za-z][\w ]*", name):
+                raise PydanticCustomError(
+                    "invalid", "extra feature name '{name}' must be letters, digits, _ or spaces", {"name": name}
+                )
+        return extra
+
+    def columns(self) -> list[tuple[str, str]]:
+        """(where in the mapping, source column) for every column the mapping names."""
+        out = [(f"fields.{k}", v.column) for k, v in self.fields.items()]
+        out += [(f"extra.{k}", v.column) for k, v in self.extra.items()]
+        if self.outcome is not None:
+            out.append(("outcome.column", self.outcome.column))
+        return out
+
+    def fingerprint(self) -> str:
+        """Stable digest of what the mapping means (not of its comments or layout)."""
+        payload = self.model_dump(mode="json", exclude={"name", "description"})
+        return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def read_mapping(path: str | Path) -> Mapping:
+    """Read a mapping file, or a shipped mapping by name (``kcs-customs-declarations``).
+
+    Raises :class:`InvalidInput` naming the field of the mapping and the reason."""
+    import yaml
+
+    p = Path(path)
+    if not p.is_file():
+        shipped = resources.files("interdict.targeting") / MAPPINGS_DIR / f"{p.name.removesuffix('.yaml')}.yaml"
+        if p.parent == Path() and shipped.is_file():
+            p = Path(str(shipped))
+        else:
+            raise InvalidInput(FieldError(("mapping",), f"{path}: no such file (and no shipped mapping of that name)"))
+    try:
+        raw = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise InvalidInput(FieldError(("mapping",), f"{p}: not a readable YAML file ({exc})")) from None
+    if not isinstance(raw, dict):
+        raise InvalidInput(FieldError(("mapping",), f"{p}: expected a YAML mapping with 'name' and 'fields'"))
+    try:
+        return Mapping.model_validate(raw)
+    except ValidationError as exc:
+        raise from_validation_error(exc, ("mapping",)) from None
+
+
+def shipped_mappings() -> list[str]:
+    folder = resources.files("interdict.targeting") / MAPPINGS_DIR
+    return sorted(p.name.removesuffix(".yaml") for p in folder.iterdir() if p.name.endswith(".yaml"))
+
+
+# --- records -------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One manifest line, bill of lading or declaration in canonical form.
+
+    ``row`` is where it was read (not part of its content: two rows with equal content are one record).
+    ``outcome``: True = irregularity found, False = inspected/cleared without one, None = unknown."""
+
+    id: str
+    date: dt.date
+    row: int = field(default=0, compare=False)
+    hs_code: str | None = None
+    containers: tuple[str, ...] = ()
+    port_transshipment: tuple[str, ...] = ()
+    vessel: str | None = None
+    voyage: str | None = None
+    bill_of_lading: str | None = None
+    port_loading: str | None = None
+    port_discharge: str | None = None
+    shipper: str | None = None
+    seller: str | None = None
+    consignee: str | None = None
+    notify_party: str | None = None
+    declarant: str | None = None
+    importer: str | None = None
+    goods_description: str | None = None
+    country_origin: str | None = None
+    country_departure: str | None = None
+    office: str | None = None
+    gross_weight: float | None = None
+    net_weight: float | None = None
+    value: float | None = None
+    packages: float | None = None
+    tax_rate: float | None = None
+    outcome: bool | None = None
+    extra: tuple[tuple[str, str | float | None], ...] = ()
+
+    def extra_value(self, name: str) -> str | float | None:
+        for key, value in self.extra:
+            if key == name:
+                return value
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """One problem with one source row. ``row``: CSV line / sheet row (header = 1), JSON item or line."""
+
+    row: int
+    record_id: str | None
+    field: str
+    column: str | None
+    reason: str
+
+    def line(self) -> str:
+        where = f"{self.field} (column '{self.column}')" if self.column else self.field
+        rid = f" [{self.record_id}]" if self.record_id else ""
+        return f"row {self.row}{rid}: {where}: {self.reason}"
+
+
+@dataclass(frozen=True)
+class Partial:
+    """What could be read of a rejected row. ``id`` is ``row-<n>`` when the row has none."""
+
+    row: int
+    id: str
+    date: dt.date | None
+    values: dict[str, Any]
+    extra: tuple[tuple[str, str | float | None], ...]
+    reason: str
+
+
+@dataclass
+class LoadResult:
+    records: list[Record]
+    rejections: list[Rejection]
+    # The readable part of each rejected row (bad fields left empty), for scorers that owe every
+    # input record a line: see :func:`salvage`.
+    partial: list[Partial] = field(default_factory=list)
+    rows: int = 0
+    collapsed: int = 0  # repeated ids with identical content
+
+    @property
+    def rejected_rows(self) -> int:
+        return len({r.row for r in self.rejections})
+
+
+def load_records(path: str | Path, mapping: Mapping) -> tuple[list[Record], list[Rejection]]:
+    """Valid canonical records (in file order, one per id) and every rejection (the public loader)."""
+    result = load(path, mapping)
+    return result.records, result.rejections
+
+
+def load(path: str | Path, mapping: Mapping, *, require_outcome: bool = False) -> LoadResult:
+    """Read and check every row of ``path``; see the module docstring.
+
+    Raises :class:`InvalidInput` when the file cannot be read or a mapped column is not in it
+    (naming the mapping field and the column). The outcome column may be absent unless
+    ``require_outcome``."""
+    p = Path(path)
+    if not p.is_file():
+        raise InvalidInput(FieldError(("data",), f"{path}: no such file"))
+    fmt = mapping.format or _format_of(p)
+    header, rows = _read(p, fmt, mapping)
+    present = set(header)
+    has_outcome = mapping.outcome is not None and mapping.outcome.column in present
+    errors = [
+        FieldError(("mapping", *where.split(".")), f"column '{column}' is not in {p.name} (its columns: {_list(header)})")
+        for where, column in mapping.columns()
+        if column not in present and not (where == "outcome.column" and not require_outcome)
+    ]
+    if require_outcome and mapping.outcome is None:
+        errors.append(FieldError(("mapping", "outcome"), "the mapping names no outcome column; fitting needs outcomes"))
+    if errors:
+        raise InvalidInput(errors)
+
+    parser = _RowParser(mapping, has_outcome)
+    by_id: dict[str, Record] = {}
+    rejections: list[Rejection] = []
+    partial: dict[str, Partial] = {}
+    n = collapsed = 0
+    for row_no, cells in rows:
+        n += 1
+        record, problems = parser.parse(row_no, cells)
+        if isinstance(record, Partial):
+            rejections.extend(problems)
+            partial[record.id] = record
+            continue
+        previous = by_id.get(record.id)
+        if previous is not None:
+            if previous == record:
+                collapsed += 1
+                continue
+            rejections.append(
+                Rejection(
+                    previous.row,
+                    record.id,
+                    "id",
+                    mapping.fields["id"].column,
+                    f"id '{record.id}' appears again in row {row_no} with different content; row {row_no} is kept",
+                )
+            )
+            del by_id[record.id]  # re-inserted below: file order follows the kept occurrence
+        by_id[record.id] = record
+    kept_partial = [v for k, v in partial.items() if k not in by_id]
+    return LoadResult(list(by_id.values()), rejections, kept_partial, n, collapsed)
+
+
+def _list(columns: Iterable[str], limit: int = 30) -> str:
+    cols = list(columns)
+    text = ", ".join(f"'{c}'" for c in cols[:limit])
+    return text + (f" and {len(cols) - limit} more" if len(cols) > limit else "") if cols else "none"
+
+
+def _format_of(path: Path) -> str:
+    suffix = path.suffix.lower()
+    if suffix in (".csv", ".txt", ".tsv"):
+        return "csv"
+    if suffix in (".xlsx", ".xlsm"):
+        return "xlsx"
+    if suffix in (".json", ".jsonl", ".ndjson"):
+        return "json"
+    raise InvalidInput(
+        FieldError(("data",), f"{path.name}: cannot tell the format from '{suffix}' (use .csv, .xlsx, .json or set 'format' in the mapping)")
+    )
+
+
+# --- reading files -------------------------------------------------------------------------------------
+
+Cells = dict[str, Any]
+
+
+def _read(path: Path, fmt: str, mapping: Mapping) -> tuple[list[str], Iterator[tuple[int, Cells]]]:
+    try:
+        if fmt == "csv":
+            return _read_csv(path, mapping.delimiter)
+        if fmt == "xlsx":
+            return _read_xlsx(path, mapping.sheet)
+        return _read_json(path)
+    except UnicodeDecodeError:
+        raise InvalidInput(FieldError(("data",), f"{path.name}: not UTF-8 text (save it as UTF-8)")) from None
+
+
+def _read_csv(path: Path, delimiter: str) -> tuple[list[str], Iterator[tuple[int, Cells]]]:
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        header = [h.strip() for h in next(csv.reader(fh, delimiter=delimiter), [])]
+
+    def rows() -> Iterator[tuple[int, Cells]]:
+        with path.open(encoding="utf-8-sig", newline="") as fh:
+            reader = csv.reader(fh, delimiter=delimiter)
+            next(reader, None)
+            for cells in reader:
+                if any(c.strip() for c in cells):
+                    yield reader.line_num, dict(zip(header, cells, strict=False))
+
+    return header, rows()
+
+
+def _read_xlsx(path: Path, sheet: str | None) -> tuple[list[str], Iterator[tuple[int, Cells]]]:
+    from openpyxl import load_workbook
+
+    try:
+        book = load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many kinds for a file that is not a workbook
+        raise InvalidInput(FieldError(("data",), f"{path.name}: not a readable XLSX workbook ({exc})")) from None
+    if sheet is not None and sheet not in book.sheetnames:
+        raise InvalidInput(FieldError(("mapping", "sheet"), f"no sheet '{sheet}' in {path.name} (sheets: {_list(book.sheetnames)})"))
+    ws = book[sheet] if sheet is not None else book.worksheets[0]
+    it = ws.iter_rows(values_only=True)
+    first = next(it, None)
+    header = [_cell_text(h) or "" for h in (first or ())]
+
+    def rows() -> Iterator[tuple[int, Cells]]:
+        try:
+            for n, values in enumerate(it, start=2):
+                if all(v is None or v == "" for v in values):
+                    continue
+                yield n, dict(zip(header, values, strict=False))
+        finally:
+            book.close()
+
+    return header, rows()
+
+
+def _read_json(path: Path) -> tuple[list[str], Iterator[tuple[int, Cells]]]:
+    text = path.read_text(encoding="utf-8-sig")
+    items: list[tuple[int, object]]
+    try:
+        if text.lstrip().startswith("["):
+            items = list(enumerate(json.loads(text), start=1))
+        else:
+            items = [(n, json.loads(line)) for n, line in enumerate(text.splitlines(), start=1) if line.strip()]
+    except json.JSONDecodeError as exc:
+        raise InvalidInput(
+            FieldError(("data",), f"{path.name}: not JSON (an array of objects or one object a line): {exc}")
+        ) from None
+    header: dict[str, None] = {}
+    for n, item in items:
+        if not isinstance(item, dict):
+            raise InvalidInput(FieldError(("data", n), f"{path.name}: item {n} is not an object"))
+        header.update(dict.fromkeys(item))
+    return list(header), iter([(n, item) for n, item in items if isinstance(item, dict)])
+
+
+def _cell_text(value: object) -> str | None:
+    """A cell as text: None/blank -> None; 97061800.0 -> '97061800'; dates -> ISO 8601."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, float):
+        if math.isnan(value):
+            return None
+        return str(int(value)) if value.is_integer() else repr(value)
+    if isinstance(value, dt.datetime):
+        return value.isoformat(sep=" ") if value.time() != dt.time() else value.date().isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    text = str(value).strip()
+    return text or None
+
+
+# --- checking rows -------------------------------------------------------------------------------------
+
+_HS_CLEAN = re.compile(r"[\s.\-]")
+
+
+class _RowParser:
+    def __init__(self, mapping: Mapping, has_outcome: bool) -> None:
+        self.mapping = mapping
+        self.has_outcome = has_outcome
+
+    def parse(self, row: int, cells: Cells) -> tuple[Record | Partial, list[Rejection]]:
+        m = self.mapping
+        problems: list[Rejection] = []
+        values: dict[str, Any] = {}
+        rid = _cell_text(cells.get(m.fields["id"].column))
+
+        def bad(name: str, column: str | None, reason: str) -> None:
+            problems.append(Rejection(row, rid, name, column, reason))
+
+        if rid is None:
+            bad("id", m.fields["id"].column, "no record id")
+        for name, spec in m.fields.items():
+            if name == "id":
+                continue
+            raw = cells.get(spec.column)
+            try:
+                value = self._field(name, spec, raw)
+            except ValueError as exc:
+                bad(name, spec.column, str(exc))
+                continue
+            if value is not None:
+                values[name] = value
+        if "date" not in values and not any(p.field == "date" for p in problems):
+            bad("date", m.fields["date"].column, "no date")
+        extras: list[tuple[str, str | float | None]] = []
+        for extra_name, extra in m.extra.items():
+            try:
+                extras.append((extra_name, self._extra(extra, cells.get(extra.column))))
+            except ValueError as exc:
+                bad(f"extra.{extra_name}", extra.column, str(exc))
+                extras.append((extra_name, None))
+        outcome: bool | None = None
+        if self.has_outcome and m.outcome is not None:
+            try:
+                outcome = _outcome(m.outcome, cells.get(m.outcome.column))
+            except ValueError as exc:
+                bad("outcome", m.outcome.column, str(exc))
+        date = values.pop("date", None)
+        if problems:
+            reason = "; ".join(f"{p.field}: {p.reason}" for p in problems)
+            return Partial(row, rid or f"row-{row}", date, values, tuple(extras), reason), problems
+        assert rid is not None and date is not None
+        return Record(id=rid, date=date, row=row, outcome=outcome, extra=tuple(extras), **values), problems
+
+    def _field(self, name: str, spec: FieldSpec, raw: object) -> object:
+        if name == "date":
+            return _date(raw, spec.format)
+        if isinstance(raw, list) and name in LIST_FIELDS:
+            parts: list[str] = [t for t in (_cell_text(v) for v in raw) if t]
+        else:
+            text = _cell_text(raw)
+            if text is None:
+                return None
+            if name in LIST_FIELDS:
+                sep = spec.separator
+                parts = [p.strip() for p in (re.split(r"[;,|\s]+", text) if sep is None else text.split(sep))]
+                parts = [p for p in parts if p]
+            elif name == "hs_code":
+                return _hs(text, spec.zfill)
+            elif name in NUMBER_FIELDS:
+                return _number(text, self.mapping.decimal, nonnegative=True)
+            else:
+                return _code(text) if name in _CODE_FIELDS else text
+        if name == "containers":
+            return tuple(dict.fromkeys(_container(p) for p in parts))
+        return tuple(_code(p) for p in parts)
+
+    def _extra(self, spec: ExtraSpec, raw: object) -> str | float | None:
+        text = _cell_text(raw)
+        if text is None:
+            return None
+        if spec.type == "numeric":
+            return _number(text, self.mapping.decimal, nonnegative=False)
+        return text
+
+
+def _code(text: str) -> str:
+    return re.sub(r"\s+", "", text).upper()
+
+
+def _hs(text: str, zfill: int | None) -> str:
+    digits = _HS_CLEAN.sub("", text)
+    if zfill is not None and digits.isdigit():
+        digits = digits.zfill(zfill)
+    if not re.fullmatch(r"\d{6,10}", digits):
+        raise ValueError(f"'{text}' is not an HS code: expected 6 to 10 digits, e.g. 392690 or 3926.90.99")
+    return digits
+
+
+def _container(text: str) -> str:
+    try:
+        return normalise_container(text)
+    except PydanticCustomError as exc:
+        raise ValueError(exc.message()) from None
+
+
+def _number(text: str, decimal: str, *, nonnegative: bool) -> float:
+    cleaned = text.replace("\u00a0", "").replace(" ", "")
+    cleaned = cleaned.replace(".", "").replace(",", ".") if decimal == "," else cleaned.replace(",", "")
+    try:
+        value = float(cleaned)
+    except ValueError:
+        raise ValueError(f"'{text}' is not a number") from None
+    if not math.isfinite(value):
+        raise ValueError(f"'{text}' is not a finite number")
+    if nonnegative and value < 0:
+        raise ValueError(f"'{text}' is negative")
+    return value
+
+
+def _date(raw: object, formats: list[str] | None) -> dt.date | None:
+    if isinstance(raw, dt.datetime):
+        return raw.date()
+    if isinstance(raw, dt.date):
+        return raw
+    text = _cell_text(raw)
+    if text is None:
+        return None
+    for fmt in formats or []:
+        try:
+            return dt.datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+    if not formats:
+        try:
+            return dt.date.fromisoformat(text[:10]) if len(text) == 10 else dt.datetime.fromisoformat(text).date()
+        except ValueError:
+            pass
+    expected = " or ".join(formats) if formats else "an ISO 8601 date such as 2021-03-31"
+    raise ValueError(f"'{text}' is not a date (expected {expected})")
+
+
+def _outcome(spec: OutcomeSpec, raw: object) -> bool | None:
+    text = _cell_text(raw)
+    if text is None:
+        return None
+    folded = text.casefold()
+    if folded in {v.casefold() for v in spec.positive}:
+        return True
+    if spec.negative is None or folded in {v.casefold() for v in spec.negative}:
+        return False
+    raise ValueError(
+        f"'{text}' is neither a positive ({', '.join(spec.positive)}) nor a negative ({', '.join(spec.negative)}) outcome"
+    )
+
+
+def salvage(result: LoadResult, fallback_date: dt.date) -> list[tuple[Record, str]]:
+    """The partial records of rejected rows, each with the reason it was rejected.
+
+    A row whose date could not be read is dated ``fallback_date`` (scorers use the latest date of
+    the file: the whole history counts)."""
+    return [
+        (Record(id=p.id, date=p.date or fallback_date, row=p.row, extra=p.extra, **p.values), p.reason)
+        for p in result.partial
+    ]
