@@ -22,6 +22,8 @@ from rich.progress import (
 from rich.table import Table
 
 from interdict.config import Settings
+from interdict.targeting import commands as _targeting_commands  # noqa: F401  (load, retrain)
+from interdict.targeting.cli import targeting_app
 
 app = typer.Typer(help="Interdict: record, share, link and act on drug and precursor incidents.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -44,6 +46,7 @@ alerts_app = typer.Typer(help="Rapid alerts: reminders and escalations.", no_arg
 app.add_typer(alerts_app, name="alerts")
 notifications_app = typer.Typer(help="Notification delivery: e-mail and webhooks.", no_args_is_help=True)
 app.add_typer(notifications_app, name="notifications")
+app.add_typer(targeting_app, name="targeting")
 console = Console(stderr=True)
 out = Console()
 
