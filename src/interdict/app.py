@@ -35,6 +35,7 @@ from interdict.notifications.stream import Broadcaster
 from interdict.reference.api import router as reference_router
 from interdict.sharing.api import router as sharing_router
 from interdict.sharing.service import any_participant
+from interdict.targeting.api import router as targeting_router
 from interdict.watch.api import router as watch_router
 from interdict.web.deps import WebSubject
 
@@ -257,6 +258,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(notices_router)
     app.include_router(alerts_router)
     app.include_router(notifications_router)
+    app.include_router(targeting_router)
 
     from interdict.web.routes import router as web_router
 

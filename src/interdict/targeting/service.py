@@ -41,7 +41,7 @@ from interdict.targeting.models import (
     TargetingRecord,
     TargetingRejection,
 )
-from interdict.targeting.schemas import BatchRead, OutcomeBody, ProfileCreate, ProfileRead, ProfileUpdate
+from interdict.targeting.schemas import BatchRead, OutcomeBody, ProfileCreate, ProfileRead, ProfileUpdate, RecordRead
 
 POSITIVE = ("irregularity", "seizure")
 
@@ -882,3 +882,37 @@ def training_records(session: Session) -> list[Any]:
     the model is one per installation)."""
     rows = session.scalars(select(TargetingRecord).order_by(TargetingRecord.date, TargetingRecord.record_id))
     return [engine.to_canonical(r, with_outcome=True) for r in rows]
+
+
+def records_read(session: Session, subject: Subject, rows: list[TargetingRecord]) -> list[RecordRead]:
+    reasons = visible_reasons(session, subject, rows)
+    ids = {r.assigned_to_id for r in rows if r.assigned_to_id}
+    users = {u.id: u.username for u in session.scalars(select(User).where(User.id.in_(ids)))} if ids else {}
+    return [
+        RecordRead(
+            id=r.id,
+            record_id=r.record_id,
+            date=r.date,
+            hs_code=r.hs_code,
+            containers=list(r.containers),
+            vessel=r.vessel,
+            voyage=r.voyage,
+            bill_of_lading=r.bill_of_lading,
+            port_loading=r.port_loading,
+            port_discharge=r.port_discharge,
+            consignee=r.consignee,
+            shipper=r.shipper,
+            goods_description=r.goods_description,
+            country_origin=r.country_origin,
+            score=r.score,
+            lane=r.lane,
+            reasons=reasons[r.id],
+            selected=r.selected,
+            selected_reason=r.selected_reason,
+            assigned_to=users.get(r.assigned_to_id) if r.assigned_to_id else None,
+            outcome=r.outcome,
+            outcome_notes=r.outcome_notes,
+            incident_id=r.incident_id,
+        )
+        for r in rows
+    ]
