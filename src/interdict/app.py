@@ -152,9 +152,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             )
         for worker in workers:
             worker.start()
+        from interdict.targeting.tasks import start as start_retrain
+
+        retrain_stop = start_retrain(app.state.sessionmaker, settings)  # off unless TARGETING_RETRAIN_HOURS is set
         try:
             yield
         finally:
+            if retrain_stop is not None:
+                retrain_stop.set()
             await app.state.broadcaster.stop()
             for worker in workers:
                 worker.stop()
