@@ -599,6 +599,8 @@ def _require_analyst(subject: Subject) -> None:
 
 
 def _check_criteria(session: Session, criteria: dict[str, Any]) -> dict[str, Any]:
+    if "field" in criteria:  # a single condition
+        criteria = {"all": [criteria]}
     try:
         node = Group.model_validate(criteria)
     except ValidationError:
