@@ -35,6 +35,7 @@ from interdict.notifications.stream import Broadcaster
 from interdict.reference.api import router as reference_router
 from interdict.sharing.api import router as sharing_router
 from interdict.sharing.service import any_participant
+from interdict.targeting.api import router as targeting_router
 from interdict.watch.api import router as watch_router
 from interdict.web.deps import WebSubject
 
@@ -151,9 +152,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             )
         for worker in workers:
             worker.start()
+        from interdict.targeting.tasks import start as start_retrain
+
+        retrain_stop = start_retrain(app.state.sessionmaker, settings)  # off unless TARGETING_RETRAIN_HOURS is set
         try:
             yield
         finally:
+            if retrain_stop is not None:
+                retrain_stop.set()
             await app.state.broadcaster.stop()
             for worker in workers:
                 worker.stop()
@@ -257,6 +263,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(notices_router)
     app.include_router(alerts_router)
     app.include_router(notifications_router)
+    app.include_router(targeting_router)
 
     from interdict.web.routes import router as web_router
 

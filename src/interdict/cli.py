@@ -22,6 +22,7 @@ from rich.progress import (
 from rich.table import Table
 
 from interdict.config import Settings
+from interdict.targeting import commands as _targeting_commands  # noqa: F401  (load, retrain)
 from interdict.targeting.cli import targeting_app
 
 app = typer.Typer(help="Interdict: record, share, link and act on drug and precursor incidents.", no_args_is_help=True)

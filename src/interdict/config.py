@@ -140,6 +140,42 @@ class Settings(BaseSettings):
         default=0.25, gt=0, le=10, description="How often the live stream looks for new notifications."
     )
 
+    # Container targeting (PCU workflow): see README "Container targeting".
+    targeting_model: Path | None = Field(
+        default=None,
+        description="Directory of a fitted targeting model (interdict targeting fit/retrain); unset: profiles and "
+        "intelligence only.",
+    )
+    targeting_random_share: float = Field(
+        default=0.005,
+        ge=0,
+        le=0.5,
+        description="Share of each load selected for inspection at random (seeded per load).",
+    )
+    targeting_capacity: int = Field(
+        default=20, ge=1, le=10000, description="Containers a unit may select for inspection per load (risk-based)."
+    )
+    targeting_red_threshold: float = Field(default=0.5, gt=0, le=1, description="Score from which a record is red.")
+    targeting_yellow_threshold: float = Field(
+        default=0.2, gt=0, le=1, description="Score from which a record is yellow (below: green)."
+    )
+    targeting_review_min_inspected: int = Field(
+        default=10, ge=1, description="Inspected hits after which a profile's hit rate is judged."
+    )
+    targeting_review_hit_rate: float = Field(
+        default=0.05, ge=0, le=1, description="A judged profile whose hit rate is below this is flagged for review."
+    )
+    targeting_max_upload_bytes: int = Field(default=50 * 1024 * 1024, ge=1024, description="Largest load file.")
+    targeting_retrain_hours: float | None = Field(
+        default=None,
+        gt=0,
+        description="Refit the targeting model on all recorded outcomes every this many hours (needs "
+        "TARGETING_MODEL and TARGETING_RETRAIN_MAPPING); unset: off.",
+    )
+    targeting_retrain_mapping: str | None = Field(
+        default=None, description="Mapping (file or shipped name) the scheduled retrain fits with."
+    )
+
     @property
     def oidc_enabled(self) -> bool:
         return bool(self.oidc_issuer and self.oidc_client_id)

@@ -11,6 +11,7 @@ from interdict.notices import models as notices_models
 from interdict.notifications import models as notifications_models
 from interdict.reference import models as reference_models
 from interdict.sharing import models as sharing_models
+from interdict.targeting import models as targeting_models
 from interdict.watch import models as watch_models
 
 __all__ = [
@@ -26,5 +27,6 @@ __all__ = [
     "outbox",
     "reference_models",
     "sharing_models",
+    "targeting_models",
     "watch_models",
 ]

@@ -83,6 +83,14 @@ def test_pages_load_nothing_from_outside(client: TestClient, world: World) -> No
 
 # Bodies that get each API route past request validation, so its handler (and its decision) runs.
 API_BODIES: dict[tuple[str, str], dict[str, Any]] = {
+    ("POST", "/api/v1/targeting/profiles"): {
+        "name": "p2",
+        "criteria": {"field": "country_origin", "op": "eq", "value": "CN"},
+        "weight": 0.2,
+        "rationale": "r",
+    },
+    ("PATCH", "/api/v1/targeting/profiles/{profile_id}"): {"weight": 0.3},
+    ("POST", "/api/v1/targeting/records/{record_id}/outcome"): {"outcome": "nothing_found"},
     ("POST", "/api/v1/tokens"): {"name": "route test", "scopes": ["read"]},
     ("POST", "/api/v1/organisations"): {
         "code": "RT-UNIT",
@@ -193,6 +201,27 @@ def test_every_route_makes_an_authorisation_decision(client: TestClient, world: 
         json={"kind": "company", "value": "Hoang Phat JSC", "reason": "r"},
         headers=h,
     ).json()
+    profile = client.post(
+        "/api/v1/targeting/profiles",
+        json={
+            "name": "p",
+            "criteria": {"field": "hs_code", "op": "eq", "value": "29"},
+            "weight": 0.5,
+            "rationale": "r",
+        },
+        headers=h,
+    ).json()
+    import tempfile
+    from pathlib import Path
+
+    from tests.targeting.workflow_data import GOOD, load, write
+
+    with tempfile.TemporaryDirectory() as tmp:
+        loaded = load(world, write(Path(tmp) / "m.csv", GOOD), user="admin")
+    with world.session() as s:
+        from interdict.targeting.models import TargetingRecord
+
+        target_id = s.scalars(select(TargetingRecord.id).where(TargetingRecord.batch_id == loaded["batch_id"])).first()
     with world.session() as s:
         link_id = s.scalars(select(EntityLink.id)).first()
         entity_id = s.scalars(select(Entity.id)).first()
@@ -218,6 +247,9 @@ def test_every_route_makes_an_authorisation_decision(client: TestClient, world: 
         "entry_id": entry["id"],
         "notice_id": notice["id"],
         "alert_id": alert["id"],
+        "profile_id": profile["id"],
+        "batch_id": loaded["batch_id"],
+        "record_id": target_id,
     }
 
     def fill(template: str) -> str:
@@ -245,6 +277,8 @@ def test_every_route_makes_an_authorisation_decision(client: TestClient, world: 
                     r = client.post(url, files={"file": ("c.txt", b"z", "text/plain")}, headers=h)
                 elif (method, path) == ("POST", "/api/v1/incidents"):
                     r = client.post(url, json=minimal_incident(), headers=h)
+                elif (method, path) == ("POST", "/api/v1/targeting/batches/{batch_id}/select"):
+                    r = client.post(url, json={"record_ids": [str(values["record_id"])]}, headers=h)
                 elif (method, path) == ("POST", "/api/v1/notices"):
                     r = client.post(url, json=notice_body(), headers=h)
                 else:

@@ -31,7 +31,7 @@ targeting_app = typer.Typer(
     help="Targeting: risk scores, lanes and reasons for declarations and manifests (LightGBM).",
     no_args_is_help=True,
 )
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)  # messages name paths: never wrapped mid-word
 SHOWN_REJECTIONS = 20
 REASON_SEPARATOR = " | "
 

@@ -45,6 +45,7 @@ from interdict.reference.catalogue import get_index
 from interdict.sharing import groups as sharing_groups
 from interdict.sharing.schemas import SharingChange
 from interdict.sharing.service import any_participant, can_edit, readable, require_editable, require_writer
+from interdict.targeting import service as targeting
 from interdict.watch import service as watch
 from interdict.web.deps import CheckedForm, WebSubject
 from interdict.web.forms import errors_by_field, form_lines, incident_from_form
@@ -234,6 +235,13 @@ def new_page(request: Request, db: SessionDep, subject: WebSubject) -> Response:
         alert, prefill = alerts.incident_prefill(db, subject, from_alert)
         data.update({k: v for k, v in prefill.items() if v not in (None, [], "")})
         extra = {"from_alert": alert.reference, "from_response": request.query_params.get("response", "")}
+    from_target = request.query_params.get("from_target")
+    if from_target:
+        # Prefilled from a targeted container's seizure (the user's unit's record; 404 otherwise); the saved
+        # incident is linked back to the record.
+        record, prefill = targeting.incident_prefill(db, subject, from_target)
+        data.update({k: v for k, v in prefill.items() if v not in (None, [], "")})
+        extra = {"from_target": str(record.id), "from_target_ref": record.record_id}
     return render(request, "incidents/form.html", {**_form_context(db, subject, data, {}), **extra})
 
 
@@ -247,12 +255,20 @@ def create(request: Request, db: SessionDep, subject: WebSubject, form: CheckedF
     data = incident_from_form(form)
     submit = form.get("action") == "submit"
     from_response = form.get("alert_response")
-    extra = {"from_alert": form.get("from_alert") or "", "from_response": from_response or ""}
+    from_target = form.get("from_target")
+    extra = {
+        "from_alert": form.get("from_alert") or "",
+        "from_response": from_response or "",
+        "from_target": from_target or "",
+        "from_target_ref": form.get("from_target_ref") or "",
+    }
     try:
         body = IncidentCreate.model_validate({**data, "submit": submit})
         incident, warnings = svc.create_incident(db, subject, body)
         if isinstance(from_response, str) and from_response:
             alerts.link_response_incident(db, subject, from_response, incident)
+        if isinstance(from_target, str) and from_target:
+            targeting.link_incident(db, subject, from_target, incident)
     except (ValidationError, InvalidInput) as exc:
         err = _invalid(exc)
         return render(

@@ -4,7 +4,20 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from interdict.web import account, alerts, audit, auth, incidents, linkage, notices, notifications, oidc, sharing, watch
+from interdict.web import (
+    account,
+    alerts,
+    audit,
+    auth,
+    incidents,
+    linkage,
+    notices,
+    notifications,
+    oidc,
+    sharing,
+    targeting,
+    watch,
+)
 
 router = APIRouter(include_in_schema=False)
 router.include_router(auth.router)
@@ -18,3 +31,4 @@ router.include_router(linkage.router)
 router.include_router(notices.router)
 router.include_router(watch.router)
 router.include_router(notifications.router)
+router.include_router(targeting.router)

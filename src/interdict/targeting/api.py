@@ -1,0 +1,91 @@
+"""Targeting API: risk profiles (CRUD, with hit rates), loads and their ranked worklists, selection and outcomes."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, Response
+
+from interdict.accounts.deps import SubjectDep, WriterDep
+from interdict.core.clock import utcnow
+from interdict.core.deps import SessionDep, SettingsDep
+from interdict.targeting import service
+from interdict.targeting.schemas import (
+    BatchRead,
+    OutcomeBody,
+    ProfileCreate,
+    ProfileRead,
+    ProfileUpdate,
+    RecordRead,
+    SelectBody,
+)
+
+router = APIRouter(prefix="/api/v1/targeting", tags=["targeting"])
+
+
+@router.get("/profiles", response_model=list[ProfileRead])
+def list_profiles(db: SessionDep, subject: SubjectDep, settings: SettingsDep) -> list[ProfileRead]:
+    """Risk profiles of your organisation, with hits, inspected hits, hit rate and the review flag."""
+    return service.profiles_read(db, subject, settings, service.list_profiles(db, subject))
+
+
+@router.post("/profiles", response_model=ProfileRead, status_code=201)
+def create_profile(body: ProfileCreate, db: SessionDep, subject: WriterDep, settings: SettingsDep) -> ProfileRead:
+    """Criteria in the filter language over targeting fields; a weight (0-1) or a direct lane (analysts)."""
+    p = service.create_profile(db, subject, body, now=utcnow())
+    return service.profiles_read(db, subject, settings, [p])[0]
+
+
+@router.get("/profiles/{profile_id}", response_model=ProfileRead)
+def get_profile(profile_id: uuid.UUID, db: SessionDep, subject: SubjectDep, settings: SettingsDep) -> ProfileRead:
+    return service.profiles_read(db, subject, settings, [service.get_profile(db, subject, profile_id)])[0]
+
+
+@router.patch("/profiles/{profile_id}", response_model=ProfileRead)
+def update_profile(
+    profile_id: uuid.UUID, body: ProfileUpdate, db: SessionDep, subject: WriterDep, settings: SettingsDep
+) -> ProfileRead:
+    p = service.update_profile(db, subject, profile_id, body, now=utcnow())
+    return service.profiles_read(db, subject, settings, [p])[0]
+
+
+@router.delete("/profiles/{profile_id}", status_code=204)
+def delete_profile(profile_id: uuid.UUID, db: SessionDep, subject: WriterDep) -> Response:
+    service.delete_profile(db, subject, profile_id)
+    return Response(status_code=204)
+
+
+@router.get("/batches", response_model=list[BatchRead])
+def list_batches(db: SessionDep, subject: SubjectDep) -> list[BatchRead]:
+    return [service.batch_read(db, b) for b in service.list_batches(db, subject)]
+
+
+@router.get("/batches/{batch_id}/records", response_model=list[RecordRead])
+def worklist(
+    batch_id: uuid.UUID,
+    db: SessionDep,
+    subject: SubjectDep,
+    lane: str | None = None,
+    hs: str | None = None,
+    origin: str | None = None,
+    party: str | None = None,
+    text: str | None = None,
+) -> list[RecordRead]:
+    """The load's records ranked by score, with the reasons you may see."""
+    batch = service.get_batch(db, subject, batch_id)
+    rows = service.worklist(db, subject, batch, lane=lane, hs=hs, origin=origin, party=party, text=text)
+    return service.records_read(db, subject, rows)
+
+
+@router.post("/batches/{batch_id}/select")
+def select(
+    batch_id: uuid.UUID, body: SelectBody, db: SessionDep, subject: WriterDep, settings: SettingsDep
+) -> dict[str, int]:
+    """Select records for inspection within the unit's capacity per load (422 beyond it)."""
+    return {"selected": service.select_records(db, subject, settings, batch_id, body.record_ids, now=utcnow())}
+
+
+@router.post("/records/{record_id}/outcome", response_model=RecordRead)
+def outcome(record_id: uuid.UUID, body: OutcomeBody, db: SessionDep, subject: WriterDep) -> RecordRead:
+    rec = service.record_outcome(db, subject, record_id, body, now=utcnow())
+    return service.records_read(db, subject, [rec])[0]

@@ -1,0 +1,114 @@
+"""Targeting workflow shapes (API and forms)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Lane = Literal["red", "yellow", "green"]
+Outcome = Literal["nothing_found", "irregularity", "seizure"]
+
+
+class ProfileCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=120)
+    criteria: dict[str, Any]
+    weight: float | None = Field(default=None, gt=0, le=1)
+    lane: Lane | None = None
+    valid_from: date | None = None
+    valid_to: date | None = None
+    rationale: str = Field(min_length=1, max_length=5000)
+    active: bool = True
+
+
+class ProfileUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, min_length=1, max_length=120)
+    criteria: dict[str, Any] | None = None
+    weight: float | None = Field(default=None, gt=0, le=1)
+    lane: Lane | None = None
+    valid_from: date | None = None
+    valid_to: date | None = None
+    rationale: str | None = Field(default=None, min_length=1, max_length=5000)
+    active: bool | None = None
+
+
+class ProfileRead(BaseModel):
+    id: uuid.UUID
+    name: str
+    owner_unit: str
+    owner: str
+    criteria: dict[str, Any]
+    weight: float | None
+    lane: str | None
+    valid_from: date | None
+    valid_to: date | None
+    rationale: str
+    active: bool
+    hits: int
+    inspected: int
+    irregular: int
+    hit_rate: float | None
+    flagged: bool
+    editable: bool
+
+
+class BatchRead(BaseModel):
+    id: uuid.UUID
+    name: str
+    unit: str
+    source_file: str
+    mapping_name: str
+    rows: int
+    loaded: int
+    rejected: int
+    model_version: str | None
+    random_share: float
+    created_at: Any
+
+
+class RecordRead(BaseModel):
+    id: uuid.UUID
+    record_id: str
+    date: date
+    hs_code: str | None
+    containers: list[str]
+    vessel: str | None
+    voyage: str | None
+    bill_of_lading: str | None
+    port_loading: str | None
+    port_discharge: str | None
+    consignee: str | None
+    shipper: str | None
+    goods_description: str | None
+    country_origin: str | None
+    score: float | None
+    lane: str | None
+    reasons: list[dict[str, Any]]
+    selected: bool
+    selected_reason: str | None
+    assigned_to: str | None
+    outcome: str | None
+    outcome_notes: str | None
+    incident_id: uuid.UUID | None
+
+
+class SelectBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    record_ids: list[uuid.UUID] = Field(min_length=1)
+
+
+class AssignBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    username: str = Field(min_length=1)
+
+
+class OutcomeBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    outcome: Outcome
+    notes: str | None = Field(default=None, max_length=5000)

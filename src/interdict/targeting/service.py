@@ -1,0 +1,920 @@
+"""The PCU targeting workflow: loads, risk profiles, worklists, selection, outcomes, performance.
+
+Access (one predicate, :func:`batch_visible`): loads and their records belong to the loading unit; every unit of
+its organisation tree may read them; only the loading unit's officers select, assign and record outcomes
+(``sharing.require_editable``). Risk profiles are read by the organisation tree and written by the owner unit's
+analysts. Reasons that cite an incident are shown only to readers who may read that incident
+(:func:`visible_reasons`). Services never commit.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import uuid
+from collections import defaultdict
+from dataclasses import asdict, dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
+
+from interdict.accounts.models import Organisation, User
+from interdict.accounts.subject import Subject
+from interdict.audit import service as audit
+from interdict.config import Settings
+from interdict.core.errors import FieldError, Forbidden, InvalidInput, NotFound
+from interdict.core.filters import Group
+from interdict.incidents.models import Incident
+from interdict.sharing.service import decided, readable_clause, require_editable
+from interdict.targeting import engine, profiles
+from interdict.targeting.models import (
+    ProfileHit,
+    RiskProfile,
+    TargetingBatch,
+    TargetingRecord,
+    TargetingRejection,
+)
+from interdict.targeting.schemas import BatchRead, OutcomeBody, ProfileCreate, ProfileRead, ProfileUpdate, RecordRead
+
+POSITIVE = ("irregularity", "seizure")
+
+
+# --- access ------------------------------------------------------------------------------------------
+
+
+def _tree(subject: Subject) -> Select[Any]:
+    return select(Organisation.id).where(Organisation.root_id == subject.root_org_id)
+
+
+def batch_visible(model: type[TargetingBatch] | type[TargetingRecord], subject: Subject) -> ColumnElement[bool]:
+    """THE read predicate of loads and records: the loading unit's organisation tree."""
+    decided("targeting:read")
+    return model.owner_org_id.in_(_tree(subject))
+
+
+def get_batch(session: Session, subject: Subject, batch_id: uuid.UUID | str) -> TargetingBatch:
+    bid = _uuid(batch_id)
+    batch = session.scalar(
+        select(TargetingBatch).where(TargetingBatch.id == bid, batch_visible(TargetingBatch, subject))
+    )
+    if batch is None:
+        raise NotFound("no such load")
+    return batch
+
+
+def get_record(session: Session, subject: Subject, record_id: uuid.UUID | str) -> TargetingRecord:
+    rid = _uuid(record_id)
+    rec = session.scalar(
+        select(TargetingRecord).where(TargetingRecord.id == rid, batch_visible(TargetingRecord, subject))
+    )
+    if rec is None:
+        raise NotFound("no such record")
+    return rec
+
+
+def _uuid(value: uuid.UUID | str) -> uuid.UUID:
+    try:
+        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+    except ValueError:
+        raise NotFound("no such record") from None
+
+
+def list_batches(session: Session, subject: Subject) -> list[TargetingBatch]:
+    stmt = (
+        select(TargetingBatch).where(batch_visible(TargetingBatch, subject)).order_by(TargetingBatch.created_at.desc())
+    )
+    return list(session.scalars(stmt.limit(500)))
+
+
+def batch_read(session: Session, batch: TargetingBatch) -> BatchRead:
+    org = session.get(Organisation, batch.owner_org_id)
+    return BatchRead(
+        id=batch.id,
+        name=batch.name,
+        unit=org.code if org else "",
+        source_file=batch.source_file,
+        mapping_name=batch.mapping_name,
+        rows=batch.rows,
+        loaded=batch.loaded,
+        rejected=batch.rejected,
+        model_version=batch.model_version,
+        random_share=batch.random_share,
+        created_at=batch.created_at,
+    )
+
+
+# --- loads -------------------------------------------------------------------------------------------
+
+
+@dataclass
+class LoadSummary:
+    batch: TargetingBatch
+    new: int
+    updated: int
+    unchanged: int
+    rejections: list[TargetingRejection]
+    note: str | None
+
+
+def _canonical_json(record: Any) -> dict[str, Any]:
+    d = asdict(record)
+    d.pop("row", None)
+    d["date"] = record.date.isoformat()
+    d["containers"] = list(record.containers)
+    d["port_transshipment"] = list(record.port_transshipment)
+    d["extra"] = [list(x) for x in record.extra]
+    return d
+
+
+def _apply(row: TargetingRecord, data: dict[str, Any]) -> None:
+    g = data.get
+    row.data = data
+    row.date = date.fromisoformat(data["date"])
+    row.hs_code = g("hs_code")
+    row.containers = list(g("containers") or [])
+    row.vessel = profiles.name_upper(g("vessel")) if g("vessel") else None
+    row.voyage = g("voyage")
+    row.bill_of_lading = g("bill_of_lading")
+    row.port_loading = g("port_loading")
+    row.port_discharge = g("port_discharge")
+    row.port_transshipment = list(g("port_transshipment") or [])
+    row.transshipment_text = f" {' '.join(row.port_transshipment)} " if row.port_transshipment else ""
+    for role in ("shipper", "consignee", "importer", "declarant"):
+        setattr(row, role, (g(role) or None) and str(g(role))[:300])
+        setattr(row, f"{role}_key", profiles.party_key(g(role)))
+    row.notify_party = (g("notify_party") or None) and str(g("notify_party"))[:300]
+    row.goods_description = g("goods_description")
+    row.goods_words = profiles.goods_words(g("goods_description"))
+    row.country_origin = g("country_origin")
+    row.country_departure = g("country_departure")
+    row.office = profiles.name_upper(g("office")) if g("office") else None
+    row.gross_weight = g("gross_weight")
+    row.net_weight = g("net_weight")
+    row.value = g("value")
+    row.value_per_kg = profiles.value_per_kg(row.value, row.net_weight, row.gross_weight)
+    row.chemical_mismatch = profiles.chemical_mismatch(row.goods_words, row.hs_code)
+
+
+def _first_seen(session: Session, root_org_id: uuid.UUID, records: list[TargetingRecord]) -> None:
+    """Days since each record's consignee first appeared in the agency's loaded records (0 when first seen now)."""
+    keys = sorted({r.consignee_key for r in records if r.consignee_key})
+    first: dict[str, date] = {}
+    for i in range(0, len(keys), 500):
+        first.update(
+            (k, d)
+            for k, d in session.execute(
+                select(TargetingRecord.consignee_key, func.min(TargetingRecord.date))
+                .where(TargetingRecord.root_org_id == root_org_id, TargetingRecord.consignee_key.in_(keys[i : i + 500]))
+                .group_by(TargetingRecord.consignee_key)
+            ).tuples()
+            if k is not None
+        )
+    for r in records:
+        seen = first.get(r.consignee_key) if r.consignee_key else None
+        r.consignee_first_seen_days = max((r.date - seen).days, 0) if seen else None
+
+
+def load_batch(
+    session: Session,
+    subject: Subject,
+    settings: Settings,
+    path: Path,
+    mapping_ref: str | Path,
+    *,
+    source_name: str | None = None,
+    batch_name: str | None = None,
+    now: datetime,
+) -> LoadSummary:
+    """Load a file into a batch of the subject's unit: valid rows upserted by record id (unchanged rows are not
+    touched, changed ones updated in place), every rejected row reported; then score the batch. A load that cannot
+    be read at all raises :class:`InvalidInput` before anything is written (the caller's unit of work rolls back).
+    Reloading into the same batch name replaces its rejection report."""
+    from interdict.targeting.mapping import load, read_mapping
+
+    decided("targeting:load")
+    if not subject.can_write:
+        raise Forbidden("your role cannot load manifests")
+    mapping = read_mapping(mapping_ref)
+    result = load(path, mapping)
+    source = source_name or path.name
+    name = (batch_name or "").strip() or _default_name(result.records, source)
+    if len(name) > 200:
+        raise InvalidInput(FieldError(("batch_name",), "at most 200 characters"))
+    org = session.get(Organisation, subject.org_id)
+    root_id = (org.root_id if org else None) or subject.root_org_id
+    batch = session.scalar(
+        select(TargetingBatch).where(TargetingBatch.owner_org_id == subject.org_id, TargetingBatch.name == name)
+    )
+    if batch is None:
+        batch = TargetingBatch(
+            owner_org_id=subject.org_id,
+            name=name,
+            source_file=source[:255],
+            mapping_name=mapping.name,
+            created_by_id=subject.user_id,
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(batch)
+        session.flush()
+    else:
+        batch.source_file, batch.mapping_name, batch.updated_at = source[:255], mapping.name, now
+    by_id = {r.id: r for r in result.records}
+    existing: dict[str, TargetingRecord] = {}
+    ids = sorted(by_id)
+    for i in range(0, len(ids), 500):
+        for found in session.scalars(
+            select(TargetingRecord).where(
+                TargetingRecord.root_org_id == root_id, TargetingRecord.record_id.in_(ids[i : i + 500])
+            )
+        ):
+            existing[found.record_id] = found
+    new = updated = unchanged = 0
+    touched: list[TargetingRecord] = []
+    for rid, rec in by_id.items():
+        data = _canonical_json(rec)
+        digest = hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
+        row: TargetingRecord | None = existing.get(rid)
+        if row is not None and row.owner_org_id != subject.org_id:
+            session.add(
+                TargetingRejection(
+                    batch_id=batch.id,
+                    row=rec.row,
+                    record_id=rid,
+                    field="id",
+                    column=mapping.fields["id"].column,
+                    reason="this record id was loaded by another unit of your organisation",
+                )
+            )
+            continue
+        if row is not None and row.content_hash == digest and row.batch_id == batch.id:
+            unchanged += 1
+            continue
+        if row is None:
+            row = TargetingRecord(
+                batch_id=batch.id,
+                owner_org_id=subject.org_id,
+                root_org_id=root_id,
+                record_id=rid,
+                created_at=now,
+                reasons=[],
+            )
+            session.add(row)
+            new += 1
+        else:
+            updated += 1
+            row.batch_id = batch.id
+        _apply(row, data)
+        row.content_hash = digest
+        row.updated_at = now
+        touched.append(row)
+    session.query(TargetingRejection).filter(TargetingRejection.batch_id == batch.id).delete()
+    rejections = [
+        TargetingRejection(
+            batch_id=batch.id, row=r.row, record_id=r.record_id, field=r.field, column=r.column, reason=r.reason
+        )
+        for r in result.rejections
+    ]
+    session.add_all(rejections)
+    session.flush()
+    _first_seen(session, root_id, touched)
+    batch.rows = result.rows
+    batch.rejected = result.rejected_rows
+    batch.loaded = session.scalar(select(func.count()).where(TargetingRecord.batch_id == batch.id)) or 0
+    note = None
+    if touched or new:
+        note = engine.score_batch(session, batch, settings, now=now)
+    audit.record(
+        session,
+        subject,
+        "targeting.load",
+        object_type="targeting_batch",
+        object_id=batch.id,
+        object_label=batch.name,
+        summary=f"{source}: {new} new, {updated} updated, {unchanged} unchanged, {batch.rejected} rows rejected",
+    )
+    session.flush()
+    return LoadSummary(batch, new, updated, unchanged, rejections, note)
+
+
+def _default_name(records: list[Any], source: str) -> str:
+    vessels = {(r.vessel or "", r.voyage or "") for r in records if r.vessel}
+    if len(vessels) == 1:
+        vessel, voyage = next(iter(vessels))
+        day = max(r.date for r in records).isoformat()
+        return " ".join(p for p in (vessel, voyage, day) if p)
+    return source
+
+
+def rejections(session: Session, subject: Subject, batch_id: uuid.UUID | str) -> list[TargetingRejection]:
+    batch = get_batch(session, subject, batch_id)
+    return list(
+        session.scalars(
+            select(TargetingRejection)
+            .where(TargetingRejection.batch_id == batch.id)
+            .order_by(TargetingRejection.row, TargetingRejection.field)
+        )
+    )
+
+
+def rejections_csv(rows: list[TargetingRejection]) -> str:
+    out = io.StringIO()
+    w = csv.writer(out)
+    w.writerow(["row", "record_id", "field", "column", "reason"])
+    for r in rows:
+        w.writerow([r.row, r.record_id or "", r.field, r.column or "", _safe_cell(r.reason)])
+    return out.getvalue()
+
+
+def _safe_cell(text: str) -> str:
+    """No spreadsheet formulas in a downloaded report."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+
+
+# --- worklist ----------------------------------------------------------------------------------------
+
+
+def worklist(
+    session: Session,
+    subject: Subject,
+    batch: TargetingBatch,
+    *,
+    lane: str | None = None,
+    hs: str | None = None,
+    origin: str | None = None,
+    party: str | None = None,
+    text: str | None = None,
+    selected_only: bool = False,
+    limit: int = 500,
+) -> list[TargetingRecord]:
+    """The batch's records, ranked (highest score first), filtered through the same filter language."""
+    reg = profiles.registry(session)
+    conds: list[dict[str, Any]] = []
+    if hs:
+        conds.append({"field": "hs_code", "op": "eq", "value": hs})
+    if origin:
+        conds.append({"field": "country_origin", "op": "eq", "value": origin})
+    if party:
+        conds.append(
+            {
+                "any": [
+                    {"field": f, "op": "contains", "value": party}
+                    for f in ("consignee", "shipper", "importer", "declarant")
+                ]
+            }
+        )
+    if text:
+        conds.append({"field": "goods_text", "op": "match", "value": text})
+    stmt = select(TargetingRecord).where(TargetingRecord.batch_id == batch.id, batch_visible(TargetingRecord, subject))
+    if conds:
+        try:
+            stmt = stmt.where(reg.compile(Group.model_validate({"all": conds})))
+        except InvalidInput as exc:
+            raise InvalidInput([FieldError((_filter_param(e.loc),), e.msg) for e in exc.errors]) from None
+    if lane:
+        if lane not in ("red", "yellow", "green"):
+            raise InvalidInput(FieldError(("lane",), "choose red, yellow or green"))
+        stmt = stmt.where(TargetingRecord.lane == lane)
+    if selected_only:
+        stmt = stmt.where(TargetingRecord.selected.is_(True))
+    stmt = stmt.order_by(TargetingRecord.score.desc(), TargetingRecord.record_id).limit(limit)
+    return list(session.scalars(stmt))
+
+
+def _filter_param(loc: tuple[str | int, ...]) -> str:
+    names = {0: "hs", 1: "origin", 2: "party", 3: "text"}
+    return str(names.get(loc[2], "filter")) if len(loc) > 2 and isinstance(loc[2], int) else "filter"
+
+
+def visible_reasons(
+    session: Session, subject: Subject, records: list[TargetingRecord]
+) -> dict[uuid.UUID, list[dict[str, Any]]]:
+    """Each record's reasons as this reader may see them: a reason citing an incident the reader may not read is
+    left out entirely (its text names the incident)."""
+    cited = {uuid.UUID(x["incident_id"]) for r in records for x in (r.reasons or []) if x.get("incident_id")}
+    readable: set[uuid.UUID] = set()
+    if cited:
+        readable = set(
+            session.scalars(
+                select(Incident.id).where(Incident.id.in_(sorted(cited)), readable_clause(Incident, subject))
+            )
+        )
+    return {
+        r.id: [x for x in (r.reasons or []) if not x.get("incident_id") or uuid.UUID(x["incident_id"]) in readable]
+        for r in records
+    }
+
+
+def unit_officers(session: Session, org_id: uuid.UUID) -> list[User]:
+    return list(
+        session.scalars(select(User).where(User.org_id == org_id, User.is_active.is_(True)).order_by(User.username))
+    )
+
+
+def select_records(
+    session: Session,
+    subject: Subject,
+    settings: Settings,
+    batch_id: uuid.UUID | str,
+    record_ids: list[uuid.UUID],
+    *,
+    now: datetime,
+) -> int:
+    """Select records for inspection (risk-based), within the unit's capacity per load; refuses beyond it."""
+    batch = get_batch(session, subject, batch_id)
+    require_editable(batch, subject)
+    rows = list(
+        session.scalars(
+            select(TargetingRecord).where(TargetingRecord.batch_id == batch.id, TargetingRecord.id.in_(record_ids))
+        )
+    )
+    if len(rows) != len(set(record_ids)):
+        raise InvalidInput(FieldError(("selected",), "some of the chosen records are not in this load"))
+    already = (
+        session.scalar(
+            select(func.count()).where(
+                TargetingRecord.batch_id == batch.id,
+                TargetingRecord.selected.is_(True),
+                TargetingRecord.selected_reason == "risk",
+            )
+        )
+        or 0
+    )
+    adding = [r for r in rows if not r.selected]
+    capacity = settings.targeting_capacity
+    if already + len(adding) > capacity:
+        raise InvalidInput(
+            FieldError(
+                ("selected",),
+                f"capacity exceeded: your unit can inspect {capacity} containers of this load; {already} already "
+                f"selected, {len(adding)} more chosen. Choose at most {max(capacity - already, 0)}.",
+            )
+        )
+    for r in adding:
+        r.selected, r.selected_reason, r.selected_at, r.selected_by_id = True, "risk", now, subject.user_id
+    audit.record(
+        session,
+        subject,
+        "targeting.select",
+        object_type="targeting_batch",
+        object_id=batch.id,
+        object_label=batch.name,
+        summary=f"selected {', '.join(r.record_id for r in adding)}",
+    )
+    return len(adding)
+
+
+def unselect(session: Session, subject: Subject, record_id: uuid.UUID | str) -> None:
+    rec = get_record(session, subject, record_id)
+    require_editable(rec, subject)
+    if rec.selected_reason == "random":
+        raise InvalidInput(FieldError(("selected",), "a random selection stays: it keeps the evidence unbiased"))
+    if rec.outcome is not None:
+        raise InvalidInput(FieldError(("selected",), "this record already has an outcome"))
+    rec.selected, rec.selected_reason, rec.selected_at, rec.selected_by_id = False, None, None, None
+
+
+def assign(session: Session, subject: Subject, record_id: uuid.UUID | str, username: str) -> TargetingRecord:
+    rec = get_record(session, subject, record_id)
+    require_editable(rec, subject)
+    if not rec.selected:
+        raise InvalidInput(FieldError(("username",), "select the record for inspection before assigning it"))
+    user = session.scalar(
+        select(User).where(User.username == username, User.org_id == rec.owner_org_id, User.is_active.is_(True))
+    )
+    if user is None:
+        raise InvalidInput(FieldError(("username",), f"'{username}' is not an active officer of the loading unit"))
+    rec.assigned_to_id = user.id
+    audit.record(
+        session,
+        subject,
+        "targeting.assign",
+        object_type="targeting_record",
+        object_id=rec.id,
+        object_label=rec.record_id,
+        summary=f"assigned to {user.username}",
+    )
+    return rec
+
+
+def record_outcome(
+    session: Session, subject: Subject, record_id: uuid.UUID | str, body: OutcomeBody, *, now: datetime
+) -> TargetingRecord:
+    """Record the inspection result of a selected record; profile hit rates follow from it (see profile_stats)."""
+    rec = get_record(session, subject, record_id)
+    require_editable(rec, subject)
+    if not rec.selected:
+        raise InvalidInput(FieldError(("outcome",), "only a record selected for inspection has an outcome"))
+    notes = (body.notes or "").strip()
+    if body.outcome != "nothing_found" and not notes:
+        raise InvalidInput(FieldError(("notes",), "say what was found for an irregularity or a seizure"))
+    before = {"outcome": rec.outcome, "notes": rec.outcome_notes}
+    rec.outcome, rec.outcome_notes, rec.outcome_at, rec.outcome_by_id = (
+        body.outcome,
+        notes or None,
+        now,
+        subject.user_id,
+    )
+    audit.record(
+        session,
+        subject,
+        "targeting.outcome",
+        object_type="targeting_record",
+        object_id=rec.id,
+        object_label=rec.record_id,
+        before=before,
+        after={"outcome": rec.outcome, "notes": rec.outcome_notes},
+    )
+    return rec
+
+
+def incident_prefill(
+    session: Session, subject: Subject, record_id: uuid.UUID | str
+) -> tuple[TargetingRecord, dict[str, Any]]:
+    """New-incident form values from a record the subject may edit (its unit's seizure)."""
+    rec = get_record(session, subject, record_id)
+    require_editable(rec, subject)
+    parties = [
+        {"kind": "company", "role": role, "name": getattr(rec, role)}
+        for role in ("shipper", "consignee", "notify_party")
+        if getattr(rec, role)
+    ]
+    data: dict[str, Any] = {
+        "incident_type": "seizure",
+        "incident_date": (rec.outcome_at or datetime.now()).date().isoformat(),
+        "country": subject.country,
+        "place_type": "seaport",
+        "mode_of_transport": "sea",
+        "distribution": "organisation",
+        "tlp": "AMBER",
+        "vessel_name": rec.vessel,
+        "voyage": rec.voyage,
+        "bl_awb": rec.bill_of_lading,
+        "containers": [{"number": c} for c in rec.containers],
+        "parties": parties,
+        "declared_hs_code": rec.hs_code,
+        "goods_description": rec.goods_description,
+        "origin_country": (rec.country_origin or "")[:2] or None,
+        "departure_country": (rec.port_loading or "")[:2] or (rec.country_departure or "")[:2] or None,
+        "departure_locode": rec.port_loading,
+        "transits": [{"country": p[:2], "locode": p} for p in rec.port_transshipment],
+        "destination_country": (rec.port_discharge or "")[:2] or None,
+        "destination_locode": rec.port_discharge,
+        "locode": rec.port_discharge if (rec.port_discharge or "")[:2] == subject.country else None,
+        "narrative": f"Seizure at inspection of targeted record {rec.record_id}: {rec.outcome_notes or ''}".strip(),
+    }
+    return rec, data
+
+
+def link_incident(session: Session, subject: Subject, record_id: uuid.UUID | str, incident: Incident) -> None:
+    rec = get_record(session, subject, record_id)
+    require_editable(rec, subject)
+    rec.incident_id = incident.id
+
+
+# --- risk profiles -----------------------------------------------------------------------------------
+
+
+def _profile_visible(subject: Subject) -> ColumnElement[bool]:
+    decided("targeting:profiles")
+    return RiskProfile.root_org_id == subject.root_org_id
+
+
+def can_edit_profile(profile: RiskProfile, subject: Subject) -> bool:
+    decided("targeting:profile-edit")
+    return subject.has_role("analyst") and subject.can_write and profile.owner_org_id == subject.org_id
+
+
+def _require_analyst(subject: Subject) -> None:
+    decided("targeting:profile-edit")
+    if not (subject.has_role("analyst") and subject.can_write):
+        raise Forbidden("risk profiles are written by analysts")
+
+
+def _check_criteria(session: Session, criteria: dict[str, Any]) -> dict[str, Any]:
+    if "field" in criteria:  # a single condition
+        criteria = {"all": [criteria]}
+    try:
+        node = Group.model_validate(criteria)
+    except ValidationError:
+        raise InvalidInput(
+            FieldError(("criteria",), 'expected a filter tree: {"all": [{"field": ..., "op": ..., "value": ...}]}')
+        ) from None
+    reg = profiles.registry(session)
+    try:
+        reg.matcher(node)
+        reg.compile(node)
+    except InvalidInput as exc:
+        raise InvalidInput([FieldError(("criteria", *e.loc[1:]), e.msg) for e in exc.errors]) from None
+    return node.model_dump(by_alias=True, exclude_none=True, mode="json")
+
+
+def _check_profile(weight: float | None, lane: str | None, valid_from: date | None, valid_to: date | None) -> None:
+    if weight is None and lane is None:
+        raise InvalidInput(FieldError(("weight",), "give a weight (above 0, at most 1) or a direct lane"))
+    if valid_from and valid_to and valid_to < valid_from:
+        raise InvalidInput(FieldError(("valid_to",), "is before 'valid from'"))
+
+
+def create_profile(session: Session, subject: Subject, body: ProfileCreate, *, now: datetime) -> RiskProfile:
+    _require_analyst(subject)
+    criteria = _check_criteria(session, body.criteria)
+    _check_profile(body.weight, body.lane, body.valid_from, body.valid_to)
+    p = RiskProfile(
+        owner_org_id=subject.org_id,
+        root_org_id=subject.root_org_id,
+        owner_user_id=subject.user_id,
+        name=body.name.strip(),
+        criteria=criteria,
+        weight=body.weight,
+        lane=body.lane,
+        valid_from=body.valid_from,
+        valid_to=body.valid_to,
+        rationale=body.rationale.strip(),
+        active=body.active,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(p)
+    session.flush()
+    audit.record(
+        session,
+        subject,
+        "targeting.profile.create",
+        object_type="risk_profile",
+        object_id=p.id,
+        object_label=p.name,
+        after={"criteria": criteria, "weight": p.weight, "lane": p.lane},
+    )
+    return p
+
+
+def list_profiles(session: Session, subject: Subject) -> list[RiskProfile]:
+    return list(session.scalars(select(RiskProfile).where(_profile_visible(subject)).order_by(RiskProfile.name)))
+
+
+def get_profile(session: Session, subject: Subject, profile_id: uuid.UUID | str) -> RiskProfile:
+    pid = _uuid(profile_id)
+    p = session.scalar(select(RiskProfile).where(RiskProfile.id == pid, _profile_visible(subject)))
+    if p is None:
+        raise NotFound("no such risk profile")
+    return p
+
+
+def update_profile(
+    session: Session, subject: Subject, profile_id: uuid.UUID | str, body: ProfileUpdate, *, now: datetime
+) -> RiskProfile:
+    p = get_profile(session, subject, profile_id)
+    if not can_edit_profile(p, subject):
+        raise Forbidden("only analysts of the profile's unit may change it")
+    changes = body.model_dump(exclude_unset=True)
+    if "criteria" in changes and changes["criteria"] is not None:
+        changes["criteria"] = _check_criteria(session, changes["criteria"])
+    merged = {k: changes.get(k, getattr(p, k)) for k in ("weight", "lane", "valid_from", "valid_to")}
+    _check_profile(merged["weight"], merged["lane"], merged["valid_from"], merged["valid_to"])
+    before = {k: getattr(p, k) for k in changes}
+    for k, v in changes.items():
+        if k in ("name", "rationale") and v is None:
+            continue
+        setattr(p, k, v.strip() if isinstance(v, str) else v)
+    p.updated_at = now
+    audit.record(
+        session,
+        subject,
+        "targeting.profile.update",
+        object_type="risk_profile",
+        object_id=p.id,
+        object_label=p.name,
+        before=json.loads(json.dumps(before, default=str)),
+        after=json.loads(json.dumps(changes, default=str)),
+    )
+    return p
+
+
+def delete_profile(session: Session, subject: Subject, profile_id: uuid.UUID | str) -> None:
+    p = get_profile(session, subject, profile_id)
+    if not can_edit_profile(p, subject):
+        raise Forbidden("only analysts of the profile's unit may delete it")
+    audit.record(
+        session, subject, "targeting.profile.delete", object_type="risk_profile", object_id=p.id, object_label=p.name
+    )
+    session.delete(p)
+
+
+@dataclass
+class ProfileStats:
+    hits: int = 0
+    inspected: int = 0
+    irregular: int = 0
+
+    @property
+    def hit_rate(self) -> float | None:
+        return self.irregular / self.inspected if self.inspected else None
+
+
+def profile_stats(session: Session, profile_ids: list[uuid.UUID]) -> dict[uuid.UUID, ProfileStats]:
+    """Hits, inspected hits and irregularities per profile, from the records' outcomes (always current)."""
+    out: dict[uuid.UUID, ProfileStats] = defaultdict(ProfileStats)
+    if not profile_ids:
+        return out
+    rows = session.execute(
+        select(ProfileHit.profile_id, TargetingRecord.outcome, func.count())
+        .join(TargetingRecord, TargetingRecord.id == ProfileHit.record_id)
+        .where(ProfileHit.profile_id.in_(profile_ids))
+        .group_by(ProfileHit.profile_id, TargetingRecord.outcome)
+    )
+    for pid, outcome, n in rows:
+        s = out[pid]
+        s.hits += n
+        if outcome is not None:
+            s.inspected += n
+            if outcome in POSITIVE:
+                s.irregular += n
+    return out
+
+
+def flagged(stats: ProfileStats, settings: Settings) -> bool:
+    """A profile that keeps missing: enough inspected hits, and a hit rate below the review threshold."""
+    rate = stats.hit_rate
+    return (
+        stats.inspected >= settings.targeting_review_min_inspected
+        and rate is not None
+        and rate < settings.targeting_review_hit_rate
+    )
+
+
+def profiles_read(
+    session: Session, subject: Subject, settings: Settings, items: list[RiskProfile]
+) -> list[ProfileRead]:
+    stats = profile_stats(session, [p.id for p in items])
+    orgs = (
+        {
+            o.id: o.code
+            for o in session.scalars(select(Organisation).where(Organisation.id.in_({p.owner_org_id for p in items})))
+        }
+        if items
+        else {}
+    )
+    users = (
+        {u.id: u.username for u in session.scalars(select(User).where(User.id.in_({p.owner_user_id for p in items})))}
+        if items
+        else {}
+    )
+    out = []
+    for p in items:
+        s = stats.get(p.id, ProfileStats())
+        out.append(
+            ProfileRead(
+                id=p.id,
+                name=p.name,
+                owner_unit=orgs.get(p.owner_org_id, ""),
+                owner=users.get(p.owner_user_id, ""),
+                criteria=p.criteria,
+                weight=p.weight,
+                lane=p.lane,
+                valid_from=p.valid_from,
+                valid_to=p.valid_to,
+                rationale=p.rationale,
+                active=p.active,
+                hits=s.hits,
+                inspected=s.inspected,
+                irregular=s.irregular,
+                hit_rate=s.hit_rate,
+                flagged=flagged(s, settings),
+                editable=can_edit_profile(p, subject),
+            )
+        )
+    return out
+
+
+# --- performance -------------------------------------------------------------------------------------
+
+
+@dataclass
+class MonthFigures:
+    month: str
+    risk_inspected: int = 0
+    risk_hits: int = 0
+    random_inspected: int = 0
+    random_hits: int = 0
+
+    @staticmethod
+    def rate(hits: int, n: int) -> float | None:
+        return hits / n if n else None
+
+    @property
+    def risk_rate(self) -> float | None:
+        return self.rate(self.risk_hits, self.risk_inspected)
+
+    @property
+    def random_rate(self) -> float | None:
+        return self.rate(self.random_hits, self.random_inspected)
+
+
+@dataclass
+class Performance:
+    months: list[MonthFigures]
+    capacity: int
+    top_inspected: int
+    top_hits: int
+
+    @property
+    def precision_at_capacity(self) -> float | None:
+        return self.top_hits / self.top_inspected if self.top_inspected else None
+
+
+def performance(session: Session, subject: Subject, settings: Settings) -> Performance:
+    """Hit rate of risk-selected vs randomly selected inspections per month (of the record's date), and precision
+    at the unit's capacity: of the inspected records ranked within the top ``capacity`` of their load, the share
+    where something was found."""
+    rows = session.execute(
+        select(
+            TargetingRecord.batch_id,
+            TargetingRecord.date,
+            TargetingRecord.selected_reason,
+            TargetingRecord.outcome,
+            TargetingRecord.score,
+            TargetingRecord.record_id,
+        ).where(batch_visible(TargetingRecord, subject), TargetingRecord.outcome.is_not(None))
+    ).all()
+    months: dict[str, MonthFigures] = {}
+    for _, day, reason, outcome, _, _ in rows:
+        key = day.strftime("%Y-%m")
+        m = months.setdefault(key, MonthFigures(key))
+        hit = outcome in POSITIVE
+        if reason == "random":
+            m.random_inspected += 1
+            m.random_hits += int(hit)
+        else:
+            m.risk_inspected += 1
+            m.risk_hits += int(hit)
+    cap = settings.targeting_capacity
+    top_inspected = top_hits = 0
+    batches = {r[0] for r in rows}
+    for bid in batches:
+        top = set(
+            session.scalars(
+                select(TargetingRecord.id)
+                .where(TargetingRecord.batch_id == bid)
+                .order_by(TargetingRecord.score.desc(), TargetingRecord.record_id)
+                .limit(cap)
+            )
+        )
+        for r in session.scalars(
+            select(TargetingRecord).where(TargetingRecord.id.in_(top), TargetingRecord.outcome.is_not(None))
+        ):
+            top_inspected += 1
+            top_hits += int(r.outcome in POSITIVE)
+    return Performance(sorted(months.values(), key=lambda m: m.month), cap, top_inspected, top_hits)
+
+
+# --- retraining --------------------------------------------------------------------------------------
+
+
+def training_records(session: Session) -> list[Any]:
+    """Every record with a PCU outcome, as canonical records (outcome: irregularity or seizure = positive), plus
+    the records without one (history volume), in date order. For the model's fit (all of the database's agencies:
+    the model is one per installation)."""
+    rows = session.scalars(select(TargetingRecord).order_by(TargetingRecord.date, TargetingRecord.record_id))
+    return [engine.to_canonical(r, with_outcome=True) for r in rows]
+
+
+def records_read(session: Session, subject: Subject, rows: list[TargetingRecord]) -> list[RecordRead]:
+    reasons = visible_reasons(session, subject, rows)
+    ids = {r.assigned_to_id for r in rows if r.assigned_to_id}
+    users = {u.id: u.username for u in session.scalars(select(User).where(User.id.in_(ids)))} if ids else {}
+    return [
+        RecordRead(
+            id=r.id,
+            record_id=r.record_id,
+            date=r.date,
+            hs_code=r.hs_code,
+            containers=list(r.containers),
+            vessel=r.vessel,
+            voyage=r.voyage,
+            bill_of_lading=r.bill_of_lading,
+            port_loading=r.port_loading,
+            port_discharge=r.port_discharge,
+            consignee=r.consignee,
+            shipper=r.shipper,
+            goods_description=r.goods_description,
+            country_origin=r.country_origin,
+            score=r.score,
+            lane=r.lane,
+            reasons=reasons[r.id],
+            selected=r.selected,
+            selected_reason=r.selected_reason,
+            assigned_to=users.get(r.assigned_to_id) if r.assigned_to_id else None,
+            outcome=r.outcome,
+            outcome_notes=r.outcome_notes,
+            incident_id=r.incident_id,
+        )
+        for r in rows
+    ]
