@@ -9,33 +9,9 @@ from typing import Any
 from interdict.core.clock import utcnow
 from interdict.targeting import service
 from tests.conftest import World
+from tests.targeting.conftest import GENERIC_HEADER
 
-HEADER = [
-    "record_id",
-    "date",
-    "containers",
-    "vessel",
-    "voyage",
-    "bill_of_lading",
-    "port_of_loading",
-    "port_of_discharge",
-    "ports_of_transshipment",
-    "shipper",
-    "consignee",
-    "notify_party",
-    "declarant",
-    "importer",
-    "hs_code",
-    "goods_description",
-    "gross_weight_kg",
-    "net_weight_kg",
-    "value",
-    "packages",
-    "country_of_origin",
-    "country_of_departure",
-    "office",
-    "inspection_result",
-]
+HEADER = GENERIC_HEADER  # the generic manifest's columns (one list, in tests/targeting/conftest.py)
 
 
 def row(rid: str, **kw: Any) -> dict[str, Any]:
