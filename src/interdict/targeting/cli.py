@@ -37,7 +37,10 @@ REASON_SEPARATOR = " | "
 
 DataArg = Annotated[Path, typer.Argument(help="CSV, XLSX or JSON file of records.")]
 MappingOpt = Annotated[
-    str, typer.Option("--mapping", help="Column mapping (YAML file, or a shipped one: kcs-customs-declarations, generic-manifest).")
+    str,
+    typer.Option(
+        "--mapping", help="Column mapping (YAML file, or a shipped one: kcs-customs-declarations, generic-manifest)."
+    ),
 ]
 ModelOpt = Annotated[Path, typer.Option("--model", help="Model directory.")]
 RejectionsOpt = Annotated[Path | None, typer.Option("--rejections", help="Write every rejected row here (CSV).")]
@@ -57,7 +60,9 @@ def _fail(error: InvalidInput | str) -> NoReturn:
 
 @contextmanager
 def _steps(first: str) -> Iterator[Progress]:
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console, transient=True) as p:
+    with Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console, transient=True
+    ) as p:
         p.add_task(first, total=None)
         yield p
 
@@ -70,7 +75,9 @@ def _say(progress: Progress) -> Callable[[str], None]:
     return step
 
 
-def _read(data: Path, mapping_name: str, *, require_outcome: bool, rejections: Path | None) -> tuple[Mapping, LoadResult]:
+def _read(
+    data: Path, mapping_name: str, *, require_outcome: bool, rejections: Path | None
+) -> tuple[Mapping, LoadResult]:
     from interdict.targeting.mapping import load, read_mapping
 
     try:
@@ -93,7 +100,10 @@ def _report(loaded: LoadResult, target: Path | None) -> None:
         console.print(f"  {r.line()}", highlight=False, markup=False)
     if len(loaded.rejections) > SHOWN_REJECTIONS:
         more = len(loaded.rejections) - SHOWN_REJECTIONS
-        console.print(f"  ... and {more} more problems" + (f" (all in {target})" if target else " (--rejections FILE.csv lists all)"))
+        console.print(
+            f"  ... and {more} more problems"
+            + (f" (all in {target})" if target else " (--rejections FILE.csv lists all)")
+        )
     if target is not None:
         write_rejections(target, loaded.rejections)
 
@@ -140,9 +150,13 @@ def fit(
     seed: Annotated[int, typer.Option(help="Random seed (the fit is deterministic for a seed).")] = 0,
     groups: Annotated[
         str,
-        typer.Option(help="Feature groups besides the record's own: 'auto' (chosen on a later period), 'all', 'none', or a comma list of hs_history, entity_history, route_history, anomalies."),
+        typer.Option(
+            help="Feature groups besides the record's own: 'auto' (chosen on a later period), 'all', 'none', or a comma list of hs_history, entity_history, route_history, anomalies."
+        ),
     ] = "auto",
-    red_share: Annotated[float, typer.Option(min=0.0, max=1.0, help="Share of later traffic meant for the red lane.")] = 0.05,
+    red_share: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Share of later traffic meant for the red lane.")
+    ] = 0.05,
     yellow_share: Annotated[float, typer.Option(min=0.0, max=1.0, help="Share meant for the yellow lane.")] = 0.15,
     rejections: RejectionsOpt = None,
     threads: ThreadsOpt = 1,
@@ -154,9 +168,7 @@ def fit(
     if red_share + yellow_share > 1:
         _fail("--red-share + --yellow-share must not exceed 1")
     presets: dict[str, list[str] | None] = {"auto": None, "all": list(OPTIONAL_GROUPS), "none": []}
-    chosen = presets.get(
-        groups, [g.strip() for g in groups.split(",") if g.strip()]
-    )
+    chosen = presets.get(groups, [g.strip() for g in groups.split(",") if g.strip()])
     m, loaded = _read(data, mapping, require_outcome=True, rejections=rejections)
     if not loaded.records:
         _fail(f"{data}: no valid record to fit on")
@@ -164,7 +176,12 @@ def fit(
     try:
         with _steps("fitting") as progress:
             fitted = TargetingModel.fit(
-                loaded.records, m, seed=seed, groups=chosen, red_share=red_share, yellow_share=yellow_share,
+                loaded.records,
+                m,
+                seed=seed,
+                groups=chosen,
+                red_share=red_share,
+                yellow_share=yellow_share,
                 threads=threads,
                 step=_say(progress),
             )
@@ -173,7 +190,9 @@ def fit(
         _fail(exc)
     sel = fitted.meta["selection"]
     if sel["trials"]:
-        table = Table("features", "precision@5%", "precision@10%", title=f"validation on the later period from {sel['cut']}")
+        table = Table(
+            "features", "precision@5%", "precision@10%", title=f"validation on the later period from {sel['cut']}"
+        )
         for t in sel["trials"]:
             table.add_row(" + ".join(["record", *t["groups"]]), f"{t['precision_5']:.3f}", f"{t['precision_10']:.3f}")
         console.print(table)
@@ -195,7 +214,10 @@ def score(
     out_path: Annotated[Path, typer.Option("--out", help="Where to write id,score,lane,reasons (CSV).")],
     reasons: Annotated[int, typer.Option(min=0, max=20, help="Reasons per record.")] = 3,
     exact_reasons: Annotated[
-        bool, typer.Option("--exact-reasons", help="TreeSHAP for every record (slow); default: TreeSHAP for red and yellow only.")
+        bool,
+        typer.Option(
+            "--exact-reasons", help="TreeSHAP for every record (slow); default: TreeSHAP for red and yellow only."
+        ),
     ] = False,
     rejections: RejectionsOpt = None,
     threads: ThreadsOpt = 1,

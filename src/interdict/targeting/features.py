@@ -44,7 +44,9 @@ def _hs(n: int) -> Callable[[Record], str | None]:
     return lambda r: r.hs_code[:n] if r.hs_code else None
 
 
-def _pair(a: Callable[[Record], str | None], b: Callable[[Record], str | None], sep: str) -> Callable[[Record], str | None]:
+def _pair(
+    a: Callable[[Record], str | None], b: Callable[[Record], str | None], sep: str
+) -> Callable[[Record], str | None]:
     def key(r: Record) -> str | None:
         x, y = a(r), b(r)
         return f"{x}{sep}{y}" if x and y else None
@@ -81,42 +83,68 @@ def _dimensions(extra_categorical: Iterable[str] = ()) -> dict[str, Dimension]:
         Dimension("consignee", "entity_history", "consignee", ("consignee",), _attr("consignee")),
         Dimension("notify_party", "entity_history", "notify party", ("notify_party",), _attr("notify_party")),
         Dimension(
-            "importer_hs", "entity_history", "importer with this HS", ("importer", "hs_code"),
-            _pair(_attr("importer"), hs6, "|"), "importer",
+            "importer_hs",
+            "entity_history",
+            "importer with this HS",
+            ("importer", "hs_code"),
+            _pair(_attr("importer"), hs6, "|"),
+            "importer",
         ),
         Dimension(
-            "declarant_importer", "entity_history", "declarant for this importer", ("declarant", "importer"),
-            _pair(_attr("declarant"), _attr("importer"), "|"), "declarant",
+            "declarant_importer",
+            "entity_history",
+            "declarant for this importer",
+            ("declarant", "importer"),
+            _pair(_attr("declarant"), _attr("importer"), "|"),
+            "declarant",
         ),
         Dimension(
-            "seller_importer", "entity_history", "seller to this importer", ("seller", "importer"),
-            _pair(_attr("seller"), _attr("importer"), "|"), "seller",
+            "seller_importer",
+            "entity_history",
+            "seller to this importer",
+            ("seller", "importer"),
+            _pair(_attr("seller"), _attr("importer"), "|"),
+            "seller",
         ),
         Dimension("office", "route_history", "office", ("office",), _attr("office")),
         Dimension("country_origin", "route_history", "country of origin", ("country_origin",), _attr("country_origin")),
         Dimension(
-            "country_departure", "route_history", "country of departure", ("country_departure",), _attr("country_departure")
+            "country_departure",
+            "route_history",
+            "country of departure",
+            ("country_departure",),
+            _attr("country_departure"),
         ),
         Dimension(
-            "route", "route_history", "route (departure > origin)", ("country_departure", "country_origin"),
-            _pair(_attr("country_departure"), _attr("country_origin"), ">"), "country_origin",
+            "route",
+            "route_history",
+            "route (departure > origin)",
+            ("country_departure", "country_origin"),
+            _pair(_attr("country_departure"), _attr("country_origin"), ">"),
+            "country_origin",
         ),
         Dimension("port_loading", "route_history", "port of loading", ("port_loading",), _attr("port_loading")),
         Dimension("port_discharge", "route_history", "port of discharge", ("port_discharge",), _attr("port_discharge")),
         Dimension(
-            "port_route", "route_history", "port route", ("port_loading", "port_discharge"),
-            _pair(_attr("port_loading"), _attr("port_discharge"), ">"), "port_loading",
+            "port_route",
+            "route_history",
+            "port route",
+            ("port_loading", "port_discharge"),
+            _pair(_attr("port_loading"), _attr("port_discharge"), ">"),
+            "port_loading",
         ),
         Dimension(
-            "origin_hs", "route_history", "origin for this HS", ("country_origin", "hs_code"),
-            _pair(_attr("country_origin"), hs6, "|"), "hs6",
+            "origin_hs",
+            "route_history",
+            "origin for this HS",
+            ("country_origin", "hs_code"),
+            _pair(_attr("country_origin"), hs6, "|"),
+            "hs6",
         ),
         Dimension("vessel", "route_history", "vessel", ("vessel",), _attr("vessel")),
     ]
     for name in extra_categorical:
-        dims.append(
-            Dimension(f"extra.{name}", None, name.replace("_", " "), (f"extra.{name}",), _extra_key(name))
-        )
+        dims.append(Dimension(f"extra.{name}", None, name.replace("_", " "), (f"extra.{name}",), _extra_key(name)))
     return {d.name: d for d in dims}
 
 

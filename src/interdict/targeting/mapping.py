@@ -150,13 +150,19 @@ class Mapping(BaseModel):
     def _required(cls, fields: dict[str, FieldSpec]) -> dict[str, FieldSpec]:
         for name in ("id", "date"):
             if name not in fields:
-                raise PydanticCustomError("required_field", "the mapping must name the column of '{name}'", {"name": name})
+                raise PydanticCustomError(
+                    "required_field", "the mapping must name the column of '{name}'", {"name": name}
+                )
         for name, spec in fields.items():
             if spec.format is not None and name != "date":
-                raise PydanticCustomError("invalid", "'format' applies to the date only, not to '{name}'", {"name": name})
+                raise PydanticCustomError(
+                    "invalid", "'format' applies to the date only, not to '{name}'", {"name": name}
+                )
             if spec.separator is not None and name not in LIST_FIELDS:
                 raise PydanticCustomError(
-                    "invalid", "'separator' applies to containers and port_transshipment, not to '{name}'", {"name": name}
+                    "invalid",
+                    "'separator' applies to containers and port_transshipment, not to '{name}'",
+                    {"name": name},
                 )
         return fields
 
@@ -323,7 +329,9 @@ def load(path: str | Path, mapping: Mapping, *, require_outcome: bool = False) -
     present = set(header)
     has_outcome = mapping.outcome is not None and mapping.outcome.column in present
     errors = [
-        FieldError(("mapping", *where.split(".")), f"column '{column}' is not in {p.name} (its columns: {_list(header)})")
+        FieldError(
+            ("mapping", *where.split(".")), f"column '{column}' is not in {p.name} (its columns: {_list(header)})"
+        )
         for where, column in mapping.columns()
         if column not in present and not (where == "outcome.column" and not require_outcome)
     ]
@@ -379,7 +387,10 @@ def _format_of(path: Path) -> str:
     if suffix in (".json", ".jsonl", ".ndjson"):
         return "json"
     raise InvalidInput(
-        FieldError(("data",), f"{path.name}: cannot tell the format from '{suffix}' (use .csv, .xlsx, .json or set 'format' in the mapping)")
+        FieldError(
+            ("data",),
+            f"{path.name}: cannot tell the format from '{suffix}' (use .csv, .xlsx, .json or set 'format' in the mapping)",
+        )
     )
 
 
@@ -422,7 +433,9 @@ def _read_xlsx(path: Path, sheet: str | None) -> tuple[list[str], Iterator[tuple
     except Exception as exc:  # openpyxl raises many kinds for a file that is not a workbook
         raise InvalidInput(FieldError(("data",), f"{path.name}: not a readable XLSX workbook ({exc})")) from None
     if sheet is not None and sheet not in book.sheetnames:
-        raise InvalidInput(FieldError(("mapping", "sheet"), f"no sheet '{sheet}' in {path.name} (sheets: {_list(book.sheetnames)})"))
+        raise InvalidInput(
+            FieldError(("mapping", "sheet"), f"no sheet '{sheet}' in {path.name} (sheets: {_list(book.sheetnames)})")
+        )
     ws = book[sheet] if sheet is not None else book.worksheets[0]
     it = ws.iter_rows(values_only=True)
     first = next(it, None)

@@ -186,7 +186,12 @@ class TargetingModel:
         if groups is not None:
             unknown = sorted(set(groups) - set(OPTIONAL_GROUPS))
             if unknown:
-                raise InvalidInput(FieldError(("groups",), f"unknown feature group(s) {', '.join(unknown)} (known: {', '.join(OPTIONAL_GROUPS)})"))
+                raise InvalidInput(
+                    FieldError(
+                        ("groups",),
+                        f"unknown feature group(s) {', '.join(unknown)} (known: {', '.join(OPTIONAL_GROUPS)})",
+                    )
+                )
         say("features")
         space = FeatureSpace.for_mapping(mapping)
         space.learn_vocabulary(records)
@@ -385,7 +390,9 @@ class TargetingModel:
     def _path_tables(self) -> list[np.ndarray]:
         if self._paths is None:
             n = self.booster.num_feature()
-            self._paths = [_leaf_contributions(tree["tree_structure"], n) for tree in self.booster.dump_model()["tree_info"]]
+            self._paths = [
+                _leaf_contributions(tree["tree_structure"], n) for tree in self.booster.dump_model()["tree_info"]
+            ]
         return self._paths
 
     # --- save / load -------------------------------------------------------------------------------
@@ -393,8 +400,12 @@ class TargetingModel:
     def save(self, path: str | Path) -> None:
         """Write the model directory at ``path`` (replacing a previous model there, never other files)."""
         target = Path(path)
-        if target.exists() and not (target.is_dir() and ((target / "model.json").is_file() or not any(target.iterdir()))):
-            raise InvalidInput(FieldError(("model",), f"{target} exists and is not a model directory; choose another path"))
+        if target.exists() and not (
+            target.is_dir() and ((target / "model.json").is_file() or not any(target.iterdir()))
+        ):
+            raise InvalidInput(
+                FieldError(("model",), f"{target} exists and is not a model directory; choose another path")
+            )
         tmp = target.with_name(f".{target.name}.{os.getpid()}.part")
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
@@ -427,7 +438,9 @@ class TargetingModel:
         meta = json.loads((p / "model.json").read_text(encoding="utf-8"))
         if meta.get("format") != FORMAT_VERSION:
             raise InvalidInput(
-                FieldError(("model",), f"{p}: model format {meta.get('format')} is not {FORMAT_VERSION}; fit the model again")
+                FieldError(
+                    ("model",), f"{p}: model format {meta.get('format')} is not {FORMAT_VERSION}; fit the model again"
+                )
             )
         with gzip.open(p / "history.json.gz", "rt", encoding="utf-8") as fh:
             history = History.from_json(json.load(fh))
@@ -447,7 +460,10 @@ class TargetingModel:
         are what the model reads, so another agency's format is fine)."""
         used = {self.space.features[i].name for i in self.columns}
         errors = [
-            FieldError(("mapping", "extra", name[6:]), f"the model uses the extra column '{name[6:]}'; the mapping does not name it")
+            FieldError(
+                ("mapping", "extra", name[6:]),
+                f"the model uses the extra column '{name[6:]}'; the mapping does not name it",
+            )
             for name in sorted(used)
             if name.startswith("extra.") and name[6:] not in mapping.extra
         ]
@@ -461,7 +477,6 @@ class TargetingModel:
     @property
     def groups(self) -> list[str]:
         return list(self.meta["selection"]["groups"])
-
 
 
 def _topic_matrix(topics: list[str], names: list[str]) -> np.ndarray:
@@ -485,7 +500,11 @@ def _leaf_contributions(root: dict[str, Any], n_features: int) -> np.ndarray:
         here = float(node["internal_value"])
         for side in ("left_child", "right_child"):
             child = node[side]
-            value = float(child["leaf_value"] if "leaf_value" in child and "split_feature" not in child else child["internal_value"])
+            value = float(
+                child["leaf_value"]
+                if "leaf_value" in child and "split_feature" not in child
+                else child["internal_value"]
+            )
             credit = acc.copy()
             credit[int(node["split_feature"])] += value - here
             stack.append((child, credit))

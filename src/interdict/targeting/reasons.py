@@ -117,7 +117,9 @@ def describe(topic: str, r: Record, h: History, fs: FeatureSpace) -> str | None:
         return f"{len(r.containers)} container{'s' if len(r.containers) != 1 else ''}"
     if topic == "transshipments":
         n = len(r.port_transshipment)
-        return f"{n} port{'s' if n != 1 else ''} of transshipment" + (f" ({', '.join(r.port_transshipment)})" if n else "")
+        return f"{n} port{'s' if n != 1 else ''} of transshipment" + (
+            f" ({', '.join(r.port_transshipment)})" if n else ""
+        )
     if topic.startswith("extra."):
         v = r.extra_value(topic[6:])
         label = topic[6:].replace("_", " ")
