@@ -78,10 +78,23 @@ def test_path_contributions_add_up_to_the_raw_score(model: TargetingModel, later
         assert np.allclose(bias, bias[0])
 
 
+def test_scores_are_lightgbms_probabilities_and_the_matrix_walk_agrees(
+    model: TargetingModel, later: list[Record]
+) -> None:
+    """Scoring walks the dates once (features, leaves, reasons per date); its scores are the
+    booster's own predictions on the full feature matrix."""
+    x = model.space.matrix(later, model.history.fork(), outcomes=False)[:, model.columns]
+    expected = model.booster.predict(x)
+    scored = model.score(later)
+    assert np.allclose([s.score for s in scored], expected, rtol=0, atol=2e-9)
+    assert [s.score for s in scored] == [s.score for s in model.score(later, reasons=0)]
+
+
 def test_a_saved_model_scores_the_same(model: TargetingModel, later: list[Record], tmp_path: Path) -> None:
     model.save(tmp_path / "copy")
     model.save(tmp_path / "copy")  # replacing a model is fine
     again = TargetingModel.load(tmp_path / "copy")
+    assert (tmp_path / "copy" / "paths.npz").is_file()
     assert again.score(later[:200]) == model.score(later[:200])
     assert again.meta["mapping"]["name"] == MAPPING
 

@@ -238,7 +238,7 @@ def model_scores(settings: Settings, records: Sequence[TargetingRecord]) -> Mode
         return ModelScores(None, "the configured model was not found: profiles and intelligence only", {})
     from interdict.targeting.model import TargetingModel
 
-    model = TargetingModel.load(path)
+    model = TargetingModel.cached(path)
     canon = [to_canonical(r) for r in records]
     scored = model.score(canon)
     meta = model.meta

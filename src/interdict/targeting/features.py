@@ -257,8 +257,20 @@ class History:
             return base
         return (st[2] + RATE_PRIOR * base) / (st[1] + RATE_PRIOR)
 
-    def add(self, records: Iterable[Record], dims: dict[str, Dimension], *, outcomes: bool) -> None:
-        """Add records (all of one date or earlier) to the history; their outcomes only if ``outcomes``."""
+    def add(
+        self,
+        records: Iterable[Record],
+        dims: dict[str, Dimension],
+        *,
+        outcomes: bool,
+        only: set[str] | None = None,
+    ) -> None:
+        """Add records (all of one date or earlier) to the history; their outcomes only if ``outcomes``.
+
+        ``only``: advance just these dimensions (and the value series kept per them); the others
+        keep what they had — for scoring with a model that reads only some of them."""
+        names = self.dims if only is None else [d for d in self.dims if d in only]
+        series = self.series if only is None else [s for s in self.series if SERIES_BY_NAME[s].dim in only]
         for r in records:
             day = r.date.toordinal()
             y = r.outcome if outcomes else None
@@ -266,7 +278,7 @@ class History:
                 self.labelled += 1
                 self.positives += int(y)
             self.last_day = max(self.last_day, day)
-            for name in self.dims:
+            for name in names:
                 key = dims[name].key(r)
                 if not key:
                     continue
@@ -281,7 +293,7 @@ class History:
                     st[2] += int(y)
                 st[3] = min(st[3], day)
                 st[4] = max(st[4], day)
-            for sname in self.series:
+            for sname in series:
                 s = SERIES_BY_NAME[sname]
                 v = s.value(r)
                 key = dims[s.dim].key(r)
@@ -334,15 +346,34 @@ def walk(
     *,
     outcomes: bool,
     visit: Callable[[int, Record], None],
+    only: set[str] | None = None,
 ) -> None:
     """Visit every record in date order (then id) with ``history`` as of the day before its date,
-    adding each date's records (with outcomes if ``outcomes``) once all of that date were visited."""
+    adding each date's records (with outcomes if ``outcomes``) once all of that date were visited
+    (``only``: the dimensions to advance, see :meth:`History.add`)."""
+
+    def each(idx: list[int]) -> None:
+        for i in idx:
+            visit(i, records[i])
+
+    walk_dates(records, history, dims, outcomes=outcomes, visit=each, only=only)
+
+
+def walk_dates(
+    records: Sequence[Record],
+    history: History,
+    dims: dict[str, Dimension],
+    *,
+    outcomes: bool,
+    visit: Callable[[list[int]], None],
+    only: set[str] | None = None,
+) -> None:
+    """:func:`walk` a date at a time: ``visit`` gets the indices of one date's records (by id)."""
     order = sorted(range(len(records)), key=lambda i: (records[i].date, records[i].id))
     for _, batch in groupby(order, key=lambda i: records[i].date):
         idx = list(batch)
-        for i in idx:
-            visit(i, records[i])
-        history.add((records[i] for i in idx), dims, outcomes=outcomes)
+        visit(idx)
+        history.add((records[i] for i in idx), dims, outcomes=outcomes, only=only)
 
 
 # --- the feature space ---------------------------------------------------------------------------------
@@ -457,34 +488,74 @@ class FeatureSpace:
     def history(self) -> History:
         return History(self.dim_names, self.series_names)
 
-    def matrix(self, records: Sequence[Record], history: History, *, outcomes: bool) -> np.ndarray:
-        """The feature matrix (rows in the order of ``records``); ``history`` advances past them."""
+    def matrix(
+        self,
+        records: Sequence[Record],
+        history: History,
+        *,
+        outcomes: bool,
+        columns: Sequence[int] | None = None,
+        dims: set[str] | None = None,
+    ) -> np.ndarray:
+        """The feature matrix (rows in the order of ``records``); ``history`` advances past them.
+
+        ``columns``: only these features (in this order), the others are not computed; ``dims``:
+        advance only these history dimensions (they must include those the columns read)."""
+        plan = None if columns is None else self.plan(set(columns))
         x = np.full((len(records), len(self.features)), np.nan)
 
         def visit(i: int, r: Record) -> None:
-            x[i] = self.vector(r, history)
+            x[i] = self.vector(r, history, plan)
 
-        walk(records, history, self.dims, outcomes=outcomes, visit=visit)
-        return x
+        walk(records, history, self.dims, outcomes=outcomes, visit=visit, only=dims)
+        return x if columns is None else x[:, list(columns)]
 
-    def vector(self, r: Record, h: History) -> list[float]:
-        """One record's features as of ``h`` (which must not yet contain the record's date)."""
+    def plan(self, wanted: set[int]) -> list[bool]:
+        """For each block of :meth:`vector` (a record field, or a dimension's four history
+        features), whether any of its features is wanted."""
+        widths = [1] * (len(self.numeric) + len(self.categorical) + len(self.extra_numeric))
+        widths += [1] * len(self.extra_categorical)
+        widths += [4 for name in self.dim_names if self.dims[name].group is not None]
+        widths += [1] * len(self.series_names)
+        plan, start = [], 0
+        for w in widths:
+            plan.append(any(i in wanted for i in range(start, start + w)))
+            start += w
+        return plan
+
+    def vector(self, r: Record, h: History, plan: Sequence[bool] | None = None) -> list[float]:
+        """One record's features as of ``h`` (which must not yet contain the record's date);
+        blocks the ``plan`` (:meth:`plan`) does not want are left missing, not computed."""
         nan = math.nan
         out: list[float] = []
+        wants = iter(plan) if plan is not None else None
+
+        def skip(width: int) -> bool:
+            if wants is None or next(wants):
+                return False
+            out.extend([nan] * width)
+            return True
+
         for name in self.numeric:
+            if skip(1):
+                continue
             v = _record_number(name, r)
             out.append(nan if v is None else v)
         for name in self.categorical:
-            out.append(self._code(name, r))
+            if not skip(1):
+                out.append(self._code(name, r))
         for name in self.extra_numeric:
+            if skip(1):
+                continue
             extra = r.extra_value(name)
             out.append(extra if isinstance(extra, float) else nan)
         for name in self.extra_categorical:
-            out.append(self._code(f"extra.{name}", r))
+            if not skip(1):
+                out.append(self._code(f"extra.{name}", r))
         day = r.date.toordinal()
         for name in self.dim_names:
             dim = self.dims[name]
-            if dim.group is None:
+            if dim.group is None or skip(4):
                 continue
             key = dim.key(r)
             st = h.stat(name, key) if key else None
@@ -495,7 +566,8 @@ class FeatureSpace:
             else:
                 out += [float(st[0]), h.rate(dim, r, self.dims), float(day - st[3]), float(day - st[4])]
         for sname in self.series_names:
-            out.append(deviation(SERIES_BY_NAME[sname], r, h, self.dims))
+            if not skip(1):
+                out.append(deviation(SERIES_BY_NAME[sname], r, h, self.dims))
         return out
 
     def _code(self, name: str, r: Record) -> float:

@@ -16,7 +16,8 @@ Fit (:meth:`TargetingModel.fit`):
 
 A model is a directory: ``booster.txt`` (LightGBM text model), ``model.json`` (metadata: format
 version, mapping name and fingerprint, features and category codes, chosen groups, validation
-figures, lane thresholds, parameters) and ``history.json.gz`` (the fit data's history tables).
+figures, lane thresholds, parameters), ``history.json.gz`` (the fit data's history tables) and
+``paths.npz`` (each leaf's value and path contributions, see :class:`Paths`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import gzip
 import json
 import os
 import shutil
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
@@ -37,7 +39,15 @@ import numpy as np
 
 from interdict.core.errors import FieldError, InvalidInput
 from interdict.targeting.evaluate import at_k
-from interdict.targeting.features import OPTIONAL_GROUPS, FeatureSpace, Group, History, walk
+from interdict.targeting.features import (
+    OPTIONAL_GROUPS,
+    SERIES,
+    SERIES_BY_NAME,
+    FeatureSpace,
+    Group,
+    History,
+    walk_dates,
+)
 from interdict.targeting.mapping import LoadResult, Mapping, Record, salvage
 from interdict.targeting.reasons import describe
 
@@ -48,6 +58,7 @@ VALIDATION_SHARE = 0.2
 MIN_VALIDATION_POSITIVES = 20
 REASONS = 3
 SCORE_DECIMALS = 9
+CHUNK = 20_000  # rows per block when computing contributions
 PARAMS: dict[str, Any] = {
     "objective": "binary",
     "learning_rate": 0.1,
@@ -70,6 +81,8 @@ UNVALIDATED = "record could not be validated"
 NO_REASON = "no single feature raises the risk above the usual level"
 
 Step = Callable[[str], None]
+_CACHE: dict[Path, tuple[int, TargetingModel]] = {}
+_CACHE_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -151,7 +164,7 @@ class TargetingModel:
         self.lanes = lanes
         self.meta = meta
         self.threads = 1  # LightGBM threads when scoring
-        self._paths: list[np.ndarray] | None = None
+        self._paths: Paths | None = None
 
     # --- fit ---------------------------------------------------------------------------------------
 
@@ -313,42 +326,97 @@ class TargetingModel:
 
         Each record's features use the fit history plus the volumes of the given records dated
         before it. Reasons: the ``reasons`` topics that raise the score most, in words, from
-        per-record contributions (:meth:`contributions`): TreeSHAP for the red and yellow lanes (the
-        worklist), path contributions for the green lane; ``exact``: TreeSHAP for all."""
+        per-record contributions summed per topic: path contributions (:meth:`contributions`) by
+        default, LightGBM's TreeSHAP with ``exact`` (about 100 times slower).
+
+        One walk in date order: each date's records get their features, scores and reasons from the
+        history before that date, then the date is added to the history."""
         if not records:
             return []
         say = step or (lambda _: None)
-        say(f"features of {len(records)} records")
-        x = self.space.matrix(records, self.history.fork(), outcomes=False)[:, self.columns]
-        say("scores")
-        scores = [round(float(p), SCORE_DECIMALS) for p in self.booster.predict(x, num_threads=self.threads)]
-        lanes = [self.lanes.lane(s) for s in scores]
-        if reasons <= 0:
-            return [Scored(r.id, s, lane, ()) for r, s, lane in zip(records, scores, lanes, strict=True)]
-        say("reasons")
-        flagged = np.arange(len(records)) if exact else np.flatnonzero([lane != "green" for lane in lanes])
-        contrib = np.zeros(x.shape) if exact else self.contributions(x)
-        if len(flagged):
-            contrib[flagged] = self.contributions(x[flagged], exact=True)
+        say(f"scoring {len(records)} records (features, model, reasons)")
+        history = self.history.fork()
+        plan = self.space.plan(set(self.columns))
         topics = [self.space.features[i].topic for i in self.columns]
         names = sorted(set(topics))
-        by_topic = contrib @ _topic_matrix(topics, names)
+        per_topic = _topic_matrix(topics, names)
+        scores = np.zeros(len(records))
         texts: list[tuple[str, ...]] = [()] * len(records)
-        history = self.history.fork()
 
-        def visit(i: int, r: Record) -> None:
-            row = by_topic[i]
-            out: list[str] = []
-            for j in np.argsort(-row, kind="stable"):
-                if row[j] <= 0 or len(out) >= reasons:
-                    break
-                text = describe(names[j], r, history, self.space)
-                if text:
-                    out.append(text)
-            texts[i] = tuple(out) or (NO_REASON,)
+        def batch(idx: list[int]) -> None:
+            x = np.array([self.space.vector(records[i], history, plan) for i in idx])[:, self.columns]
+            raw, by_topic = self._raw(x, per_topic if reasons > 0 else None, exact=exact)
+            scores[idx] = 1.0 / (1.0 + np.exp(-raw))
+            if by_topic is None:
+                return
+            # the strongest topics first (stable: ties keep the topic order); only positive ones explain
+            order = np.argsort(-by_topic, axis=1, kind="stable")
+            for row, i in enumerate(idx):
+                out: list[str] = []
+                for j in order[row]:
+                    if by_topic[row, j] <= 0 or len(out) >= reasons:
+                        break
+                    text = describe(names[j], records[i], history, self.space)
+                    if text:
+                        out.append(text)
+                texts[i] = tuple(out) or (NO_REASON,)
 
-        walk(records, history, self.space.dims, outcomes=False, visit=visit)
-        return [Scored(r.id, s, lane, t) for r, s, lane, t in zip(records, scores, lanes, texts, strict=True)]
+        walk_dates(records, history, self.space.dims, outcomes=False, visit=batch, only=self._score_dims(reasons > 0))
+        out = []
+        for r, p, t in zip(records, scores, texts, strict=True):
+            s = round(float(p), SCORE_DECIMALS)
+            out.append(Scored(r.id, s, self.lanes.lane(s), t))
+        return out
+
+    def _raw(
+        self, x: np.ndarray, topics: np.ndarray | None, *, exact: bool = False
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """Raw scores (log-odds) of ``x`` and, given a features x topics matrix, the contributions
+        per topic — from one pass of the trees (the leaves reached give both), in blocks of rows."""
+        paths = self._path_tables()
+        explain = topics is not None and not exact
+        # one gather per tree: the leaf's credit per topic and, in the last column, its value
+        table = np.column_stack([paths.table @ topics, paths.values]) if explain else paths.values[:, None]
+        acc = np.zeros((x.shape[0], table.shape[1]))
+        for start in range(0, x.shape[0], CHUNK):
+            part = x[start : start + CHUNK]
+            leaves = np.asarray(self.booster.predict(part, pred_leaf=True, num_threads=self.threads), dtype=np.intp)
+            leaves += paths.offsets[:-1]
+            block = acc[start : start + len(part)]
+            for t in range(leaves.shape[1]):  # tree by tree, as LightGBM sums them
+                block += table[leaves[:, t]]
+        raw = acc[:, -1].copy()
+        if topics is None:
+            return raw, None
+        if explain:
+            return raw, acc[:, :-1]
+        by_topic = np.zeros((x.shape[0], topics.shape[1]))
+        for start in range(0, x.shape[0], CHUNK):
+            contrib = np.asarray(
+                self.booster.predict(x[start : start + CHUNK], pred_contrib=True, num_threads=self.threads)
+            )
+            by_topic[start : start + len(contrib)] = contrib[:, :-1] @ topics
+        return raw, by_topic
+
+    def _score_dims(self, explain: bool) -> set[str]:
+        """History dimensions scoring must advance: those of the model's features and, to explain,
+        of their topics (reasons quote a topic's history), with the parents their rates shrink to."""
+        need: set[str] = set()
+        for i in self.columns:
+            f = self.space.features[i]
+            if f.group != "record":
+                need.add(f.name.rsplit(".", 1)[0] if f.group != "anomalies" else SERIES_BY_NAME[f.name[:-4]].dim)
+            if explain and f.topic in self.space.dims:
+                need.add(f.topic)
+        if explain or any(self.space.features[i].group == "anomalies" for i in self.columns):
+            need |= {s.dim for s in SERIES if s.name in self.space.series_names}
+        out: set[str] = set()
+        for name in need:
+            d: str | None = name
+            while d is not None and d in self.space.dims and d not in out:
+                out.add(d)
+                d = self.space.dims[d].parent
+        return out & set(self.space.dim_names)
 
     def score_loaded(
         self, loaded: LoadResult, *, reasons: int = REASONS, exact: bool = False, step: Step | None = None
@@ -378,21 +446,13 @@ class TargetingModel:
         score, like TreeSHAP's): O(trees x depth) per record. ``exact``: LightGBM's TreeSHAP
         (``pred_contrib=True``), which costs O(trees x leaves x depth^2) per record, about 25 ms
         with this model on the benchmark machine (docs/benchmarks.md)."""
-        if exact:
-            return np.asarray(self.booster.predict(x, pred_contrib=True, num_threads=self.threads))[:, :-1]
-        tables = self._path_tables()
-        leaves = np.asarray(self.booster.predict(x, pred_leaf=True, num_threads=self.threads), dtype=np.int64)
-        out = np.zeros((x.shape[0], x.shape[1]))
-        for t, table in enumerate(tables):
-            out += table[leaves[:, t]]
-        return out
+        by_feature = self._raw(x, np.eye(x.shape[1]), exact=exact)[1]
+        assert by_feature is not None
+        return by_feature
 
-    def _path_tables(self) -> list[np.ndarray]:
+    def _path_tables(self) -> Paths:
         if self._paths is None:
-            n = self.booster.num_feature()
-            self._paths = [
-                _leaf_contributions(tree["tree_structure"], n) for tree in self.booster.dump_model()["tree_info"]
-            ]
+            self._paths = Paths.of(self.booster)
         return self._paths
 
     # --- save / load -------------------------------------------------------------------------------
@@ -411,6 +471,7 @@ class TargetingModel:
         tmp.mkdir(parents=True)
         try:
             self.booster.save_model(str(tmp / "booster.txt"))
+            self._path_tables().save(tmp / Paths.FILE)
             with gzip.open(tmp / "history.json.gz", "wt", encoding="utf-8") as fh:
                 json.dump(self.history.to_json(), fh, separators=(",", ":"))
             meta = {
@@ -445,7 +506,7 @@ class TargetingModel:
         with gzip.open(p / "history.json.gz", "rt", encoding="utf-8") as fh:
             history = History.from_json(json.load(fh))
         booster = lgb.Booster(model_file=str(p / "booster.txt"))
-        return cls(
+        model = cls(
             space=FeatureSpace.from_json(meta.pop("space")),
             columns=[int(c) for c in meta.pop("columns")],
             booster=booster,
@@ -453,6 +514,24 @@ class TargetingModel:
             lanes=Lanes(**meta.pop("lanes")),
             meta=meta,
         )
+        if (p / Paths.FILE).is_file():  # written at save; older model directories compute it on first use
+            model._paths = Paths.load(p / Paths.FILE)
+        return model
+
+    @classmethod
+    def cached(cls, path: str | Path) -> TargetingModel:
+        """:meth:`load`, kept in memory while the directory's ``model.json`` is unchanged (the web
+        app scores every load with the configured model; reading it costs about half a second)."""
+        p = Path(path).resolve()
+        stamp = (p / "model.json").stat().st_mtime_ns
+        with _CACHE_LOCK:
+            hit = _CACHE.get(p)
+            if hit is not None and hit[0] == stamp:
+                return hit[1]
+        model = cls.load(p)
+        with _CACHE_LOCK:
+            _CACHE[p] = (stamp, model)
+        return model
 
     def check_mapping(self, mapping: Mapping) -> list[str]:
         """Problems using ``mapping`` with this model: extra columns it needs that the mapping lacks
@@ -486,16 +565,47 @@ def _topic_matrix(topics: list[str], names: list[str]) -> np.ndarray:
     return m
 
 
-def _leaf_contributions(root: dict[str, Any], n_features: int) -> np.ndarray:
-    """For one tree: (leaves x features) credit of each feature along the path to each leaf."""
-    n_leaves = 0
+@dataclass(frozen=True)
+class Paths:
+    """Every leaf of every tree, stacked: its value and the credit each feature earns on the path to
+    it (``table``: leaves x features). Tree ``t``'s leaf ``j`` is row ``offsets[t] + j``."""
+
+    table: np.ndarray
+    values: np.ndarray
+    offsets: np.ndarray
+
+    FILE = "paths.npz"
+
+    @classmethod
+    def of(cls, booster: lgb.Booster) -> Paths:
+        n = booster.num_feature()
+        tables, values = [], []
+        for tree in booster.dump_model()["tree_info"]:
+            table, value = _leaf_paths(tree["tree_structure"], n)
+            tables.append(table)
+            values.append(value)
+        offsets = np.zeros(len(tables) + 1, dtype=np.intp)
+        offsets[1:] = np.cumsum([len(v) for v in values])
+        return cls(np.concatenate(tables), np.concatenate(values), offsets)
+
+    def save(self, path: Path) -> None:
+        np.savez_compressed(path, table=self.table, values=self.values, offsets=self.offsets)
+
+    @classmethod
+    def load(cls, path: Path) -> Paths:
+        with np.load(path) as f:
+            return cls(f["table"], f["values"], f["offsets"].astype(np.intp))
+
+
+def _leaf_paths(root: dict[str, Any], n_features: int) -> tuple[np.ndarray, np.ndarray]:
+    """For one tree: (leaves x features) credit of each feature along the path to each leaf, and
+    each leaf's value."""
     stack: list[tuple[dict[str, Any], np.ndarray]] = [(root, np.zeros(n_features))]
-    found: dict[int, np.ndarray] = {}
+    found: dict[int, tuple[np.ndarray, float]] = {}
     while stack:
         node, acc = stack.pop()
         if "leaf_index" in node or "split_feature" not in node:
-            found[int(node.get("leaf_index", 0))] = acc
-            n_leaves += 1
+            found[int(node.get("leaf_index", 0))] = (acc, float(node["leaf_value"]))
             continue
         here = float(node["internal_value"])
         for side in ("left_child", "right_child"):
@@ -508,7 +618,9 @@ def _leaf_contributions(root: dict[str, Any], n_features: int) -> np.ndarray:
             credit = acc.copy()
             credit[int(node["split_feature"])] += value - here
             stack.append((child, credit))
-    table = np.zeros((n_leaves, n_features))
-    for leaf, acc in found.items():
+    table = np.zeros((len(found), n_features))
+    values = np.zeros(len(found))
+    for leaf, (acc, value) in found.items():
         table[leaf] = acc
-    return table
+        values[leaf] = value
+    return table, values
