@@ -90,6 +90,18 @@ def test_scores_are_lightgbms_probabilities_and_the_matrix_walk_agrees(
     assert [s.score for s in scored] == [s.score for s in model.score(later, reasons=0)]
 
 
+def test_treeshap_reasons_for_the_lanes_asked_path_contributions_for_the_rest(
+    model: TargetingModel, later: list[Record]
+) -> None:
+    sample = later[:400]
+    path, shap = model.score(sample), model.score(sample, exact=True)
+    mixed = model.score(sample, exact=("red", "yellow"))
+    assert [s.score for s in mixed] == [s.score for s in path] == [s.score for s in shap]
+    for m, p, t in zip(mixed, path, shap, strict=True):
+        assert m.reasons == (t.reasons if m.lane in ("red", "yellow") else p.reasons)
+    assert {s.lane for s in mixed} >= {"red", "green"}
+
+
 def test_a_saved_model_scores_the_same(model: TargetingModel, later: list[Record], tmp_path: Path) -> None:
     model.save(tmp_path / "copy")
     model.save(tmp_path / "copy")  # replacing a model is fine

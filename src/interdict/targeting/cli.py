@@ -214,11 +214,13 @@ def score(
     out_path: Annotated[Path, typer.Option("--out", help="Where to write id,score,lane,reasons (CSV).")],
     reasons: Annotated[int, typer.Option(min=0, max=20, help="Reasons per record.")] = 3,
     exact_reasons: Annotated[
-        bool,
+        str,
         typer.Option(
-            "--exact-reasons", help="TreeSHAP for every record (slow); default: TreeSHAP for red and yellow only."
+            "--exact-reasons",
+            help="Which records get LightGBM's TreeSHAP reasons (slow, about 25 ms a record): 'none' (path "
+            "contributions for all, the default), 'flagged' (red and yellow lanes), 'all'.",
         ),
-    ] = False,
+    ] = "none",
     rejections: RejectionsOpt = None,
     threads: ThreadsOpt = 1,
 ) -> None:
@@ -226,11 +228,14 @@ def score(
 
     Rejected rows get a line too: scored from what could be read, lane red, first reason
     "record could not be validated: ..." (docs/targeting-data.md)."""
+    methods: dict[str, bool | tuple[str, ...]] = {"none": False, "flagged": ("red", "yellow"), "all": True}
+    if exact_reasons not in methods:
+        _fail(f"--exact-reasons: '{exact_reasons}' is not one of none, flagged, all")
     m, loaded = _read(data, mapping, require_outcome=False, rejections=rejections)
     fitted = _model(model, m, threads)
     started = time.perf_counter()
     with _steps("scoring") as progress:
-        scored = fitted.score_loaded(loaded, reasons=reasons, exact=exact_reasons, step=_say(progress))
+        scored = fitted.score_loaded(loaded, reasons=reasons, exact=methods[exact_reasons], step=_say(progress))
         _atomic_csv(out_path, ["id", "score", "lane", "reasons"], _score_rows(scored))
     took = time.perf_counter() - started
     lanes = {lane: sum(1 for s in scored if s.lane == lane) for lane in ("red", "yellow", "green")}

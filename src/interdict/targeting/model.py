@@ -28,7 +28,7 @@ import json
 import os
 import shutil
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -320,14 +320,21 @@ class TargetingModel:
     # --- score -------------------------------------------------------------------------------------
 
     def score(
-        self, records: Sequence[Record], *, reasons: int = REASONS, exact: bool = False, step: Step | None = None
+        self,
+        records: Sequence[Record],
+        *,
+        reasons: int = REASONS,
+        exact: bool | Collection[str] = False,
+        step: Step | None = None,
     ) -> list[Scored]:
         """Score records (their outcomes, if any, are ignored), in the order given.
 
         Each record's features use the fit history plus the volumes of the given records dated
         before it. Reasons: the ``reasons`` topics that raise the score most, in words, from
         per-record contributions summed per topic: path contributions (:meth:`contributions`) by
-        default, LightGBM's TreeSHAP with ``exact`` (about 100 times slower).
+        default; LightGBM's TreeSHAP (about 100 times slower) for all records with ``exact=True``,
+        or for the records of the lanes ``exact`` names (the web worklist: red and yellow).
+        The two often rank a record's topics differently (docs/targeting-data.md).
 
         One walk in date order: each date's records get their features, scores and reasons from the
         history before that date, then the date is added to the history."""
@@ -345,10 +352,16 @@ class TargetingModel:
 
         def batch(idx: list[int]) -> None:
             x = np.array([self.space.vector(records[i], history, plan) for i in idx])[:, self.columns]
-            raw, by_topic = self._raw(x, per_topic if reasons > 0 else None, exact=exact)
+            raw, by_topic = self._raw(x, per_topic if reasons > 0 else None, exact=exact is True)
             scores[idx] = 1.0 / (1.0 + np.exp(-raw))
             if by_topic is None:
                 return
+            if exact and exact is not True:
+                rows = [
+                    k for k, i in enumerate(idx) if self.lanes.lane(round(float(scores[i]), SCORE_DECIMALS)) in exact
+                ]
+                if rows:
+                    by_topic[rows] = self._raw(x[rows], per_topic, exact=True)[1]
             # the strongest topics first (stable: ties keep the topic order); only positive ones explain
             order = np.argsort(-by_topic, axis=1, kind="stable")
             for row, i in enumerate(idx):
@@ -419,7 +432,12 @@ class TargetingModel:
         return out & set(self.space.dim_names)
 
     def score_loaded(
-        self, loaded: LoadResult, *, reasons: int = REASONS, exact: bool = False, step: Step | None = None
+        self,
+        loaded: LoadResult,
+        *,
+        reasons: int = REASONS,
+        exact: bool | Collection[str] = False,
+        step: Step | None = None,
     ) -> list[Scored]:
         """Every input record of a load, rejected rows included (in file order).
 
