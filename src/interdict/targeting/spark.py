@@ -61,6 +61,8 @@ LOCAL_CONF = {
 # Per Python worker (Spark reuses its workers between tasks): loaded models and mappings.
 _MODELS: dict[str, TargetingModel] = {}
 _MAPPINGS: dict[str, Mapping] = {}
+# On the driver: (Spark application, shipped model name) already added with addFile.
+_SHIPPED: set[tuple[str, str]] = set()
 
 
 def score_frame(
@@ -85,8 +87,10 @@ def score_frame(
     executors; ``False``: every executor reads ``model`` at the same path (a shared mount).
     ``threads``: LightGBM threads per task (keep 1 with one core per task).
 
-    Raises :class:`InvalidInput` (naming the field) when ``model`` is not a model, a mapped column
-    is not in ``df`` (``source`` names it in the message), or the model needs an ``extra`` column the mapping lacks; nothing runs then."""
+    The model is loaded once on the driver to check it against the mapping. Raises
+    :class:`InvalidInput` (naming the field) when ``model`` is not a model, a mapped column is not
+    in ``df`` (``source`` names it in the message), or the model needs an ``extra`` column the
+    mapping lacks; nothing runs then."""
     from interdict.targeting.model import TargetingModel
 
     columns = [c for c in df.columns if c != row_column]
@@ -183,6 +187,8 @@ def _ship(df: DataFrame, path: Path) -> str:
     """Add a copy of the model directory, named by its digest, to the Spark context's files."""
     name = f"interdict-model-{model_digest(path)}"
     sc = df.sparkSession.sparkContext
+    if (sc.applicationId, name) in _SHIPPED:
+        return name
     staging = Path(tempfile.mkdtemp(prefix="interdict-spark-"))
     atexit.register(shutil.rmtree, staging, True)
     copy = staging / name
@@ -190,7 +196,8 @@ def _ship(df: DataFrame, path: Path) -> str:
     for f in MODEL_FILES:
         if (path / f).is_file():
             shutil.copy2(path / f, copy / f)
-    sc.addFile(str(copy), recursive=True)  # a second add of the same name is a no-op (warning)
+    sc.addFile(str(copy), recursive=True)
+    _SHIPPED.add((sc.applicationId, name))
     return name
 
 
