@@ -1,4 +1,5 @@
-"""``interdict targeting fit | score | evaluate`` (the measurement contract, docs/targeting-data.md).
+"""``interdict targeting fit | score | evaluate`` (the measurement contract, docs/targeting-data.md)
+and ``spark-score`` (the same model on Apache Spark, :mod:`interdict.targeting.spark`).
 
 Bad input (a mapping naming a column the file lacks, an unreadable file, a model that does not fit
 the mapping) exits with code 2 and a message naming the field, the column and the reason. Rows
@@ -14,10 +15,11 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -49,7 +51,7 @@ ThreadsOpt = Annotated[int, typer.Option(min=1, max=64, help="LightGBM threads (
 
 def _fail(error: InvalidInput | str) -> NoReturn:
     if isinstance(error, str):
-        console.print(f"[red]error:[/red] {error}", highlight=False, markup=True)
+        console.print(f"[red]error:[/red] {escape(error)}", highlight=False, markup=True)
     elif error.errors:
         for e in error.errors:
             console.print(f"error: {e.path}: {e.msg}", highlight=False, markup=False)
@@ -278,3 +280,138 @@ def evaluate(
     typer.echo(f"{'top':<6}{'k':>7}{'positives':>11}{'precision':>11}{'recall':>9}")
     for r in results:
         typer.echo(f"{f'{r.percent:g}%':<6}{r.k:>7}{r.hits:>11}{r.precision:>11.3f}{r.recall:>9.3f}")
+
+
+@targeting_app.command("spark-score")
+def spark_score(
+    data: Annotated[
+        str, typer.Argument(help="CSV or Parquet path, directory or glob (any path Spark reads, e.g. hdfs://...).")
+    ],
+    mapping: MappingOpt,
+    model: ModelOpt,
+    out_path: Annotated[
+        str, typer.Option("--out", help="Output directory of id,score,lane,reasons (Parquet, or CSV with --format).")
+    ],
+    master: Annotated[
+        str | None,
+        typer.Option(help="Spark master, e.g. local[2] or spark://host:7077; default: local[2] or spark-submit's."),
+    ] = None,
+    partitions: Annotated[
+        int | None, typer.Option(min=1, help="Partitions to score in; default: as many as Spark read.")
+    ] = None,
+    partition_by: Annotated[
+        str | None,
+        typer.Option(
+            help="Source column to partition by: the mapping's date column (default) makes date ranges; "
+            "another column (e.g. the vessel's) keeps each of its values in one partition."
+        ),
+    ] = None,
+    input_format: Annotated[
+        str | None, typer.Option("--input-format", help="csv or parquet; default: from the suffix of DATA.")
+    ] = None,
+    out_format: Annotated[str, typer.Option("--format", help="parquet or csv (with a header row).")] = "parquet",
+    reasons: Annotated[int, typer.Option(min=0, max=20, help="Reasons per record.")] = 3,
+    exact_reasons: Annotated[bool, typer.Option("--exact-reasons", help="TreeSHAP for every record (slow).")] = False,
+    ship_model: Annotated[
+        bool,
+        typer.Option(
+            "--ship-model/--shared-model",
+            help="Copy the model directory to the executors (default), or read --model at the same path on every executor.",
+        ),
+    ] = True,
+) -> None:
+    """Score DATA on Apache Spark with a model from `fit`: one line per input record of each partition.
+
+    A record's history features use the fit history plus the records of its own partition dated
+    before it (docs/targeting-data.md, "Scoring on Apache Spark"). Needs pyspark
+    (pip install 'interdict[spark]') and Java 17+."""
+    from interdict.targeting.mapping import read_mapping
+    from interdict.targeting.model import UNVALIDATED
+    from interdict.targeting.spark import ROW_COLUMN, number_rows, score_frame, spark_session
+
+    fmt = (input_format or _spark_format(data)).lower()
+    if fmt not in ("csv", "parquet"):
+        _fail(f"data: {data}: spark-score reads csv or parquet (--input-format), not '{fmt}'")
+    if out_format not in ("csv", "parquet"):
+        _fail(f"format: '{out_format}' is neither parquet nor csv")
+    local_out = Path(out_path) if "://" not in out_path else None
+    if (
+        local_out is not None
+        and local_out.exists()
+        and not (local_out.is_dir() and ((local_out / "_SUCCESS").is_file() or not any(local_out.iterdir())))
+    ):
+        _fail(f"out: {out_path} exists and is not the output of an earlier spark-score; choose another path")
+    try:
+        m = read_mapping(mapping)
+    except InvalidInput as exc:
+        _fail(exc)
+    try:
+        spark, owned = spark_session(master)
+    except ImportError:
+        _fail("spark-score needs pyspark: pip install 'interdict[spark]' (and Java 17 or newer)")
+    started = time.perf_counter()
+    try:
+        df = _spark_read(spark, data, fmt, m.delimiter)
+        date_column = m.fields["date"].column
+        key = partition_by or date_column
+        if key not in df.columns:
+            _fail(
+                f"{'partition-by' if partition_by else 'mapping.fields.date'}: column '{key}' is not in {data} "
+                f"(its columns: {', '.join(repr(c) for c in df.columns[:30])})"
+            )
+        numbered = number_rows(df, first=2 if fmt == "csv" else 1)
+        n = partitions or numbered.rdd.getNumPartitions()
+        parts = numbered.repartitionByRange(n, key) if key == date_column else numbered.repartition(n, key)
+        scored = score_frame(
+            parts,
+            model,
+            m,
+            reasons=reasons,
+            exact=exact_reasons,
+            row_column=ROW_COLUMN,
+            ship=ship_model,
+            source=Path(data).name,
+            on_note=lambda note: console.print(note, highlight=False, markup=False),
+        )
+        writer = scored.write.mode("overwrite")
+        with _steps(f"scoring on Spark ({spark.sparkContext.master}, {n} partitions)"):
+            if out_format == "csv":
+                writer.option("header", True).csv(out_path)
+            else:
+                writer.parquet(out_path)
+        result = spark.read.parquet(out_path) if out_format == "parquet" else spark.read.csv(out_path, header=True)
+        lanes = {row["lane"]: int(row["count"]) for row in result.groupBy("lane").count().collect()}
+        rejected = result.filter(result.reasons.startswith(UNVALIDATED)).count()
+    except InvalidInput as exc:
+        _fail(exc)
+    finally:
+        if owned:
+            spark.stop()
+    total = sum(lanes.values())
+    typer.echo(
+        f"scored {total} records in {time.perf_counter() - started:.1f} s on {n} partitions into {out_path} "
+        f"(red {lanes.get('red', 0)}, yellow {lanes.get('yellow', 0)}, green {lanes.get('green', 0)})"
+        + (f"; {rejected} rows failed the row checks (red, first reason '{UNVALIDATED}: ...')" if rejected else "")
+    )
+
+
+def _spark_format(data: str) -> str:
+    name = data.rstrip("/").lower()
+    if name.endswith((".csv", ".csv.gz", ".txt")):
+        return "csv"
+    if name.endswith((".parquet", ".pq")) or Path(data).is_dir():
+        return "parquet"
+    _fail(f"data: {data}: cannot tell csv from parquet by its name; give --input-format")
+
+
+def _spark_read(spark: Any, data: str, fmt: str, delimiter: str) -> Any:
+    """The raw rows: CSV cells as text (as the in-process loader reads them), Parquet as typed."""
+    from pyspark.errors import AnalysisException
+
+    try:
+        if fmt == "csv":
+            df = spark.read.csv(data, header=True, sep=delimiter, inferSchema=False, encoding="UTF-8")
+            return df.toDF(*[c.lstrip("\ufeff").strip() for c in df.columns])
+        return spark.read.parquet(data)
+    except AnalysisException as exc:
+        _fail(f"data: {data}: {str(exc).splitlines()[0]}")

@@ -21,7 +21,7 @@ import hashlib
 import json
 import math
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -326,11 +326,21 @@ def load(path: str | Path, mapping: Mapping, *, require_outcome: bool = False) -
         raise InvalidInput(FieldError(("data",), f"{path}: no such file"))
     fmt = mapping.format or _format_of(p)
     header, rows = _read(p, fmt, mapping)
-    present = set(header)
+    has_outcome = check_columns(mapping, header, p.name, require_outcome=require_outcome)
+    return parse_rows(mapping, rows, has_outcome=has_outcome)
+
+
+def check_columns(mapping: Mapping, columns: Sequence[str], source: str, *, require_outcome: bool = False) -> bool:
+    """Check that every column the mapping names is among ``columns`` (those of ``source``).
+
+    Returns whether the outcome column is present. Raises :class:`InvalidInput` naming the
+    mapping field and the column of every one missing (the outcome column only if
+    ``require_outcome``)."""
+    present = set(columns)
     has_outcome = mapping.outcome is not None and mapping.outcome.column in present
     errors = [
         FieldError(
-            ("mapping", *where.split(".")), f"column '{column}' is not in {p.name} (its columns: {_list(header)})"
+            ("mapping", *where.split(".")), f"column '{column}' is not in {source} (its columns: {_list(columns)})"
         )
         for where, column in mapping.columns()
         if column not in present and not (where == "outcome.column" and not require_outcome)
@@ -339,7 +349,15 @@ def load(path: str | Path, mapping: Mapping, *, require_outcome: bool = False) -
         errors.append(FieldError(("mapping", "outcome"), "the mapping names no outcome column; fitting needs outcomes"))
     if errors:
         raise InvalidInput(errors)
+    return has_outcome
 
+
+def parse_rows(mapping: Mapping, rows: Iterable[tuple[int, Cells]], *, has_outcome: bool) -> LoadResult:
+    """Check rows already read (``(row number, {column: cell})``) as :func:`load` checks a file's.
+
+    The cells may be text or typed values (numbers, dates, lists), as CSV, XLSX, JSON, Arrow or
+    Parquet give them. Repeated ids collapse as in :func:`load`; ``has_outcome``: read the
+    outcome column (see :func:`check_columns`)."""
     parser = _RowParser(mapping, has_outcome)
     by_id: dict[str, Record] = {}
     rejections: list[Rejection] = []
