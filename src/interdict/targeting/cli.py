@@ -46,6 +46,15 @@ MappingOpt = Annotated[
 ]
 ModelOpt = Annotated[Path, typer.Option("--model", help="Model directory.")]
 RejectionsOpt = Annotated[Path | None, typer.Option("--rejections", help="Write every rejected row here (CSV).")]
+ExactOpt = Annotated[
+    str,
+    typer.Option(
+        "--exact-reasons",
+        help="Which records get LightGBM's TreeSHAP reasons (slow, about 25 ms a record): 'none' (path "
+        "contributions for all, the default), 'flagged' (red and yellow lanes), 'all'.",
+    ),
+]
+EXACT_METHODS: dict[str, bool | tuple[str, ...]] = {"none": False, "flagged": ("red", "yellow"), "all": True}
 ThreadsOpt = Annotated[int, typer.Option(min=1, max=64, help="LightGBM threads (1 is fastest on a busy machine).")]
 
 
@@ -58,6 +67,12 @@ def _fail(error: InvalidInput | str) -> NoReturn:
     else:
         console.print(f"error: {error.message}", highlight=False, markup=False)
     raise typer.Exit(2)
+
+
+def _exact(value: str) -> bool | tuple[str, ...]:
+    if value not in EXACT_METHODS:
+        _fail(f"--exact-reasons: '{value}' is not one of {', '.join(EXACT_METHODS)}")
+    return EXACT_METHODS[value]
 
 
 @contextmanager
@@ -215,14 +230,7 @@ def score(
     model: ModelOpt,
     out_path: Annotated[Path, typer.Option("--out", help="Where to write id,score,lane,reasons (CSV).")],
     reasons: Annotated[int, typer.Option(min=0, max=20, help="Reasons per record.")] = 3,
-    exact_reasons: Annotated[
-        str,
-        typer.Option(
-            "--exact-reasons",
-            help="Which records get LightGBM's TreeSHAP reasons (slow, about 25 ms a record): 'none' (path "
-            "contributions for all, the default), 'flagged' (red and yellow lanes), 'all'.",
-        ),
-    ] = "none",
+    exact_reasons: ExactOpt = "none",
     rejections: RejectionsOpt = None,
     threads: ThreadsOpt = 1,
 ) -> None:
@@ -230,14 +238,11 @@ def score(
 
     Rejected rows get a line too: scored from what could be read, lane red, first reason
     "record could not be validated: ..." (docs/targeting-data.md)."""
-    methods: dict[str, bool | tuple[str, ...]] = {"none": False, "flagged": ("red", "yellow"), "all": True}
-    if exact_reasons not in methods:
-        _fail(f"--exact-reasons: '{exact_reasons}' is not one of none, flagged, all")
     m, loaded = _read(data, mapping, require_outcome=False, rejections=rejections)
     fitted = _model(model, m, threads)
     started = time.perf_counter()
     with _steps("scoring") as progress:
-        scored = fitted.score_loaded(loaded, reasons=reasons, exact=methods[exact_reasons], step=_say(progress))
+        scored = fitted.score_loaded(loaded, reasons=reasons, exact=_exact(exact_reasons), step=_say(progress))
         _atomic_csv(out_path, ["id", "score", "lane", "reasons"], _score_rows(scored))
     took = time.perf_counter() - started
     lanes = {lane: sum(1 for s in scored if s.lane == lane) for lane in ("red", "yellow", "green")}
@@ -311,7 +316,7 @@ def spark_score(
     ] = None,
     out_format: Annotated[str, typer.Option("--format", help="parquet or csv (with a header row).")] = "parquet",
     reasons: Annotated[int, typer.Option(min=0, max=20, help="Reasons per record.")] = 3,
-    exact_reasons: Annotated[bool, typer.Option("--exact-reasons", help="TreeSHAP for every record (slow).")] = False,
+    exact_reasons: ExactOpt = "none",
     ship_model: Annotated[
         bool,
         typer.Option(
@@ -367,7 +372,7 @@ def spark_score(
             model,
             m,
             reasons=reasons,
-            exact=exact_reasons,
+            exact=_exact(exact_reasons),
             row_column=ROW_COLUMN,
             ship=ship_model,
             source=Path(data).name,

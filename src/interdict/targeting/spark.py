@@ -33,7 +33,7 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -49,7 +49,7 @@ if TYPE_CHECKING:
 OUTPUT_SCHEMA = "id string, score double, lane string, reasons string"
 ROW_COLUMN = "__interdict_row"
 REASON_SEPARATOR = " | "  # as cli.REASON_SEPARATOR
-MODEL_FILES = ("model.json", "booster.txt", "history.json.gz")
+MODEL_FILES = ("model.json", "booster.txt", "history.json.gz", "paths.npz")  # paths.npz: optional
 OUTPUT_BATCH = 10_000
 LOCAL_CONF = {
     "spark.driver.host": "127.0.0.1",
@@ -71,7 +71,7 @@ def score_frame(
     mapping: Mapping,
     *,
     reasons: int = 3,
-    exact: bool = False,
+    exact: bool | Collection[str] = False,
     row_column: str | None = None,
     ship: bool = True,
     threads: int = 1,
@@ -236,7 +236,7 @@ def _score_partition(
     has_outcome: bool,
     row_column: str | None,
     reasons: int,
-    exact: bool,
+    exact: bool | Collection[str],
     threads: int,
 ) -> Iterator[pa.RecordBatch]:
     """One partition: all its rows (history needs the whole partition), checked, scored, yielded."""
