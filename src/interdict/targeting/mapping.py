@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import hashlib
 import json
 import math
@@ -637,7 +638,12 @@ def _date(raw: object, formats: list[str] | None) -> dt.date | None:
     text = _cell_text(raw)
     if text is None:
         return None
-    for fmt in formats or []:
+    return _date_text(text, tuple(formats or ()))
+
+
+@functools.lru_cache(maxsize=4096)  # a file holds few distinct dates: strptime once per date and format
+def _date_text(text: str, formats: tuple[str, ...]) -> dt.date:
+    for fmt in formats:
         try:
             return dt.datetime.strptime(text, fmt).date()
         except ValueError:
