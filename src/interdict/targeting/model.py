@@ -394,10 +394,16 @@ class TargetingModel:
         for start in range(0, x.shape[0], CHUNK):
             part = x[start : start + CHUNK]
             leaves = np.asarray(self.booster.predict(part, pred_leaf=True, num_threads=self.threads), dtype=np.intp)
-            leaves += paths.offsets[:-1]
+            by_tree = np.ascontiguousarray((leaves + paths.offsets[:-1]).T)  # a contiguous row per tree
             block = acc[start : start + len(part)]
-            for t in range(leaves.shape[1]):  # tree by tree, as LightGBM sums them
-                block += table[leaves[:, t]]
+            if table.shape[1] == 1:
+                column = np.zeros(len(part))
+                for rows in by_tree:  # tree by tree, as LightGBM sums them
+                    column += paths.values[rows]
+                block[:, 0] = column
+                continue
+            for rows in by_tree:
+                block += table[rows]
         raw = acc[:, -1].copy()
         if topics is None:
             return raw, None
