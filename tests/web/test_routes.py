@@ -91,6 +91,7 @@ API_BODIES: dict[tuple[str, str], dict[str, Any]] = {
     },
     ("PATCH", "/api/v1/targeting/profiles/{profile_id}"): {"weight": 0.3},
     ("POST", "/api/v1/targeting/records/{record_id}/outcome"): {"outcome": "nothing_found"},
+    ("POST", "/api/v1/targeting/records/{record_id}/assign"): {"username": "admin"},
     ("POST", "/api/v1/tokens"): {"name": "route test", "scopes": ["read"]},
     ("POST", "/api/v1/organisations"): {
         "code": "RT-UNIT",
@@ -277,6 +278,10 @@ def test_every_route_makes_an_authorisation_decision(client: TestClient, world: 
                     r = client.post(url, files={"file": ("c.txt", b"z", "text/plain")}, headers=h)
                 elif (method, path) == ("POST", "/api/v1/incidents"):
                     r = client.post(url, json=minimal_incident(), headers=h)
+                elif (method, path) == ("POST", "/api/v1/targeting/batches"):
+                    manifest = b"record_id,date\nX1,2026-03-10\n"
+                    data = {"mapping": "generic-manifest"}
+                    r = client.post(url, data=data, files={"file": ("m.csv", manifest, "text/csv")}, headers=h)
                 elif (method, path) == ("POST", "/api/v1/targeting/batches/{batch_id}/select"):
                     r = client.post(url, json={"record_ids": [str(values["record_id"])]}, headers=h)
                 elif (method, path) == ("POST", "/api/v1/notices"):

@@ -3,20 +3,25 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import asdict
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, File, Form, Response, UploadFile
 
 from interdict.accounts.deps import SubjectDep, WriterDep
 from interdict.core.clock import utcnow
 from interdict.core.deps import SessionDep, SettingsDep
 from interdict.targeting import service
 from interdict.targeting.schemas import (
+    AssignBody,
     BatchRead,
+    LoadRead,
     OutcomeBody,
     ProfileCreate,
     ProfileRead,
     ProfileUpdate,
     RecordRead,
+    RejectionRead,
     SelectBody,
 )
 
@@ -60,6 +65,48 @@ def list_batches(db: SessionDep, subject: SubjectDep) -> list[BatchRead]:
     return [service.batch_read(db, b) for b in service.list_batches(db, subject)]
 
 
+@router.post("/batches", response_model=LoadRead, status_code=201)
+def upload(
+    db: SessionDep,
+    subject: WriterDep,
+    settings: SettingsDep,
+    file: Annotated[UploadFile, File(description="CSV, XLSX or JSON (checked by content), at most the upload limit")],
+    mapping: Annotated[str, Form(description="A shipped column mapping, e.g. generic-manifest")],
+    batch_name: Annotated[str | None, Form(max_length=200)] = None,
+) -> LoadRead:
+    """Load a manifest or declarations file into a batch of your unit (a batch of the same name is reloaded:
+    records upserted by id), score it, and return the batch with its counts and every rejected row."""
+    summary = service.load_upload(
+        db,
+        subject,
+        settings,
+        filename=file.filename,
+        stream=file.file,
+        mapping=mapping,
+        batch_name=batch_name,
+        now=utcnow(),
+    )
+    return LoadRead(
+        batch=service.batch_read(db, summary.batch),
+        new=summary.new,
+        updated=summary.updated,
+        unchanged=summary.unchanged,
+        rejections=[RejectionRead.model_validate(r) for r in summary.rejections],
+        note=summary.note,
+    )
+
+
+@router.get("/batches/{batch_id}", response_model=BatchRead)
+def get_batch(batch_id: uuid.UUID, db: SessionDep, subject: SubjectDep) -> BatchRead:
+    return service.batch_read(db, service.get_batch(db, subject, batch_id))
+
+
+@router.get("/batches/{batch_id}/rejections", response_model=list[RejectionRead])
+def rejections(batch_id: uuid.UUID, db: SessionDep, subject: SubjectDep) -> list[RejectionRead]:
+    """Every rejected row of the batch's latest load: row number, record id, field, column and reason."""
+    return [RejectionRead.model_validate(r) for r in service.rejections(db, subject, batch_id)]
+
+
 @router.get("/batches/{batch_id}/records", response_model=list[RecordRead])
 def worklist(
     batch_id: uuid.UUID,
@@ -89,3 +136,28 @@ def select(
 def outcome(record_id: uuid.UUID, body: OutcomeBody, db: SessionDep, subject: WriterDep) -> RecordRead:
     rec = service.record_outcome(db, subject, record_id, body, now=utcnow())
     return service.records_read(db, subject, [rec])[0]
+
+
+@router.post("/records/{record_id}/assign", response_model=RecordRead)
+def assign(record_id: uuid.UUID, body: AssignBody, db: SessionDep, subject: WriterDep) -> RecordRead:
+    """Assign a selected record to an officer of the loading unit (by username)."""
+    rec = service.assign(db, subject, record_id, body.username)
+    return service.records_read(db, subject, [rec])[0]
+
+
+@router.get("/performance")
+def performance(db: SessionDep, subject: SubjectDep, settings: SettingsDep) -> dict[str, Any]:
+    """Hit rates of risk-selected vs random inspections per month, precision at the unit's capacity, and the
+    risk profiles with their hit rates and review flags."""
+    perf = service.performance(db, subject, settings)
+    return {
+        "capacity": perf.capacity,
+        "precision_at_capacity": perf.precision_at_capacity,
+        "top_inspected": perf.top_inspected,
+        "top_hits": perf.top_hits,
+        "months": [{**asdict(m), "risk_rate": m.risk_rate, "random_rate": m.random_rate} for m in perf.months],
+        "profiles": [
+            p.model_dump(mode="json")
+            for p in service.profiles_read(db, subject, settings, service.list_profiles(db, subject))
+        ],
+    }

@@ -72,6 +72,25 @@ class BatchRead(BaseModel):
     created_at: Any
 
 
+class RejectionRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    row: int
+    record_id: str | None
+    field: str
+    column: str | None
+    reason: str
+
+
+class LoadRead(BaseModel):
+    batch: BatchRead
+    new: int
+    updated: int
+    unchanged: int
+    rejections: list[RejectionRead]
+    note: str | None
+
+
 class RecordRead(BaseModel):
     id: uuid.UUID
     record_id: str

@@ -13,12 +13,13 @@ import csv
 import hashlib
 import io
 import json
+import tempfile
 import uuid
 from collections import defaultdict
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from pydantic import ValidationError
 from sqlalchemy import Select, func, select
@@ -31,9 +32,11 @@ from interdict.audit import service as audit
 from interdict.config import Settings
 from interdict.core.errors import FieldError, Forbidden, InvalidInput, NotFound
 from interdict.core.filters import Group
+from interdict.incidents.attachments import read_bounded, safe_filename
 from interdict.incidents.models import Incident
 from interdict.sharing.service import decided, readable_clause, require_editable
 from interdict.targeting import engine, profiles
+from interdict.targeting.mapping import shipped_mappings
 from interdict.targeting.models import (
     ProfileHit,
     RiskProfile,
@@ -302,6 +305,60 @@ def load_batch(
     )
     session.flush()
     return LoadSummary(batch, new, updated, unchanged, rejections, note)
+
+
+def sniff_load(name: str, data: bytes) -> str:
+    """The load's format from its content (not its name alone): XLSX (a zip workbook), JSON, or UTF-8 CSV."""
+    head = data[:8192]
+    ext = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+    if head.startswith(b"PK\x03\x04"):
+        if ext == "xlsx" and b"xl/" in data[:65536]:
+            return "xlsx"
+        raise InvalidInput(FieldError(("file",), "this zip file is not an Excel workbook (.xlsx)"))
+    if b"\x00" in head:
+        raise InvalidInput(FieldError(("file",), "this file type is not accepted: upload CSV, XLSX or JSON"))
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InvalidInput(FieldError(("file",), "not UTF-8 text: save the CSV or JSON as UTF-8")) from None
+    first = text.lstrip()[:1]
+    if ext in ("json", "jsonl", "ndjson") or first in ("[", "{"):
+        if first not in ("[", "{"):
+            raise InvalidInput(FieldError(("file",), "not JSON (an array of objects or one object a line)"))
+        return "json"
+    if ext in ("csv", "txt"):
+        return "csv"
+    raise InvalidInput(FieldError(("file",), "this file type is not accepted: upload CSV, XLSX or JSON"))
+
+
+def load_upload(
+    session: Session,
+    subject: Subject,
+    settings: Settings,
+    *,
+    filename: str | None,
+    stream: BinaryIO,
+    mapping: str,
+    batch_name: str | None,
+    now: datetime,
+) -> LoadSummary:
+    """An uploaded file (web form or API) into a batch: the mapping must be a shipped one, the file at most
+    ``targeting_max_upload_bytes`` and CSV, XLSX or JSON by its content; then :func:`load_batch`."""
+    if not filename:
+        raise InvalidInput(FieldError(("file",), "choose a file to load"))
+    if mapping not in shipped_mappings():
+        raise InvalidInput(FieldError(("mapping",), f"choose one of the mappings: {', '.join(shipped_mappings())}"))
+    data = read_bounded(stream, settings.targeting_max_upload_bytes)
+    if not data:
+        raise InvalidInput(FieldError(("file",), "the file is empty"))
+    name = safe_filename(filename)
+    fmt = sniff_load(name, data)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"load.{fmt}"
+        path.write_bytes(data)
+        return load_batch(
+            session, subject, settings, path, mapping, source_name=name, batch_name=batch_name or None, now=now
+        )
 
 
 def _default_name(records: list[Any], source: str) -> str:

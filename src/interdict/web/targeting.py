@@ -4,9 +4,7 @@ outcome; a seizure opens the prefilled incident form), risk profiles, and the pe
 from __future__ import annotations
 
 import json
-import tempfile
 import uuid
-from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -17,7 +15,6 @@ from starlette.datastructures import UploadFile
 from interdict.core.clock import utcnow
 from interdict.core.deps import SessionDep, SettingsDep
 from interdict.core.errors import FieldError, InvalidInput, from_validation_error
-from interdict.incidents.attachments import read_bounded, safe_filename
 from interdict.targeting import service
 from interdict.targeting.mapping import shipped_mappings
 from interdict.targeting.profiles import FIELDS_DOC
@@ -29,30 +26,6 @@ from interdict.web.templating import render
 router = APIRouter(include_in_schema=False)
 
 FILTERS = ("lane", "hs", "origin", "party", "text")
-
-
-def sniff_load(name: str, data: bytes) -> str:
-    """The load's format from its content (not its name alone): XLSX (a zip workbook), JSON, or UTF-8 CSV."""
-    head = data[:8192]
-    ext = name.rsplit(".", 1)[-1].lower() if "." in name else ""
-    if head.startswith(b"PK\x03\x04"):
-        if ext == "xlsx" and b"xl/" in data[:65536]:
-            return "xlsx"
-        raise InvalidInput(FieldError(("file",), "this zip file is not an Excel workbook (.xlsx)"))
-    if b"\x00" in head:
-        raise InvalidInput(FieldError(("file",), "this file type is not accepted: upload CSV, XLSX or JSON"))
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise InvalidInput(FieldError(("file",), "not UTF-8 text: save the CSV or JSON as UTF-8")) from None
-    first = text.lstrip()[:1]
-    if ext in ("json", "jsonl", "ndjson") or first in ("[", "{"):
-        if first not in ("[", "{"):
-            raise InvalidInput(FieldError(("file",), "not JSON (an array of objects or one object a line)"))
-        return "json"
-    if ext in ("csv", "txt"):
-        return "csv"
-    raise InvalidInput(FieldError(("file",), "this file type is not accepted: upload CSV, XLSX or JSON"))
 
 
 def _index_context(db: SessionDep, subject: WebSubject) -> dict[str, Any]:
@@ -78,26 +51,16 @@ async def upload(
     try:
         if not isinstance(file, UploadFile) or not file.filename:
             raise InvalidInput(FieldError(("file",), "choose a file to load"))
-        if values["mapping"] not in shipped_mappings():
-            raise InvalidInput(FieldError(("mapping",), "choose one of the mappings"))
-        data = read_bounded(file.file, settings.targeting_max_upload_bytes)
-        if not data:
-            raise InvalidInput(FieldError(("file",), "the file is empty"))
-        name = safe_filename(file.filename)
-        fmt = sniff_load(name, data)
-        with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / f"load.{fmt}"
-            path.write_bytes(data)
-            summary = service.load_batch(
-                db,
-                subject,
-                settings,
-                path,
-                values["mapping"],
-                source_name=name,
-                batch_name=values["batch_name"],
-                now=utcnow(),
-            )
+        summary = service.load_upload(
+            db,
+            subject,
+            settings,
+            filename=file.filename,
+            stream=file.file,
+            mapping=values["mapping"],
+            batch_name=values["batch_name"],
+            now=utcnow(),
+        )
     except InvalidInput as exc:
         db.rollback()
         errs = [
