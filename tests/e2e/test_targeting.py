@@ -1,0 +1,133 @@
+"""The PCU analyst's day in a real browser: load a vessel's manifest, read the ranked worklist with its reasons,
+filter it, select containers within the capacity, assign one, record a seizure, land on the prefilled incident
+form, save the incident, find it linked back on the worklist, and see the inspection counted on the performance
+page."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from interdict.accounts import service as accounts
+from interdict.core.clock import utcnow
+from interdict.core.db import unit_of_work
+from interdict.targeting import service
+from interdict.targeting.schemas import ProfileCreate
+from tests.e2e.conftest import LiveServer, login
+from tests.e2e.test_incidents import pick_suggestion
+from tests.targeting.workflow_data import BAD, GOOD, write
+
+pytestmark = pytest.mark.e2e
+
+MISMATCH = {"all": [{"field": "goods_mentions_chemical_but_hs_not_chemical", "op": "eq", "value": True}]}
+INCIDENT_URL = re.compile(r"/incidents/(VNC-HP-\d{4}-\d{5})\?flash=(\w+)$")
+
+
+def analyst_profile(live_server: LiveServer) -> None:
+    """Arrange: the national analyst's risk profile "goods say chemical, HS code does not"."""
+    with unit_of_work(live_server.app.state.sessionmaker) as session:
+        subject = accounts.subject_by_username(session, "analyst", channel="web")
+        body = ProfileCreate.model_validate(
+            {"name": f"mismatch {uuid.uuid4().hex[:6]}", "criteria": MISMATCH, "weight": 0.4, "rationale": "e2e"}
+        )
+        service.create_profile(session, subject, body, now=utcnow())
+
+
+def row(page: Page, record: str) -> object:
+    return page.locator(f"#worklist tbody tr[data-record='{record}']")
+
+
+def test_manifest_to_worklist_to_seizure_incident(page: Page, live_server: LiveServer, tmp_path: Path) -> None:
+    analyst_profile(live_server)
+    name = f"EVER LUCKY 112E {uuid.uuid4().hex[:6]}"
+    manifest = write(tmp_path / "ever-lucky.csv", GOOD + BAD)
+
+    login(page, "officer.hp")
+    page.get_by_role("navigation").get_by_role("link", name="Targeting").click()
+    expect(page).to_have_url(re.compile(r"/targeting$"))
+    page.set_input_files("#t-file", str(manifest))
+    page.select_option("#t-mapping", "generic-manifest")
+    page.fill("#t-name", name)
+    page.locator("#t-load").click()
+
+    # The worklist: loaded counts, rejected rows with their reasons, records ranked with reasons.
+    expect(page).to_have_url(re.compile(r"/targeting/batches/[0-9a-f-]{36}\?loaded=4-0-0$"))
+    expect(page.locator("#flash")).to_contain_text("4 new, 0 updated, 0 unchanged")
+    expect(page.locator("#rejections")).to_contain_text("check digit")
+    expect(page.locator("#rejections")).to_contain_text("not an HS code")
+    rows = page.locator("#worklist tbody tr")
+    expect(rows).to_have_count(4)
+    expect(rows.first).to_have_attribute("data-record", "R3")  # the profile's match ranks first...
+    expect(rows.first.locator("ol.reasons")).to_contain_text("matched")  # ...and says why
+    batch_url = page.url.split("?")[0]
+
+    # Filtering by HS code keeps the precursor record only.
+    page.fill("#f-hs", "2915")
+    page.locator("#filters button[type=submit]").click()
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_have_attribute("data-record", "R2")
+    page.goto(batch_url)
+
+    # Selecting beyond the unit's capacity is refused; within it, the records are marked selected.
+    settings = live_server.app.state.settings
+    live_server.app.state.settings = settings.model_copy(update={"targeting_capacity": 2})
+    try:
+        for record in ("R1", "R2", "R3"):
+            page.get_by_label(f"Select {record}").check()
+        page.locator("#select-button").click()
+        expect(page.locator(".field-error[data-for=selected]")).to_contain_text("capacity")
+        page.goto(batch_url)
+        for record in ("R2", "R3"):
+            page.get_by_label(f"Select {record}").check()
+        page.locator("#select-button").click()
+        expect(page).to_have_url(batch_url)
+    finally:
+        live_server.app.state.settings = settings
+    expect(page.locator("#worklist tbody tr[data-record='R2']")).to_contain_text("Selected (risk)")
+    expect(page.locator("#worklist tbody tr[data-record='R3']")).to_contain_text("Selected (risk)")
+    expect(page.get_by_label("Select R1")).to_be_visible()  # not selected: still a checkbox
+
+    # Assign R2 to a colleague, then record a seizure: the prefilled incident form opens.
+    r2 = page.locator("#worklist tbody tr[data-record='R2']")
+    r2.get_by_label("Officer").select_option("officer2.hp")
+    r2.get_by_role("button", name="Assign").click()
+    r2 = page.locator("#worklist tbody tr[data-record='R2']")
+    expect(r2).to_contain_text("assigned to officer2.hp")
+    r2.get_by_label("Outcome").select_option("seizure")
+    r2.get_by_label("What was found").fill("120 kg acetic anhydride behind furniture")
+    r2.get_by_role("button", name="Record outcome").click()
+    expect(page).to_have_url(re.compile(r"/incidents/new\?from_target=[0-9a-f-]{36}$"))
+    expect(page.locator("#containers-0-number")).to_have_value("TGHU7654320")
+    html = page.content()
+    for value in ("EVER LUCKY", "112E", "BLR2", "29152400", "Hoang Phat Chemical Trading Co., Ltd", "CNSHA", "VNHPH"):
+        assert value in html, value
+
+    # The officer completes what the manifest cannot say and saves the incident.
+    pick_suggestion(
+        page, "#substances-0-substance-label", "acetic anhydride", re.compile(r"^Acetic anhydride \(108-24-7\)")
+    )
+    page.fill("#substances-0-quantity", "120")
+    page.select_option("#substances-0-unit", "kg")
+    page.locator("button[name=action][value=submit]").click()
+    expect(page).to_have_url(INCIDENT_URL)
+    match = INCIDENT_URL.search(page.url)
+    assert match is not None
+    reference = match.group(1)
+
+    # Back on the worklist the record shows the seizure and links to the incident.
+    page.goto(batch_url)
+    r2 = page.locator("#worklist tbody tr[data-record='R2']")
+    expect(r2.locator("p.outcome")).to_contain_text("Seizure: 120 kg acetic anhydride behind furniture")
+    r2.get_by_role("link", name="incident").click()
+    expect(page.locator("h1")).to_contain_text(reference)
+
+    # The performance page counts the risk-selected inspection that found something.
+    page.goto("/targeting/performance")
+    month = page.locator("#month-2026-03")
+    expect(month).to_be_visible()
+    cells = month.locator("td")
+    assert int(cells.nth(1).inner_text()) >= 1 and int(cells.nth(2).inner_text()) >= 1
