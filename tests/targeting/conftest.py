@@ -82,6 +82,9 @@ GENERIC_HEADER = [
     "country_of_origin",
     "country_of_departure",
     "office",
+    "shipper_phone",
+    "consignee_phone",
+    "notify_party_phone",
     "inspection_result",
 ]
 

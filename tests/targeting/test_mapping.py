@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import json
 from pathlib import Path
@@ -152,7 +153,7 @@ def test_xlsx_loads_like_csv(tmp_path: Path) -> None:
     ws = book.active
     ws.append(GENERIC_HEADER)
     for r in rows:
-        values = [r[h] for h in GENERIC_HEADER]
+        values = [r.get(h, "") for h in GENERIC_HEADER]
         values[1] = dt.datetime.fromisoformat(str(r["date"]))  # a real date cell
         ws.append([None if v == "" else v for v in values])
     path = tmp_path / "m.xlsx"
@@ -212,3 +213,35 @@ def test_csv_headers_are_trimmed_and_blank_lines_skipped(tmp_path: Path) -> None
     mapping = Mapping.model_validate({"name": "t", "fields": {"id": "ID", "date": "Date"}})
     records, rejections = load_records(path, mapping)
     assert [r.id for r in records] == ["A", "B"] and rejections == [] and records[1].row == 4
+
+
+def test_phones_from_several_columns_in_e164_and_a_bad_one_rejected_naming_its_column(tmp_path: Path) -> None:
+    rows = generic_rows(3)
+    rows[0].update(shipper_phone="+86 21 6288 1234", consignee_phone="090 123 4567; 0912-345-678")
+    rows[1].update(notify_party_phone="(+84) 90 123 4567")  # the same number as the consignee's above
+    rows[2].update(consignee_phone="12345")
+    result = load(write_generic_csv(tmp_path / "p.csv", rows), read_mapping("generic-manifest"))
+    by_id = {r.id: r for r in result.records}
+    first, second = (by_id[str(rows[i]["record_id"])] for i in (0, 1))
+    assert first.phones == ("+862162881234", "+84901234567", "+84912345678")
+    assert second.phones == ("+84901234567",)
+    (bad,) = result.rejections
+    assert (bad.field, bad.column) == ("phones", "consignee_phone") and "not a valid phone number" in bad.reason
+
+
+def test_optional_columns_may_be_missing_and_the_region_reads_national_numbers(tmp_path: Path) -> None:
+    header = [h for h in GENERIC_HEADER if not h.endswith("_phone")]
+    path = tmp_path / "old.csv"
+    rows = generic_rows(2)
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(header)
+        w.writerows([r.get(h, "") for h in header] for r in rows)
+    result = load(path, read_mapping("generic-manifest"))
+    assert len(result.records) == 2 and all(r.phones == () for r in result.records)
+
+    spec = {"name": "kh", "phone_region": "KH", "fields": {"id": "id", "date": "date", "phones": "tel"}}
+    csv_path = tmp_path / "kh.csv"
+    csv_path.write_text("id,date,tel\nK1,2026-03-10,012 345 678\n", encoding="utf-8")
+    (rec,) = load(csv_path, Mapping.model_validate(spec)).records
+    assert rec.phones == ("+85512345678",)

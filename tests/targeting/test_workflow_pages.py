@@ -266,3 +266,43 @@ def test_performance_page_figures(client: TestClient, world: World, tmp_path: Pa
     finally:
         world.app.state.settings = old
     assert page.status_code == 200 and 'id="precision-value">50 %' in page.text
+
+
+def test_phones_link_to_readable_incidents_and_watch_lists_never_to_withheld_persons(
+    client: TestClient, world: World, tmp_path: Path
+) -> None:
+    def person(phone: str) -> list[dict[str, str]]:
+        return [{"role": "consignee", "kind": "person", "name": "Nguyen Van Tam", "phone": phone}]
+
+    shared = minimal_incident(distribution="organisation", parties=person("+84 90 123 4567"))
+    r = client.post("/api/v1/incidents", json={"submit": True, **shared}, headers=world.h("officer.hcm"))
+    assert r.status_code == 201, r.text
+    readable_ref = r.json()["reference"]
+    # Police share with everyone but without the persons: their phones must not link.
+    withheld = minimal_incident(distribution="all", share_nominal=False, parties=person("0912 345 678"))
+    r = client.post("/api/v1/incidents", json={"submit": True, **withheld}, headers=world.h("police"))
+    assert r.status_code == 201, r.text
+    withheld_ref = r.json()["reference"]
+    drain(world.app.state.sessionmaker)
+    r = client.post("/api/v1/watch/lists", json={"name": "phones of interest"}, headers=world.h("officer.hp"))
+    list_id = r.json()["id"]
+    r = client.post(
+        f"/api/v1/watch/lists/{list_id}/entries",
+        json={"kind": "phone", "value": "+84 98 765 4321", "reason": "courier for the Hoang Phat ring"},
+        headers=world.h("officer.hp"),
+    )
+    assert r.status_code == 201, r.text
+
+    rows = [
+        row("T1", containers="", notify_party_phone="090 123 4567"),  # the shared incident's, written nationally
+        row("T2", containers="", consignee_phone="+84912345678"),  # only in the withheld persons
+        row("T3", containers="", shipper_phone="0987654321"),  # on the unit's watch list
+    ]
+    result = load(world, write(tmp_path / "t.csv", rows))
+    got = client.get(f"/api/v1/targeting/batches/{result['batch_id']}/records", headers=world.h("officer.hp")).json()
+    texts = {x["record_id"]: [reason["text"] for reason in x["reasons"]] for x in got}
+    assert f"phone +84901234567 ~ incident {readable_ref} (1.00)" in texts["T1"], texts
+    assert texts["T2"] == [] and withheld_ref not in str(got)
+    assert "phone +84987654321 on watch list 'phones of interest'" in texts["T3"], texts
+    scores = {x["record_id"]: x["score"] for x in got}
+    assert scores["T1"] > 0 and scores["T3"] > 0 and scores["T2"] == 0

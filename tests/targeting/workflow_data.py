@@ -39,6 +39,9 @@ def row(rid: str, **kw: Any) -> dict[str, Any]:
         "country_of_origin": "CN",
         "country_of_departure": "CN",
         "office": "03CE",
+        "shipper_phone": "",
+        "consignee_phone": "",
+        "notify_party_phone": "",
         "inspection_result": "",
     }
     base.update(kw)

@@ -4,9 +4,10 @@ Inputs, each optional:
 
 * **risk profiles** of the loading unit's organisation tree, active and valid on the record's date: each
   matching profile contributes its weight ``w_p`` (0..1), or forces a lane (``red`` / ``yellow`` / ``green``);
-* **intelligence**: the record's parties, containers and vessel matched against the entity register of the
-  incidents the *loading unit may read* (names through the linkage scorer, so variants count) and against the
-  unit's watch lists. An incident link contributes ``0.5 x match score``, a watch-list hit ``0.7 x match score``;
+* **intelligence**: the record's parties, containers, vessel and phones matched against the entity register of
+  the incidents the *loading unit may read* (names through the linkage scorer, so variants count; nominal values
+  such as a person's phone only where the unit may see the incident's persons) and against the unit's watch
+  lists. An incident link contributes ``0.5 x match score``, a watch-list hit ``0.7 x match score``;
 * **the learned model** (setting ``INTERDICT_TARGETING_MODEL``): its probability ``m``.
 
 Combined as a noisy-OR, so every source can only raise the score and none can exceed 1::
@@ -31,7 +32,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from interdict.config import Settings
@@ -42,7 +43,7 @@ from interdict.entities.models import Entity, EntityMention, EntityToken
 from interdict.incidents.models import Incident
 from interdict.linkage import identifiers
 from interdict.linkage.score import DEFAULT_THRESHOLD, score_pair
-from interdict.sharing.service import readable_clause
+from interdict.sharing.service import nominal_clause, readable_clause
 from interdict.targeting import profiles
 from interdict.targeting.models import ProfileHit, RiskProfile, TargetingBatch, TargetingRecord
 
@@ -120,6 +121,8 @@ def _record_found(r: TargetingRecord) -> list[Found]:
         key = identifiers.container(c)
         if key:
             found.append(Found("container", key, c, "container"))
+    for phone in (r.data or {}).get("phones") or []:  # E.164 since the load
+        found.append(Found("phone", phone, phone, "phone"))
     return found
 
 
@@ -140,7 +143,7 @@ def intelligence(
     toks = sorted({t for fs in found.values() for f in fs if f.kind == "company" for t in f.tokens})
     entity_ids: set[uuid.UUID] = set()
     by_kind_key: dict[tuple[str, str], list[uuid.UUID]] = defaultdict(list)
-    for kind in ("company", "container"):
+    for kind in ("company", "container", "phone"):
         wanted = sorted(k for kk, k in keys if kk == kind)
         for i in range(0, len(wanted), 500):
             for eid, key in session.execute(
@@ -174,7 +177,13 @@ def intelligence(
         stmt = (
             select(EntityMention.entity_id, Incident.id, Incident.reference)
             .join(Incident, Incident.id == EntityMention.incident_id)
-            .where(EntityMention.entity_id.in_(ids[i : i + 500]), readable_clause(Incident, reader))
+            .join(Entity, Entity.id == EntityMention.entity_id)
+            .where(
+                EntityMention.entity_id.in_(ids[i : i + 500]),
+                readable_clause(Incident, reader),
+                # persons' phones and the like link only where the unit may see the incident's persons
+                or_(Entity.nominal.is_(False), nominal_clause(Incident, reader)),
+            )
             .distinct()
         )
         for eid, iid, ref in session.execute(stmt):
@@ -188,7 +197,7 @@ def intelligence(
     for r in records:
         seen: set[tuple[str, uuid.UUID]] = set()
         for f in found[r.id]:
-            label = f"{f.role.replace('_', ' ')} '{f.text}'" if f.kind == "company" else f"container {f.text}"
+            label = f"{f.role.replace('_', ' ')} '{f.text}'" if f.kind == "company" else f"{f.kind} {f.text}"
             scored: dict[uuid.UUID, float] = {eid: 1.0 for eid in by_kind_key.get((f.kind, f.key), ())}
             if f.kind == "company":
                 for t in f.tokens:
@@ -215,8 +224,9 @@ def intelligence(
                 if w.owner_org_id != batch.owner_org_id or w.entry_id in seen_entries:
                     continue
                 seen_entries.add(w.entry_id)
-                what = "container" if w.kind == "container" else hit.found.role.replace("_", " ")
-                text = f"{what} {hit.found.text if w.kind == 'container' else repr(hit.found.text)} on watch list '{w.list_name}'"
+                plain = w.kind in ("container", "phone")  # identifiers, shown as they are
+                what = w.kind if plain else hit.found.role.replace("_", " ")
+                text = f"{what} {hit.found.text if plain else repr(hit.found.text)} on watch list '{w.list_name}'"
                 if hit.score < 1:
                     text += f" ({hit.score:.2f})"
                 out[r.id].append(IntelHit(text, WATCH_FACTOR * hit.score))
@@ -255,7 +265,7 @@ def to_canonical(r: TargetingRecord, *, with_outcome: bool = False) -> Any:
 
     d = dict(r.data)
     d["date"] = date.fromisoformat(d["date"])
-    for k in ("containers", "port_transshipment"):
+    for k in ("containers", "port_transshipment", "phones"):
         d[k] = tuple(d.get(k) or ())
     d["extra"] = tuple((k, v) for k, v in (d.get("extra") or []))
     d.pop("row", None)

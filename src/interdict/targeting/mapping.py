@@ -52,7 +52,7 @@ TextField = Literal[
     "office",
 ]
 NumberField = Literal["gross_weight", "net_weight", "value", "packages", "tax_rate"]
-ListField = Literal["containers", "port_transshipment"]
+ListField = Literal["containers", "port_transshipment", "phones"]
 CanonicalField = Literal["id", "date", "hs_code", TextField, NumberField, ListField]
 
 TEXT_FIELDS: tuple[str, ...] = get_args(TextField)
@@ -73,7 +73,15 @@ class FieldSpec(BaseModel):
     format: list[str] | None = Field(
         default=None, description="date formats (strptime), tried in order; default ISO 8601 (2021-03-31)"
     )
-    separator: str | None = Field(default=None, description="splits a multi-valued column (containers, ports)")
+    separator: str | None = Field(default=None, description="splits a multi-valued column (containers, ports, phones)")
+    optional: bool = Field(
+        default=False, description="the column(s) may be missing from a file; the field is then empty"
+    )
+    also: list[str] = Field(
+        default_factory=list,
+        description="multi-valued fields: further columns whose values are added (e.g. the consignee's and the "
+        "notify party's phones)",
+    )
     zfill: int | None = Field(
         default=None, ge=1, le=12, description="left-pad with zeros to this width (HS codes stored as numbers)"
     )
@@ -126,6 +134,11 @@ class Mapping(BaseModel):
     delimiter: str = Field(default=",", min_length=1, max_length=1)
     sheet: str | None = None
     decimal: Literal[".", ","] = "."
+    phone_region: str = Field(
+        default="VN",
+        pattern=r"^[A-Z]{2}$",
+        description="country (ISO 3166 alpha-2) of phone numbers written without a +country code",
+    )
     fields: dict[CanonicalField, FieldSpec]
     outcome: OutcomeSpec | None = None
     extra: dict[str, ExtraSpec] = Field(default_factory=dict)
@@ -159,10 +172,10 @@ class Mapping(BaseModel):
                 raise PydanticCustomError(
                     "invalid", "'format' applies to the date only, not to '{name}'", {"name": name}
                 )
-            if spec.separator is not None and name not in LIST_FIELDS:
+            if (spec.separator is not None or spec.also) and name not in LIST_FIELDS:
                 raise PydanticCustomError(
                     "invalid",
-                    "'separator' applies to containers and port_transshipment, not to '{name}'",
+                    "'separator' and 'also' apply to containers, port_transshipment and phones, not to '{name}'",
                     {"name": name},
                 )
         return fields
@@ -177,9 +190,14 @@ class Mapping(BaseModel):
                 )
         return extra
 
+    def optional_columns(self) -> set[str]:
+        """Columns a file may lack (fields marked ``optional``)."""
+        return {c for v in self.fields.values() if v.optional for c in (v.column, *v.also)}
+
     def columns(self) -> list[tuple[str, str]]:
         """(where in the mapping, source column) for every column the mapping names."""
         out = [(f"fields.{k}", v.column) for k, v in self.fields.items()]
+        out += [(f"fields.{k}.also", c) for k, v in self.fields.items() for c in v.also]
         out += [(f"extra.{k}", v.column) for k, v in self.extra.items()]
         if self.outcome is not None:
             out.append(("outcome.column", self.outcome.column))
@@ -237,6 +255,7 @@ class Record:
     hs_code: str | None = None
     containers: tuple[str, ...] = ()
     port_transshipment: tuple[str, ...] = ()
+    phones: tuple[str, ...] = ()  # E.164
     vessel: str | None = None
     voyage: str | None = None
     bill_of_lading: str | None = None
@@ -344,7 +363,9 @@ def check_columns(mapping: Mapping, columns: Sequence[str], source: str, *, requ
             ("mapping", *where.split(".")), f"column '{column}' is not in {source} (its columns: {_list(columns)})"
         )
         for where, column in mapping.columns()
-        if column not in present and not (where == "outcome.column" and not require_outcome)
+        if column not in present
+        and not (where == "outcome.column" and not require_outcome)
+        and column not in mapping.optional_columns()
     ]
     if require_outcome and mapping.outcome is None:
         errors.append(FieldError(("mapping", "outcome"), "the mapping names no outcome column; fitting needs outcomes"))
@@ -534,6 +555,19 @@ class _RowParser:
         for name, spec in m.fields.items():
             if name == "id":
                 continue
+            if spec.also:  # several columns, each possibly holding several values
+                merged: list[str] = []
+                for column in (spec.column, *spec.also):
+                    try:
+                        got = self._field(name, spec, cells.get(column))
+                    except ValueError as exc:
+                        bad(name, column, str(exc))
+                        continue
+                    if isinstance(got, tuple):
+                        merged += [str(x) for x in got]
+                if merged:
+                    values[name] = tuple(dict.fromkeys(merged))
+                continue
             raw = cells.get(spec.column)
             try:
                 value = self._field(name, spec, raw)
@@ -575,7 +609,8 @@ class _RowParser:
                 return None
             if name in LIST_FIELDS:
                 sep = spec.separator
-                parts = [p.strip() for p in (re.split(r"[;,|\s]+", text) if sep is None else text.split(sep))]
+                default = r"[;,|/]+" if name == "phones" else r"[;,|\s]+"  # a phone has spaces inside
+                parts = [p.strip() for p in (re.split(default, text) if sep is None else text.split(sep))]
                 parts = [p for p in parts if p]
             elif name == "hs_code":
                 return _hs(text, spec.zfill)
@@ -585,6 +620,8 @@ class _RowParser:
                 return _code(text) if name in _CODE_FIELDS else text
         if name == "containers":
             return tuple(dict.fromkeys(_container(p) for p in parts))
+        if name == "phones":
+            return tuple(dict.fromkeys(_phone(p, self.mapping.phone_region) for p in parts))
         return tuple(_code(p) for p in parts)
 
     def _extra(self, spec: ExtraSpec, raw: object) -> str | float | None:
@@ -607,6 +644,15 @@ def _hs(text: str, zfill: int | None) -> str:
     if not re.fullmatch(r"\d{6,10}", digits):
         raise ValueError(f"'{text}' is not an HS code: expected 6 to 10 digits, e.g. 392690 or 3926.90.99")
     return digits
+
+
+def _phone(text: str, region: str) -> str:
+    from interdict.linkage.identifiers import phone_e164
+
+    e164 = phone_e164(text, region)
+    if e164 is None:
+        raise ValueError(f"'{text}' is not a valid phone number (with the country code, or one of {region})")
+    return e164
 
 
 def _container(text: str) -> str:

@@ -132,6 +132,7 @@ def _canonical_json(record: Any) -> dict[str, Any]:
     d["date"] = record.date.isoformat()
     d["containers"] = list(record.containers)
     d["port_transshipment"] = list(record.port_transshipment)
+    d["phones"] = list(record.phones)
     d["extra"] = [list(x) for x in record.extra]
     return d
 
