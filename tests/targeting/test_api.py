@@ -105,9 +105,13 @@ def test_uploads_are_checked_bounded_and_leave_nothing_behind(client: TestClient
     assert upload(client, world, zipped).status_code == 422
     r = upload(client, world, write(tmp_path / "m.csv", GOOD), mapping="no-such-mapping")
     assert r.status_code == 422 and "mapping" in r.text
-    world.app.state.settings = world.app.state.settings.model_copy(update={"targeting_max_upload_bytes": 200})
-    r = upload(client, world, write(tmp_path / "big.csv", GOOD))
-    assert r.status_code in (413, 422), r.text
+    settings = world.app.state.settings
+    world.app.state.settings = settings.model_copy(update={"targeting_max_upload_bytes": 200})
+    try:
+        r = upload(client, world, write(tmp_path / "big.csv", GOOD))
+        assert r.status_code == 413 and "file" in r.text
+    finally:
+        world.app.state.settings = settings
     empty = tmp_path / "empty.csv"
     empty.write_bytes(b"")
     assert upload(client, world, empty).status_code == 422
