@@ -17,6 +17,7 @@ their outcomes.
 from __future__ import annotations
 
 import bisect
+import itertools
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -528,34 +529,29 @@ class FeatureSpace:
         blocks the ``plan`` (:meth:`plan`) does not want are left missing, not computed."""
         nan = math.nan
         out: list[float] = []
-        wants = iter(plan) if plan is not None else None
-
-        def skip(width: int) -> bool:
-            if wants is None or next(wants):
-                return False
-            out.extend([nan] * width)
-            return True
-
+        wants = iter(plan) if plan is not None else itertools.repeat(True)
+        extra = dict(r.extra) if self.extra_numeric or self.extra_categorical else {}
         for name in self.numeric:
-            if skip(1):
-                continue
-            v = _record_number(name, r)
-            out.append(nan if v is None else v)
+            if next(wants):
+                v = _record_number(name, r)
+                out.append(nan if v is None else v)
+            else:
+                out.append(nan)
         for name in self.categorical:
-            if not skip(1):
-                out.append(self._code(name, r))
+            out.append(self._code(name, r) if next(wants) else nan)
         for name in self.extra_numeric:
-            if skip(1):
-                continue
-            extra = r.extra_value(name)
-            out.append(extra if isinstance(extra, float) else nan)
+            value = extra.get(name) if next(wants) else None
+            out.append(value if isinstance(value, float) else nan)
         for name in self.extra_categorical:
-            if not skip(1):
-                out.append(self._code(f"extra.{name}", r))
+            value = extra.get(name) if next(wants) else None
+            out.append(nan if value is None else self._level(f"extra.{name}", str(value)))
         day = r.date.toordinal()
         for name in self.dim_names:
             dim = self.dims[name]
-            if dim.group is None or skip(4):
+            if dim.group is None:
+                continue
+            if not next(wants):
+                out += [nan, nan, nan, nan]
                 continue
             key = dim.key(r)
             st = h.stat(name, key) if key else None
@@ -566,9 +562,12 @@ class FeatureSpace:
             else:
                 out += [float(st[0]), h.rate(dim, r, self.dims), float(day - st[3]), float(day - st[4])]
         for sname in self.series_names:
-            if not skip(1):
-                out.append(deviation(SERIES_BY_NAME[sname], r, h, self.dims))
+            out.append(deviation(SERIES_BY_NAME[sname], r, h, self.dims) if next(wants) else nan)
         return out
+
+    def _level(self, name: str, value: str) -> float:
+        codes = self._codes.get(name, {})
+        return float(codes.get(value, len(codes)))
 
     def _code(self, name: str, r: Record) -> float:
         v = self._category(name, r)

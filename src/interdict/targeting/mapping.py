@@ -515,6 +515,8 @@ def _read_json(path: Path) -> tuple[list[str], Iterator[tuple[int, Cells]]]:
 
 def _cell_text(value: object) -> str | None:
     """A cell as text: None/blank -> None; 97061800.0 -> '97061800'; dates -> ISO 8601."""
+    if type(value) is str:  # CSV cells: the common case first
+        return value.strip() or None
     if value is None:
         return None
     if isinstance(value, bool):
@@ -633,10 +635,12 @@ class _RowParser:
         return text
 
 
+@functools.lru_cache(maxsize=65536)  # countries, ports and offices repeat row after row
 def _code(text: str) -> str:
     return re.sub(r"\s+", "", text).upper()
 
 
+@functools.lru_cache(maxsize=65536)
 def _hs(text: str, zfill: int | None) -> str:
     digits = _HS_CLEAN.sub("", text)
     if zfill is not None and digits.isdigit():

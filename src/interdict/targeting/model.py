@@ -165,6 +165,7 @@ class TargetingModel:
         self.meta = meta
         self.threads = 1  # LightGBM threads when scoring
         self._paths: Paths | None = None
+        self._leaf_memo: tuple[object, np.ndarray] | None = None
 
     # --- fit ---------------------------------------------------------------------------------------
 
@@ -389,7 +390,7 @@ class TargetingModel:
         paths = self._path_tables()
         explain = topics is not None and not exact
         # one gather per tree: the leaf's credit per topic and, in the last column, its value
-        table = np.column_stack([paths.table @ topics, paths.values]) if explain else paths.values[:, None]
+        table = self._leaf_table(topics) if explain and topics is not None else paths.values[:, None]
         acc = np.zeros((x.shape[0], table.shape[1]))
         for start in range(0, x.shape[0], CHUNK):
             part = x[start : start + CHUNK]
@@ -473,6 +474,15 @@ class TargetingModel:
         by_feature = self._raw(x, np.eye(x.shape[1]), exact=exact)[1]
         assert by_feature is not None
         return by_feature
+
+    def _leaf_table(self, topics: np.ndarray) -> np.ndarray:
+        """Every leaf's credit per topic and, in the last column, its value (kept per topics matrix:
+        scoring calls this once per date)."""
+        memo = (topics.shape, topics.tobytes())
+        if self._leaf_memo is None or self._leaf_memo[0] != memo:
+            paths = self._path_tables()
+            self._leaf_memo = (memo, np.column_stack([paths.table @ topics, paths.values]))
+        return self._leaf_memo[1]
 
     def _path_tables(self) -> Paths:
         if self._paths is None:
