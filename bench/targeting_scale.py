@@ -34,6 +34,7 @@ import duckdb
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import console, header, loadavg, table
+from interdict.targeting.engine import EXACT_LANES, EXACT_LIMIT
 from interdict.targeting.mapping import load, read_mapping
 from interdict.targeting.model import TargetingModel
 from targeting_model import DEFAULT_DATA, MAPPING, run_cli
@@ -119,7 +120,7 @@ def main() -> int:
             mapping = read_mapping(MAPPING)
             started = time.perf_counter()
             loaded = load(small, mapping)
-            fitted.score_loaded(loaded)
+            fitted.score_loaded(loaded, exact=EXACT_LANES, exact_limit=EXACT_LIMIT)  # as the web worklist
             wall = time.perf_counter() - started
             passed = wall < MANIFEST_TARGET_S
             ok &= passed

@@ -100,6 +100,13 @@ def test_treeshap_reasons_for_the_lanes_asked_path_contributions_for_the_rest(
     for m, p, t in zip(mixed, path, shap, strict=True):
         assert m.reasons == (t.reasons if m.lane in ("red", "yellow") else p.reasons)
     assert {s.lane for s in mixed} >= {"red", "green"}
+    # a bounded number of TreeSHAP explanations (the web worklist's cost stays bounded)
+    limited = model.score(sample, exact=("red", "yellow"), exact_limit=5)
+    assert [s.score for s in limited] == [s.score for s in path]
+    changed = [m for m, p in zip(limited, path, strict=True) if m.reasons != p.reasons]
+    assert 0 < len(changed) <= 5
+    assert all(m.lane in ("red", "yellow") and m in shap for m in changed)
+    assert model.score(sample, exact=("red", "yellow"), exact_limit=0) == path
 
 
 def test_a_saved_model_scores_the_same(model: TargetingModel, later: list[Record], tmp_path: Path) -> None:

@@ -326,6 +326,7 @@ class TargetingModel:
         *,
         reasons: int = REASONS,
         exact: bool | Collection[str] = False,
+        exact_limit: int | None = None,
         step: Step | None = None,
     ) -> list[Scored]:
         """Score records (their outcomes, if any, are ignored), in the order given.
@@ -334,8 +335,10 @@ class TargetingModel:
         before it. Reasons: the ``reasons`` topics that raise the score most, in words, from
         per-record contributions summed per topic: path contributions (:meth:`contributions`) by
         default; LightGBM's TreeSHAP (about 100 times slower) for all records with ``exact=True``,
-        or for the records of the lanes ``exact`` names (the web worklist: red and yellow).
-        The two often rank a record's topics differently (docs/targeting-data.md).
+        or for the records of the lanes ``exact`` names; ``exact_limit`` bounds how many records
+        get TreeSHAP (the highest scores of each date first, dates in order), so that the cost of
+        a load stays bounded (the web worklist). The two methods often rank a record's topics
+        differently (docs/targeting-data.md).
 
         One walk in date order: each date's records get their features, scores and reasons from the
         history before that date, then the date is added to the history."""
@@ -350,6 +353,7 @@ class TargetingModel:
         per_topic = _topic_matrix(topics, names)
         scores = np.zeros(len(records))
         texts: list[tuple[str, ...]] = [()] * len(records)
+        budget_used = [0]  # records explained by TreeSHAP so far (exact_limit)
 
         def batch(idx: list[int]) -> None:
             x = np.array([self.space.vector(records[i], history, plan) for i in idx])[:, self.columns]
@@ -361,6 +365,9 @@ class TargetingModel:
                 rows = [
                     k for k, i in enumerate(idx) if self.lanes.lane(round(float(scores[i]), SCORE_DECIMALS)) in exact
                 ]
+                if exact_limit is not None:
+                    rows = sorted(rows, key=lambda k: -raw[k])[: max(0, exact_limit - budget_used[0])]
+                    budget_used[0] += len(rows)
                 if rows:
                     by_topic[rows] = self._raw(x[rows], per_topic, exact=True)[1]
             # the strongest topics first (stable: ties keep the topic order); only positive ones explain
@@ -444,6 +451,7 @@ class TargetingModel:
         *,
         reasons: int = REASONS,
         exact: bool | Collection[str] = False,
+        exact_limit: int | None = None,
         step: Step | None = None,
     ) -> list[Scored]:
         """Every input record of a load, rejected rows included (in file order).
@@ -455,7 +463,7 @@ class TargetingModel:
         fallback = max(dates) if dates else dt.date.fromordinal(max(self.history.last_day, 1))
         salvaged = salvage(loaded, fallback)
         records = [*loaded.records, *(r for r, _ in salvaged)]
-        scored = self.score(records, reasons=reasons, exact=exact, step=step)
+        scored = self.score(records, reasons=reasons, exact=exact, exact_limit=exact_limit, step=step)
         n = len(loaded.records)
         out = scored[:n]
         for s, (_, why) in zip(scored[n:], salvaged, strict=True):
