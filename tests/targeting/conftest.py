@@ -1,12 +1,14 @@
 """Fixtures for the targeting tests: small samples of the real KCS declarations and generic manifests.
 
-The KCS data lives beside the repository (``../shared/data/customs-declarations``); tests that need
-it are skipped when it is missing."""
+The KCS samples ship with the tests (``tests/targeting/data/kcs-sample``, MIT, see its SOURCES.md):
+every 10th row of 2020 and every 5th of 2021 Q1 of ``../shared/data/customs-declarations``, which sits
+beside the repository only on the development machine."""
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
+import shutil
 from pathlib import Path
 
 import pytest
@@ -16,8 +18,11 @@ from typer.testing import CliRunner
 from interdict.cli import app
 
 KCS = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "customs-declarations"
-TRAIN = KCS / "df_syn_train_eng.csv"
+TRAIN = KCS / "df_syn_train_eng.csv"  # the full files (benchmarks; the samples below were cut from them)
 VALID = KCS / "df_syn_valid_eng.csv"
+SAMPLES = Path(__file__).resolve().parent / "data" / "kcs-sample"
+TRAIN_SAMPLE = SAMPLES / "train-2020-every-10th.csv"
+VALID_SAMPLE = SAMPLES / "valid-2021q1-every-5th.csv"
 MAPPING = "kcs-customs-declarations"
 
 
@@ -40,11 +45,12 @@ def sample_csv(source: Path, target: Path, every: int) -> Path:
 
 @pytest.fixture(scope="session")
 def kcs_samples(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """(fit sample of 2020: 3,738 rows, score sample of 2021 Q1: 1,626 rows)."""
-    if not (TRAIN.is_file() and VALID.is_file()):
-        pytest.skip(f"KCS data not found at {KCS}")
+    """(fit sample of 2020: 3,738 rows, score sample of 2021 Q1: 1,626 rows), copied to a scratch folder."""
     folder = tmp_path_factory.mktemp("kcs")
-    return sample_csv(TRAIN, folder / "train.csv", 10), sample_csv(VALID, folder / "valid.csv", 5)
+    return (
+        Path(shutil.copy(TRAIN_SAMPLE, folder / "train.csv")),
+        Path(shutil.copy(VALID_SAMPLE, folder / "valid.csv")),
+    )
 
 
 @pytest.fixture(scope="session")
