@@ -58,7 +58,7 @@ def test_a_new_notification_appears_without_reloading(page: Page, live_server: L
     expect(page.locator("#notification-list li.note.unread", has_text=title)).to_be_visible()
     ref2 = _notify(live_server, "officer2.hp")
     second = page.locator("#notification-list li.note", has_text=f"SECRET-{str(ref2)[:8]}")
-    expect(second).to_be_visible(timeout=10_000)
+    expect(second).to_be_visible(timeout=30_000)  # live, not a latency figure: CI saw > 10 s at load 7 on 2 cores
     unread = _count(page)
     page.locator("#notification-list li.note", has_text=title).get_by_role("button", name="Mark read").click()
     expect(page.locator("#notification-list li.note:not(.unread)", has_text=title)).to_be_visible()
