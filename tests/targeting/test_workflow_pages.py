@@ -306,3 +306,32 @@ def test_phones_link_to_readable_incidents_and_watch_lists_never_to_withheld_per
     assert "phone +84987654321 on watch list 'phones of interest'" in texts["T3"], texts
     scores = {x["record_id"]: x["score"] for x in got}
     assert scores["T1"] > 0 and scores["T3"] > 0 and scores["T2"] == 0
+
+
+def test_upload_errors_stay_on_the_form_and_a_seizure_left_unrecorded_can_be_reopened(
+    client: TestClient, world: World, tmp_path: Path
+) -> None:
+    token = login(client)
+    settings = world.app.state.settings
+    world.app.state.settings = settings.model_copy(update={"targeting_max_upload_bytes": 1024})
+    try:
+        r = upload(client, token, write(tmp_path / "big.csv", GOOD * 3))
+    finally:
+        world.app.state.settings = settings
+    assert r.status_code == 413 and "larger than the limit" in r.text and 'id="t-file"' in r.text
+    r = upload(client, token, write(tmp_path / "m.csv", GOOD))
+    batch_id = uuid.UUID(r.headers["location"].split("/batches/")[1].split("?")[0])
+    rec = ids(world, batch_id)
+    client.post(f"/targeting/batches/{batch_id}/select", data={"csrf_token": token, "record": [str(rec["R2"])]})
+    r = client.post(
+        f"/targeting/records/{rec['R2']}/outcome",
+        data={"csrf_token": token, "outcome": "seizure", "notes": "drums of acetic anhydride"},
+        follow_redirects=False,
+    )
+    assert r.headers["location"] == f"/incidents/new?from_target={rec['R2']}"
+    # The officer went elsewhere instead of saving the incident: the worklist offers the prefilled form again.
+    page = client.get(f"/targeting/batches/{batch_id}")
+    assert f'href="/incidents/new?from_target={rec["R2"]}"' in page.text
+    # A filter submitted from a page answering a refused action goes to the worklist, not to the action's URL.
+    r = client.post(f"/targeting/batches/{batch_id}/select", data={"csrf_token": token})
+    assert r.status_code == 422 and f'action="/targeting/batches/{batch_id}" class="row" id="filters"' in r.text

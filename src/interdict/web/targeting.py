@@ -14,7 +14,7 @@ from starlette.datastructures import UploadFile
 
 from interdict.core.clock import utcnow
 from interdict.core.deps import SessionDep, SettingsDep
-from interdict.core.errors import FieldError, InvalidInput, from_validation_error
+from interdict.core.errors import FieldError, InvalidInput, PayloadTooLarge, from_validation_error
 from interdict.targeting import service
 from interdict.targeting.mapping import shipped_mappings
 from interdict.targeting.profiles import FIELDS_DOC
@@ -73,6 +73,11 @@ async def upload(
         return render(
             request, "targeting/index.html", {**ctx, "errors": errors_by_field(errs), "values": values}, status_code=422
         )
+    except PayloadTooLarge as exc:  # the form again, with the reason next to the file field
+        db.rollback()
+        ctx = _index_context(db, subject)
+        errors = errors_by_field([FieldError(("file",), exc.message)])
+        return render(request, "targeting/index.html", {**ctx, "errors": errors, "values": values}, status_code=413)
     flash = f"{summary.new}-{summary.updated}-{summary.unchanged}"
     return RedirectResponse(f"/targeting/batches/{summary.batch.id}?loaded={flash}", status_code=303)
 
