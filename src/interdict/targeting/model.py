@@ -42,7 +42,6 @@ from interdict.targeting.evaluate import at_k
 from interdict.targeting.features import (
     OPTIONAL_GROUPS,
     SERIES,
-    SERIES_BY_NAME,
     FeatureSpace,
     Group,
     History,
@@ -404,13 +403,7 @@ class TargetingModel:
             leaves = np.asarray(self.booster.predict(part, pred_leaf=True, num_threads=self.threads), dtype=np.intp)
             by_tree = np.ascontiguousarray((leaves + paths.offsets[:-1]).T)  # a contiguous row per tree
             block = acc[start : start + len(part)]
-            if table.shape[1] == 1:
-                column = np.zeros(len(part))
-                for rows in by_tree:  # tree by tree, as LightGBM sums them
-                    column += paths.values[rows]
-                block[:, 0] = column
-                continue
-            for rows in by_tree:
+            for rows in by_tree:  # tree by tree, as LightGBM sums them
                 block += table[rows]
         raw = acc[:, -1].copy()
         if topics is None:
@@ -431,9 +424,8 @@ class TargetingModel:
         need: set[str] = set()
         for i in self.columns:
             f = self.space.features[i]
-            if f.group != "record":
-                need.add(f.name.rsplit(".", 1)[0] if f.group != "anomalies" else SERIES_BY_NAME[f.name[:-4]].dim)
-            if explain and f.topic in self.space.dims:
+            # a history feature's topic is its dimension; anomalies read the series' dimensions (below)
+            if (f.group not in ("record", "anomalies") or explain) and f.topic in self.space.dims:
                 need.add(f.topic)
         if explain or any(self.space.features[i].group == "anomalies" for i in self.columns):
             need |= {s.dim for s in SERIES if s.name in self.space.series_names}
