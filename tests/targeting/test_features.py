@@ -2,11 +2,12 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from pathlib import Path
 
 import numpy as np
 
-from interdict.targeting.features import FeatureSpace, History
-from interdict.targeting.mapping import Record, read_mapping
+from interdict.targeting.features import FeatureSpace, History, Keys, walk_dates
+from interdict.targeting.mapping import Record, load_records, read_mapping
 
 
 def _records() -> list[Record]:
@@ -89,3 +90,26 @@ def test_a_fork_leaves_its_parent_unchanged_and_learns_no_outcomes() -> None:
     assert parent.to_json() == saved
     merged = fork.to_json()
     assert merged["labelled"] == parent.labelled and merged["tables"]["importer"]["IMP-A"][0] == 10
+
+
+def test_block_is_vector_and_a_days_additions_match_one_by_one(kcs_samples: tuple[Path, Path]) -> None:
+    """Scoring computes a date's features a block at a time and adds the date a dimension at a
+    time; both give what the record-by-record definitions give (KCS records and generic ones)."""
+    kcs, _ = load_records(kcs_samples[0], read_mapping("kcs-customs-declarations"))
+    for records, mapping in ((kcs[:1500], "kcs-customs-declarations"), (_records(), "generic-manifest")):
+        space = FeatureSpace.for_mapping(read_mapping(mapping))
+        space.learn_vocabulary(records)
+        fast, slow = space.history(), space.history()
+        blocks: list[np.ndarray] = []
+        vectors: list[list[float]] = []
+
+        def visit(idx: list[int], keys: Keys) -> None:
+            blocks.append(space.block(keys, fast))
+            vectors.extend(space.vector(records[i], slow) for i in idx)
+            slow.add([records[i] for i in idx], space.dims, outcomes=True)  # record by record
+
+        walk_dates(records, fast, space.dims, outcomes=True, visit=visit)  # a dimension at a time
+        assert np.array_equal(np.vstack(blocks), np.array(vectors), equal_nan=True)
+        assert fast.tables == slow.tables and fast.values == slow.values
+        assert (fast.labelled, fast.positives, fast.last_day) == (slow.labelled, slow.positives, slow.last_day)
+        assert any(fast.values[s] for s in fast.series)

@@ -10,12 +10,13 @@ rejected by validation are counted, the first ones printed on stderr and all of 
 from __future__ import annotations
 
 import csv
+import functools
 import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, ParamSpec
 
 import typer
 from rich.console import Console
@@ -24,6 +25,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from interdict.core.errors import InvalidInput
+from interdict.core.gcpause import gc_paused
 
 if TYPE_CHECKING:
     from interdict.targeting.mapping import LoadResult, Mapping, Rejection
@@ -90,6 +92,23 @@ def _say(progress: Progress) -> Callable[[str], None]:
         console.print(f"  {what}", highlight=False, markup=False)
 
     return step
+
+
+P = ParamSpec("P")
+
+
+def _batch(command: Callable[P, None]) -> Callable[P, None]:
+    """Run the command with Python's cyclic garbage collector paused: it reads a file, fits or
+    scores and writes. The millions of records, tuples and strings hold no reference cycles
+    (reference counting frees them), and every collection of the oldest generation would walk all
+    of them: on a million declarations that cost about 10 s of a minute (docs/benchmarks.md §14)."""
+
+    @functools.wraps(command)
+    def run(*args: P.args, **kwargs: P.kwargs) -> None:
+        with gc_paused():
+            command(*args, **kwargs)
+
+    return run
 
 
 def _read(
@@ -160,6 +179,7 @@ def _model(path: Path, mapping: Mapping, threads: int) -> TargetingModel:
 
 
 @targeting_app.command("fit")
+@_batch
 def fit(
     data: DataArg,
     mapping: MappingOpt,
@@ -224,6 +244,7 @@ def fit(
 
 
 @targeting_app.command("score")
+@_batch
 def score(
     data: DataArg,
     mapping: MappingOpt,
@@ -259,6 +280,7 @@ def _score_rows(scored: Sequence[Scored]) -> list[list[object]]:
 
 
 @targeting_app.command("evaluate")
+@_batch
 def evaluate(
     data: DataArg,
     mapping: MappingOpt,

@@ -19,10 +19,12 @@ from __future__ import annotations
 import bisect
 import itertools
 import math
+import operator
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from itertools import groupby
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import numpy as np
 
@@ -32,6 +34,7 @@ RATE_PRIOR = 10.0  # pseudo-records of the parent rate behind every smoothed rat
 MIN_MEDIAN = 5  # prior values needed before a median is trusted
 VOCAB_MIN = 10  # records a category level needs at fit time to get its own code
 VOCAB_MAX = 500
+INSORT_MAX = 16  # values of one key and date inserted one by one (more: appended, then one sort)
 
 Group = Literal["record", "hs_history", "entity_history", "route_history", "anomalies"]
 GROUPS: tuple[Group, ...] = ("record", "hs_history", "entity_history", "route_history", "anomalies")
@@ -69,84 +72,127 @@ class Dimension:
     needs: tuple[str, ...]  # canonical fields (or "extra.<name>") the mapping must provide
     key: Callable[[Record], str | None]
     parent: str | None = None  # the smoothed rate shrinks toward the parent's rate
+    # how :class:`Keys` computes the key for many records at once (the same values as ``key``):
+    # an attribute of the record, the first n digits of the HS code, or two dimensions' keys joined
+    attr: str | None = None
+    hs: int | None = None
+    pair: tuple[str, str, str] | None = None  # (dimension, dimension, separator)
 
 
 def _dimensions(extra_categorical: Iterable[str] = ()) -> dict[str, Dimension]:
-    hs6, hs4, hs2 = _hs(6), _hs(4), _hs(2)
+    def attr(name: str, group: Group, label: str) -> Dimension:
+        return Dimension(name, group, label, (name,), _attr(name), attr=name)
+
+    def hs(n: int, label: str, parent: str | None) -> Dimension:
+        return Dimension(f"hs{n}", "hs_history", label, ("hs_code",), _hs(n), parent, hs=n)
+
+    def pair(name: str, group: Group, label: str, a: str, b: str, sep: str, parent: str) -> Dimension:
+        da, db = base[a], base[b]
+        return Dimension(
+            name, group, label, (*da.needs, *db.needs), _pair(da.key, db.key, sep), parent, pair=(a, b, sep)
+        )
+
+    base = {
+        d.name: d
+        for d in (
+            hs(2, "HS chapter", None),
+            hs(4, "HS heading", "hs2"),
+            hs(6, "HS", "hs4"),
+            attr("importer", "entity_history", "importer"),
+            attr("declarant", "entity_history", "declarant"),
+            attr("seller", "entity_history", "seller"),
+            attr("shipper", "entity_history", "shipper"),
+            attr("consignee", "entity_history", "consignee"),
+            attr("notify_party", "entity_history", "notify party"),
+            attr("office", "route_history", "office"),
+            attr("country_origin", "route_history", "country of origin"),
+            attr("country_departure", "route_history", "country of departure"),
+            attr("port_loading", "route_history", "port of loading"),
+            attr("port_discharge", "route_history", "port of discharge"),
+            attr("vessel", "route_history", "vessel"),
+        )
+    }
     dims = [
-        Dimension("hs2", "hs_history", "HS chapter", ("hs_code",), hs2),
-        Dimension("hs4", "hs_history", "HS heading", ("hs_code",), hs4, "hs2"),
-        Dimension("hs6", "hs_history", "HS", ("hs_code",), hs6, "hs4"),
-        Dimension("importer", "entity_history", "importer", ("importer",), _attr("importer")),
-        Dimension("declarant", "entity_history", "declarant", ("declarant",), _attr("declarant")),
-        Dimension("seller", "entity_history", "seller", ("seller",), _attr("seller")),
-        Dimension("shipper", "entity_history", "shipper", ("shipper",), _attr("shipper")),
-        Dimension("consignee", "entity_history", "consignee", ("consignee",), _attr("consignee")),
-        Dimension("notify_party", "entity_history", "notify party", ("notify_party",), _attr("notify_party")),
-        Dimension(
-            "importer_hs",
-            "entity_history",
-            "importer with this HS",
-            ("importer", "hs_code"),
-            _pair(_attr("importer"), hs6, "|"),
-            "importer",
-        ),
-        Dimension(
+        base["hs2"],
+        base["hs4"],
+        base["hs6"],
+        base["importer"],
+        base["declarant"],
+        base["seller"],
+        base["shipper"],
+        base["consignee"],
+        base["notify_party"],
+        pair("importer_hs", "entity_history", "importer with this HS", "importer", "hs6", "|", "importer"),
+        pair(
             "declarant_importer",
             "entity_history",
             "declarant for this importer",
-            ("declarant", "importer"),
-            _pair(_attr("declarant"), _attr("importer"), "|"),
+            "declarant",
+            "importer",
+            "|",
             "declarant",
         ),
-        Dimension(
-            "seller_importer",
-            "entity_history",
-            "seller to this importer",
-            ("seller", "importer"),
-            _pair(_attr("seller"), _attr("importer"), "|"),
-            "seller",
-        ),
-        Dimension("office", "route_history", "office", ("office",), _attr("office")),
-        Dimension("country_origin", "route_history", "country of origin", ("country_origin",), _attr("country_origin")),
-        Dimension(
-            "country_departure",
-            "route_history",
-            "country of departure",
-            ("country_departure",),
-            _attr("country_departure"),
-        ),
-        Dimension(
+        pair("seller_importer", "entity_history", "seller to this importer", "seller", "importer", "|", "seller"),
+        base["office"],
+        base["country_origin"],
+        base["country_departure"],
+        pair(
             "route",
             "route_history",
             "route (departure > origin)",
-            ("country_departure", "country_origin"),
-            _pair(_attr("country_departure"), _attr("country_origin"), ">"),
+            "country_departure",
+            "country_origin",
+            ">",
             "country_origin",
         ),
-        Dimension("port_loading", "route_history", "port of loading", ("port_loading",), _attr("port_loading")),
-        Dimension("port_discharge", "route_history", "port of discharge", ("port_discharge",), _attr("port_discharge")),
-        Dimension(
-            "port_route",
-            "route_history",
-            "port route",
-            ("port_loading", "port_discharge"),
-            _pair(_attr("port_loading"), _attr("port_discharge"), ">"),
-            "port_loading",
-        ),
-        Dimension(
-            "origin_hs",
-            "route_history",
-            "origin for this HS",
-            ("country_origin", "hs_code"),
-            _pair(_attr("country_origin"), hs6, "|"),
-            "hs6",
-        ),
-        Dimension("vessel", "route_history", "vessel", ("vessel",), _attr("vessel")),
+        base["port_loading"],
+        base["port_discharge"],
+        pair("port_route", "route_history", "port route", "port_loading", "port_discharge", ">", "port_loading"),
+        pair("origin_hs", "route_history", "origin for this HS", "country_origin", "hs6", "|", "hs6"),
+        base["vessel"],
     ]
     for name in extra_categorical:
         dims.append(Dimension(f"extra.{name}", None, name.replace("_", " "), (f"extra.{name}",), _extra_key(name)))
     return {d.name: d for d in dims}
+
+
+class Keys:
+    """The keys of one batch of records along each dimension, computed once (features, history and
+    reasons all read them) and a column at a time."""
+
+    def __init__(self, records: Sequence[Record], dims: dict[str, Dimension]) -> None:
+        self.records = records
+        self.dims = dims
+        self._memo: dict[str, list[str | None]] = {}
+        self._extras: list[dict[str, str | float | None]] | None = None
+
+    @property
+    def extras(self) -> list[dict[str, str | float | None]]:
+        """Each record's extra columns by name."""
+        if self._extras is None:
+            self._extras = [dict(r.extra) for r in self.records]
+        return self._extras
+
+    def __getitem__(self, name: str) -> list[str | None]:
+        got = self._memo.get(name)
+        if got is None:
+            got = self._memo[name] = self._compute(self.dims[name])
+        return got
+
+    def _compute(self, d: Dimension) -> list[str | None]:
+        rs = self.records
+        if d.attr is not None:
+            return list(map(operator.attrgetter(d.attr), rs))
+        if d.hs is not None:
+            n = d.hs
+            return [h[:n] if h else None for h in map(operator.attrgetter("hs_code"), rs)]
+        if d.pair is not None:
+            a, b, sep = d.pair
+            return [f"{x}{sep}{y}" if x and y else None for x, y in zip(self[a], self[b], strict=True)]
+        if d.name.startswith("extra."):
+            name = d.name[6:]
+            return [None if (v := e.get(name)) is None else str(v) for e in self.extras]
+        return [d.key(r) for r in rs]
 
 
 def _extra_key(name: str) -> Callable[[Record], str | None]:
@@ -192,6 +238,40 @@ SERIES: tuple[Series, ...] = (
     Series("tax_rate@hs6", "hs6", "tax_rate", ("tax_rate",), lambda r: r.tax_rate, False),
 )
 SERIES_BY_NAME = {s.name: s for s in SERIES}
+
+
+class _Amounts:
+    """Each series' value of many records, rounded as the history keeps them, computed once per
+    topic (the unit value serves two series) with the arithmetic of the series' own functions."""
+
+    def __init__(self, records: Sequence[Record]) -> None:
+        self.records = records
+        self._memo: dict[str, list[float | None]] = {}
+
+    def __getitem__(self, s: Series) -> list[float | None]:
+        got = self._memo.get(s.topic)
+        if got is None:
+            got = self._memo[s.topic] = self._compute(s)
+        return got
+
+    def _compute(self, s: Series) -> list[float | None]:
+        rs = self.records
+        log = math.log
+        if s.topic == "unit_value":  # unit_value(): value per net weight, else gross; then _log()
+            return [
+                round(log(v / w), 5) if v is not None and v > 0 and (w := (n or g)) else None
+                for v, n, g in zip(
+                    map(operator.attrgetter("value"), rs),
+                    map(operator.attrgetter("net_weight"), rs),
+                    map(operator.attrgetter("gross_weight"), rs),
+                    strict=True,
+                )
+            ]
+        if s.topic in ("value", "net_weight") and s.log:
+            return [
+                round(log(v), 5) if v is not None and v > 0 else None for v in map(operator.attrgetter(s.topic), rs)
+            ]
+        return [None if (v := s.value(r)) is None else round(v, 5) for r in rs]
 
 
 # --- the history ---------------------------------------------------------------------------------------
@@ -265,13 +345,18 @@ class History:
         *,
         outcomes: bool,
         only: set[str] | None = None,
+        keys: Keys | None = None,
     ) -> None:
         """Add records (all of one date or earlier) to the history; their outcomes only if ``outcomes``.
 
         ``only``: advance just these dimensions (and the value series kept per them); the others
-        keep what they had — for scoring with a model that reads only some of them."""
+        keep what they had — for scoring with a model that reads only some of them. ``keys``: the
+        records' :class:`Keys` when they are all of one date (a dimension at a time then)."""
         names = self.dims if only is None else [d for d in self.dims if d in only]
         series = self.series if only is None else [s for s in self.series if SERIES_BY_NAME[s].dim in only]
+        if keys is not None:
+            self._add_day(keys, names, series, outcomes=outcomes)
+            return
         for r in records:
             day = r.date.toordinal()
             y = r.outcome if outcomes else None
@@ -307,6 +392,65 @@ class History:
                     vals = own[key] = list(inherited_vals) if inherited_vals else []
                 bisect.insort(vals, round(v, 5))
 
+    def _add_day(self, keys: Keys, names: list[str], series: list[str], *, outcomes: bool) -> None:
+        """:meth:`add` for records of one date, a dimension at a time (the same tables result)."""
+        records = keys.records
+        if not records:
+            return
+        day = records[0].date.toordinal()
+        ys = [r.outcome for r in records] if outcomes else None
+        if ys is not None:
+            known = [y for y in ys if y is not None]
+            self.labelled += len(known)
+            self.positives += sum(1 for y in known if y)
+        self.last_day = max(self.last_day, day)
+        for name in names:
+            column = keys[name]
+            counts = cast("Counter[str]", Counter(column))  # the missing keys are dropped next
+            counts.pop(None, None)  # type: ignore[call-overload]
+            counts.pop("", None)
+            labelled: Counter[str] = Counter()
+            positive: Counter[str] = Counter()
+            if ys is not None:
+                for key, y in zip(column, ys, strict=True):
+                    if y is not None and key:
+                        labelled[key] += 1
+                        if y:
+                            positive[key] += 1
+            table = self.tables[name]
+            for key, n in counts.items():
+                st = table.get(key)
+                if st is None:
+                    inherited = self.parent.stat(name, key) if self.parent else None
+                    st = table[key] = list(inherited) if inherited else [0, 0, 0, day, day]
+                st[0] += n
+                if labelled:
+                    st[1] += labelled[key]
+                    st[2] += positive[key]
+                if day < st[3]:
+                    st[3] = day
+                if day > st[4]:
+                    st[4] = day
+        amounts = _Amounts(records)
+        for sname in series:
+            s = SERIES_BY_NAME[sname]
+            grouped: dict[str, list[float]] = {}
+            for key, v in zip(keys[s.dim], amounts[s], strict=True):
+                if key and v is not None:
+                    grouped.setdefault(key, []).append(v)
+            own = self.values[sname]
+            for key, new in grouped.items():
+                vals = own.get(key)
+                if vals is None:
+                    inherited_vals = self.parent.sorted_values(sname, key) if self.parent else None
+                    vals = own[key] = list(inherited_vals) if inherited_vals else []
+                if len(new) <= INSORT_MAX:  # moving the tail is cheaper than a sort's comparisons
+                    for v in new:
+                        bisect.insort(vals, v)
+                else:
+                    vals.extend(new)
+                    vals.sort()
+
     def flattened(self) -> History:
         """One history without parents (what a model stores)."""
         if self.parent is None:
@@ -340,24 +484,26 @@ class History:
         return h
 
 
-def walk(
-    records: Sequence[Record],
-    history: History,
-    dims: dict[str, Dimension],
-    *,
-    outcomes: bool,
-    visit: Callable[[int, Record], None],
-    only: set[str] | None = None,
-) -> None:
-    """Visit every record in date order (then id) with ``history`` as of the day before its date,
-    adding each date's records (with outcomes if ``outcomes``) once all of that date were visited
-    (``only``: the dimensions to advance, see :meth:`History.add`)."""
+class Snapshot:
+    """What the reasons of one date's records read of the history before that date: the entries of
+    their keys along some dimensions and the medians of their value series (the history itself
+    moves on while the reasons are written, see ``TargetingModel.score``)."""
 
-    def each(idx: list[int]) -> None:
-        for i in idx:
-            visit(i, records[i])
+    def __init__(self, h: History, keys: Keys, dims: Iterable[str], series: Iterable[str]) -> None:
+        self._stats: dict[str, dict[str, Stat | None]] = {}
+        for d in dims:
+            found = self._stats[d] = {}
+            for k in set(keys[d]):
+                if k:
+                    st = h.stat(d, k)
+                    found[k] = None if st is None else list(st)
+        self._medians = {s: {k: h.median(s, k) for k in set(keys[SERIES_BY_NAME[s].dim]) if k} for s in series}
 
-    walk_dates(records, history, dims, outcomes=outcomes, visit=each, only=only)
+    def stat(self, dim: str, key: str) -> Stat | None:
+        return self._stats[dim].get(key)
+
+    def median(self, series: str, key: str | None) -> float | None:
+        return None if key is None else self._medians[series].get(key)
 
 
 def walk_dates(
@@ -366,15 +512,19 @@ def walk_dates(
     dims: dict[str, Dimension],
     *,
     outcomes: bool,
-    visit: Callable[[list[int]], None],
+    visit: Callable[[list[int], Keys], None],
     only: set[str] | None = None,
 ) -> None:
-    """:func:`walk` a date at a time: ``visit`` gets the indices of one date's records (by id)."""
+    """Visit the records a date at a time, dates in order, with ``history`` as of the day before the
+    date, adding each date's records (with outcomes if ``outcomes``; ``only``: the dimensions to
+    advance, see :meth:`History.add`) once visited. ``visit`` gets the indices of one date's
+    records (by id) and their :class:`Keys`."""
     order = sorted(range(len(records)), key=lambda i: (records[i].date, records[i].id))
     for _, batch in groupby(order, key=lambda i: records[i].date):
         idx = list(batch)
-        visit(idx)
-        history.add((records[i] for i in idx), dims, outcomes=outcomes, only=only)
+        keys = Keys([records[i] for i in idx], dims)
+        visit(idx, keys)
+        history.add(keys.records, dims, outcomes=outcomes, only=only, keys=keys)
 
 
 # --- the feature space ---------------------------------------------------------------------------------
@@ -505,10 +655,10 @@ class FeatureSpace:
         plan = None if columns is None else self.plan(set(columns))
         x = np.full((len(records), len(self.features)), np.nan)
 
-        def visit(i: int, r: Record) -> None:
-            x[i] = self.vector(r, history, plan)
+        def visit(idx: list[int], keys: Keys) -> None:
+            x[idx] = self.block(keys, history, plan)
 
-        walk(records, history, self.dims, outcomes=outcomes, visit=visit, only=dims)
+        walk_dates(records, history, self.dims, outcomes=outcomes, visit=visit, only=dims)
         return x if columns is None else x[:, list(columns)]
 
     def plan(self, wanted: set[int]) -> list[bool]:
@@ -563,6 +713,95 @@ class FeatureSpace:
                 out += [float(st[0]), h.rate(dim, r, self.dims), float(day - st[3]), float(day - st[4])]
         for sname in self.series_names:
             out.append(deviation(SERIES_BY_NAME[sname], r, h, self.dims) if next(wants) else nan)
+        return out
+
+    def block(self, keys: Keys, h: History, plan: Sequence[bool] | None = None) -> np.ndarray:
+        """:meth:`vector` of every record of one date (``keys.records``, ``h`` not yet holding their
+        date), a feature block at a time: the same values (test ``test_block_is_vector``)."""
+        nan = math.nan
+        recs = keys.records
+        n = len(recs)
+        x = np.full((n, len(self.features)), nan)
+        if n == 0:
+            return x
+        wants = iter(plan) if plan is not None else itertools.repeat(True)
+        col = 0
+        for name in self.numeric:
+            if next(wants):
+                x[:, col] = [nan if v is None else v for v in (_record_number(name, r) for r in recs)]
+            col += 1
+        for name in self.categorical:
+            if next(wants):
+                codes = self._codes.get(name, {})
+                other = float(len(codes))
+                values = keys[name] if name in self.dims else [self._category(name, r) for r in recs]
+                x[:, col] = [nan if v is None else codes.get(v, other) for v in values]
+            col += 1
+        for name in self.extra_numeric:
+            if next(wants):
+                x[:, col] = [v if isinstance(v := e.get(name), float) else nan for e in keys.extras]
+            col += 1
+        for name in self.extra_categorical:
+            if next(wants):
+                codes = self._codes.get(f"extra.{name}", {})
+                other = float(len(codes))
+                x[:, col] = [nan if (v := e.get(name)) is None else codes.get(str(v), other) for e in keys.extras]
+            col += 1
+        day = recs[0].date.toordinal()
+        rates: dict[str, list[float]] = {}
+        for name in self.dim_names:
+            if self.dims[name].group is None:
+                continue
+            if next(wants):
+                ks = keys[name]
+                known: dict[str | None, tuple[float, float, float]] = {}
+                for k in ks:
+                    if k not in known:
+                        st = h.stat(name, k) if k else None
+                        known[k] = (
+                            (nan, nan, nan)
+                            if k is None
+                            else (0.0, nan, nan)
+                            if st is None
+                            else (float(st[0]), float(day - st[3]), float(day - st[4]))
+                        )
+                three = np.array([known[k] for k in ks], dtype=float).reshape(n, 3)
+                x[:, col] = three[:, 0]
+                x[:, col + 1] = [
+                    nan if k is None else r for k, r in zip(ks, self._rates(name, keys, h, rates), strict=True)
+                ]
+                x[:, col + 2] = three[:, 1]
+                x[:, col + 3] = three[:, 2]
+            col += 4
+        for sname in self.series_names:
+            if next(wants):
+                series = SERIES_BY_NAME[sname]
+                medians: dict[str | None, float | None] = {}
+                devs: list[float] = []
+                for k, r in zip(keys[series.dim], recs, strict=True):
+                    if k not in medians:
+                        medians[k] = h.median(sname, k)
+                    med = medians[k]
+                    v = series.value(r) if med is not None else None
+                    devs.append(nan if v is None or med is None else v - med)
+                x[:, col] = devs
+            col += 1
+        return x
+
+    def _rates(self, name: str, keys: Keys, h: History, memo: dict[str, list[float]]) -> list[float]:
+        """:meth:`History.rate` of each record of ``keys`` along dimension ``name``."""
+        got = memo.get(name)
+        if got is not None:
+            return got
+        dim = self.dims[name]
+        ks = keys[name]
+        base = self._rates(dim.parent, keys, h, memo) if dim.parent else [h.prior] * len(ks)
+        stats = {k: h.stat(name, k) for k in set(ks) if k}
+        out = []
+        for k, b in zip(ks, base, strict=True):
+            st = stats.get(k) if k else None
+            out.append(b if st is None else (st[2] + RATE_PRIOR * b) / (st[1] + RATE_PRIOR))
+        memo[name] = out
         return out
 
     def _level(self, name: str, value: str) -> float:

@@ -16,13 +16,16 @@ record; a repeated id with different content keeps the last occurrence and repor
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import functools
 import hashlib
+import itertools
 import json
 import math
+import operator
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -32,6 +35,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pydantic_core import PydanticCustomError
 
 from interdict.core.errors import FieldError, InvalidInput, from_validation_error
+from interdict.core.gcpause import gc_paused
 from interdict.reference.validators import normalise_container
 
 TextField = Literal[
@@ -62,6 +66,7 @@ LIST_FIELDS: tuple[str, ...] = get_args(ListField)
 _CODE_FIELDS = {"port_loading", "port_discharge", "country_origin", "country_departure", "port_transshipment"}
 
 MAPPINGS_DIR = "mappings"
+BLOCK_ROWS = 8192  # rows checked together, a column at a time
 
 
 class FieldSpec(BaseModel):
@@ -344,7 +349,32 @@ def load(path: str | Path, mapping: Mapping, *, require_outcome: bool = False) -
     p = Path(path)
     if not p.is_file():
         raise InvalidInput(FieldError(("data",), f"{path}: no such file"))
+    with gc_paused():
+        return _load(p, mapping, require_outcome)
+
+
+def _load(p: Path, mapping: Mapping, require_outcome: bool) -> LoadResult:
     fmt = mapping.format or _format_of(p)
+    if fmt == "csv":
+        header, blocks = _read_csv(p, mapping.delimiter)
+        has_outcome = check_columns(mapping, header, p.name, require_outcome=require_outcome)
+        parser = _ColumnParser(mapping, has_outcome)
+        where = {name: i for i, name in enumerate(header)}  # a repeated header: the last column, as dict(zip())
+
+        def block(numbers: list[int], rows: list[list[str]]) -> list[tuple[Record | Partial, list[Rejection]]]:
+            full = min(map(len, rows)) >= len(header)
+
+            def column(name: str) -> list[Any]:
+                i = where.get(name)
+                if i is None:
+                    return [None] * len(rows)
+                if full:
+                    return list(map(operator.itemgetter(i), rows))
+                return [r[i] if i < len(r) else None for r in rows]
+
+            return parser.block(numbers, column, lambda k: dict(zip(header, rows[k], strict=False)))
+
+        return _collect(mapping, (block(numbers, rows) for numbers, rows in blocks))
     header, rows = _read(p, fmt, mapping)
     has_outcome = check_columns(mapping, header, p.name, require_outcome=require_outcome)
     return parse_rows(mapping, rows, has_outcome=has_outcome)
@@ -380,34 +410,54 @@ def parse_rows(mapping: Mapping, rows: Iterable[tuple[int, Cells]], *, has_outco
     The cells may be text or typed values (numbers, dates, lists), as CSV, XLSX, JSON, Arrow or
     Parquet give them. Repeated ids collapse as in :func:`load`; ``has_outcome``: read the
     outcome column (see :func:`check_columns`)."""
-    parser = _RowParser(mapping, has_outcome)
+    parser = _ColumnParser(mapping, has_outcome)
+    blocks = (
+        parser.block(
+            [n for n, _ in chunk],
+            lambda column, chunk=chunk: [c.get(column) for _, c in chunk],  # type: ignore[misc]
+            lambda k, chunk=chunk: chunk[k][1],  # type: ignore[misc]
+        )
+        for chunk in _chunks(rows)
+    )
+    return _collect(mapping, blocks)
+
+
+def _chunks(rows: Iterable[Any]) -> Iterator[list[Any]]:
+    it = iter(rows)
+    while chunk := list(itertools.islice(it, BLOCK_ROWS)):
+        yield chunk
+
+
+def _collect(mapping: Mapping, blocks: Iterable[Iterable[tuple[Record | Partial, list[Rejection]]]]) -> LoadResult:
+    """Records one per id (in file order), every rejection, the partial rows (see :func:`load`)."""
     by_id: dict[str, Record] = {}
     rejections: list[Rejection] = []
     partial: dict[str, Partial] = {}
     n = collapsed = 0
-    for row_no, cells in rows:
-        n += 1
-        record, problems = parser.parse(row_no, cells)
-        if isinstance(record, Partial):
-            rejections.extend(problems)
-            partial[record.id] = record
-            continue
-        previous = by_id.get(record.id)
-        if previous is not None:
-            if previous == record:
-                collapsed += 1
+    for block in blocks:
+        for record, problems in block:
+            n += 1
+            if isinstance(record, Partial):
+                rejections.extend(problems)
+                partial[record.id] = record
                 continue
-            rejections.append(
-                Rejection(
-                    previous.row,
-                    record.id,
-                    "id",
-                    mapping.fields["id"].column,
-                    f"id '{record.id}' appears again in row {row_no} with different content; row {row_no} is kept",
+            previous = by_id.get(record.id)
+            if previous is not None:
+                if previous == record:
+                    collapsed += 1
+                    continue
+                rejections.append(
+                    Rejection(
+                        previous.row,
+                        record.id,
+                        "id",
+                        mapping.fields["id"].column,
+                        f"id '{record.id}' appears again in row {record.row} with different content; "
+                        f"row {record.row} is kept",
+                    )
                 )
-            )
-            del by_id[record.id]  # re-inserted below: file order follows the kept occurrence
-        by_id[record.id] = record
+                del by_id[record.id]  # re-inserted below: file order follows the kept occurrence
+            by_id[record.id] = record
     kept_partial = [v for k, v in partial.items() if k not in by_id]
     return LoadResult(list(by_id.values()), rejections, kept_partial, n, collapsed)
 
@@ -441,8 +491,6 @@ Cells = dict[str, Any]
 
 def _read(path: Path, fmt: str, mapping: Mapping) -> tuple[list[str], Iterator[tuple[int, Cells]]]:
     try:
-        if fmt == "csv":
-            return _read_csv(path, mapping.delimiter)
         if fmt == "xlsx":
             return _read_xlsx(path, mapping.sheet)
         return _read_json(path)
@@ -450,19 +498,34 @@ def _read(path: Path, fmt: str, mapping: Mapping) -> tuple[list[str], Iterator[t
         raise InvalidInput(FieldError(("data",), f"{path.name}: not UTF-8 text (save it as UTF-8)")) from None
 
 
-def _read_csv(path: Path, delimiter: str) -> tuple[list[str], Iterator[tuple[int, Cells]]]:
-    with path.open(encoding="utf-8-sig", newline="") as fh:
-        header = [h.strip() for h in next(csv.reader(fh, delimiter=delimiter), [])]
-
-    def rows() -> Iterator[tuple[int, Cells]]:
+def _read_csv(path: Path, delimiter: str) -> tuple[list[str], Iterator[tuple[list[int], list[list[str]]]]]:
+    """The header and blocks of (line numbers, rows as lists of cells); blank rows are skipped."""
+    try:
         with path.open(encoding="utf-8-sig", newline="") as fh:
-            reader = csv.reader(fh, delimiter=delimiter)
-            next(reader, None)
-            for cells in reader:
-                if any(c.strip() for c in cells):
-                    yield reader.line_num, dict(zip(header, cells, strict=False))
+            header = [h.strip() for h in next(csv.reader(fh, delimiter=delimiter), [])]
+    except UnicodeDecodeError:
+        raise InvalidInput(FieldError(("data",), f"{path.name}: not UTF-8 text (save it as UTF-8)")) from None
 
-    return header, rows()
+    def blocks() -> Iterator[tuple[list[int], list[list[str]]]]:
+        try:
+            with path.open(encoding="utf-8-sig", newline="") as fh:
+                reader = csv.reader(fh, delimiter=delimiter)
+                next(reader, None)
+                numbers: list[int] = []
+                rows: list[list[str]] = []
+                for cells in reader:
+                    if any(cells) and any(c.strip() for c in cells):
+                        numbers.append(reader.line_num)
+                        rows.append(cells)
+                        if len(rows) == BLOCK_ROWS:
+                            yield numbers, rows
+                            numbers, rows = [], []
+                if rows:
+                    yield numbers, rows
+        except UnicodeDecodeError:
+            raise InvalidInput(FieldError(("data",), f"{path.name}: not UTF-8 text (save it as UTF-8)")) from None
+
+    return header, blocks()
 
 
 def _read_xlsx(path: Path, sheet: str | None) -> tuple[list[str], Iterator[tuple[int, Cells]]]:
@@ -633,6 +696,128 @@ class _RowParser:
         if spec.type == "numeric":
             return _number(text, self.mapping.decimal, nonnegative=False)
         return text
+
+
+_MISSING = object()
+_CACHE_MAX = 200_000  # distinct cells remembered per column (a column of unique values is parsed anew)
+_RECORD_FIELDS = tuple(f.name for f in dataclasses.fields(Record))
+
+
+class _Bad:
+    """A cell that failed its check (the row is then checked again by :class:`_RowParser`)."""
+
+
+_BAD = _Bad()
+_TEXT_TYPES = {str, type(None)}
+
+
+def _try(check: Callable[[Any], object], raw: object) -> object:
+    try:
+        return check(raw)
+    except ValueError:
+        return _BAD
+
+
+class _ColumnParser:
+    """:class:`_RowParser`'s checks a column at a time over blocks of rows.
+
+    Each distinct text of a column is checked once (countries, ports, offices, HS codes, dates and
+    outcomes repeat row after row), and a record is built from its row's cells in one call. A row
+    with any problem is checked again by :class:`_RowParser`, which reports every problem of the
+    row in order and keeps what could be read: both paths give the same records and rejections
+    (test ``test_column_and_row_checks_agree``)."""
+
+    def __init__(self, mapping: Mapping, has_outcome: bool) -> None:
+        self.mapping = mapping
+        self.rows = _RowParser(mapping, has_outcome)
+        self.has_outcome = has_outcome and mapping.outcome is not None
+        self.caches: dict[str, dict[object, object]] = {}
+
+    def _checked(self, key: str, check: Callable[[Any], object], cells: list[Any], bad: set[int]) -> list[object]:
+        """``check`` of every cell (``_BAD`` where it raises ValueError, its index added to ``bad``);
+        text cells are checked once per distinct text."""
+        cache = self.caches.setdefault(key, {})
+        if set(map(type, cells)) <= _TEXT_TYPES:
+            here: dict[object, object] = {}
+            for raw in set(cells):
+                value = cache.get(raw, _MISSING)
+                if value is _MISSING:
+                    value = _try(check, raw)
+                    if len(cache) >= _CACHE_MAX:
+                        cache.clear()
+                    cache[raw] = value
+                here[raw] = value
+            out = list(map(here.__getitem__, cells))
+        else:  # typed cells (XLSX, JSON): 1 and 1.0 and True are equal keys, so no cache
+            out = [_try(check, raw) for raw in cells]
+        if _BAD in out:  # a C-level scan (identity first); the indices only when there are some
+            bad.update(i for i, v in enumerate(out) if v is _BAD)
+        return out
+
+    def _plain(self, cells: list[Any]) -> list[str | None]:
+        """Names and free text: kept as written, trimmed (no cache: they rarely repeat)."""
+        return [(raw.strip() or None) if type(raw) is str else _cell_text(raw) for raw in cells]
+
+    def _field(self, name: str, spec: FieldSpec, column: Callable[[str], list[Any]], bad: set[int]) -> list[object]:
+        def check(raw: object) -> object:
+            return self.rows._field(name, spec, raw)
+
+        if not spec.also:
+            if name in TEXT_FIELDS and name not in _CODE_FIELDS:
+                return list(self._plain(column(spec.column)))
+            return self._checked(name, check, column(spec.column), bad)
+        parts = [self._checked(f"{name}:{c}", check, column(c), bad) for c in (spec.column, *spec.also)]
+        merged: list[object] = []
+        for values in zip(*parts, strict=True):
+            if any(v is _BAD for v in values):
+                merged.append(_BAD)
+                continue
+            items = [str(x) for v in values if isinstance(v, tuple) for x in v]
+            merged.append(tuple(dict.fromkeys(items)) if items else None)
+        return merged
+
+    def block(
+        self, numbers: list[int], column: Callable[[str], list[Any]], cells_of: Callable[[int], Cells]
+    ) -> list[tuple[Record | Partial, list[Rejection]]]:
+        """Check a block of rows: ``numbers`` are their row numbers, ``column(name)`` the cells of a
+        source column (None where absent), ``cells_of(k)`` row ``k``'s cells by column."""
+        m = self.mapping
+        n = len(numbers)
+        bad: set[int] = set()
+        ids = self._plain(column(m.fields["id"].column))
+        values: dict[str, list[Any]] = {"id": ids, "row": numbers}
+        for name, spec in m.fields.items():
+            if name != "id":
+                values[name] = self._field(name, spec, column, bad)
+        if self.has_outcome and m.outcome is not None:
+            spec_o = m.outcome
+            values["outcome"] = self._checked("outcome", lambda raw: _outcome(spec_o, raw), column(spec_o.column), bad)
+        if m.extra:
+            per_extra = [
+                self._checked(f"extra.{name}", lambda raw, e=e: self.rows._extra(e, raw), column(e.column), bad)  # type: ignore[misc]
+                for name, e in m.extra.items()
+            ]
+            names = list(m.extra)
+            values["extra"] = [tuple(zip(names, vals, strict=True)) for vals in zip(*per_extra, strict=True)]
+        bad.update(k for k, v in enumerate(ids) if v is None)
+        bad.update(k for k, v in enumerate(values["date"]) if v is None)
+        args: list[Iterable[Any]] = []
+        for fname in _RECORD_FIELDS:
+            got = values.get(fname)
+            if got is None:
+                args.append(itertools.repeat(() if fname in LIST_FIELDS or fname == "extra" else None, n))
+            elif fname in LIST_FIELDS:
+                args.append([() if v is None else v for v in got])
+            else:
+                args.append(got)
+        out: list[tuple[Record | Partial, list[Rejection]]] = []
+        append = out.append
+        for k, row in enumerate(zip(*args, strict=True)):
+            if k in bad:
+                append(self.rows.parse(numbers[k], cells_of(k)))
+            else:
+                append((Record(*row), []))
+        return out
 
 
 @functools.lru_cache(maxsize=65536)  # countries, ports and offices repeat row after row

@@ -29,8 +29,10 @@ import os
 import shutil
 import threading
 from collections.abc import Callable, Collection, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
+from itertools import groupby
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +40,7 @@ import lightgbm as lgb
 import numpy as np
 
 from interdict.core.errors import FieldError, InvalidInput
+from interdict.core.gcpause import gc_paused
 from interdict.targeting.evaluate import at_k
 from interdict.targeting.features import (
     OPTIONAL_GROUPS,
@@ -45,10 +48,12 @@ from interdict.targeting.features import (
     FeatureSpace,
     Group,
     History,
-    walk_dates,
+    Keys,
+    Snapshot,
 )
+from interdict.targeting.forest import MIN_ROWS, Forest
 from interdict.targeting.mapping import LoadResult, Mapping, Record, salvage
-from interdict.targeting.reasons import describe
+from interdict.targeting.reasons import Describer
 
 FORMAT_VERSION = 1
 NUM_ROUNDS = 300
@@ -340,12 +345,27 @@ class TargetingModel:
         differently (docs/targeting-data.md).
 
         One walk in date order: each date's records get their features, scores and reasons from the
-        history before that date, then the date is added to the history."""
+        history before that date, then the date is added to the history. The trees of one date are
+        walked in a second thread while this one writes the previous date's reasons and adds the
+        date to the history; the leaves come from the compiled walk (:mod:`~interdict.targeting.forest`)
+        from ``forest.MIN_ROWS`` records, from LightGBM below (the same leaves). Python's cyclic
+        garbage collector is paused meanwhile (:mod:`interdict.core.gcpause`)."""
         if not records:
             return []
+        with gc_paused():
+            return self._score(records, reasons=reasons, exact=exact, exact_limit=exact_limit, step=step)
+
+    def _score(
+        self,
+        records: Sequence[Record],
+        *,
+        reasons: int,
+        exact: bool | Collection[str],
+        exact_limit: int | None,
+        step: Step | None,
+    ) -> list[Scored]:
         say = step or (lambda _: None)
         say(f"scoring {len(records)} records (features, model, reasons)")
-        history = self.history.fork()
         plan = self.space.plan(set(self.columns))
         topics = [self.space.features[i].topic for i in self.columns]
         names = sorted(set(topics))
@@ -353,10 +373,15 @@ class TargetingModel:
         scores = np.zeros(len(records))
         texts: list[tuple[str, ...]] = [()] * len(records)
         budget_used = [0]  # records explained by TreeSHAP so far (exact_limit)
+        compiled = len(records) >= MIN_ROWS  # the leaves from the compiled walk (dates are scored one at a time)
+        only = self._score_dims(reasons > 0)
+        dims = self.space.dims
 
-        def batch(idx: list[int]) -> None:
-            x = np.array([self.space.vector(records[i], history, plan) for i in idx])[:, self.columns]
-            raw, by_topic = self._raw(x, per_topic if reasons > 0 else None, exact=exact is True)
+        def finish(
+            idx: list[int], x: np.ndarray, result: Future[tuple[np.ndarray, np.ndarray | None]], before: Snapshot
+        ) -> None:
+            """Scores and reasons of one date's records (``before``: the history before their date)."""
+            raw, by_topic = result.result()
             scores[idx] = 1.0 / (1.0 + np.exp(-raw))
             if by_topic is None:
                 return
@@ -370,18 +395,43 @@ class TargetingModel:
                 if rows:
                     by_topic[rows] = self._raw(x[rows], per_topic, exact=True)[1]
             # the strongest topics first (stable: ties keep the topic order); only positive ones explain
-            order = np.argsort(-by_topic, axis=1, kind="stable")
+            order = np.argsort(-by_topic, axis=1, kind="stable").tolist()
+            positive = (by_topic > 0).tolist()
+            words = Describer(before, self.space)
             for row, i in enumerate(idx):
                 out: list[str] = []
                 for j in order[row]:
-                    if by_topic[row, j] <= 0 or len(out) >= reasons:
+                    if not positive[row][j] or len(out) >= reasons:
                         break
-                    text = describe(names[j], records[i], history, self.space)
+                    text = words(names[j], records[i])
                     if text:
                         out.append(text)
                 texts[i] = tuple(out) or (NO_REASON,)
 
-        walk_dates(records, history, self.space.dims, outcomes=False, visit=batch, only=self._score_dims(reasons > 0))
+        # A pipeline over the dates, in order. For date d: its features from the history before d,
+        # and a snapshot of what its reasons will quote of that history; the trees are walked in a
+        # second thread (the compiled walk and LightGBM release the GIL) while this one writes the
+        # reasons of date d-1 and adds date d to the history.
+        history = self.history.fork()
+        quoted_dims = [t for t in names if t in dims and t in self.space.dim_names] if reasons > 0 else []
+        quoted_series = self.space.series_names if reasons > 0 else []
+        order = sorted(range(len(records)), key=lambda i: (records[i].date, records[i].id))
+        pending: tuple[list[int], np.ndarray, Future[tuple[np.ndarray, np.ndarray | None]], Snapshot] | None = None
+        with ThreadPoolExecutor(1, thread_name_prefix="interdict-trees") as trees:
+            for _, batch in groupby(order, key=lambda i: records[i].date):
+                idx = list(batch)
+                keys = Keys([records[i] for i in idx], dims)
+                x = self.space.block(keys, history, plan)[:, self.columns]
+                before = Snapshot(history, keys, quoted_dims, quoted_series)
+                result = trees.submit(
+                    self._raw, x, per_topic if reasons > 0 else None, exact=exact is True, compiled=compiled
+                )
+                if pending is not None:
+                    finish(*pending)
+                history.add(keys.records, dims, outcomes=False, only=only, keys=keys)
+                pending = (idx, x, result, before)
+            if pending is not None:
+                finish(*pending)
         out = []
         for r, p, t in zip(records, scores, texts, strict=True):
             s = round(float(p), SCORE_DECIMALS)
@@ -389,22 +439,22 @@ class TargetingModel:
         return out
 
     def _raw(
-        self, x: np.ndarray, topics: np.ndarray | None, *, exact: bool = False
+        self, x: np.ndarray, topics: np.ndarray | None, *, exact: bool = False, compiled: bool | None = None
     ) -> tuple[np.ndarray, np.ndarray | None]:
         """Raw scores (log-odds) of ``x`` and, given a features x topics matrix, the contributions
-        per topic — from one pass of the trees (the leaves reached give both), in blocks of rows."""
+        per topic — from one pass of the trees (the leaves reached give both), in blocks of rows.
+
+        ``compiled``: find the leaves with the compiled walk of :mod:`~interdict.targeting.forest`
+        rather than LightGBM's ``pred_leaf`` (same leaves, same sums); default: for
+        ``forest.MIN_ROWS`` rows or more."""
         paths = self._path_tables()
         explain = topics is not None and not exact
-        # one gather per tree: the leaf's credit per topic and, in the last column, its value
+        # per leaf: its credit per topic and, in the last column, its value
         table = self._leaf_table(topics) if explain and topics is not None else paths.values[:, None]
-        acc = np.zeros((x.shape[0], table.shape[1]))
-        for start in range(0, x.shape[0], CHUNK):
-            part = x[start : start + CHUNK]
-            leaves = np.asarray(self.booster.predict(part, pred_leaf=True, num_threads=self.threads), dtype=np.intp)
-            by_tree = np.ascontiguousarray((leaves + paths.offsets[:-1]).T)  # a contiguous row per tree
-            block = acc[start : start + len(part)]
-            for rows in by_tree:  # tree by tree, as LightGBM sums them
-                block += table[rows]
+        if compiled if compiled is not None else x.shape[0] >= MIN_ROWS:
+            acc = paths.forest.accumulate(x, table)
+        else:
+            acc = self._gather(x, table, paths)
         raw = acc[:, -1].copy()
         if topics is None:
             return raw, None
@@ -417,6 +467,19 @@ class TargetingModel:
             )
             by_topic[start : start + len(contrib)] = contrib[:, :-1] @ topics
         return raw, by_topic
+
+    def _gather(self, x: np.ndarray, table: np.ndarray, paths: Paths) -> np.ndarray:
+        """Sum of the leaves' rows of ``table`` per row of ``x``, the leaves from LightGBM (one
+        gather per tree, in blocks of rows)."""
+        acc = np.zeros((x.shape[0], table.shape[1]))
+        for start in range(0, x.shape[0], CHUNK):
+            part = x[start : start + CHUNK]
+            leaves = np.asarray(self.booster.predict(part, pred_leaf=True, num_threads=self.threads), dtype=np.intp)
+            by_tree = np.ascontiguousarray((leaves + paths.offsets[:-1]).T)  # a contiguous row per tree
+            block = acc[start : start + len(part)]
+            for rows in by_tree:  # tree by tree, as LightGBM sums them
+                block += table[rows]
+        return acc
 
     def _score_dims(self, explain: bool) -> set[str]:
         """History dimensions scoring must advance: those of the model's features and, to explain,
@@ -602,11 +665,13 @@ def _topic_matrix(topics: list[str], names: list[str]) -> np.ndarray:
 @dataclass(frozen=True)
 class Paths:
     """Every leaf of every tree, stacked: its value and the credit each feature earns on the path to
-    it (``table``: leaves x features). Tree ``t``'s leaf ``j`` is row ``offsets[t] + j``."""
+    it (``table``: leaves x features). Tree ``t``'s leaf ``j`` is row ``offsets[t] + j``. ``forest``:
+    the trees as arrays, to find the leaves without LightGBM (:mod:`interdict.targeting.forest`)."""
 
     table: np.ndarray
     values: np.ndarray
     offsets: np.ndarray
+    forest: Forest
 
     FILE = "paths.npz"
 
@@ -614,21 +679,27 @@ class Paths:
     def of(cls, booster: lgb.Booster) -> Paths:
         n = booster.num_feature()
         tables, values = [], []
-        for tree in booster.dump_model()["tree_info"]:
+        trees = booster.dump_model()["tree_info"]
+        for tree in trees:
             table, value = _leaf_paths(tree["tree_structure"], n)
             tables.append(table)
             values.append(value)
         offsets = np.zeros(len(tables) + 1, dtype=np.intp)
         offsets[1:] = np.cumsum([len(v) for v in values])
-        return cls(np.concatenate(tables), np.concatenate(values), offsets)
+        return cls(np.concatenate(tables), np.concatenate(values), offsets, Forest.of(trees, offsets))
 
     def save(self, path: Path) -> None:
-        np.savez_compressed(path, table=self.table, values=self.values, offsets=self.offsets)
+        arrays = {"table": self.table, "values": self.values, "offsets": self.offsets, **self.forest.arrays()}
+        np.savez_compressed(path, **arrays)  # type: ignore[arg-type]
 
     @classmethod
-    def load(cls, path: Path) -> Paths:
+    def load(cls, path: Path) -> Paths | None:
+        """The tables saved with a model (None for a file written before the forest arrays were)."""
         with np.load(path) as f:
-            return cls(f["table"], f["values"], f["offsets"].astype(np.intp))
+            forest = Forest.from_arrays(f)
+            if forest is None:
+                return None
+            return cls(f["table"], f["values"], f["offsets"].astype(np.intp), forest)
 
 
 def _leaf_paths(root: dict[str, Any], n_features: int) -> tuple[np.ndarray, np.ndarray]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import math
 
-from interdict.targeting.features import SERIES_BY_NAME, FeatureSpace, History, unit_value
+from interdict.targeting.features import SERIES_BY_NAME, FeatureSpace, History, Snapshot, unit_value
 from interdict.targeting.mapping import Record
 
 _TEMPLATES = {
@@ -33,6 +33,7 @@ _AMOUNTS = {
 }
 
 
+@functools.lru_cache(maxsize=65536)  # rates, medians, tax rates and counts repeat from record to record
 def number(x: float) -> str:
     """1234567.8 -> '1,234,568'; 3.14159 -> '3.14'; 0.000123 -> '0.000123'."""
     if x == 0 or not math.isfinite(x):
@@ -69,7 +70,7 @@ def _ratio(value: float, median: float) -> str:
     return f"{number(1 / ratio)}x below" if ratio > 0 else "far below"
 
 
-def describe(topic: str, r: Record, h: History, fs: FeatureSpace) -> str | None:
+def describe(topic: str, r: Record, h: History | Snapshot, fs: FeatureSpace) -> str | None:
     """One reason in words, or None when there is nothing to say (a missing field)."""
     dim = fs.dims.get(topic)
     if dim is not None:
@@ -125,3 +126,27 @@ def describe(topic: str, r: Record, h: History, fs: FeatureSpace) -> str | None:
         label = topic[6:].replace("_", " ")
         return f"no {label} given" if v is None else f"{label} {number(v) if isinstance(v, float) else v}"
     return None
+
+
+class Describer:
+    """:func:`describe` for many records against one history (one date's records): what is said of
+    a dimension (an importer, an HS heading, a route) depends only on its key and the history, so
+    it is written once per key."""
+
+    def __init__(self, h: History | Snapshot, fs: FeatureSpace) -> None:
+        self.h = h
+        self.fs = fs
+        self._said: dict[tuple[str, str | None], str | None] = {}
+
+    def __call__(self, topic: str, r: Record) -> str | None:
+        dim = self.fs.dims.get(topic)
+        if dim is None:
+            return describe(topic, r, self.h, self.fs)
+        key = (topic, dim.key(r))
+        said = self._said.get(key, _UNSAID)
+        if said is _UNSAID:
+            said = self._said[key] = describe(topic, r, self.h, self.fs)
+        return said  # type: ignore[return-value]
+
+
+_UNSAID = object()

@@ -1,0 +1,68 @@
+"""The compiled loop of :mod:`interdict.targeting.forest` (imported only when used: importing Numba
+and loading the cached machine code takes a moment).
+
+One thread, no Numba threading layer: scoring calls it from a worker thread while the calling
+thread goes on (it releases the GIL), and the web app may score two uploads at once — Numba's
+parallel loops need a threading layer, and the one without spinning workers (workqueue) aborts
+the process when two threads enter a parallel region together."""
+
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+
+ZERO_THRESHOLD = 1e-35
+BLOCK = 256  # rows walked together through one tree
+
+
+@numba.njit(cache=True, nogil=True)
+def walk(  # pragma: no cover - compiled; tested through Forest.accumulate
+    x: np.ndarray,
+    table: np.ndarray,
+    out: np.ndarray,
+    roots: np.ndarray,
+    feature: np.ndarray,
+    threshold: np.ndarray,
+    left: np.ndarray,
+    right: np.ndarray,
+    kind: np.ndarray,
+    cat_start: np.ndarray,
+    cat_len: np.ndarray,
+    cat_bits: np.ndarray,
+) -> None:
+    width = table.shape[1]
+    n = x.shape[0]
+    blocks = (n + BLOCK - 1) // BLOCK
+    # tree by tree over a block of rows: one tree's nodes stay in the CPU's nearest cache while the
+    # block's rows walk it (row by row over all trees, each node read was a cache miss)
+    for b in range(blocks):
+        start = b * BLOCK
+        stop = min(n, start + BLOCK)
+        for t in range(roots.shape[0]):
+            for i in range(start, stop):
+                node = roots[t]
+                while node >= 0:
+                    value = x[i, feature[node]]
+                    flags = kind[node]
+                    if flags & 1:  # categorical: NaN and negatives go right, a set bit goes left
+                        go_left = False
+                        if not math.isnan(value):
+                            category = int(value)
+                            if category >= 0:
+                                word = category >> 5
+                                if word < cat_len[node]:
+                                    go_left = ((cat_bits[cat_start[node] + word] >> (category & 31)) & 1) == 1
+                    else:
+                        missing = (flags >> 2) & 3
+                        if math.isnan(value) and missing != 2:
+                            value = 0.0
+                        if (missing == 1 and abs(value) <= ZERO_THRESHOLD) or (missing == 2 and math.isnan(value)):
+                            go_left = (flags & 2) == 2
+                        else:
+                            go_left = value <= threshold[node]
+                    node = left[node] if go_left else right[node]
+                row = ~node
+                for j in range(width):
+                    out[i, j] += table[row, j]
