@@ -71,6 +71,11 @@ def test_upload_rank_select_assign_outcome_and_performance(client: TestClient, w
     assert r.status_code == 422 and "select the record" in r.text  # not selected
     r = client.post(f"{API}/records/{by_id['R2']}/assign", json={"username": "nobody"}, headers=world.h("officer.hp"))
     assert r.status_code == 422 and "username" in r.text
+    # a viewer of the unit cannot record the outcome, so cannot be assigned the inspection
+    r = client.post(
+        f"{API}/records/{by_id['R2']}/assign", json={"username": "viewer.hp"}, headers=world.h("officer.hp")
+    )
+    assert r.status_code == 422 and "viewer" in r.text and "username" in r.text
     r = client.post(
         f"{API}/records/{by_id['R2']}/assign", json={"username": "officer2.hp"}, headers=world.h("officer.hp")
     )

@@ -79,6 +79,8 @@ def test_upload_worklist_capacity_outcome_and_seizure_to_incident(
         assert r.status_code == 303
     finally:
         world.app.state.settings = settings
+    worklist = client.get(f"/targeting/batches/{batch_id}")
+    assert 'value="officer2.hp"' in worklist.text and 'value="viewer.hp"' not in worklist.text  # who may be assigned
     r = client.post(
         f"/targeting/records/{rec['R2']}/assign",
         data={"csrf_token": token, "username": "officer2.hp"},

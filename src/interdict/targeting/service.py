@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from interdict.accounts.models import Organisation, User
-from interdict.accounts.subject import Subject
+from interdict.accounts.subject import ROLE_RANK, Subject
 from interdict.audit import service as audit
 from interdict.config import Settings
 from interdict.core.errors import FieldError, Forbidden, InvalidInput, NotFound
@@ -470,9 +470,17 @@ def visible_reasons(
     }
 
 
+ASSIGNABLE_ROLES = tuple(role for role, rank in ROLE_RANK.items() if rank >= ROLE_RANK["officer"])
+
+
 def unit_officers(session: Session, org_id: uuid.UUID) -> list[User]:
+    """The unit's active users who may be assigned an inspection (they can record its outcome)."""
     return list(
-        session.scalars(select(User).where(User.org_id == org_id, User.is_active.is_(True)).order_by(User.username))
+        session.scalars(
+            select(User)
+            .where(User.org_id == org_id, User.is_active.is_(True), User.role.in_(ASSIGNABLE_ROLES))
+            .order_by(User.username)
+        )
     )
 
 
@@ -549,6 +557,13 @@ def assign(session: Session, subject: Subject, record_id: uuid.UUID | str, usern
     )
     if user is None:
         raise InvalidInput(FieldError(("username",), f"'{username}' is not an active officer of the loading unit"))
+    if user.role not in ASSIGNABLE_ROLES:  # the assignee records the outcome
+        raise InvalidInput(
+            FieldError(
+                ("username",),
+                f"'{username}' is a {user.role} and cannot record the inspection's outcome; assign an officer or analyst",
+            )
+        )
     rec.assigned_to_id = user.id
     audit.record(
         session,
