@@ -17,8 +17,7 @@ ZERO_THRESHOLD = 1e-35
 BLOCK = 256  # rows walked together through one tree
 
 
-@numba.njit(cache=True, nogil=True)
-def walk(  # pragma: no cover - compiled; tested through Forest.accumulate
+def _walk(  # pragma: no cover - compiled; tested through Forest.accumulate
     x: np.ndarray,
     table: np.ndarray,
     out: np.ndarray,
@@ -66,3 +65,9 @@ def walk(  # pragma: no cover - compiled; tested through Forest.accumulate
                 row = ~node
                 for j in range(width):
                     out[i, j] += table[row, j]
+
+
+try:
+    walk = numba.njit(cache=True, nogil=True)(_walk)
+except RuntimeError:  # no writable cache location (a read-only install without a home): compile at each start
+    walk = numba.njit(nogil=True)(_walk)
