@@ -16,6 +16,8 @@ from stdnum import iso6346
 from typer.testing import CliRunner
 
 from interdict.cli import app
+from interdict.targeting.mapping import Record, load_records, read_mapping
+from interdict.targeting.model import TargetingModel
 
 KCS = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "customs-declarations"
 TRAIN = KCS / "df_syn_train_eng.csv"  # the full files (benchmarks; the samples below were cut from them)
@@ -62,6 +64,20 @@ def fitted_model(kcs_samples: tuple[Path, Path], tmp_path_factory: pytest.TempPa
     )
     assert result.exit_code == 0, result.output
     return model
+
+
+@pytest.fixture(scope="module")
+def model(fitted_model: Path) -> TargetingModel:
+    """The fitted model, loaded once per test module."""
+    return TargetingModel.load(fitted_model)
+
+
+@pytest.fixture(scope="module")
+def later(kcs_samples: tuple[Path, Path]) -> list[Record]:
+    """The 2021 Q1 sample's records (after the fit period)."""
+    records, rejections = load_records(kcs_samples[1], read_mapping(MAPPING))
+    assert not rejections
+    return records
 
 
 GENERIC_HEADER = [

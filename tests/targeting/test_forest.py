@@ -10,21 +10,8 @@ import pytest
 
 from interdict.targeting import model as model_module
 from interdict.targeting.forest import Forest
-from interdict.targeting.mapping import Record, load_records, read_mapping
+from interdict.targeting.mapping import Record
 from interdict.targeting.model import Paths, TargetingModel, _topic_matrix
-from tests.targeting.conftest import MAPPING
-
-
-@pytest.fixture(scope="module")
-def model(fitted_model: Path) -> TargetingModel:
-    return TargetingModel.load(fitted_model)
-
-
-@pytest.fixture(scope="module")
-def later(kcs_samples: tuple[Path, Path]) -> list[Record]:
-    records, rejections = load_records(kcs_samples[1], read_mapping(MAPPING))
-    assert not rejections
-    return records
 
 
 def _leaf_numbers(paths: Paths) -> np.ndarray:

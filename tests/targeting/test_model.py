@@ -9,23 +9,11 @@ import pytest
 
 from interdict.core.errors import InvalidInput
 from interdict.targeting.evaluate import at_k
-from interdict.targeting.mapping import Record, load, load_records, read_mapping
+from interdict.targeting.mapping import Record, load, read_mapping
 from interdict.targeting.model import NO_REASON, UNVALIDATED, TargetingModel
 from tests.targeting.conftest import MAPPING
 
 RAW_NAME = re.compile(r"\b[a-z_0-9]+\.(count|rate|days_known|days_since|dev)\b|extra\.|@hs")
-
-
-@pytest.fixture(scope="module")
-def model(fitted_model: Path) -> TargetingModel:
-    return TargetingModel.load(fitted_model)
-
-
-@pytest.fixture(scope="module")
-def later(kcs_samples: tuple[Path, Path]) -> list[Record]:
-    records, rejections = load_records(kcs_samples[1], read_mapping(MAPPING))
-    assert not rejections
-    return records
 
 
 def test_the_model_beats_random_on_a_later_period_by_a_clear_margin(model: TargetingModel, later: list[Record]) -> None:
