@@ -138,6 +138,22 @@ def test_links_through_persons_only_where_the_reader_may_see_persons(client: Tes
     assert outside["linked"] == [] and outside["restricted"] == {}
 
 
+def test_a_phone_a_person_gives_is_nominal_even_if_a_company_gave_it_first(client: TestClient, world: World) -> None:
+    """The register's nominal flag does not stay with the first mention: a phone first seen as a company's
+    and then as a person's links only for readers who may see that person."""
+    a = report(
+        client, world, parties=[company("consignee", "Cong ty Minh Long", phone="0903 555 777")], distribution="all"
+    )
+    person = {"role": "person_involved", "kind": "person", "name": "Trần Thị Mai", "phone": "0903 555 777"}
+    b = report(client, world, parties=[person], distribution="all", share_nominal=False)
+    link_now(world)
+    with world.app.state.sessionmaker() as s:
+        assert s.scalar(select(Entity.nominal).where(Entity.kind == "phone", Entity.key == "+84903555777")) is True
+    assert linked_refs(links(client, world, a, user="analyst")) == {b["reference"]}  # same agency: sees persons
+    outside = links(client, world, a, user="officer.kh")  # reads both records but not b's persons
+    assert outside["linked"] == [] and outside["restricted"] == {}
+
+
 def test_a_suggestion_is_confirmed_or_rejected_for_good(client: TestClient, world: World) -> None:
     a = report(client, world, parties=[company("consignee", "Công ty TNHH Thương mại Hoàng Anh")])
     b = report(client, world, parties=[company("consignee", "Hoang Anh Construction Co., Ltd")])

@@ -100,11 +100,14 @@ def _entities(session: Session, found: list[Found], seen: Any) -> list[tuple[Ent
     created: dict[tuple[str, str], Entity] = {}
     for f in found:
         k = (f.kind, f.key)
-        if k in existing:
-            out.append((existing[k], False))
-            continue
-        if k in created:  # the same value in two roles of one incident
-            out.append((created[k], False))
+        known = existing.get(k) or created.get(k)  # created: the same value in two roles of one incident
+        if known is not None:
+            # A value one incident gives for a company and another for a natural person (a phone, an
+            # address) is a person's data: nominal from then on, so no reader links through it to
+            # an incident whose persons it may not see.
+            if f.nominal and not known.nominal:
+                known.nominal = True
+            out.append((known, False))
             continue
         entity = Entity(
             id=uuid.uuid4(),
