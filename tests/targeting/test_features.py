@@ -5,8 +5,9 @@ import datetime as dt
 from pathlib import Path
 
 import numpy as np
+import pytest
 
-from interdict.targeting.features import FeatureSpace, History, Keys, walk_dates
+from interdict.targeting.features import SERIES_BY_NAME, FeatureSpace, History, Keys, walk_dates
 from interdict.targeting.mapping import Record, load_records, read_mapping
 
 
@@ -113,3 +114,26 @@ def test_block_is_vector_and_a_days_additions_match_one_by_one(kcs_samples: tupl
         assert fast.tables == slow.tables and fast.values == slow.values
         assert (fast.labelled, fast.positives, fast.last_day) == (slow.labelled, slow.positives, slow.last_day)
         assert any(fast.values[s] for s in fast.series)
+
+
+def test_a_scoring_fork_keeps_medians_in_heaps_with_the_same_values(kcs_samples: tuple[Path, Path]) -> None:
+    records, _ = load_records(kcs_samples[0], read_mapping("kcs-customs-declarations"))
+    space = FeatureSpace.for_mapping(read_mapping("kcs-customs-declarations"))
+    fitted = space.history()
+    cut = len(records) // 2
+    walk_dates(records[:cut], fitted, space.dims, outcomes=True, visit=lambda idx, keys: None)
+    lists, heaps = fitted.fork(), fitted.fork(running=True)
+    checked = 0
+
+    def visit(idx: list[int], keys: Keys) -> None:
+        nonlocal checked
+        for s in space.series_names:
+            for k in set(keys[SERIES_BY_NAME[s].dim]):
+                assert heaps.median(s, k) == lists.median(s, k), (s, k)
+                checked += lists.median(s, k) is not None
+        heaps.add(keys.records, space.dims, outcomes=False, keys=keys)
+
+    walk_dates(records[cut:], lists, space.dims, outcomes=False, visit=visit)
+    assert checked > 1000
+    with pytest.raises(ValueError, match="cannot be stored"):
+        heaps.to_json()

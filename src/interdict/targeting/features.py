@@ -17,6 +17,7 @@ their outcomes.
 from __future__ import annotations
 
 import bisect
+import heapq
 import itertools
 import math
 import operator
@@ -279,23 +280,83 @@ class _Amounts:
 Stat = list[int]  # [records, with outcome, positives, first day, last day] (days: date.toordinal())
 
 
+class _Halves:
+    """A value list kept as its lower half (a max-heap, negated) and upper half (a min-heap): a value
+    goes in in O(log n) and the median is read from the tops — the same number as the median of the
+    sorted list (the lower middle is the lower half's top)."""
+
+    __slots__ = ("high", "low")
+
+    def __init__(self, ordered: list[float]) -> None:
+        middle = (len(ordered) + 1) // 2
+        self.low = [-v for v in reversed(ordered[:middle])]  # ascending: already a heap
+        self.high = ordered[middle:]  # ascending: already a heap
+
+    def add(self, v: float) -> None:
+        low, high = self.low, self.high
+        if not low or v <= -low[0]:
+            heapq.heappush(low, -v)
+            if len(low) > len(high) + 1:
+                heapq.heappush(high, -heapq.heappop(low))
+        else:
+            heapq.heappush(high, v)
+            if len(high) > len(low):
+                heapq.heappush(low, -heapq.heappop(high))
+
+    def __len__(self) -> int:
+        return len(self.low) + len(self.high)
+
+    def median(self) -> float:
+        if len(self.low) > len(self.high):
+            return -self.low[0]
+        return (-self.low[0] + self.high[0]) / 2
+
+
 class History:
     """Counts and outcomes per dimension value, and value lists per HS code, as of some date.
 
-    A fork reads through to its parent and copies an entry on its first write."""
+    A fork reads through to its parent and copies an entry on its first write. A fork made for
+    scoring (``running=True``) keeps the values it adds as heaps (:class:`_Halves`): only their
+    medians are read, and a fork that scores is never saved."""
 
-    def __init__(self, dims: Sequence[str], series: Sequence[str], parent: History | None = None) -> None:
+    def __init__(
+        self, dims: Sequence[str], series: Sequence[str], parent: History | None = None, *, running: bool = False
+    ) -> None:
         self.dims = list(dims)
         self.series = list(series)
         self.parent = parent
         self.tables: dict[str, dict[str, Stat]] = {d: {} for d in self.dims}
         self.values: dict[str, dict[str, list[float]]] = {s: {} for s in self.series}
+        self.halves: dict[str, dict[str, _Halves]] | None = {s: {} for s in self.series} if running else None
         self.labelled: int = parent.labelled if parent else 0
         self.positives: int = parent.positives if parent else 0
         self.last_day: int = parent.last_day if parent else 0
 
-    def fork(self) -> History:
-        return History(self.dims, self.series, self)
+    def fork(self, *, running: bool = False) -> History:
+        return History(self.dims, self.series, self, running=running)
+
+    def _insert(self, series: str, key: str, new: list[float]) -> None:
+        """Add values (rounded) to the key's list (or, in a scoring fork, its heaps)."""
+        if self.halves is not None:
+            heaps = self.halves[series]
+            halves = heaps.get(key)
+            if halves is None:
+                inherited = self.sorted_values(series, key)
+                halves = heaps[key] = _Halves(inherited or [])
+            for v in new:
+                halves.add(v)
+            return
+        own = self.values[series]
+        vals = own.get(key)
+        if vals is None:
+            inherited_vals = self.parent.sorted_values(series, key) if self.parent else None
+            vals = own[key] = list(inherited_vals) if inherited_vals else []
+        if len(new) <= INSORT_MAX:  # moving the tail is cheaper than a sort's comparisons
+            for v in new:
+                bisect.insort(vals, v)
+        else:
+            vals.extend(new)
+            vals.sort()
 
     @property
     def prior(self) -> float:
@@ -323,6 +384,10 @@ class History:
     def median(self, series: str, key: str | None) -> float | None:
         if key is None:
             return None
+        if self.halves is not None:
+            halves = self.halves[series].get(key)
+            if halves is not None:
+                return halves.median() if len(halves) >= MIN_MEDIAN else None
         vals = self.sorted_values(series, key)
         if vals is None or len(vals) < MIN_MEDIAN:
             return None
@@ -385,12 +450,7 @@ class History:
                 key = dims[s.dim].key(r)
                 if v is None or not key:
                     continue
-                own = self.values[sname]
-                vals = own.get(key)
-                if vals is None:
-                    inherited_vals = self.parent.sorted_values(sname, key) if self.parent else None
-                    vals = own[key] = list(inherited_vals) if inherited_vals else []
-                bisect.insort(vals, round(v, 5))
+                self._insert(sname, key, [round(v, 5)])
 
     def _add_day(self, keys: Keys, names: list[str], series: list[str], *, outcomes: bool) -> None:
         """:meth:`add` for records of one date, a dimension at a time (the same tables result)."""
@@ -438,21 +498,13 @@ class History:
             for key, v in zip(keys[s.dim], amounts[s], strict=True):
                 if key and v is not None:
                     grouped.setdefault(key, []).append(v)
-            own = self.values[sname]
             for key, new in grouped.items():
-                vals = own.get(key)
-                if vals is None:
-                    inherited_vals = self.parent.sorted_values(sname, key) if self.parent else None
-                    vals = own[key] = list(inherited_vals) if inherited_vals else []
-                if len(new) <= INSORT_MAX:  # moving the tail is cheaper than a sort's comparisons
-                    for v in new:
-                        bisect.insort(vals, v)
-                else:
-                    vals.extend(new)
-                    vals.sort()
+                self._insert(sname, key, new)
 
     def flattened(self) -> History:
         """One history without parents (what a model stores)."""
+        if self.halves is not None:
+            raise ValueError("a scoring fork keeps only the medians of what it added: it cannot be stored")
         if self.parent is None:
             return self
         flat = self.parent.flattened()

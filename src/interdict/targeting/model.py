@@ -412,7 +412,7 @@ class TargetingModel:
         # and a snapshot of what its reasons will quote of that history; the trees are walked in a
         # second thread (the compiled walk and LightGBM release the GIL) while this one writes the
         # reasons of date d-1 and adds date d to the history.
-        history = self.history.fork()
+        history = self.history.fork(running=True)  # medians from heaps (never saved)
         quoted_dims = [t for t in names if t in dims and t in self.space.dim_names] if reasons > 0 else []
         quoted_series = self.space.series_names if reasons > 0 else []
         order = sorted(range(len(records)), key=lambda i: (records[i].date, records[i].id))
