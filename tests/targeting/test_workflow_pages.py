@@ -9,6 +9,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
@@ -232,6 +233,49 @@ def test_intelligence_hits_only_through_readable_incidents(client: TestClient, w
     with world.session() as s:
         stored = s.scalars(select(TargetingRecord.reasons).where(TargetingRecord.record_id == "I2")).one()
     assert secret_ref not in str(stored)
+
+
+def test_values_and_name_words_too_common_raise_no_intelligence(
+    client: TestClient, world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As in linkage: a value mentioned by more incidents than the cap is no evidence (a forwarder's
+    container pool, a carrier's phone), and a name word shared by more register entities than the cap
+    proposes no candidates."""
+    from interdict.linkage import service as linkage_service
+
+    for n in range(3):
+        body = minimal_incident(
+            distribution="organisation",
+            containers=[{"number": "HLXU1357904"}] if n < 2 else [{"number": "OOLU1122335"}],
+            parties=[{"role": "consignee", "kind": "company", "name": f"Sao Bac Dau Logistics {n}"}],
+        )
+        r = client.post("/api/v1/incidents", json={"submit": True, **body}, headers=world.h("officer.hcm"))
+        assert r.status_code == 201, r.text
+    drain(world.app.state.sessionmaker)
+    rows = [
+        row("C1", containers="HLXU1357904", consignee="Unrelated Trading Co"),  # in 2 incidents
+        row(
+            "C2", containers="OOLU1122335", consignee="Cong ty Sao Bac Dau Logistics"
+        ),  # in 1; a variant of a name whose words are in 3
+    ]
+    monkeypatch.setattr(linkage_service, "MAX_INCIDENTS_PER_VALUE", 1)
+    monkeypatch.setattr(linkage_service, "TOKEN_POSTINGS_CAP", 2)
+    result = load(world, write(tmp_path / "c.csv", rows))
+    got = client.get(f"/api/v1/targeting/batches/{result['batch_id']}/records", headers=world.h("officer.hp")).json()
+    texts = {x["record_id"]: [reason["text"] for reason in x["reasons"]] for x in got}
+    assert not any("HLXU1357904 ~ incident" in t for t in texts["C1"]), texts
+    assert any(t.startswith("container OOLU1122335 ~ incident") for t in texts["C2"]), texts
+    assert not any(t.startswith("consignee 'Cong ty Sao Bac Dau Logistics' ~") for t in texts["C2"]), texts
+    monkeypatch.setattr(linkage_service, "MAX_INCIDENTS_PER_VALUE", 200)
+    monkeypatch.setattr(linkage_service, "TOKEN_POSTINGS_CAP", 200)
+    again = load(
+        world,
+        write(tmp_path / "c2.csv", [row("C3", containers="HLXU1357904", consignee="Cong ty Sao Bac Dau Logistics")]),
+    )
+    got = client.get(f"/api/v1/targeting/batches/{again['batch_id']}/records", headers=world.h("officer.hp")).json()
+    texts3 = [reason["text"] for reason in got[0]["reasons"]]
+    assert sum("HLXU1357904 ~ incident" in t for t in texts3) == 2, texts3  # under the caps: every incident cited
+    assert any(t.startswith("consignee 'Cong ty Sao Bac Dau Logistics' ~") for t in texts3), texts3
 
 
 def test_performance_page_figures(client: TestClient, world: World, tmp_path: Path) -> None:

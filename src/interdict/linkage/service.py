@@ -150,7 +150,7 @@ def _refresh_counts(session: Session, entity_ids: Iterable[uuid.UUID]) -> None:
         entity.first_seen, entity.last_seen = (row[2], row[3]) if row else (None, None)
 
 
-def _postings(session: Session, tokens: list[str]) -> dict[str, list[uuid.UUID]]:
+def token_postings(session: Session, tokens: list[str]) -> dict[str, list[uuid.UUID]]:
     """Up to TOKEN_POSTINGS_CAP + 1 entity ids per token (one statement on PostgreSQL)."""
     if session.get_bind().dialect.name == "postgresql":
         rows = session.execute(
@@ -176,7 +176,7 @@ def candidates(session: Session, entity: Entity, tokens: Iterable[str]) -> list[
     """Entities of the same kind sharing a token with ``entity`` (tokens held by many entities are skipped);
     the ones sharing most tokens first."""
     found: dict[uuid.UUID, int] = defaultdict(int)
-    for posting in _postings(session, sorted(set(tokens))).values():
+    for posting in token_postings(session, sorted(set(tokens))).values():
         if len(posting) > TOKEN_POSTINGS_CAP:
             continue
         for eid in posting:

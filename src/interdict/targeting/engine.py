@@ -7,7 +7,9 @@ Inputs, each optional:
 * **intelligence**: the record's parties, containers, vessel and phones matched against the entity register of
   the incidents the *loading unit may read* (names through the linkage scorer, so variants count; nominal values
   such as a person's phone only where the unit may see the incident's persons) and against the unit's watch
-  lists. An incident link contributes ``0.5 x match score``, a watch-list hit ``0.7 x match score``;
+  lists. An incident link contributes ``0.5 x match score``, a watch-list hit ``0.7 x match score``. As in
+  linkage, a value mentioned by more than ``MAX_INCIDENTS_PER_VALUE`` incidents cites none of them, and a name
+  word held by more than ``TOKEN_POSTINGS_CAP`` register entities proposes no candidates;
 * **the learned model** (setting ``INTERDICT_TARGETING_MODEL``): its probability ``m``.
 
 Combined as a noisy-OR, so every source can only raise the score and none can exceed 1::
@@ -39,7 +41,7 @@ from interdict.config import Settings
 from interdict.core.errors import InvalidInput
 from interdict.core.filters import Group, Test
 from interdict.entities.extract import Found, company_key
-from interdict.entities.models import Entity, EntityMention, EntityToken
+from interdict.entities.models import Entity, EntityMention
 from interdict.incidents.models import Incident
 from interdict.linkage import identifiers
 from interdict.linkage.score import DEFAULT_THRESHOLD, score_pair
@@ -132,7 +134,7 @@ def intelligence(
     session: Session, batch: TargetingBatch, records: Sequence[TargetingRecord]
 ) -> dict[uuid.UUID, list[IntelHit]]:
     """Intelligence hits per record, only through incidents the loading unit may read (and its watch lists)."""
-    from interdict.linkage.service import org_subject
+    from interdict.linkage.service import MAX_INCIDENTS_PER_VALUE, TOKEN_POSTINGS_CAP, org_subject, token_postings
     from interdict.watch.service import list_book
 
     reader = org_subject(session, batch.owner_org_id)
@@ -153,13 +155,11 @@ def intelligence(
             ):
                 by_kind_key[(kind, key)].append(eid)
                 entity_ids.add(eid)
-    token_entities: dict[str, list[uuid.UUID]] = defaultdict(list)
-    for i in range(0, len(toks), 500):
-        for token, eid in session.execute(
-            select(EntityToken.token, EntityToken.entity_id).where(EntityToken.token.in_(toks[i : i + 500]))
-        ):
-            token_entities[token].append(eid)
-            entity_ids.add(eid)
+    # As in linkage: a token held by more than TOKEN_POSTINGS_CAP entities proposes no candidates (a common
+    # word of company names), so a load's cost does not grow with the register.
+    token_entities = {t: ids for t, ids in token_postings(session, toks).items() if len(ids) <= TOKEN_POSTINGS_CAP}
+    for posting in token_entities.values():
+        entity_ids.update(posting)
     if vessels:
         names = sorted({v for v in vessels.values()})
         for eid, name in session.execute(
@@ -167,8 +167,14 @@ def intelligence(
         ):
             by_kind_key[("vessel", name.upper())].append(eid)
             entity_ids.add(eid)
+    # A value mentioned by more incidents than MAX_INCIDENTS_PER_VALUE is no evidence (over-correlation,
+    # as in linkage: a forwarder's address, a carrier's phone).
     entities = (
-        {e.id: e for e in session.scalars(select(Entity).where(Entity.id.in_(sorted(entity_ids))))}
+        {
+            e.id: e
+            for e in session.scalars(select(Entity).where(Entity.id.in_(sorted(entity_ids))))
+            if e.incident_count <= MAX_INCIDENTS_PER_VALUE
+        }
         if entity_ids
         else {}
     )
