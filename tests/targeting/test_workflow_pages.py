@@ -13,6 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from interdict.audit.models import AuditEntry
 from interdict.core.clock import utcnow
 from interdict.linkage.tasks import drain
 from interdict.targeting import service
@@ -345,9 +346,19 @@ def test_phones_link_to_readable_incidents_and_watch_lists_never_to_withheld_per
         row("T3", containers="", shipper_phone="0987654321"),  # on the unit's watch list
     ]
     result = load(world, write(tmp_path / "t.csv", rows))
+    with world.session() as s:
+        last = s.scalar(select(AuditEntry.seq).order_by(AuditEntry.seq.desc()).limit(1)) or 0
     got = client.get(f"/api/v1/targeting/batches/{result['batch_id']}/records", headers=world.h("officer.hp")).json()
     texts = {x["record_id"]: [reason["text"] for reason in x["reasons"]] for x in got}
     assert f"phone +84901234567 ~ incident {readable_ref} (1.00)" in texts["T1"], texts
+    # a person's phone in an incident: showing the link is a read of that incident's person data, audited
+    with world.session() as s:
+        stored = s.scalars(select(TargetingRecord.reasons).where(TargetingRecord.record_id == "T1")).one()
+        reads = list(
+            s.scalars(select(AuditEntry).where(AuditEntry.seq > last, AuditEntry.action == "incident.read_nominal"))
+        )
+    assert any(x.get("nominal") is True and x.get("incident_id") for x in stored), stored
+    assert [(e.object_label, e.actor_username) for e in reads] == [(readable_ref, "officer.hp")], reads
     assert texts["T2"] == [] and withheld_ref not in str(got)
     assert "phone +84987654321 on watch list 'phones of interest'" in texts["T3"], texts
     scores = {x["record_id"]: x["score"] for x in got}

@@ -110,6 +110,7 @@ class IntelHit:
     text: str
     strength: float
     incident_id: uuid.UUID | None = None
+    nominal: bool = False  # through a natural person's value (a phone): showing it is a read of person data
 
 
 def _record_found(r: TargetingRecord) -> list[Found]:
@@ -198,9 +199,10 @@ def intelligence(
             mentions[eid].append((iid, ref))
 
     def cite(rid: uuid.UUID, label: str, eid: uuid.UUID, score: float) -> None:
+        nominal = entities[eid].nominal if eid in entities else False
         for iid, ref in mentions.get(eid, ()):
             text = f"{label} ~ incident {ref} ({score:.2f})"
-            out[rid].append(IntelHit(text, INCIDENT_FACTOR * score, iid))
+            out[rid].append(IntelHit(text, INCIDENT_FACTOR * score, iid, nominal))
 
     for r in records:
         seen: set[tuple[str, uuid.UUID]] = set()
@@ -334,7 +336,9 @@ def score_batch(session: Session, batch: TargetingBatch, settings: Settings, *, 
                     )
         for h in intel.get(r.id, ()):
             weights.append(h.strength)
-            extra = {"incident_id": str(h.incident_id)} if h.incident_id else {}
+            extra: dict[str, Any] = {"incident_id": str(h.incident_id)} if h.incident_id else {}
+            if h.nominal:
+                extra["nominal"] = True
             reasons.append(Reason("intelligence", h.text, h.strength, extra))
         m = model.by_record.get(r.id)
         if m is not None:

@@ -15,7 +15,7 @@ import io
 import json
 import tempfile
 import uuid
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -32,9 +32,10 @@ from interdict.audit import service as audit
 from interdict.config import Settings
 from interdict.core.errors import FieldError, Forbidden, InvalidInput, NotFound
 from interdict.core.filters import Group
+from interdict.incidents import service as incidents_service
 from interdict.incidents.attachments import read_bounded, safe_filename
 from interdict.incidents.models import Incident
-from interdict.sharing.service import decided, readable_clause, require_editable
+from interdict.sharing.service import decided, nominal_clause, readable_clause, require_editable
 from interdict.targeting import engine, profiles
 from interdict.targeting.mapping import shipped_mappings
 from interdict.targeting.models import (
@@ -455,19 +456,41 @@ def visible_reasons(
     session: Session, subject: Subject, records: list[TargetingRecord]
 ) -> dict[uuid.UUID, list[dict[str, Any]]]:
     """Each record's reasons as this reader may see them: a reason citing an incident the reader may not read is
-    left out entirely (its text names the incident)."""
+    left out entirely (its text names the incident). A reason through a person's value in an incident (a phone)
+    is shown only where the reader may see that incident's persons, and showing it is audited as a read of
+    nominal data (once per incident and call)."""
     cited = {uuid.UUID(x["incident_id"]) for r in records for x in (r.reasons or []) if x.get("incident_id")}
     readable: set[uuid.UUID] = set()
+    persons: set[uuid.UUID] = set()
     if cited:
         readable = set(
             session.scalars(
                 select(Incident.id).where(Incident.id.in_(sorted(cited)), readable_clause(Incident, subject))
             )
         )
-    return {
-        r.id: [x for x in (r.reasons or []) if not x.get("incident_id") or uuid.UUID(x["incident_id"]) in readable]
-        for r in records
-    }
+        nominal = {uuid.UUID(x["incident_id"]) for r in records for x in (r.reasons or []) if x.get("nominal")}
+        if nominal & readable:
+            persons = set(
+                session.scalars(
+                    select(Incident.id).where(
+                        Incident.id.in_(sorted(nominal & readable)), nominal_clause(Incident, subject)
+                    )
+                )
+            )
+
+    def shown(x: dict[str, Any]) -> bool:
+        if not x.get("incident_id"):
+            return True
+        iid = uuid.UUID(x["incident_id"])
+        return iid in persons if x.get("nominal") else iid in readable
+
+    out = {r.id: [x for x in (r.reasons or []) if shown(x)] for r in records}
+    person_reads = Counter(uuid.UUID(x["incident_id"]) for reasons in out.values() for x in reasons if x.get("nominal"))
+    for incident in (
+        session.scalars(select(Incident).where(Incident.id.in_(sorted(person_reads)))) if person_reads else ()
+    ):
+        incidents_service.record_nominal_read(session, subject, incident, person_reads[incident.id])
+    return out
 
 
 ASSIGNABLE_ROLES = tuple(role for role, rank in ROLE_RANK.items() if rank >= ROLE_RANK["officer"])
