@@ -170,6 +170,9 @@ class TargetingModel:
         self.threads = 1  # LightGBM threads when scoring
         self._paths: Paths | None = None
         self._leaf_memo: tuple[object, np.ndarray] | None = None
+        # LightGBM's predictions of one booster, one at a time: scoring runs them in two threads (the
+        # pipeline of score()), and the web app may score two uploads with the same cached model
+        self._predicting = threading.Lock()
 
     # --- fit ---------------------------------------------------------------------------------------
 
@@ -462,9 +465,10 @@ class TargetingModel:
             return raw, acc[:, :-1]
         by_topic = np.zeros((x.shape[0], topics.shape[1]))
         for start in range(0, x.shape[0], CHUNK):
-            contrib = np.asarray(
-                self.booster.predict(x[start : start + CHUNK], pred_contrib=True, num_threads=self.threads)
-            )
+            with self._predicting:
+                contrib = np.asarray(
+                    self.booster.predict(x[start : start + CHUNK], pred_contrib=True, num_threads=self.threads)
+                )
             by_topic[start : start + len(contrib)] = contrib[:, :-1] @ topics
         return raw, by_topic
 
@@ -474,7 +478,8 @@ class TargetingModel:
         acc = np.zeros((x.shape[0], table.shape[1]))
         for start in range(0, x.shape[0], CHUNK):
             part = x[start : start + CHUNK]
-            leaves = np.asarray(self.booster.predict(part, pred_leaf=True, num_threads=self.threads), dtype=np.intp)
+            with self._predicting:
+                leaves = np.asarray(self.booster.predict(part, pred_leaf=True, num_threads=self.threads), dtype=np.intp)
             by_tree = np.ascontiguousarray((leaves + paths.offsets[:-1]).T)  # a contiguous row per tree
             block = acc[start : start + len(part)]
             for rows in by_tree:  # tree by tree, as LightGBM sums them
