@@ -117,3 +117,44 @@ def test_texts_are_rebuilt_with_the_current_code_after_a_migration_asks(kind: st
     finally:
         engine.dispose()
         database.close()
+
+
+@pytest.mark.parametrize("kind", BACKENDS)
+def test_targeting_phones_are_filled_from_the_stored_records(kind: str, tmp_path: Path) -> None:
+    """Migration 0015 adds the phones column of risk-profile conditions and fills it for loaded records."""
+    from interdict.config import Settings
+    from interdict.core.clock import utcnow
+    from interdict.targeting import service as targeting
+    from interdict.targeting.models import TargetingRecord
+    from tests.targeting.workflow_data import row, write
+
+    database = prepared_database(kind, tmp_path)
+    url = next(database)
+    engine = make_engine(url)
+    factory = make_sessionmaker(engine)
+    try:
+        with unit_of_work(factory) as s:
+            accounts.create_organisation(
+                s, OrganisationCreate(code="TT", name="Test agency", kind="agency", country="VN")
+            )
+            accounts.create_user(
+                s,
+                UserCreate(
+                    username="t.officer", full_name="Test Officer", role="officer", org_code="TT", password=PASSWORD
+                ),
+            )
+        rows = [row("P1", consignee_phone="0903 555 777", shipper_phone="+86 138 0013 8000"), row("P2")]
+        with unit_of_work(factory) as s:
+            subject = accounts.subject_by_username(s, "t.officer", channel="cli")
+            settings = Settings(database_url=url, targeting_random_share=0.0)
+            targeting.load_batch(
+                s, subject, settings, write(tmp_path / "p.csv", rows), "generic-manifest", now=utcnow()
+            )
+        migrate.downgrade(engine, "0014")
+        migrate.upgrade(engine)
+        with unit_of_work(factory) as s:
+            stored = dict(s.execute(select(TargetingRecord.record_id, TargetingRecord.phones_text)).tuples().all())
+        assert stored == {"P1": " +8613800138000 +84903555777 ", "P2": ""}  # shipper first, as the mapping lists them
+    finally:
+        engine.dispose()
+        database.close()

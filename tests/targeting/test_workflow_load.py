@@ -138,12 +138,14 @@ def test_profile_errors_name_the_condition(client: TestClient, world: World) -> 
             {"field": "hs_code", "op": "eq", "value": "29"},
             {"field": "colour", "op": "eq", "value": "x"},
             {"field": "hs_in_list", "op": "eq", "value": "no-such-list"},
+            {"field": "phone", "op": "eq", "value": "0903 555 777"},
         ]
     }
     with pytest.raises(InvalidInput) as exc:
         profile(world, "analyst", bad, weight=0.5)
     locs = {".".join(map(str, e.loc)) for e in exc.value.errors}
-    assert locs == {"criteria.all.1.field", "criteria.all.2.value"}
+    assert locs == {"criteria.all.1.field", "criteria.all.2.value", "criteria.all.3.value"}
+    assert any("country code" in e.msg for e in exc.value.errors)
     with pytest.raises(InvalidInput) as exc:
         profile(world, "analyst", {"all": [{"field": "hs_code", "op": "eq", "value": "29"}]})
     assert exc.value.errors[0].loc == ("weight",)
@@ -168,6 +170,8 @@ def test_python_and_sql_forms_of_profiles_agree(client: TestClient, world: World
             value=str(rnd.choice([100, 5000, 90000])),
             ports_of_transshipment=rnd.choice(["", "SGSIN", "SGSIN;MYPKG"]),
             gross_weight_kg=str(rnd.choice([300, 1000, 2500])),
+            consignee_phone=rnd.choice(["", "0903 555 777", "+84 912 345 678"]),
+            notify_party_phone=rnd.choice(["", "", "0903555777"]),
         )
         for i in range(40)
     ]
@@ -194,6 +198,9 @@ def test_python_and_sql_forms_of_profiles_agree(client: TestClient, world: World
                 {"not": {"field": "country_origin", "op": "eq", "value": "CN"}},
             ]
         },
+        {"all": [{"field": "phone", "op": "eq", "value": "+84 903 555 777"}]},
+        {"any": [{"field": "phone", "op": "in", "value": ["0084912345678", "+86 138 0013 8000"]}]},
+        {"all": [{"field": "phone", "op": "exists", "value": True}, {"field": "hs_code", "op": "eq", "value": "29"}]},
         {
             "all": [
                 {"field": "weight", "op": "between", "value": [500, 2000]},

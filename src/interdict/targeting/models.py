@@ -88,6 +88,7 @@ class TargetingRecord(Base):
     chemical_mismatch: Mapped[bool] = mapped_column(Boolean, default=False)
     consignee_first_seen_days: Mapped[int | None] = mapped_column(Integer)
     transshipment_text: Mapped[str] = mapped_column(String(300), default="")
+    phones_text: Mapped[str] = mapped_column(Text, default="")  # " +8490... +8491... " for profile conditions
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
     content_hash: Mapped[str] = mapped_column(String(64))
     score: Mapped[float | None] = mapped_column(Float)

@@ -295,6 +295,36 @@ def _transshipment_field() -> FieldSpec:
     return FieldSpec(build=build, ops=frozenset({"eq", "in", "exists"}), parse=_code, test=test)
 
 
+def _phone(v: Any) -> str:
+    from interdict.linkage.identifiers import phone_e164
+
+    text = str(v).strip()
+    if not text.startswith(("+", "00")):
+        raise FilterValueError(f"'{v}': write the number with its country code, e.g. +84 903 555 777")
+    e164 = phone_e164(text, "VN")  # the region is not used for a number with its country code
+    if e164 is None:
+        raise FilterValueError(f"'{v}' is not a valid phone number")
+    return e164
+
+
+def _phone_field() -> FieldSpec:
+    """A phone of the record's parties (stored as `` +84903555777 +84912345678 ``, E.164 since the load)."""
+
+    def build(op: str, value: Any) -> ColumnElement[bool]:
+        if op == "exists":
+            return R.phones_text != "" if value else R.phones_text == ""
+        numbers = [value] if op == "eq" else value
+        return or_(false(), *[R.phones_text.like(f"% {n} %") for n in numbers])
+
+    def test(op: str, value: Any) -> Test:
+        if op == "exists":
+            return lambda facts: bool(facts.phones_text) == bool(value)
+        numbers = [value] if op == "eq" else value
+        return lambda facts: any(f" {n} " in (facts.phones_text or "") for n in numbers)
+
+    return FieldSpec(build=build, ops=frozenset({"eq", "in", "exists"}), parse=_phone, test=test)
+
+
 def _flag_field() -> FieldSpec:
     def build(op: str, value: Any) -> ColumnElement[bool]:
         return R.chemical_mismatch.is_(True) if value else R.chemical_mismatch.is_(False)
@@ -331,6 +361,7 @@ FIELDS_DOC = {
     "port_loading": "port of loading (UN/LOCODE)",
     "port_discharge": "port of discharge (UN/LOCODE)",
     "port_transshipment": "a port of transshipment (UN/LOCODE)",
+    "phone": "a phone of the record's parties, with its country code (eq, in, exists)",
     "consignee": "consignee name contains (no diacritics, any case)",
     "shipper": "shipper name contains",
     "importer": "importer name contains",
@@ -355,6 +386,7 @@ def registry(session: Session) -> Registry:
             "port_loading": _column("port_loading"),
             "port_discharge": _column("port_discharge"),
             "port_transshipment": _transshipment_field(),
+            "phone": _phone_field(),
             "consignee": _contains("consignee_key"),
             "shipper": _contains("shipper_key"),
             "importer": _contains("importer_key"),

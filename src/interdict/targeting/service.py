@@ -151,6 +151,8 @@ def _apply(row: TargetingRecord, data: dict[str, Any]) -> None:
     row.port_discharge = g("port_discharge")
     row.port_transshipment = list(g("port_transshipment") or [])
     row.transshipment_text = f" {' '.join(row.port_transshipment)} " if row.port_transshipment else ""
+    phones = list(g("phones") or [])
+    row.phones_text = f" {' '.join(phones)} " if phones else ""
     for role in ("shipper", "consignee", "importer", "declarant"):
         setattr(row, role, (g(role) or None) and str(g(role))[:300])
         setattr(row, f"{role}_key", profiles.party_key(g(role)))
