@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -65,6 +66,18 @@ def test_history_is_linear(app: FastAPI) -> None:
     assert all(len(r._normalized_down_revisions) <= 1 for r in revisions)
 
 
+def _agency_with_officer(factory: Any) -> None:
+    """An agency "TT" and its officer "t.officer" (password PASSWORD)."""
+    with unit_of_work(factory) as s:
+        accounts.create_organisation(s, OrganisationCreate(code="TT", name="Test agency", kind="agency", country="VN"))
+        accounts.create_user(
+            s,
+            UserCreate(
+                username="t.officer", full_name="Test Officer", role="officer", org_code="TT", password=PASSWORD
+            ),
+        )
+
+
 @pytest.mark.parametrize("kind", BACKENDS)
 def test_texts_are_rebuilt_with_the_current_code_after_a_migration_asks(kind: str, tmp_path: Path) -> None:
     """Migration 0006 changes how search texts are stored: on a database that already has incidents it asks
@@ -74,16 +87,7 @@ def test_texts_are_rebuilt_with_the_current_code_after_a_migration_asks(kind: st
     engine = make_engine(url)
     factory = make_sessionmaker(engine)
     try:
-        with unit_of_work(factory) as s:
-            accounts.create_organisation(
-                s, OrganisationCreate(code="TT", name="Test agency", kind="agency", country="VN")
-            )
-            accounts.create_user(
-                s,
-                UserCreate(
-                    username="t.officer", full_name="Test Officer", role="officer", org_code="TT", password=PASSWORD
-                ),
-            )
+        _agency_with_officer(factory)
         with unit_of_work(factory) as s:
             subject = accounts.subject_by_username(s, "t.officer", channel="cli")
             body = minimal_incident(departure_locode=None, submit=True)
@@ -133,16 +137,7 @@ def test_targeting_phones_are_filled_from_the_stored_records(kind: str, tmp_path
     engine = make_engine(url)
     factory = make_sessionmaker(engine)
     try:
-        with unit_of_work(factory) as s:
-            accounts.create_organisation(
-                s, OrganisationCreate(code="TT", name="Test agency", kind="agency", country="VN")
-            )
-            accounts.create_user(
-                s,
-                UserCreate(
-                    username="t.officer", full_name="Test Officer", role="officer", org_code="TT", password=PASSWORD
-                ),
-            )
+        _agency_with_officer(factory)
         rows = [row("P1", consignee_phone="0903 555 777", shipper_phone="+86 138 0013 8000"), row("P2")]
         with unit_of_work(factory) as s:
             subject = accounts.subject_by_username(s, "t.officer", channel="cli")

@@ -279,20 +279,23 @@ def _words_field() -> FieldSpec:
     return FieldSpec(build=build, ops=frozenset({"match", "contains"}), parse=parse, test=test)
 
 
-def _transshipment_field() -> FieldSpec:
+def _listed_field(name: str, parse: Callable[[Any], Any]) -> FieldSpec:
+    """One of several values stored in a text column between spaces (`` SGSIN MYPKG ``): eq, in, exists."""
+    col = getattr(R, name)
+
     def build(op: str, value: Any) -> ColumnElement[bool]:
         if op == "exists":
-            return R.transshipment_text != "" if value else R.transshipment_text == ""
-        codes = [value] if op == "eq" else value
-        return or_(false(), *[R.transshipment_text.like(f"% {c} %") for c in codes])
+            return col != "" if value else col == ""  # type: ignore[no-any-return]
+        values = [value] if op == "eq" else value
+        return or_(false(), *[col.like(f"% {v} %") for v in values])
 
     def test(op: str, value: Any) -> Test:
         if op == "exists":
-            return lambda facts: bool(facts.transshipment_text) == bool(value)
-        codes = [value] if op == "eq" else value
-        return lambda facts: any(f" {c} " in facts.transshipment_text for c in codes)
+            return lambda facts: bool(getattr(facts, name)) == bool(value)
+        values = [value] if op == "eq" else value
+        return lambda facts: any(f" {v} " in (getattr(facts, name) or "") for v in values)
 
-    return FieldSpec(build=build, ops=frozenset({"eq", "in", "exists"}), parse=_code, test=test)
+    return FieldSpec(build=build, ops=frozenset({"eq", "in", "exists"}), parse=parse, test=test)
 
 
 def _phone(v: Any) -> str:
@@ -305,24 +308,6 @@ def _phone(v: Any) -> str:
     if e164 is None:
         raise FilterValueError(f"'{v}' is not a valid phone number")
     return e164
-
-
-def _phone_field() -> FieldSpec:
-    """A phone of the record's parties (stored as `` +84903555777 +84912345678 ``, E.164 since the load)."""
-
-    def build(op: str, value: Any) -> ColumnElement[bool]:
-        if op == "exists":
-            return R.phones_text != "" if value else R.phones_text == ""
-        numbers = [value] if op == "eq" else value
-        return or_(false(), *[R.phones_text.like(f"% {n} %") for n in numbers])
-
-    def test(op: str, value: Any) -> Test:
-        if op == "exists":
-            return lambda facts: bool(facts.phones_text) == bool(value)
-        numbers = [value] if op == "eq" else value
-        return lambda facts: any(f" {n} " in (facts.phones_text or "") for n in numbers)
-
-    return FieldSpec(build=build, ops=frozenset({"eq", "in", "exists"}), parse=_phone, test=test)
 
 
 def _flag_field() -> FieldSpec:
@@ -385,8 +370,8 @@ def registry(session: Session) -> Registry:
             "country_departure": _column("country_departure"),
             "port_loading": _column("port_loading"),
             "port_discharge": _column("port_discharge"),
-            "port_transshipment": _transshipment_field(),
-            "phone": _phone_field(),
+            "port_transshipment": _listed_field("transshipment_text", _code),
+            "phone": _listed_field("phones_text", _phone),  # E.164 since the load
             "consignee": _contains("consignee_key"),
             "shipper": _contains("shipper_key"),
             "importer": _contains("importer_key"),
