@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +12,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from fastapi import FastAPI
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 
 from interdict.accounts import service as accounts
 from interdict.accounts.schemas import OrganisationCreate, UserCreate
@@ -66,28 +68,35 @@ def test_history_is_linear(app: FastAPI) -> None:
     assert all(len(r._normalized_down_revisions) <= 1 for r in revisions)
 
 
-def _agency_with_officer(factory: Any) -> None:
-    """An agency "TT" and its officer "t.officer" (password PASSWORD)."""
-    with unit_of_work(factory) as s:
-        accounts.create_organisation(s, OrganisationCreate(code="TT", name="Test agency", kind="agency", country="VN"))
-        accounts.create_user(
-            s,
-            UserCreate(
-                username="t.officer", full_name="Test Officer", role="officer", org_code="TT", password=PASSWORD
-            ),
-        )
+@contextmanager
+def _agency_database(kind: str, tmp_path: Path) -> Iterator[tuple[str, Engine, Any]]:
+    """A scratch database at head with an agency "TT" and its officer "t.officer": (url, engine, sessionmaker)."""
+    database = prepared_database(kind, tmp_path)
+    url = next(database)
+    engine = make_engine(url)
+    factory = make_sessionmaker(engine)
+    try:
+        with unit_of_work(factory) as s:
+            accounts.create_organisation(
+                s, OrganisationCreate(code="TT", name="Test agency", kind="agency", country="VN")
+            )
+            accounts.create_user(
+                s,
+                UserCreate(
+                    username="t.officer", full_name="Test Officer", role="officer", org_code="TT", password=PASSWORD
+                ),
+            )
+        yield url, engine, factory
+    finally:
+        engine.dispose()
+        database.close()
 
 
 @pytest.mark.parametrize("kind", BACKENDS)
 def test_texts_are_rebuilt_with_the_current_code_after_a_migration_asks(kind: str, tmp_path: Path) -> None:
     """Migration 0006 changes how search texts are stored: on a database that already has incidents it asks
     for a rebuild, which runs at head with the current code (core.maintenance), not inside the migration."""
-    database = prepared_database(kind, tmp_path)
-    url = next(database)
-    engine = make_engine(url)
-    factory = make_sessionmaker(engine)
-    try:
-        _agency_with_officer(factory)
+    with _agency_database(kind, tmp_path) as (_url, engine, factory):
         with unit_of_work(factory) as s:
             subject = accounts.subject_by_username(s, "t.officer", channel="cli")
             body = minimal_incident(departure_locode=None, submit=True)
@@ -118,9 +127,6 @@ def test_texts_are_rebuilt_with_the_current_code_after_a_migration_asks(kind: st
             assert found.total == 1
             found = incidents.search_incidents(s, subject, q="tran van bao")
             assert found.total == 1  # the owner may see its persons
-    finally:
-        engine.dispose()
-        database.close()
 
 
 @pytest.mark.parametrize("kind", BACKENDS)
@@ -132,12 +138,7 @@ def test_targeting_phones_are_filled_from_the_stored_records(kind: str, tmp_path
     from interdict.targeting.models import TargetingRecord
     from tests.targeting.workflow_data import row, write
 
-    database = prepared_database(kind, tmp_path)
-    url = next(database)
-    engine = make_engine(url)
-    factory = make_sessionmaker(engine)
-    try:
-        _agency_with_officer(factory)
+    with _agency_database(kind, tmp_path) as (url, engine, factory):
         rows = [row("P1", consignee_phone="0903 555 777", shipper_phone="+86 138 0013 8000"), row("P2")]
         with unit_of_work(factory) as s:
             subject = accounts.subject_by_username(s, "t.officer", channel="cli")
@@ -150,6 +151,3 @@ def test_targeting_phones_are_filled_from_the_stored_records(kind: str, tmp_path
         with unit_of_work(factory) as s:
             stored = dict(s.execute(select(TargetingRecord.record_id, TargetingRecord.phones_text)).tuples().all())
         assert stored == {"P1": " +8613800138000 +84903555777 ", "P2": ""}  # shipper first, as the mapping lists them
-    finally:
-        engine.dispose()
-        database.close()

@@ -525,6 +525,15 @@ def record_nominal_read(session: Session, subject: Subject, incident: Incident, 
         )
 
 
+def record_nominal_reads(session: Session, subject: Subject, shown: dict[uuid.UUID, int]) -> None:
+    """:func:`record_nominal_read` for person data of several incidents shown elsewhere (links, entity pages,
+    the graph, targeting reasons): ``shown`` maps an incident id to the persons shown of it."""
+    for incident_id, n in shown.items():
+        incident = session.get(Incident, incident_id)
+        if incident is not None:
+            record_nominal_read(session, subject, incident, n)
+
+
 def _record_version(
     session: Session,
     incident: Incident,

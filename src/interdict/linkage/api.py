@@ -295,7 +295,7 @@ def read_graph(
         limit_nodes=limit,
     )
     if persons_shown:
-        svc.audit_person_reads(session, subject, g.persons_shown())
+        incidents.record_nominal_reads(session, subject, g.persons_shown())
     return g
 
 

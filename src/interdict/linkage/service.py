@@ -588,17 +588,9 @@ def linked_incidents(session: Session, subject: Subject, incident: Incident, *, 
     audited as a read of nominal data."""
     links = _links(session, subject, incident, limit=limit)
     shown = {li.incident.id: sum(1 for r in li.reasons if r.kind == "person") for li in links.linked}
-    audit_person_reads(session, subject, {k: v for k, v in shown.items() if v})
+    incidents.record_nominal_reads(session, subject, {k: v for k, v in shown.items() if v})
     links.deconfliction = notices_for(session, subject, incident)
     return links
-
-
-def audit_person_reads(session: Session, subject: Subject, shown: dict[uuid.UUID, int]) -> None:
-    """Person data of other incidents shown through links, entity pages or the graph is a read of nominal data."""
-    for incident_id, n in shown.items():
-        incident = session.get(Incident, incident_id)
-        if incident is not None:
-            incidents.record_nominal_read(session, subject, incident, n)
 
 
 def _links(session: Session, subject: Subject, incident: Incident, *, limit: int) -> IncidentLinks:
@@ -852,7 +844,7 @@ def entity_view(session: Session, subject: Subject, entity_id: uuid.UUID | str, 
     co_labels = visible_entities(session, subject, top)
     co_visible = [(others[e], co_labels[e][1], len(together[e])) for e in top if e in others and e in co_labels]
     if entity.nominal:
-        audit_person_reads(session, subject, {a.incident.id: 1 for a in appearances})
+        incidents.record_nominal_reads(session, subject, {a.incident.id: 1 for a in appearances})
     return EntityView(
         entity=entity,
         names=names,

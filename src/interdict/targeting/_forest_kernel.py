@@ -1,10 +1,12 @@
 """The compiled loop of :mod:`interdict.targeting.forest` (imported only when used: importing Numba
-and loading the cached machine code takes a moment).
+and loading the cached machine code took 0.5 s on the benchmark machine).
 
 One thread, no Numba threading layer: scoring calls it from a worker thread while the calling
 thread goes on (it releases the GIL), and the web app may score two uploads at once — Numba's
-parallel loops need a threading layer, and the one without spinning workers (workqueue) aborts
-the process when two threads enter a parallel region together."""
+parallel loops need a threading layer, and its documentation describes the one without spinning
+workers (workqueue) as not safe for parallel regions entered from several threads at once. (A
+parallel build with 2 threads was also slower here: 59.2 s against 54.3 s for the million, as its
+threads competed with the Python one; docs/benchmarks.md §14.)"""
 
 from __future__ import annotations
 
@@ -13,7 +15,9 @@ import math
 import numba
 import numpy as np
 
-ZERO_THRESHOLD = 1e-35
+from interdict.targeting.forest import CATEGORICAL, DEFAULT_LEFT, MISSING, ZERO_THRESHOLD
+
+MISSING_ZERO, MISSING_NAN = MISSING["Zero"], MISSING["NaN"]  # Numba freezes module globals as constants
 BLOCK = 256  # rows walked together through one tree
 
 
@@ -45,7 +49,7 @@ def _walk(  # pragma: no cover - compiled; tested through Forest.accumulate
                 while node >= 0:
                     value = x[i, feature[node]]
                     flags = kind[node]
-                    if flags & 1:  # categorical: NaN and negatives go right, a set bit goes left
+                    if flags & CATEGORICAL:  # NaN and negatives go right, a set bit goes left
                         go_left = False
                         if not math.isnan(value):
                             category = int(value)
@@ -55,10 +59,12 @@ def _walk(  # pragma: no cover - compiled; tested through Forest.accumulate
                                     go_left = ((cat_bits[cat_start[node] + word] >> (category & 31)) & 1) == 1
                     else:
                         missing = (flags >> 2) & 3
-                        if math.isnan(value) and missing != 2:
+                        if math.isnan(value) and missing != MISSING_NAN:
                             value = 0.0
-                        if (missing == 1 and abs(value) <= ZERO_THRESHOLD) or (missing == 2 and math.isnan(value)):
-                            go_left = (flags & 2) == 2
+                        if (missing == MISSING_ZERO and abs(value) <= ZERO_THRESHOLD) or (
+                            missing == MISSING_NAN and math.isnan(value)
+                        ):
+                            go_left = (flags & DEFAULT_LEFT) == DEFAULT_LEFT
                         else:
                             go_left = value <= threshold[node]
                     node = left[node] if go_left else right[node]

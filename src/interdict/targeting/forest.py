@@ -23,9 +23,10 @@ from typing import Any
 
 import numpy as np
 
+# The bits of ``Forest.kind``; the compiled walk (_forest_kernel) reads them with these names.
 CATEGORICAL, DEFAULT_LEFT = 1, 2
-MISSING = {"None": 0, "Zero": 1, "NaN": 2}  # stored in bits 2-3 of ``kind``
-ZERO_THRESHOLD = 1e-35  # LightGBM's kZeroThreshold
+MISSING = {"None": 0, "Zero": 1, "NaN": 2}  # stored in bits 2-3
+ZERO_THRESHOLD = 1e-35  # LightGBM's kZeroThreshold: a value this close to 0 is "zero" for missing type Zero
 # Below this many rows LightGBM's own ``pred_leaf`` is used: loading the compiled loop costs
 # about half a second (more the first time, when it is compiled), which a small batch never earns back.
 MIN_ROWS = 20_000

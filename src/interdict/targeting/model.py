@@ -32,7 +32,6 @@ from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
-from itertools import groupby
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +49,7 @@ from interdict.targeting.features import (
     History,
     Keys,
     Snapshot,
+    walk_dates,
 )
 from interdict.targeting.forest import MIN_ROWS, Forest
 from interdict.targeting.mapping import LoadResult, Mapping, Record, salvage
@@ -418,23 +418,22 @@ class TargetingModel:
         history = self.history.fork(running=True)  # medians from heaps (never saved)
         quoted_dims = [t for t in names if t in dims and t in self.space.dim_names] if reasons > 0 else []
         quoted_series = self.space.series_names if reasons > 0 else []
-        order = sorted(range(len(records)), key=lambda i: (records[i].date, records[i].id))
-        pending: tuple[list[int], np.ndarray, Future[tuple[np.ndarray, np.ndarray | None]], Snapshot] | None = None
+        pending: list[tuple[list[int], np.ndarray, Future[tuple[np.ndarray, np.ndarray | None]], Snapshot]] = []
         with ThreadPoolExecutor(1, thread_name_prefix="interdict-trees") as trees:
-            for _, batch in groupby(order, key=lambda i: records[i].date):
-                idx = list(batch)
-                keys = Keys([records[i] for i in idx], dims)
+
+            def visit(idx: list[int], keys: Keys) -> None:  # walk_dates then adds the date to the history
                 x = self.space.block(keys, history, plan)[:, self.columns]
                 before = Snapshot(history, keys, quoted_dims, quoted_series)
                 result = trees.submit(
                     self._raw, x, per_topic if reasons > 0 else None, exact=exact is True, compiled=compiled
                 )
-                if pending is not None:
-                    finish(*pending)
-                history.add(keys.records, dims, outcomes=False, only=only, keys=keys)
-                pending = (idx, x, result, before)
-            if pending is not None:
-                finish(*pending)
+                if pending:
+                    finish(*pending.pop())
+                pending.append((idx, x, result, before))
+
+            walk_dates(records, history, dims, outcomes=False, visit=visit, only=only)
+            if pending:
+                finish(*pending.pop())
         out = []
         for r, p, t in zip(records, scores, texts, strict=True):
             s = round(float(p), SCORE_DECIMALS)

@@ -488,10 +488,7 @@ def visible_reasons(
 
     out = {r.id: [x for x in (r.reasons or []) if shown(x)] for r in records}
     person_reads = Counter(uuid.UUID(x["incident_id"]) for reasons in out.values() for x in reasons if x.get("nominal"))
-    for incident in (
-        session.scalars(select(Incident).where(Incident.id.in_(sorted(person_reads)))) if person_reads else ()
-    ):
-        incidents_service.record_nominal_read(session, subject, incident, person_reads[incident.id])
+    incidents_service.record_nominal_reads(session, subject, dict(person_reads))
     return out
 
 

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from interdict.core.deps import SessionDep
+from interdict.incidents import service as incidents_service
 from interdict.incidents.models import Incident
 from interdict.incidents.vocab import INCIDENT_TYPES
 from interdict.linkage import graph
@@ -78,7 +79,7 @@ def graph_page(
         title = origin.reference if isinstance(origin, Incident) else graph.visible_label(db, subject, origin.id)
         if not isinstance(origin, Incident) and origin.kind == "person":  # a person's name in the title
             shown = linkage.readable_mentions(db, subject, origin.id)
-            linkage.audit_person_reads(db, subject, dict.fromkeys(shown, 1))
+            incidents_service.record_nominal_reads(db, subject, dict.fromkeys(shown, 1))
     else:
         any_participant(subject, "network graph form")
     return render(
