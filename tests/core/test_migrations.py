@@ -120,6 +120,7 @@ def test_texts_are_rebuilt_with_the_current_code_after_a_migration_asks(kind: st
                 == record_audience(s, incident)
                 == [f"o:{incident.owner_org_id}", f"t:{incident.owner_org_id}"]
             )
+            assert incident.reach == f"t:{incident.owner_org_id}"  # 0016: the widest token
             subject = accounts.subject_by_username(s, "t.officer", channel="cli")
             found = incidents.search_incidents(
                 s, subject, filter_node=conditions(Condition(field="company", op="match", value="hoang phat"))

@@ -2,7 +2,8 @@
 text index. If a record's audience missed a reader who may read it, that reader's searches would silently
 lose the record, so: every record readable by a reader (the leak-matrix oracle) shares a token with the
 reader, on every write path (create, submit, sharing change, bulk import), and the tokens stay tight
-(drafts and unit-only records carry their owner's token only)."""
+(drafts and unit-only records carry their owner's token only). The reach (the widest token, under which
+broad searches walk a record in date order) follows the audience on every path."""
 
 from __future__ import annotations
 
@@ -22,8 +23,12 @@ from tests.sharing.test_leak_matrix import READERS, RECORDS, can_read, make_grou
 
 
 def audiences(world: World) -> dict[uuid.UUID, set[str]]:
+    """The stored audiences; every record's reach (the token its date walk is indexed under) is its widest."""
     with world.session() as s:
-        return {i: set(a) for i, a in s.execute(select(Incident.id, Incident.audience))}
+        rows = s.execute(select(Incident.id, Incident.audience, Incident.reach)).all()
+    for _, audience, reach in rows:
+        assert reach == audience[-1] and (reach.startswith("o:") == (len(audience) == 1)), (audience, reach)
+    return {i: set(a) for i, a, _ in rows}
 
 
 def reader_tokens(world: World, username: str) -> set[str]:

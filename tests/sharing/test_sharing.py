@@ -131,6 +131,42 @@ def test_owner_sees_persons_partners_only_when_shared_nominally(client: TestClie
     )
 
 
+def test_words_of_withheld_persons_never_match_but_the_same_words_elsewhere_do(
+    client: TestClient, world: World
+) -> None:
+    """A reader who may not see a record's persons finds it by a word only if the word is in the rest of the
+    record: in both (found), in the persons only (not found), or one word of the query in each (not found)."""
+    records = {
+        "both": ("Sample ref qxalpha taken", "Qxalpha Nguyen"),
+        "persons only": ("Nothing to see", "Qxbeta Tran"),
+        "split": ("Seen near qxgamma wharf", "Qxdelta Le"),
+    }
+    made = {
+        key: create(
+            client,
+            world,
+            distribution="all",
+            narrative=narrative,
+            parties=[{"role": "person_involved", "kind": "person", "name": person}],
+        )
+        for key, (narrative, person) in records.items()
+    }
+    expected = {
+        "qxalpha": {"both"},
+        "qxbeta": {"persons only"},
+        "qxgamma": {"split"},
+        "qxgamma qxdelta": {"split"},
+        "qxdel": {"split"},  # the last word is a prefix, in the persons only
+        "qxgamma qxdel": {"split"},
+    }
+    public = {"qxalpha": {"both"}, "qxgamma": {"split"}}  # what the foreign reader may find
+    for user, allowed in (("officer.hcm", expected), ("officer.kh", public)):
+        for q, keys in expected.items():
+            found = client.get("/api/v1/incidents", params={"q": q}, headers=world.h(user)).json()["items"]
+            want = keys if user == "officer.hcm" else allowed.get(q, set())
+            assert {i["reference"] for i in found} == {made[k]["reference"] for k in want}, (user, q)
+
+
 def test_import_shares_only_with_the_importers_groups(client: TestClient, world: World, tmp_path: Path) -> None:
     make_group(client, world)
     path = tmp_path / "in.csv"

@@ -15,7 +15,10 @@ from interdict.core.db import Base, UTCDateTime, new_id
 
 class Incident(Base):
     __tablename__ = "incidents"
-    __table_args__ = (Index("ix_incidents_owner_date", "owner_org_id", "incident_date"),)
+    __table_args__ = (
+        Index("ix_incidents_owner_date", "owner_org_id", "incident_date", "reference"),
+        Index("ix_incidents_reach_date", "reach", "incident_date", "reference"),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     reference: Mapped[str] = mapped_column(String(40), unique=True)
@@ -75,6 +78,9 @@ class Incident(Base):
     # Who the distribution may reach, as tokens (sharing.audience_tokens), kept by the service on every write;
     # PostgreSQL search pre-filters on it in one GIN index with text_vector, beside sharing.readable().
     audience: Mapped[list[str]] = mapped_column(ARRAY(Text).with_variant(JSON(), "sqlite"), default=list)
+    # Its widest token (sharing.set_audience): PostgreSQL pages through the rows a reader may read by walking
+    # each of the reader's tokens in the (reach, date) index (sharing.reach_parts).
+    reach: Mapped[str] = mapped_column(String(64), default="")
 
     # Optimistic locking: the UPDATE carries "WHERE version = <the version read>"; the service sets the new one.
     __mapper_args__ = {"version_id_col": version, "version_id_generator": False}  # noqa: RUF012

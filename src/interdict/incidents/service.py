@@ -17,7 +17,7 @@ from types import SimpleNamespace
 from typing import Any, Literal, cast
 
 from pydantic import ValidationError
-from sqlalchemy import Select, Table, Uuid, any_, bindparam, event, func, select, text, update
+from sqlalchemy import Select, Table, Uuid, any_, bindparam, event, func, select, text, union_all, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
@@ -63,10 +63,12 @@ from interdict.sharing.service import (
     audience_tokens,
     can_see_nominal,
     nominal_clause,
+    reach_parts,
     readable,
     record_audience,
     require_editable,
     require_writer,
+    set_audience,
     subject_audience,
 )
 
@@ -318,8 +320,8 @@ def _keep_audience(session: Session, _context: Any, _instances: Any) -> None:
     with session.no_autoflush:
         for incident in changed:
             tokens = record_audience(session, incident)
-            if incident.audience != tokens:
-                incident.audience = tokens
+            if incident.audience != tokens or incident.reach != tokens[-1]:
+                set_audience(incident, tokens)
 
 
 def _index_text(incident: Incident, index: ReferenceIndex) -> None:
@@ -827,17 +829,35 @@ def search_incidents(
         # The names check of the company filter defeats the planner's estimates even with the sort index
         # forced: search a window of the first rows instead.
         matching = readable(select(Incident.id).where(*conditions), subject, Incident).order_by(*SORTS[sort])
-        recent = readable(select(Incident.id), subject, Incident).order_by(*SORTS[sort])
+        if sort in REACH_SORTS:
+
+            def recent(window: int) -> Select[Any]:
+                return readable_in_order(session, subject, [], sort, limit=window)
+        else:
+            first = readable(select(Incident.id), subject, Incident).order_by(*SORTS[sort])
+
+            def recent(window: int) -> Select[Any]:
+                return first.limit(window)
+
         items = _page_from_recent(session, stmt, matching, recent, page, full=full)
     elif dense:
         # Over the count cap the matches are many, so the first ones in sort order come first when PostgreSQL
         # walks the sort index and filters (date conditions bound the walk); its full-text row estimates are
         # far too low for frequent words, and it would otherwise fetch every match and sort them.
-        session.execute(text("SET LOCAL enable_bitmapscan = off"))
-        try:
-            items = list(session.scalars(stmt))
-        finally:
-            session.execute(text("SET LOCAL enable_bitmapscan = on"))
+        if sort in REACH_SORTS:
+            ordered = readable_in_order(session, subject, conditions, sort, limit=page.offset + page.page_size)
+            session.execute(text(MERGE_SETTINGS))
+            try:
+                page_ids = list(session.scalars(ordered))[page.offset :]
+            finally:
+                session.execute(text(MERGE_RESET))
+            items = _load_in_order(session, page_ids, full=full)
+        else:
+            session.execute(text("SET LOCAL enable_bitmapscan = off"))
+            try:
+                items = list(session.scalars(stmt))
+            finally:
+                session.execute(text("SET LOCAL enable_bitmapscan = on"))
     else:
         items = list(session.scalars(stmt))
     return Slice(
@@ -852,10 +872,24 @@ def search_incidents(
 RECENT_WINDOW = 1_000
 RECENT_WINDOW_MAX = 100_000
 DENSE_SETTINGS = "SET LOCAL enable_bitmapscan = {0}; SET LOCAL enable_seqscan = {0}"
+# readable_in_order: every part walks its index in order and the parts are merged, whatever the (far too low)
+# full-text row estimates suggest; no part starts parallel workers (each Gather costs milliseconds to start, as
+# much as a part's walk).
+MERGE_SETTINGS = (
+    "SET LOCAL enable_bitmapscan = off; SET LOCAL enable_seqscan = off; SET LOCAL enable_sort = off; "
+    "SET LOCAL max_parallel_workers_per_gather = 0"
+)
+MERGE_RESET = "RESET enable_bitmapscan; RESET enable_seqscan; RESET enable_sort; RESET max_parallel_workers_per_gather"
 
 
 def _page_from_recent(
-    session: Session, stmt: Select[Any], matching: Select[Any], recent: Select[Any], page: PageParams, *, full: bool
+    session: Session,
+    stmt: Select[Any],
+    matching: Select[Any],
+    recent: Callable[[int], Select[Any]],
+    page: PageParams,
+    *,
+    full: bool,
 ) -> list[Incident]:
     """A page of a search with many matches (over the count cap), found among the first rows in sort order.
 
@@ -869,7 +903,7 @@ def _page_from_recent(
     need = page.offset + page.page_size
     window = RECENT_WINDOW
     while window <= RECENT_WINDOW_MAX:
-        ids = list(session.scalars(recent.limit(window)))
+        ids = list(session.scalars(recent(window)))
         in_window = Incident.id == any_(bindparam("window_ids", ids, type_=ARRAY(Uuid())))
         session.execute(text(DENSE_SETTINGS.format("off")))
         try:
@@ -877,16 +911,51 @@ def _page_from_recent(
         finally:
             session.execute(text(DENSE_SETTINGS.format("on")))
         if len(found) >= need or len(ids) < window:
-            wanted = found[page.offset : need]
-            rows = session.scalars(
-                select(Incident).where(Incident.id.in_(wanted)).options(*(FULL_LOAD if full else LIST_LOAD))
-            )
-            by_id = {row.id: row for row in rows}
-            return [by_id[i] for i in wanted]
+            return _load_in_order(session, found[page.offset : need], full=full)
         # Grow to where the page should be, at the rate of matches seen (at least 4x, at most 16x).
         rate = len(found) / len(ids)
         window = int(window * min(16, max(4, 1.5 * need / max(rate * window, 1))))
     return list(session.scalars(stmt))
+
+
+def _load_in_order(session: Session, ids: list[uuid.UUID], *, full: bool) -> list[Incident]:
+    rows = session.scalars(select(Incident).where(Incident.id.in_(ids)).options(*(FULL_LOAD if full else LIST_LOAD)))
+    by_id = {row.id: row for row in rows}
+    return [by_id[i] for i in ids]
+
+
+# The sorts the (reach, incident_date, reference) index serves, in either direction.
+REACH_SORTS = frozenset({"-incident_date", "incident_date"})
+
+
+def readable_in_order(
+    session: Session, subject: Subject, conditions: list[Any], sort: str, *, limit: int
+) -> Select[Any]:
+    """The first ``limit`` ids of the rows ``subject`` may read that meet ``conditions``, in ``sort`` order
+    (PostgreSQL, a sort of REACH_SORTS).
+
+    One part per token the reader answers to and one for its own unit's rows (sharing.reach_parts), each
+    walked in date order in its index and stopped at ``limit``, merged (a Merge Append, which reads a part
+    only as far as the merge needs): the walk reads only rows shared with the reader, so a small unit that
+    may read a quarter of the records fills a page from as few rows as an administrator who may read half.
+    A walk of the date index alone reads every row and drops the unreadable ones (for the small unit, three
+    rows dropped for each one kept). Each part is limited in its own subquery: PostgreSQL 15 merges ordered
+    parts of a UNION ALL only then (pulled up into one append, a part's equality on ``reach`` hides the
+    order of its index).
+    """
+    if sort.startswith("-"):
+        order = (Incident.incident_date.desc(), Incident.reference.desc())
+    else:
+        order = (Incident.incident_date.asc(), Incident.reference.asc())
+    columns = select(Incident.id, Incident.incident_date, Incident.reference)
+    parts = [
+        readable(columns.where(*conditions, part), subject, Incident).order_by(*order).limit(limit)
+        for part in reach_parts(Incident, subject, subject_audience(session, subject))
+    ]
+    merged = union_all(*parts).subquery("readable_parts")
+    if sort.startswith("-"):
+        return select(merged.c.id).order_by(merged.c.incident_date.desc(), merged.c.reference.desc()).limit(limit)
+    return select(merged.c.id).order_by(merged.c.incident_date.asc(), merged.c.reference.asc()).limit(limit)
 
 
 def dense_plan(session: Session, *, exact: bool, sort: str, page: PageParams) -> bool:
@@ -1122,14 +1191,17 @@ def prepare_bulk(
             sharing_group_id=it.sharing_group_id,
         )
         _apply(inc, it.data, it.checked, now.date(), make=_plain_row)
-        inc.audience = audience_tokens(
-            owner_org_id=subject.org_id,
-            owner_root_id=subject.root_org_id,
-            owner_country=subject.country,
-            status=it.status,
-            distribution=inc.distribution,
-            sharing_group_id=inc.sharing_group_id,
-            tlp=inc.tlp,
+        set_audience(
+            inc,
+            audience_tokens(
+                owner_org_id=subject.org_id,
+                owner_root_id=subject.root_org_id,
+                owner_country=subject.country,
+                status=it.status,
+                distribution=inc.distribution,
+                sharing_group_id=inc.sharing_group_id,
+                tlp=inc.tlp,
+            ),
         )
         _index_text(inc, index)
         rows[incidents_table.name].append(_row(inc, incidents_table))

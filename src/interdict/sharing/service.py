@@ -37,7 +37,7 @@ from interdict.accounts.subject import Subject
 from interdict.core.errors import Forbidden
 from interdict.sharing.models import SharingGroupMember
 
-SelectT = TypeVar("SelectT", bound=Select[Any])
+SelectT = TypeVar("SelectT", bound=Select[*tuple[Any, ...]])  # a SELECT of any columns
 
 TLP_EXPORT_FORBIDDEN = frozenset({"RED"})
 
@@ -176,6 +176,28 @@ def subject_audience(session: Session, subject: Subject) -> list[str]:
         f"t:{subject.root_org_id}",
         f"c:{subject.country}",
         *sorted(f"g:{g}" for g in groups),
+    ]
+
+
+def set_audience(record: Any, tokens: list[str]) -> None:
+    """Store a record's audience and its reach: the widest token (the last; the owner's alone when the record
+    reaches no one else), one per record, which the ordered ``(reach, date)`` index partitions rows by."""
+    record.audience = tokens
+    record.reach = tokens[-1]
+
+
+def reach_parts(model: type[Any], subject: Subject, tokens: list[str]) -> list[ColumnElement[bool]]:
+    """Disjoint conditions whose union holds every row ``subject`` may read (``tokens`` its audience): its own
+    unit's rows, and the others' rows for each token it answers to (``reach = token``).
+
+    PostgreSQL walks each part in date order (the ``(owner_org_id, date)`` and ``(reach, date)`` indexes)
+    and merges them, so a reader who may see few records reads about as few rows to fill a page as one who
+    may see many. Every part is used beside readable_clause, never instead: a wrong reach can hide a row,
+    never show one."""
+    own = f"o:{subject.org_id}"
+    return [
+        model.owner_org_id == subject.org_id,
+        *(and_(model.reach == t, model.owner_org_id != subject.org_id) for t in tokens if t != own),
     ]
 
 
