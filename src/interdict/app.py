@@ -23,7 +23,7 @@ from interdict.accounts.deps import SubjectDep
 from interdict.alerts.api import router as alerts_router
 from interdict.audit.api import router as audit_router
 from interdict.config import Settings
-from interdict.core.db import make_engine, make_sessionmaker
+from interdict.core.db import make_engine, make_sessionmaker, unit_of_work
 from interdict.core.errors import DomainError, FieldError, InvalidInput
 from interdict.incidents.api import attachments_router
 from interdict.incidents.api import router as incidents_router
@@ -103,12 +103,23 @@ class RejectNul:
         await response(scope, receive, send)
 
 
+def _seal_stored_totp_secrets(app: FastAPI) -> None:
+    """TOTP secrets stored in clear before migration 0017 are sealed with this server's key at start-up."""
+    from interdict.accounts import mfa
+
+    with unit_of_work(app.state.sessionmaker) as session:
+        sealed = mfa.seal_stored_secrets(session, pepper=app.state.pepper)
+    if sealed:
+        log.info("sealed %d two-factor secrets that were stored in clear", sealed)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     settings.ensure_dirs()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        _seal_stored_totp_secrets(app)
         workers: list[Any] = []
         if settings.linkage_worker:
             from interdict.linkage.tasks import make_worker as linkage_worker

@@ -8,12 +8,16 @@ import time
 import uuid
 
 import pyotp
+import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 
+from interdict.accounts import mfa
 from interdict.accounts import service as accounts
 from interdict.accounts.models import LoginThrottle, Organisation, User
 from interdict.accounts.schemas import OrganisationCreate, UserCreate
+from interdict.core import security
 from interdict.core.clock import utcnow
 from tests.conftest import PASSWORD, World
 from tests.web.test_pages import login
@@ -131,7 +135,45 @@ def test_two_factor_login_with_code_and_single_use_recovery_codes(client: TestCl
     # API tokens are machine credentials: unaffected by 2FA.
     with world.session() as s:
         user = accounts.get_user_by_username(s, name)
-        assert user is not None and user.totp_secret and len(user.totp_secret) >= 16
+        assert user is not None and user.totp_secret and totp.secret not in user.totp_secret  # sealed
+        assert mfa.secret(user, pepper=client.app.state.pepper) == totp.secret  # type: ignore[attr-defined]
+
+
+def test_totp_secrets_are_sealed_with_the_server_key_and_fail_closed_without_it(
+    app: FastAPI, client: TestClient, world: World
+) -> None:
+    """A copy of the database alone gives no one the codes: the secret is sealed with the server's key. A secret
+    that key cannot open (another key, or an edited value) passes no code; one stored in clear before sealing
+    existed is sealed when the application starts, and its codes still work."""
+    pepper = app.state.pepper
+    name = new_user(world)
+    totp, _codes = _enable_2fa(client, name)
+    with world.session() as s:
+        user = accounts.get_user_by_username(s, name)
+        assert user is not None and user.totp_secret is not None
+        stored = user.totp_secret
+        assert stored.startswith(security.SEALED_PREFIX) and totp.secret not in stored
+        with pytest.raises(security.Unsealable):
+            security.unseal(stored, "another server key", purpose=mfa.PURPOSE)
+        assert not mfa.verify_code(user, totp.at(time.time() + 30), pepper="another server key")
+        flipped = stored[:-3] + ("A" if stored[-3] != "A" else "B") + stored[-2:]
+        user.totp_secret = flipped
+        assert mfa.secret(user, pepper=pepper) is None
+        assert not mfa.verify_code(user, totp.at(time.time() + 30), pepper=pepper)
+        # As stored before sealing: in clear.
+        s.execute(update(User).where(User.username == name).values(totp_secret=totp.secret, totp_last_step=None))
+    with TestClient(app):  # the application starts: secrets in clear are sealed
+        pass
+    with world.session() as s:
+        user = accounts.get_user_by_username(s, name)
+        assert user is not None and user.totp_secret is not None and user.totp_secret.startswith("v1.")
+        assert mfa.secret(user, pepper=pepper) == totp.secret
+    client.cookies.clear()
+    assert _password_step(client, name).startswith("/login/2fa")
+    r = client.post(
+        "/login/2fa", data={"code": totp.at(time.time() + 30), "next": "/incidents"}, follow_redirects=False
+    )
+    assert r.status_code == 303 and r.headers["location"] == "/incidents"
 
 
 def test_organisation_can_require_two_factor(client: TestClient, world: World) -> None:

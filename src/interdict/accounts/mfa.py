@@ -1,4 +1,9 @@
-"""Two-factor authentication: TOTP (RFC 6238, pyotp) with single-use recovery codes. Never commits."""
+"""Two-factor authentication: TOTP (RFC 6238, pyotp) with single-use recovery codes. Never commits.
+
+The TOTP secret is stored sealed with the server's secret key (core.security.seal, AES-256-GCM): a copy of the
+database alone does not give anyone the codes. A secret the current key cannot open (the key was changed) is
+treated as no secret: the code check fails and an administrator resets the user's two-factor set-up.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +21,7 @@ from interdict.core.clock import utcnow
 
 ISSUER = "Interdict"
 RECOVERY_CODES = 10
+PURPOSE = "totp-secret"
 
 
 def enabled(user: User) -> bool:
@@ -27,17 +33,43 @@ def required(session: Session, user: User) -> bool:
     return bool(org and org.require_2fa)
 
 
-def start_enrolment(user: User) -> str:
-    """A new secret, kept on the user until a code confirms it (then 2FA is on)."""
-    user.totp_secret = pyotp.random_base32()
+def secret(user: User, *, pepper: str) -> str | None:
+    """The user's TOTP secret in clear; None when there is none or the current key cannot open it."""
+    stored = user.totp_secret
+    if not stored:
+        return None
+    if not security.is_sealed(stored):
+        return stored  # stored before secrets were sealed (migration 0017); sealed at the next start
+    try:
+        return security.unseal(stored, pepper, purpose=PURPOSE)
+    except security.Unsealable:
+        return None
+
+
+def start_enrolment(user: User, *, pepper: str) -> str:
+    """A new secret, kept (sealed) on the user until a code confirms it (then 2FA is on); returns it in clear."""
+    plain = pyotp.random_base32()
+    user.totp_secret = security.seal(plain, pepper, purpose=PURPOSE)
     user.totp_enabled_at = None
     user.totp_last_step = None
-    return user.totp_secret
+    return plain
 
 
-def provisioning_uri(user: User) -> str:
-    assert user.totp_secret
-    return pyotp.TOTP(user.totp_secret).provisioning_uri(name=user.username, issuer_name=ISSUER)
+def seal_stored_secrets(session: Session, *, pepper: str) -> int:
+    """Seal the TOTP secrets stored in clear before migration 0017 (run at start-up); returns how many."""
+    sealed = 0
+    for user in session.scalars(select(User).where(User.totp_secret.is_not(None))):
+        if user.totp_secret and not security.is_sealed(user.totp_secret):
+            user.totp_secret = security.seal(user.totp_secret, pepper, purpose=PURPOSE)
+            sealed += 1
+    session.flush()
+    return sealed
+
+
+def provisioning_uri(user: User, *, pepper: str) -> str:
+    plain = secret(user, pepper=pepper)
+    assert plain
+    return pyotp.TOTP(plain).provisioning_uri(name=user.username, issuer_name=ISSUER)
 
 
 def qr_svg(uri: str) -> str:
@@ -45,14 +77,15 @@ def qr_svg(uri: str) -> str:
     return str(segno.make(uri, error="m").svg_inline(scale=4, dark="#111", light="#fff"))
 
 
-def verify_code(user: User, code: str, *, now: float | None = None) -> bool:
+def verify_code(user: User, code: str, *, pepper: str, now: float | None = None) -> bool:
     """A current 6-digit code (±1 step for clock drift), never one already used (no replay)."""
-    if not user.totp_secret:
+    plain = secret(user, pepper=pepper)
+    if not plain:
         return False
     digits = "".join(ch for ch in code if ch.isdigit())
     if len(digits) != 6:
         return False
-    totp = pyotp.TOTP(user.totp_secret)
+    totp = pyotp.TOTP(plain)
     t = time.time() if now is None else now
     step = int(t // totp.interval)
     for candidate in (step, step - 1, step + 1):
@@ -66,7 +99,7 @@ def verify_code(user: User, code: str, *, now: float | None = None) -> bool:
 
 def confirm_enrolment(session: Session, user: User, code: str, *, pepper: str) -> list[str] | None:
     """Turn 2FA on if ``code`` is right; returns the new recovery codes (shown once) or None."""
-    if not verify_code(user, code):
+    if not verify_code(user, code, pepper=pepper):
         return None
     user.totp_enabled_at = utcnow()
     return new_recovery_codes(session, user, pepper=pepper)

@@ -56,7 +56,7 @@ class User(Base):
     password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # TOTP (RFC 6238): the shared secret, when it was confirmed (None: not enabled), and the last time
     # step accepted (a code is never accepted twice).
-    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_secret: Mapped[str | None] = mapped_column(String(128))  # sealed (accounts.mfa)
     totp_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     totp_last_step: Mapped[int | None] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"))
     # OpenID Connect: the provider identity bound to this account at its first provider sign-in.

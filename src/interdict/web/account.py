@@ -207,9 +207,12 @@ def mfa_setup_page(request: Request, db: SessionDep, subject: WebSubject) -> Res
     user = _me(db, subject)
     if mfa.enabled(user):
         return RedirectResponse("/account/security", status_code=303)
-    if not user.totp_secret:
-        mfa.start_enrolment(user)
-    return render(request, "login_2fa_setup.html", enrol_context(user, "/account/security", None, "/account/2fa/setup"))
+    pepper = request.app.state.pepper
+    if mfa.secret(user, pepper=pepper) is None:
+        mfa.start_enrolment(user, pepper=pepper)
+    return render(
+        request, "login_2fa_setup.html", enrol_context(user, pepper, "/account/security", None, "/account/2fa/setup")
+    )
 
 
 @router.post("/account/2fa/setup")
@@ -222,7 +225,7 @@ def mfa_setup(request: Request, db: SessionDep, subject: WebSubject, form: Check
         return render(
             request,
             "login_2fa_setup.html",
-            enrol_context(user, "/account/security", "wrong code", "/account/2fa/setup"),
+            enrol_context(user, request.app.state.pepper, "/account/security", "wrong code", "/account/2fa/setup"),
             status_code=422,
         )
     audit.record(db, subject, "auth.2fa_enabled")

@@ -220,7 +220,8 @@ def second_step(
     ws, user = found
     ip = request.client.host if request.client else None
     ok = not throttle.blocked(db, user.username, ip) and (
-        mfa.verify_code(user, code) or mfa.use_recovery_code(db, user, code, pepper=request.app.state.pepper)
+        mfa.verify_code(user, code, pepper=request.app.state.pepper)
+        or mfa.use_recovery_code(db, user, code, pepper=request.app.state.pepper)
     )
     if not ok:
         _failed(request, db, settings, user.username, "wrong or reused two-factor code")
@@ -235,18 +236,21 @@ def enrol_page(request: Request, db: SessionDep, settings: SettingsDep, next: st
     if found is None:
         return _restart()
     _ws, user = found
-    if not user.totp_secret or user.totp_enabled_at is not None:
-        mfa.start_enrolment(user)
-    return render(request, "login_2fa_setup.html", enrol_context(user, safe_next(next), None))
+    pepper = request.app.state.pepper
+    if mfa.secret(user, pepper=pepper) is None or user.totp_enabled_at is not None:
+        mfa.start_enrolment(user, pepper=pepper)
+    return render(request, "login_2fa_setup.html", enrol_context(user, pepper, safe_next(next), None))
 
 
-def enrol_context(user: User, next_url: str, error: str | None, action: str = "/login/2fa/setup") -> dict[str, object]:
+def enrol_context(
+    user: User, pepper: str, next_url: str, error: str | None, action: str = "/login/2fa/setup"
+) -> dict[str, object]:
     """The two-factor set-up page (at login, or from the account's security page)."""
     return {
         "next": next_url,
         "error": error,
-        "secret": user.totp_secret,
-        "qr": Markup(mfa.qr_svg(mfa.provisioning_uri(user))),  # noqa: S704 (segno's own SVG, no user input)
+        "secret": mfa.secret(user, pepper=pepper),
+        "qr": Markup(mfa.qr_svg(mfa.provisioning_uri(user, pepper=pepper))),  # noqa: S704 (segno's own SVG, no user input)
         "action": action,
     }
 
@@ -267,7 +271,10 @@ def enrol(
     if codes is None:
         _failed(request, db, settings, user.username, "wrong two-factor code at enrolment")
         return render(
-            request, "login_2fa_setup.html", enrol_context(user, safe_next(next), "wrong code"), status_code=401
+            request,
+            "login_2fa_setup.html",
+            enrol_context(user, request.app.state.pepper, safe_next(next), "wrong code"),
+            status_code=401,
         )
     record_for_user(request, db, user, "auth.2fa_enabled")
     db.delete(ws)
