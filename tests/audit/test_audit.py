@@ -177,6 +177,29 @@ def _verify(url: str) -> audit.VerifyReport:
     return report
 
 
+def test_verify_hashes_every_entry_as_it_was_written(client: TestClient, world: World) -> None:
+    """verify recomputes each entry's hash by a faster route than the writer's; on real entries (people and
+    the system as actors, changes with before/after, reads of person data, logins) both give the stored hash."""
+    login(client, "officer.hp")
+    r = client.post("/api/v1/incidents", json=minimal_incident(submit=True), headers=world.h("officer.hp"))
+    inc = r.json()
+    client.patch(
+        f"/api/v1/incidents/{inc['id']}",
+        json={"version": inc["version"], "narrative": "Người nhận: Công ty “Hoàng Phát” — changed"},
+        headers=world.h("officer.hp"),
+    )
+    client.get(f"/api/v1/incidents/{inc['id']}", headers=world.h("officer.hcm"))
+    with world.session() as s:
+        audit.record(s, None, "test.system_event", summary="no actor")
+    cols = [getattr(AuditEntry, k) for k in (*audit.HASHED_FIELDS, "hash")]
+    with world.session() as s:
+        rows = list(s.execute(select(*cols).order_by(AuditEntry.seq)).tuples())
+    assert any(row[2] is None for row in rows) and any(row[2] is not None and row[4] is not None for row in rows)
+    assert any(row[13] is not None for row in rows)  # a change with its before/after
+    for row in rows:
+        assert audit._stored_hash(row) == audit.entry_hash(dict(zip(audit.HASHED_FIELDS, row))) == row[-1], row[0]
+
+
 def test_the_trail_refuses_updates_and_deletes(own_db: str) -> None:
     _write(own_db, 2)
     engine = make_engine(own_db)
