@@ -30,10 +30,16 @@ def test_enrol_then_log_in_with_a_code(page: Page, live_server: LiveServer) -> N
     page.get_by_role("link", name="Set up two-factor authentication").click()
     expect(page.locator("#totp-qr svg")).to_be_visible()  # the QR code, drawn on the server
     secret = page.locator("#totp-secret").inner_text()
+    page.reload()  # the pending secret is kept (sealed) and opened again, not replaced
+    expect(page.locator("#totp-secret")).to_have_text(secret)
     totp = pyotp.TOTP(secret)
     page.fill("#code", totp.now())
     page.get_by_role("button", name="Turn on").click()
     expect(page.locator("#recovery-codes li")).to_have_count(10)
+    with unit_of_work(live_server.app.state.sessionmaker) as s:
+        user = accounts.get_user_by_username(s, name)
+        assert user is not None and user.totp_secret is not None
+        assert user.totp_secret.startswith("v1.") and secret not in user.totp_secret  # the database holds it sealed
     page.get_by_role("link", name="Continue").click()
     page.locator("form[action='/logout'] button").click()
     expect(page).to_have_url(re.compile(r"/login$"))

@@ -876,8 +876,7 @@ DENSE_SETTINGS = "SET LOCAL enable_bitmapscan = {0}; SET LOCAL enable_seqscan = 
 # full-text row estimates suggest; no part starts parallel workers (each Gather costs milliseconds to start, as
 # much as a part's walk).
 MERGE_SETTINGS = (
-    "SET LOCAL enable_bitmapscan = off; SET LOCAL enable_seqscan = off; SET LOCAL enable_sort = off; "
-    "SET LOCAL max_parallel_workers_per_gather = 0"
+    DENSE_SETTINGS.format("off") + "; SET LOCAL enable_sort = off; SET LOCAL max_parallel_workers_per_gather = 0"
 )
 MERGE_RESET = "RESET enable_bitmapscan; RESET enable_seqscan; RESET enable_sort; RESET max_parallel_workers_per_gather"
 
@@ -943,19 +942,19 @@ def readable_in_order(
     parts of a UNION ALL only then (pulled up into one append, a part's equality on ``reach`` hides the
     order of its index).
     """
-    if sort.startswith("-"):
-        order = (Incident.incident_date.desc(), Incident.reference.desc())
-    else:
-        order = (Incident.incident_date.asc(), Incident.reference.asc())
+
+    def ordered(date: Any, reference: Any) -> tuple[Any, Any]:
+        return (date.desc(), reference.desc()) if sort.startswith("-") else (date.asc(), reference.asc())
+
     columns = select(Incident.id, Incident.incident_date, Incident.reference)
     parts = [
-        readable(columns.where(*conditions, part), subject, Incident).order_by(*order).limit(limit)
+        readable(columns.where(*conditions, part), subject, Incident)
+        .order_by(*ordered(Incident.incident_date, Incident.reference))
+        .limit(limit)
         for part in reach_parts(Incident, subject, subject_audience(session, subject))
     ]
     merged = union_all(*parts).subquery("readable_parts")
-    if sort.startswith("-"):
-        return select(merged.c.id).order_by(merged.c.incident_date.desc(), merged.c.reference.desc()).limit(limit)
-    return select(merged.c.id).order_by(merged.c.incident_date.asc(), merged.c.reference.asc()).limit(limit)
+    return select(merged.c.id).order_by(*ordered(merged.c.incident_date, merged.c.reference)).limit(limit)
 
 
 def dense_plan(session: Session, *, exact: bool, sort: str, page: PageParams) -> bool:
