@@ -76,10 +76,12 @@ def test_export_import_round_trip_and_rejections(demo_dir: Path, tmp_path: Path)
     assert r.returncode == 0, r.stderr
     rows = list(csv.DictReader(out.open(encoding="utf-8-sig")))
     assert rows and all(row["reference"] for row in rows)
-    # Re-importing the same rows: every one is a duplicate, nothing is written, exit code 1.
+    # Re-importing the same rows: Hai Phong's own are taken, the other units' are not Hai Phong's to keep;
+    # nothing is written, exit code 1.
     before = count(demo_dir)
     r = run(["import", "incidents", str(out), "--user", "officer.hp"], demo_dir)
-    assert r.returncode == 1 and "already exists" in r.stderr and "nothing was imported" in r.stderr
+    assert r.returncode == 1 and "nothing was imported" in r.stderr
+    assert "already used in your unit's numbering" in r.stderr and "is not in your unit's numbering" in r.stderr
     assert count(demo_dir) == before
     assert (tmp_path / "all.rejected.csv").exists()
     # Without references they are new incidents of the importing unit.

@@ -214,7 +214,7 @@ def test_importing_the_same_export_twice_rejects_duplicates(client: TestClient, 
     path.write_bytes(client.get("/api/v1/incidents/export", headers=world.h("officer.hp")).content)
     report = _import(client, path)
     assert report.imported == 0
-    assert "already exists" in report.rejected[0].errors[0].msg
+    assert "already used in your unit's numbering" in report.rejected[0].errors[0].msg
 
 
 def test_unknown_columns_are_refused_before_any_row(client: TestClient, world: World, tmp_path: Path) -> None:

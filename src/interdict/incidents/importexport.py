@@ -36,6 +36,7 @@ from interdict.accounts.subject import Subject
 from interdict.audit import service as audit
 from interdict.core.errors import ErrorCollector, FieldError, Forbidden, InvalidInput, from_validation_error
 from interdict.core.filters import Group
+from interdict.incidents import numbering
 from interdict.incidents import service as svc
 from interdict.incidents.models import Incident, IncidentParty, IncidentSubstance
 from interdict.incidents.schemas import IncidentCreate
@@ -474,19 +475,27 @@ def _parse(
     seen_refs: set[str],
     existing_ref: Callable[[list[str]], set[str]],
     groups: dict[str, uuid.UUID] | None = None,
+    *,
+    foreign_ref: Callable[[list[str]], set[str]],
+    org_code: str,
 ) -> Iterator[_Parsed]:
-    """``groups``: the sharing groups the importer belongs to, by code (rows may share only with those)."""
+    """``groups``: the sharing groups the importer belongs to, by code (rows may share only with those).
+    ``foreign_ref``: the references outside the importer's own numbering (refused); ``existing_ref``: the
+    references of the importer's numbering that are taken already."""
     batch: list[tuple[int, dict[str, str]]] = []
 
     def flush() -> Iterator[_Parsed]:
         refs = [r.get("reference", "").strip() for _, r in batch if r.get("reference", "").strip()]
+        foreign = foreign_ref(refs) if refs else set()
         taken = existing_ref(refs) if refs else set()
         for line, row in batch:
             data, status, errs = row_to_create(row, index)
             ref = (data.get("reference") or "").strip()
             if ref:
-                if ref in taken:
-                    errs.add(("reference",), f"an incident with reference {ref} already exists", "duplicate")
+                if ref in foreign:
+                    errs.add(("reference",), svc.not_own_reference(ref, org_code), "not_own_numbering")
+                elif ref in taken:
+                    errs.add(("reference",), f"reference {ref} is already used in your unit's numbering", "duplicate")
                 elif ref in seen_refs:
                     errs.add(("reference",), f"reference {ref} appears twice in this file", "duplicate")
                 seen_refs.add(ref)
@@ -600,9 +609,13 @@ def import_file(
         on_total(scan.rows)
     # References that exist already, looked up once before anything is written (later lookups would
     # query a table this transaction is filling, whose planner statistics still say it is small).
+    # Only references of the importer's own numbering are kept (no one takes another unit's numbers); of
+    # those, the ones in use are refused. Nothing is said about references outside the numbering (no oracle).
+    foreign = numbering.foreign_references(session, subject.org_code, scan.references)
     taken: set[str] = set()
-    for i in range(0, len(scan.references), BATCH):
-        chunk = scan.references[i : i + BATCH]
+    own = [r for r in scan.references if r not in foreign]
+    for i in range(0, len(own), BATCH):
+        chunk = own[i : i + BATCH]
         taken.update(session.scalars(select(Incident.reference).where(Incident.reference.in_(chunk))))
     if session.get_bind().dialect.name == "postgresql":
         # Bulk-load settings for this transaction only: full-text index entries queue in a larger GIN
@@ -612,20 +625,30 @@ def import_file(
         session.execute(text("SET LOCAL default_toast_compression = 'lz4'"))
     savepoint = session.begin_nested()
     # Numbers for rows without a reference, reserved in one step (numbers of rejected rows stay unused).
-    next_numbers = svc.reserve_references(session, subject.org_id, dict(scan.years))
+    # Numbers used by the file's own references are skipped too.
+    reserved = numbering.reserve_years(session, subject.org_id, subject.org_code, dict(scan.years), also=frozenset(own))
+    references = {year: numbers.references() for year, numbers in reserved.items()}
     writer = _Writer(session)
     pending: list[svc.BulkItem] = []
     writing = True
 
     def flush() -> None:
-        rows = svc.prepare_bulk(index, subject, subject.org_code, pending, next_numbers=next_numbers, is_demo=is_demo)
+        rows = svc.prepare_bulk(index, subject, subject.org_code, pending, references=references, is_demo=is_demo)
         writer.put(rows)
         report.imported += len(pending)
         pending.clear()
 
     try:
         mine = sharing_groups.my_groups(session, subject)
-        for parsed in _parse(iter_rows(path), index, set(), lambda refs: taken & set(refs), mine):
+        for parsed in _parse(
+            iter_rows(path),
+            index,
+            set(),
+            lambda refs: taken & set(refs),
+            mine,
+            foreign_ref=lambda refs: foreign & set(refs),
+            org_code=subject.org_code,
+        ):
             report.rows += 1
             if parsed.errors:
                 report.rejected.append(Rejection(parsed.line, parsed.errors, parsed.row))

@@ -193,7 +193,10 @@ class IncidentCreate(IncidentBase):
         default=None,
         max_length=40,
         pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]*$",
-        description="Only for imports that keep their original reference.",
+        description=(
+            "Leave empty: the server assigns references. Only an import of your unit's own historic records keeps "
+            "references of your unit's numbering."
+        ),
     )
 
 

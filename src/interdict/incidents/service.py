@@ -17,9 +17,8 @@ from types import SimpleNamespace
 from typing import Any, Literal, cast
 
 from pydantic import ValidationError
-from sqlalchemy import Select, Table, Uuid, any_, bindparam, event, func, select, text, union_all, update
+from sqlalchemy import Select, Table, Uuid, any_, bindparam, event, func, select, text, union_all
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from interdict.accounts.models import Organisation, User
@@ -40,7 +39,7 @@ from interdict.core.filters import Group, uses_field
 from interdict.core.ids import uuid7
 from interdict.core.pagination import PageParams, Slice
 from interdict.core.text import search_document, tokens
-from interdict.incidents import search
+from interdict.incidents import numbering, search
 from interdict.incidents.models import (
     Incident,
     IncidentContainer,
@@ -50,7 +49,6 @@ from interdict.incidents.models import (
     IncidentSubstance,
     IncidentTransit,
     IncidentVersion,
-    ReferenceCounter,
 )
 from interdict.incidents.schemas import IncidentBase, IncidentCreate, IncidentPatch
 from interdict.incidents.vocab import LABELS, TRANSITIONS, UNIT_FACTORS
@@ -371,44 +369,6 @@ def build_party_names(incident: Incident) -> tuple[str, str | None]:
     return companies, persons or None
 
 
-def next_reference(session: Session, org_id: uuid.UUID, org_code: str, year: int) -> str:
-    return f"{org_code}-{year}-{_take_numbers(session, org_id, year, 1):05d}"
-
-
-def _take_numbers(session: Session, org_id: uuid.UUID, year: int, count: int) -> int:
-    """Reserve ``count`` consecutive reference numbers of (organisation, year); returns the first.
-
-    The counter row stays locked until the transaction ends (concurrent creations of the same unit wait).
-    On PostgreSQL one ``UPDATE … RETURNING`` takes them; elsewhere (SQLite, older versions without
-    RETURNING) a locked read and an update.
-    """
-    where = (ReferenceCounter.org_id == org_id, ReferenceCounter.year == year)
-    for _attempt in range(3):
-        if session.get_bind().dialect.name == "postgresql":
-            taken = session.scalar(
-                update(ReferenceCounter)
-                .where(*where)
-                .values(next_value=ReferenceCounter.next_value + count)
-                .returning(ReferenceCounter.next_value)
-                .execution_options(synchronize_session=False)
-            )
-            if taken is not None:
-                return int(taken) - count
-        else:
-            counter = session.scalar(select(ReferenceCounter).where(*where).with_for_update())
-            if counter is not None:
-                first = counter.next_value
-                counter.next_value = first + count
-                return first
-        try:
-            with session.begin_nested():
-                session.add(ReferenceCounter(org_id=org_id, year=year, next_value=1 + count))
-            return 1
-        except IntegrityError:
-            continue  # created meanwhile by a concurrent transaction: take from it
-    raise Conflict("could not allocate an incident reference; try again")
-
-
 def _plain(value: Decimal | None) -> str | None:
     """1200.000000 -> '1200' (never '1.2E+3')."""
     if value is None:
@@ -571,6 +531,19 @@ def _event_payload(incident: Incident) -> dict[str, Any]:
     }
 
 
+SERVER_ASSIGNS_REFERENCES = (
+    "references are assigned by the server from your unit's numbering; only an import of your unit's own "
+    "historic records keeps its references"
+)
+
+
+def not_own_reference(reference: str, org_code: str) -> str:
+    return (
+        f"reference {reference} is not in your unit's numbering ({org_code}-YEAR-NUMBER): an import keeps only "
+        "references of your unit's own records; leave the reference empty to have one assigned"
+    )
+
+
 def create_incident(
     session: Session, subject: Subject, data: IncidentCreate, *, is_demo: bool = False
 ) -> tuple[Incident, list[FieldError]]:
@@ -578,13 +551,9 @@ def create_incident(
     index = get_index(session)
     checked = check(index, data)
     if data.reference:
-        if session.scalar(select(Incident.id).where(Incident.reference == data.reference)) is not None:
-            raise InvalidInput(
-                FieldError(("reference",), f"an incident with reference {data.reference} already exists", "duplicate")
-            )
-        reference = data.reference
-    else:
-        reference = next_reference(session, subject.org_id, subject.org_code, data.incident_date.year)
+        # Only an import of the unit's own historic records keeps a reference (numbering.foreign_references).
+        raise InvalidInput(FieldError(("reference",), SERVER_ASSIGNS_REFERENCES, "assigned_by_server"))
+    reference = numbering.next_reference(session, subject.org_id, subject.org_code, data.incident_date.year)
     now = utcnow()
     incident = Incident(
         id=new_id(),
@@ -1105,11 +1074,6 @@ class BulkItem:
     sharing_group_id: uuid.UUID | None = None  # resolved by the caller when distribution is 'group'
 
 
-def reserve_references(session: Session, org_id: uuid.UUID, counts: dict[int, int]) -> dict[int, int]:
-    """Reserve ``counts[year]`` reference numbers per year in one step; returns the first of each block."""
-    return {year: _take_numbers(session, org_id, year, counts[year]) for year in sorted(counts)}
-
-
 class _Plain(SimpleNamespace):
     """A row being prepared for a bulk insert: attribute access like the ORM row, none of its bookkeeping."""
 
@@ -1147,14 +1111,14 @@ def prepare_bulk(
     org_code: str,
     items: list[BulkItem],
     *,
-    next_numbers: dict[int, int],
+    references: dict[int, Iterator[str]],
     is_demo: bool = False,
 ) -> BulkRows:
     """The rows create_incident would write for each item: the record and its lines, version 1 with its
     snapshot, the search index entry and an ``incident.published`` event for submitted records.
 
-    Pure Python (no database access): references come from ``next_numbers`` (first free number per year,
-    advanced here), reserved beforehand with :func:`reserve_references`.
+    Pure Python (no database access): references of items without one come from ``references`` (free
+    references per year, reserved beforehand with :func:`numbering.reserve_years`, consumed here).
     """
     now = utcnow()
     incidents_table = cast(Table, Incident.__table__)
@@ -1169,11 +1133,7 @@ def prepare_bulk(
     ids: list[uuid.UUID] = []
     for it in items:
         year = it.data.incident_date.year
-        if it.data.reference:
-            reference = it.data.reference
-        else:
-            reference = f"{org_code}-{year}-{next_numbers[year]:05d}"
-            next_numbers[year] += 1
+        reference = it.data.reference or next(references[year])
         inc: Any = SimpleNamespace(
             id=uuid7(),
             reference=reference,
@@ -1252,9 +1212,22 @@ def bulk_create(session: Session, subject: Subject, items: list[BulkItem], *, is
     if not items:
         return []
     counts = Counter(it.data.incident_date.year for it in items if not it.data.reference)
-    next_numbers = reserve_references(session, subject.org_id, dict(counts))
+    kept = [it.data.reference for it in items if it.data.reference]
+    if foreign := numbering.foreign_references(session, subject.org_code, kept):
+        raise InvalidInput(
+            [
+                FieldError(("reference",), not_own_reference(r, subject.org_code), "not_own_numbering")
+                for r in sorted(foreign)
+            ]
+        )
+    reserved = numbering.reserve_years(session, subject.org_id, subject.org_code, dict(counts), also=frozenset(kept))
     rows = prepare_bulk(
-        get_index(session), subject, subject.org_code, items, next_numbers=next_numbers, is_demo=is_demo
+        get_index(session),
+        subject,
+        subject.org_code,
+        items,
+        references={year: numbers.references() for year, numbers in reserved.items()},
+        is_demo=is_demo,
     )
     write_bulk(session, rows)
     return rows.ids
