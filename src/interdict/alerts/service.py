@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
@@ -117,13 +117,20 @@ def record_person_read(session: Session, subject: Subject, alert: RapidAlert, sh
 
 
 def _take_number(session: Session, year: int) -> int:
-    """The next alert number of ``year``; the counter row stays locked until the transaction ends."""
+    """The next alert number of ``year``; the counter row stays locked until the transaction ends.
+
+    One ``UPDATE … RETURNING`` (PostgreSQL, SQLite 3.35+): on SQLite a read before the transaction's first
+    write runs outside it, so a read-then-update could hand one number to two alerts."""
     for _attempt in range(3):
-        counter = session.scalar(select(AlertCounter).where(AlertCounter.year == year).with_for_update())
-        if counter is not None:
-            number = counter.next_value
-            counter.next_value = number + 1
-            return number
+        taken = session.scalar(
+            update(AlertCounter)
+            .where(AlertCounter.year == year)
+            .values(next_value=AlertCounter.next_value + 1)
+            .returning(AlertCounter.next_value)
+            .execution_options(synchronize_session=False)
+        )
+        if taken is not None:
+            return int(taken) - 1
         try:
             with session.begin_nested():
                 session.add(AlertCounter(year=year, next_value=2))

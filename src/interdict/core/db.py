@@ -52,19 +52,39 @@ def new_id() -> uuid.UUID:
     return uuid7()
 
 
+# The embedded database has one writer at a time. A writer waits for the lock (up to a minute) instead of
+# failing: every write transaction starts with BEGIN IMMEDIATE, which takes the write lock before the
+# transaction reads anything. (A deferred transaction that has read and then writes after another writer
+# committed gets SQLITE_BUSY at once, whatever the busy timeout: its snapshot is stale.) Reads before a
+# transaction's first write run outside it, as pysqlite does, so readers never wait for writers (WAL).
+SQLITE_BUSY_TIMEOUT_MS = 60_000
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cur = dbapi_connection.cursor()
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
-    cur.execute("PRAGMA busy_timeout=10000")
+    cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cur.close()
+
+
+def _sqlite_savepoint(conn: Any, _name: str) -> None:
+    """A SAVEPOINT outside a transaction would open a deferred one: take the write lock first."""
+    dbapi = conn.connection.dbapi_connection
+    if dbapi is not None and not dbapi.in_transaction:
+        dbapi.execute("BEGIN IMMEDIATE")
 
 
 def make_engine(url: str, *, echo: bool = False) -> Engine:
     kwargs: dict[str, Any] = {"echo": echo, "future": True}
     if url.startswith("sqlite"):
-        kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+        # isolation_level: the statement pysqlite puts before a transaction's first write (BEGIN IMMEDIATE).
+        kwargs["connect_args"] = {
+            "check_same_thread": False,
+            "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000,
+            "isolation_level": "IMMEDIATE",
+        }
     else:
         kwargs.update(pool_size=10, max_overflow=20, pool_pre_ping=True)
         if url.startswith("postgresql"):
@@ -75,6 +95,7 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
     engine = create_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "savepoint", _sqlite_savepoint)
     return engine
 
 

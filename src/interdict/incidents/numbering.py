@@ -47,12 +47,12 @@ def _take_numbers(session: Session, org_id: uuid.UUID, year: int, count: int) ->
     """Reserve ``count`` consecutive numbers of (organisation, year) from its counter; returns the first.
 
     The counter row stays locked until the transaction ends (concurrent creations of the same unit wait, and
-    two takes in one transaction are consecutive). On PostgreSQL one ``UPDATE … RETURNING`` takes them;
-    elsewhere (SQLite, older versions without RETURNING) a locked read and an update.
+    two takes in one transaction are consecutive). One ``UPDATE … RETURNING`` takes them (PostgreSQL, SQLite
+    3.35+); elsewhere a locked read and an update.
     """
     where = (ReferenceCounter.org_id == org_id, ReferenceCounter.year == year)
     for _attempt in range(3):
-        if session.get_bind().dialect.name == "postgresql":
+        if session.get_bind().dialect.update_returning:
             taken = session.scalar(
                 update(ReferenceCounter)
                 .where(*where)
