@@ -97,8 +97,8 @@ def _port(url: httpx.URL) -> int:
 
 
 def destination(url: httpx.URL, allowed: Sequence[Network], resolve: Resolver) -> list[IPAddress]:
-    """The addresses to connect to for ``url``: all that its host resolves to now, each of them permitted
-    (one that is not refuses the whole URL: which one a connection would use is not ours to choose)."""
+    """The addresses to connect to for ``url``: all that its host resolves to now, each of them permitted (one that
+    is not refuses the whole URL, so an answer mixing a public and an internal address never gets through)."""
     try:
         addresses = list(resolve(_host(url), _port(url)))
     except (OSError, UnicodeError, ValueError) as exc:
