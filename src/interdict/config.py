@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 from pathlib import Path
+from typing import Annotated
 
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from interdict.core.egress import Network, parse_networks
 
 
 class Settings(BaseSettings):
@@ -90,6 +94,21 @@ class Settings(BaseSettings):
         description="Minutes after issue before an unacknowledged alert escalates to the unit's head, per urgency.",
     )
 
+    @field_validator("webhook_allowed_networks", mode="before")
+    @classmethod
+    def _networks(cls, value: object) -> list[str]:
+        if isinstance(value, str):
+            text = value.strip()
+            value = json.loads(text) if text.startswith("[") else text.replace(",", " ").split()
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ValueError("give networks in CIDR notation, e.g. 10.20.0.0/16,fd12:3456::/48")
+        parse_networks(value)  # ValueError names the bad entry
+        return [v.strip() for v in value if v.strip()]
+
+    @property
+    def webhook_networks(self) -> tuple[Network, ...]:
+        return parse_networks(self.webhook_allowed_networks)
+
     @field_validator("alert_remind_minutes", "alert_escalate_minutes")
     @classmethod
     def _per_urgency(cls, value: dict[str, int]) -> dict[str, int]:
@@ -136,6 +155,12 @@ class Settings(BaseSettings):
     )
     digest_hour: int = Field(default=1, ge=0, le=23, description="Default hour (UTC) of the daily digest.")
     webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    webhook_allowed_networks: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Networks (CIDR, comma-separated or a JSON list, e.g. 10.20.0.0/16,fd12:3456::/48) that webhooks "
+        "may reach although they are not public: an agency's own internal receivers. Loopback, private, link-local "
+        "and other non-public addresses are refused otherwise.",
+    )
     stream_poll_seconds: float = Field(
         default=0.25, gt=0, le=10, description="How often the live stream looks for new notifications."
     )

@@ -4,6 +4,7 @@ delivery configuration switched to e-mail for the test."""
 
 from __future__ import annotations
 
+import contextlib
 import email
 import email.policy
 import socket
@@ -19,10 +20,12 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
+from fastapi import FastAPI
 from sqlalchemy import select, update
 
 from interdict.accounts.models import User
 from interdict.core.db import unit_of_work
+from interdict.core.egress import parse_networks
 from interdict.notifications import delivery, service
 from interdict.notifications import email as email_channel
 from interdict.notifications.models import Notification
@@ -101,14 +104,45 @@ def smtp_config(port: int, *, mode: str = "full") -> email_channel.SmtpConfig:
     )
 
 
-def dispatch_config(smtp_port: int | None, *, mode: str = "full") -> DispatchConfig:
+# The test receivers listen on 127.0.0.1, which webhooks may not reach by default (it is how a request forgery
+# would reach the server's own services). Tests that deliver to them allow it, as an operator allows an agency's
+# internal receivers with INTERDICT_WEBHOOK_ALLOWED_NETWORKS.
+RECEIVER_NETWORKS = ["127.0.0.1/32"]
+
+
+def dispatch_config(
+    smtp_port: int | None,
+    *,
+    mode: str = "full",
+    webhook_networks: list[str] = RECEIVER_NETWORKS,
+    webhook_timeout: float = 2.0,
+) -> DispatchConfig:
     return DispatchConfig(
         smtp=smtp_config(smtp_port, mode=mode) if smtp_port else None,
         public_url=PUBLIC_URL,
-        webhook_timeout=2.0,
+        webhook_timeout=webhook_timeout,
         max_backoff=300.0,
         give_up=timedelta(hours=72),
+        webhook_allowed=parse_networks(webhook_networks),
     )
+
+
+@contextlib.contextmanager
+def webhook_networks(app: FastAPI, networks: list[str]) -> Iterator[None]:
+    """The server's INTERDICT_WEBHOOK_ALLOWED_NETWORKS for the duration (registration and enabling read it)."""
+    before = app.state.settings
+    app.state.settings = before.model_copy(update={"webhook_allowed_networks": networks})
+    try:
+        yield
+    finally:
+        app.state.settings = before
+
+
+@pytest.fixture
+def internal_receivers(world: World) -> Iterator[None]:
+    """The operator allows the test receivers' network (127.0.0.1) for webhook endpoints."""
+    with webhook_networks(world.app, RECEIVER_NETWORKS):
+        yield
 
 
 @pytest.fixture
@@ -136,6 +170,7 @@ class Receiver:
 
     port: int
     status: int = 200
+    location: str | None = None  # sent with the answer (a redirect)
     hang: threading.Event = field(default_factory=threading.Event)
     received: list[Received] = field(default_factory=list)
     server: ThreadingHTTPServer | None = None
@@ -158,6 +193,8 @@ class Receiver:
                     time.sleep(30)  # the sender times out (or is killed) first
                     return
                 self.send_response(status)
+                if receiver.location:
+                    self.send_header("location", receiver.location)
                 self.send_header("content-length", "0")
                 self.end_headers()
 

@@ -15,10 +15,11 @@ from interdict.accounts import service as accounts
 from interdict.accounts.schemas import OrganisationCreate, UserCreate
 from interdict.core.clock import utcnow
 from interdict.core.db import make_engine, make_sessionmaker, unit_of_work
+from interdict.core.egress import parse_networks
 from interdict.notifications import webhooks
 from interdict.notifications.models import NotificationDelivery
 from tests.conftest import PASSWORD, prepared_database
-from tests.notifications.conftest import Receiver
+from tests.notifications.conftest import RECEIVER_NETWORKS, Receiver
 
 
 def test_dispatch_once_sends_what_is_due(tmp_path: Path, receiver: Receiver) -> None:
@@ -31,15 +32,25 @@ def test_dispatch_once_sends_what_is_due(tmp_path: Path, receiver: Receiver) -> 
             s, OrganisationCreate(code="VNC", name="Vietnam Customs", kind="agency", country="VN")
         )
         user = accounts.create_user(
-            s, UserCreate(username="duty.officer", full_name="Duty", role="officer", org_code="VNC", password=PASSWORD)
+            s, UserCreate(username="duty.officer", full_name="Duty", role="admin", org_code="VNC", password=PASSWORD)
         )
         subject = accounts.subject_for_user(s, user, channel="api")
         endpoint, secret = webhooks.create_endpoint(
-            s, subject, name="Case system", url=receiver.url, kinds=None, now=utcnow()
+            s,
+            subject,
+            name="Case system",
+            url=receiver.url,
+            kinds=None,
+            now=utcnow(),
+            allowed=parse_networks(RECEIVER_NETWORKS),
         )
         row = webhooks.plan_test(s, subject, endpoint.id, now=utcnow())
     env = {k: v for k, v in os.environ.items() if not k.startswith("INTERDICT_")}
-    env.update(INTERDICT_DATABASE_URL=url, INTERDICT_DATA_DIR=str(tmp_path / "data"))
+    env.update(
+        INTERDICT_DATABASE_URL=url,
+        INTERDICT_DATA_DIR=str(tmp_path / "data"),
+        INTERDICT_WEBHOOK_ALLOWED_NETWORKS=",".join(RECEIVER_NETWORKS),  # the receiver listens on 127.0.0.1
+    )
     r = subprocess.run(
         [sys.executable, "-m", "interdict", "notifications", "dispatch", "--once"],
         env=env,

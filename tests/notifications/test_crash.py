@@ -24,10 +24,11 @@ from interdict.accounts import service as accounts
 from interdict.accounts.schemas import OrganisationCreate, TokenCreate, UserCreate
 from interdict.core.clock import utcnow
 from interdict.core.db import make_engine, make_sessionmaker, unit_of_work
+from interdict.core.egress import parse_networks
 from interdict.notifications import delivery, service, webhooks
 from interdict.notifications.models import Notification, NotificationDelivery
 from tests.conftest import BACKENDS, PASSWORD, prepared_database
-from tests.notifications.conftest import Receiver, free_port
+from tests.notifications.conftest import RECEIVER_NETWORKS, Receiver, free_port
 from tests.notifications.records import REF_TYPE
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -45,6 +46,7 @@ def _start(url: str, data_dir: Path, port: int) -> subprocess.Popen[bytes]:
         PYTHONPATH=os.pathsep.join([str(ROOT / "src"), str(ROOT)]),
         INTERDICT_DATABASE_URL=url,
         INTERDICT_DATA_DIR=str(data_dir),
+        INTERDICT_WEBHOOK_ALLOWED_NETWORKS=json.dumps(RECEIVER_NETWORKS),  # the receiver listens on 127.0.0.1
         INTERDICT_SECRET_KEY=SECRET,
         INTERDICT_LINKAGE_WORKER="false",
         INTERDICT_DELIVERY_INTERVAL_SECONDS="0.2",
@@ -102,13 +104,19 @@ def test_a_killed_server_loses_no_delivery_and_duplicates_no_notification(databa
             )
             user = accounts.create_user(
                 s,
-                UserCreate(
-                    username="duty.officer", full_name="Duty", role="officer", org_code="VNC", password=PASSWORD
-                ),
+                UserCreate(username="duty.officer", full_name="Duty", role="admin", org_code="VNC", password=PASSWORD),
             )
             token, _ = accounts.create_api_token(s, user, TokenCreate(name="t", scopes=["read"]), pepper=SECRET)
             subject = accounts.subject_for_user(s, user, channel="api")
-            webhooks.create_endpoint(s, subject, name="Case system", url=receiver.url, kinds=None, now=utcnow())
+            webhooks.create_endpoint(
+                s,
+                subject,
+                name="Case system",
+                url=receiver.url,
+                kinds=None,
+                now=utcnow(),
+                allowed=parse_networks(RECEIVER_NETWORKS),
+            )
         proc = _start(database, tmp_path / "data", port)
         refs = [uuid.uuid4() for _ in range(5)]
 

@@ -1,5 +1,6 @@
 """From alert rows to what a reader is shown (API and pages): persons only where the reader may see them,
-linked incidents and responses only as far as the reader may read them, tracking for the issuing unit."""
+linked incidents and responses only as far as the reader may read them, tracking for the issuing unit; the members
+of a sharing group that hides them are never named to a reader outside the group owner's tree."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from sqlalchemy.orm import Session
 from interdict.accounts.models import Organisation, User
 from interdict.accounts.subject import Subject
 from interdict.alerts import service as svc
-from interdict.alerts.models import AlertAddressee, RapidAlert
+from interdict.alerts.models import AlertAddressee, AlertResponse, RapidAlert
 from interdict.alerts.schemas import (
     AddresseeRead,
     AlertRead,
@@ -25,8 +26,9 @@ from interdict.incidents.models import Incident
 from interdict.incidents.present import substance_ref
 from interdict.incidents.schemas import OrgRef, SharingGroupRef, SubstanceRef, UserRef
 from interdict.reference.catalogue import get_index
+from interdict.sharing import groups as sharing_groups
 from interdict.sharing.models import SharingGroup
-from interdict.sharing.service import org_root, readable_clause
+from interdict.sharing.service import readable_clause
 
 
 def _users(session: Session, ids: set[uuid.UUID | None]) -> dict[uuid.UUID, UserRef]:
@@ -94,18 +96,21 @@ def to_read(session: Session, subject: Subject, alert: RapidAlert, *, delays: sv
         )
     }
 
+    # Groups whose members the reader may not learn (sharing.groups.sees_members): their members' rows are shown as
+    # one row for the group, with no names, no people and no count; their responses as "a member of" the group.
+    hiding = {g.id: g for g in groups.values() if not sharing_groups.sees_members(session, subject, g)}
+
+    def hidden_group(row: AlertAddressee) -> SharingGroup | None:
+        return hiding.get(row.group_id) if row.group_id and row.org_id != subject.org_id else None
+
+    hidden_orgs = {row.org_id: g for row in rows if (g := hidden_group(row)) is not None}
+
     def row_read(row: AlertAddressee) -> AddresseeRead:
         org = orgs[row.org_id]
         group = groups.get(row.group_id) if row.group_id else None
-        hidden = (
-            group is not None
-            and group.hide_members
-            and org_root(session, group.owner_org_id) != subject.root_org_id
-            and row.org_id != subject.org_id
-        )
         return AddresseeRead(
-            org=None if hidden else _org_ref(org),
-            label=(f"a member of {group.code}" if hidden and group else f"{org.code} — {org.name}"),
+            org=_org_ref(org),
+            label=f"{org.code} — {org.name}",
             source=row.source,
             group=group.code if group else None,
             delivered_at=row.delivered_at,
@@ -117,6 +122,65 @@ def to_read(session: Session, subject: Subject, alert: RapidAlert, *, delays: sv
             reminded_at=row.reminded_at,
             escalated_at=row.escalated_at,
             overdue=is_overdue(alert, row, delays, now),
+        )
+
+    def group_read(group: SharingGroup, members: list[AlertAddressee]) -> AddresseeRead:
+        """The members of a hiding group as one addressee: acknowledged once one of them acknowledged."""
+
+        def first(values: list[datetime | None]) -> datetime | None:
+            return min((v for v in values if v is not None), default=None)
+
+        acknowledged = first([r.acknowledged_at for r in members])
+        return AddresseeRead(
+            org=None,
+            label=f"members of {group.code}",
+            source="group",
+            group=group.code,
+            members_hidden=True,
+            delivered_at=first([r.delivered_at for r in members]),
+            first_read_at=first([r.first_read_at for r in members]),
+            first_read_by=None,
+            acknowledged_at=acknowledged,
+            acknowledged_by=None,
+            responded_at=first([r.responded_at for r in members]),
+            reminded_at=None,
+            escalated_at=None,
+            overdue=acknowledged is None and any(is_overdue(alert, r, delays, now) for r in members),
+        )
+
+    def tracking() -> list[AddresseeRead]:
+        out: list[AddresseeRead] = []
+        folded: set[uuid.UUID] = set()
+        for row in rows:
+            group = hidden_group(row)
+            if group is None:
+                out.append(row_read(row))
+            elif group.id not in folded:
+                folded.add(group.id)
+                out.append(group_read(group, [r for r in rows if hidden_group(r) is group]))
+        return out
+
+    def response_read(r: AlertResponse) -> ResponseRead:
+        group = hidden_orgs.get(r.org_id)
+        if group is not None:
+            return ResponseRead(
+                id=r.id,
+                org=None,
+                user=None,
+                label=f"a member of {group.code}",
+                group=group.code,
+                text=r.text,
+                created_at=r.created_at,
+            )
+        org = orgs[r.org_id]
+        return ResponseRead(
+            id=r.id,
+            org=_org_ref(org),
+            user=users[r.user_id],
+            label=f"{org.code} — {org.name}",
+            text=r.text,
+            created_at=r.created_at,
+            incident=refs.get(r.incident_id) if r.incident_id else None,
         )
 
     mine = next((r for r in rows if r.org_id == subject.org_id), None)
@@ -163,18 +227,8 @@ def to_read(session: Session, subject: Subject, alert: RapidAlert, *, delays: sv
         closed_by=users.get(alert.closed_by_id) if alert.closed_by_id else None,
         close_note=alert.close_note,
         my_unit=row_read(mine) if mine else None,
-        tracking=[row_read(r) for r in rows] if issuer else None,
-        responses=[
-            ResponseRead(
-                id=r.id,
-                org=_org_ref(orgs[r.org_id]),
-                user=users[r.user_id],
-                text=r.text,
-                created_at=r.created_at,
-                incident=refs.get(r.incident_id) if r.incident_id else None,
-            )
-            for r in responses
-        ],
+        tracking=tracking() if issuer else None,
+        responses=[response_read(r) for r in responses],
         can_acknowledge=alert.status == "issued" and mine is not None and mine.acknowledged_at is None,
         can_respond=alert.status == "issued" and can_write and (mine is not None or issuer),
         can_close=alert.status == "issued" and can_write and issuer,

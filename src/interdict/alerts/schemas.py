@@ -131,10 +131,15 @@ class RoutePointRead(BaseModel):
 
 
 class AddresseeRead(BaseModel):
-    org: OrgRef | None = Field(description="None when the unit came through a group whose members are hidden.")
+    org: OrgRef | None = Field(description="None for the members of a group that hides them (see ``members_hidden``).")
     label: str
     source: str
     group: str | None = None
+    members_hidden: bool = Field(
+        default=False,
+        description="One row standing for every member of a group that hides its members from you: the times are "
+        "the first member's (read, acknowledged, responded: by at least one member); who and how many are not shown.",
+    )
     delivered_at: datetime | None
     first_read_at: datetime | None
     first_read_by: UserRef | None
@@ -148,8 +153,10 @@ class AddresseeRead(BaseModel):
 
 class ResponseRead(BaseModel):
     id: uuid.UUID
-    org: OrgRef
-    user: UserRef
+    org: OrgRef | None = Field(description="None when the unit is a member of a group that hides its members.")
+    user: UserRef | None = Field(description="None when the unit is a member of a group that hides its members.")
+    label: str = Field(description="The unit as you may know it: 'CODE — Name', or 'a member of GROUP'.")
+    group: str | None = Field(default=None, description="The hiding group's code when ``org`` is withheld.")
     text: str
     created_at: datetime
     incident: str | None = Field(default=None, description="Reference of the incident recorded from it (if readable).")

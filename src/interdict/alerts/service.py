@@ -36,7 +36,7 @@ from interdict.notifications.models import Notification
 from interdict.reference.catalogue import get_index
 from interdict.sharing import groups as sharing_groups
 from interdict.sharing import service as sharing
-from interdict.sharing.models import SharingGroupMember
+from interdict.sharing.models import SharingGroup, SharingGroupMember
 
 REF_TYPE = "rapid_alert"
 URGENCY_LABELS = {"routine": "ROUTINE", "urgent": "URGENT", "immediate": "IMMEDIATE"}
@@ -290,6 +290,13 @@ def issue_alert(session: Session, subject: Subject, data: AlertCreate, *, now: d
         for i, a in enumerate(addressees)
     ]
     alert.incident_links = [AlertIncident(incident_id=i) for i in incident_ids]
+    shown_groups = {
+        g.id
+        for g in session.scalars(
+            select(SharingGroup).where(SharingGroup.id.in_({a.group_id for a in addressees if a.group_id}))
+        )
+        if sharing_groups.sees_members(session, subject, g)
+    }
     session.add(alert)
     session.flush()
     outbox.emit(session, "alert.issued", alert.id, {"reference": alert.reference})  # watch lists read it
@@ -319,7 +326,8 @@ def issue_alert(session: Session, subject: Subject, data: AlertCreate, *, now: d
             "tlp": alert.tlp,
             "distribution": alert.distribution,
             "share_nominal": alert.share_nominal,
-            "addressees": [a.org.code for a in addressees],
+            # Members of a group that hides them from the issuer are not named (the issuer's auditors read this).
+            "addressees": [a.org.code for a in addressees if a.group_id is None or a.group_id in shown_groups],
             "groups": list(data.groups),
             "incidents": len(incident_ids),
         },
@@ -738,7 +746,8 @@ def tick(session: Session, now: datetime, delays: Delays) -> TickResult:
             # TLP:RED goes to named recipients only: it never climbs to the parent organisation.
             targets, via = escalation_targets(session, org, allow_parent=alert.tlp != "RED")
             if via is not None and via.id != org.id:
-                _add_escalation_addressee(session, alert, via, now)
+                # Told because a group member did not acknowledge: it stands for that member (hidden with it).
+                _add_escalation_addressee(session, alert, via, now, group_id=row.group_id)
             notifications.notify(
                 session,
                 user_ids=targets,
@@ -762,13 +771,19 @@ def tick(session: Session, now: datetime, delays: Delays) -> TickResult:
                 summary=f"{org.code} did not acknowledge; told {len(targets)} user(s)"
                 + (f" of {via.code}" if via is not None else ""),
                 channel="system",
+                # The unacknowledging unit's auditors read it (an entry of no organisation is read by every
+                # auditor, and would tell them who an alert was addressed to).
+                actor_org_id=org.id,
             )
     session.flush()
     return result
 
 
-def _add_escalation_addressee(session: Session, alert: RapidAlert, org: Organisation, now: datetime) -> None:
-    """The parent organisation is told: it becomes an addressee (so its head can read the alert)."""
+def _add_escalation_addressee(
+    session: Session, alert: RapidAlert, org: Organisation, now: datetime, *, group_id: uuid.UUID | None
+) -> None:
+    """The parent organisation is told: it becomes an addressee (so its head can read the alert), under the group
+    the unacknowledging unit was addressed through (if its members are hidden, so is the parent)."""
     exists_row = session.scalar(
         select(AlertAddressee.id).where(AlertAddressee.alert_id == alert.id, AlertAddressee.org_id == org.id)
     )
@@ -780,6 +795,7 @@ def _add_escalation_addressee(session: Session, alert: RapidAlert, org: Organisa
                 org_id=org.id,
                 seq=seq + 1,
                 source="escalation",
+                group_id=group_id,
                 added_at=now,
                 delivered_at=now,
                 escalated_to=[],

@@ -136,11 +136,18 @@ def list_webhooks(db: SessionDep, subject: SubjectDep) -> list[EndpointOut]:
 
 
 @router.post("/webhooks", response_model=EndpointCreated, status_code=201)
-def create_webhook(body: EndpointIn, db: SessionDep, subject: WriterDep) -> EndpointCreated:
-    """A new endpoint for your notifications; the answer holds its signing secret, shown this once."""
+def create_webhook(body: EndpointIn, db: SessionDep, subject: WriterDep, settings: SettingsDep) -> EndpointCreated:
+    """Administrators: a new endpoint for your notifications; the answer holds its signing secret, shown this once.
+    The URL's host must resolve to public addresses only, or to a network the operator allowed."""
     own_account(subject)
     endpoint, secret = webhooks.create_endpoint(
-        db, subject, name=body.name, url=body.url, kinds=body.kinds, now=utcnow()
+        db,
+        subject,
+        name=body.name,
+        url=body.url,
+        kinds=body.kinds,
+        now=utcnow(),
+        allowed=settings.webhook_networks,
     )
     audit_endpoint(
         db, subject, "webhook.create", endpoint.id, endpoint.name, {"url": endpoint.url, "kinds": endpoint.kinds}
@@ -165,9 +172,10 @@ def disable_webhook(endpoint_id: uuid.UUID, db: SessionDep, subject: WriterDep) 
 
 
 @router.post("/webhooks/{endpoint_id}/enable", response_model=EndpointOut)
-def enable_webhook(endpoint_id: uuid.UUID, db: SessionDep, subject: WriterDep) -> EndpointOut:
+def enable_webhook(endpoint_id: uuid.UUID, db: SessionDep, subject: WriterDep, settings: SettingsDep) -> EndpointOut:
+    """Administrators: enable your endpoint again (its URL is checked again, as at registration)."""
     own_account(subject)
-    endpoint = webhooks.set_active(db, subject, endpoint_id, True, now=utcnow())
+    endpoint = webhooks.set_active(db, subject, endpoint_id, True, now=utcnow(), allowed=settings.webhook_networks)
     audit_endpoint(db, subject, "webhook.enable", endpoint.id, endpoint.name, {"active": True})
     return EndpointOut.model_validate(endpoint)
 

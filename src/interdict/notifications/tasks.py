@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import httpx
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -32,6 +31,7 @@ from interdict.config import Settings
 from interdict.core import worker
 from interdict.core.clock import utcnow
 from interdict.core.db import unit_of_work
+from interdict.core.egress import Network
 from interdict.notifications import email, webhooks
 from interdict.notifications.models import Notification, NotificationDelivery, WebhookEndpoint
 from interdict.notifications.service import Rendered, recipient, render
@@ -48,6 +48,8 @@ class DispatchConfig:
     webhook_timeout: float
     max_backoff: float
     give_up: timedelta
+    # Networks webhooks may reach although they are not public (INTERDICT_WEBHOOK_ALLOWED_NETWORKS).
+    webhook_allowed: tuple[Network, ...] = ()
 
     @classmethod
     def from_settings(cls, s: Settings) -> DispatchConfig:
@@ -57,6 +59,7 @@ class DispatchConfig:
             webhook_timeout=s.webhook_timeout_seconds,
             max_backoff=s.delivery_max_backoff_seconds,
             give_up=timedelta(hours=s.delivery_give_up_hours),
+            webhook_allowed=s.webhook_networks,
         )
 
     def lease(self, position: int) -> timedelta:
@@ -162,7 +165,7 @@ def _send_email(session: Session, cfg: DispatchConfig, row: NotificationDelivery
 
 
 def _send_webhook(
-    session: Session, cfg: DispatchConfig, client: httpx.Client, row: NotificationDelivery, now: datetime
+    session: Session, cfg: DispatchConfig, sender: webhooks.Sender, row: NotificationDelivery, now: datetime
 ) -> Outcome:
     endpoint = session.get(WebhookEndpoint, row.endpoint_id) if row.endpoint_id is not None else None
     if endpoint is None or not endpoint.active:
@@ -176,7 +179,7 @@ def _send_webhook(
             return Outcome("withheld", "the endpoint's owner may not read the record")
         note, rendered = items[0]
     body = webhooks.payload(row, note, rendered, public_url=cfg.public_url, now=now)
-    result = webhooks.post(client, endpoint.url, endpoint.secret, str(row.id), body)
+    result = sender.post(endpoint.url, endpoint.secret, str(row.id), body)
     if result.ok:
         return Outcome("sent")
     return Outcome("retry", result.error, unreachable=result.unreachable)
@@ -214,7 +217,7 @@ def dispatch_due(factory: sessionmaker[Session], cfg: DispatchConfig, *, now: da
     if not claimed:
         return 0
     unreachable: dict[Any, str] = {}  # endpoint (or "smtp") -> error: the rest of the batch waits for it
-    with httpx.Client(timeout=cfg.webhook_timeout, follow_redirects=False) as client:
+    with webhooks.Sender(timeout=cfg.webhook_timeout, allowed=cfg.webhook_allowed) as sender:
         for delivery_id, attempt in claimed.items():
             with unit_of_work(factory) as session:
                 row = session.get(NotificationDelivery, delivery_id, with_for_update=True)
@@ -226,7 +229,7 @@ def dispatch_due(factory: sessionmaker[Session], cfg: DispatchConfig, *, now: da
                 elif row.channel == "email":
                     outcome = _send_email(session, cfg, row)
                 else:
-                    outcome = _send_webhook(session, cfg, client, row, now)
+                    outcome = _send_webhook(session, cfg, sender, row, now)
                 if outcome.unreachable and outcome.error:
                     unreachable[key] = outcome.error
                 _record(session, cfg, row, outcome, now)

@@ -69,6 +69,13 @@ def resolve_group(
     return pick_group(distribution, code, my_groups(session, subject), current=current)
 
 
+def sees_members(session: Session, subject: Subject, group: SharingGroup) -> bool:
+    """THE rule for who learns a group's membership: everyone while the group shows its members; with
+    ``hide_members``, only the owner's organisation tree (which manages it). Everything that could reveal a hidden
+    member (the member list, rapid-alert tracking, responses, audit entries) asks this."""
+    return not group.hide_members or org_root(session, group.owner_org_id) == subject.root_org_id
+
+
 def _manages(session: Session, subject: Subject, group: SharingGroup) -> bool:
     return subject.is_admin and org_root(session, group.owner_org_id) == subject.root_org_id
 
@@ -157,7 +164,7 @@ def to_read(session: Session, subject: Subject, group: SharingGroup) -> SharingG
             select(Organisation).where(Organisation.id.in_({m.org_id for m in group.members} | {group.owner_org_id}))
         )
     }
-    show = not group.hide_members or org_root(session, group.owner_org_id) == subject.root_org_id
+    show = sees_members(session, subject, group)
     members = (
         sorted(
             (

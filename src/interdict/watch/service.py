@@ -37,6 +37,8 @@ from interdict.linkage.service import org_subject
 from interdict.notifications import service as notifications
 from interdict.notifications.models import Notification
 from interdict.reference.catalogue import get_index
+from interdict.sharing.groups import sees_members
+from interdict.sharing.models import SharingGroup
 from interdict.sharing.service import can_see_nominal, decided, readable_clause
 from interdict.watch.matcher import CompiledRule, Hit, ListBook, RuleBook, WatchedValue, entry_key
 from interdict.watch.models import WatchFire, WatchHit, WatchList, WatchListEntry, WatchRule
@@ -703,14 +705,23 @@ def process_events(session: Session, *, limit: int = 200) -> int:
     return len(events)
 
 
-def acknowledgements(session: Session, subject: Subject, incident: Incident) -> list[tuple[str, str, datetime]]:
-    """Who acknowledged alerts about this incident (organisation, user, when): shown to the reporting unit only
-    (the incident's other readers do not learn who watches it)."""
+def acknowledgements(
+    session: Session, subject: Subject, incident: Incident
+) -> list[tuple[str | None, str | None, datetime, str | None]]:
+    """Who acknowledged alerts about this incident (organisation, user, when, and None): shown to the reporting unit
+    only (the incident's other readers do not learn who watches it). An incident shared with a sharing group that
+    hides its members from the reporting unit is read outside the reporter's tree only by members: those are shown
+    as (None, None, when, the group's code), so the member list is not learnt from here."""
     decided("watch-acknowledgements")
     if incident.owner_org_id != subject.org_id:
         return []
+    hiding = None
+    if incident.distribution == "group" and incident.sharing_group_id is not None:
+        group = session.get(SharingGroup, incident.sharing_group_id)
+        if group is not None and not sees_members(session, subject, group):
+            hiding = group.code
     rows = session.execute(
-        select(Organisation.name, User.full_name, Notification.acknowledged_at)
+        select(Organisation.name, Organisation.root_id, Organisation.id, User.full_name, Notification.acknowledged_at)
         .join(User, User.id == Notification.user_id)
         .join(Organisation, Organisation.id == User.org_id)
         .where(
@@ -720,7 +731,15 @@ def acknowledgements(session: Session, subject: Subject, incident: Incident) -> 
         )
         .order_by(Notification.acknowledged_at)
     )
-    return [(org, name, at) for org, name, at in rows if at is not None]
+    out: list[tuple[str | None, str | None, datetime, str | None]] = []
+    for org, root_id, org_id, name, at in rows:
+        if at is None:
+            continue
+        if hiding is not None and (root_id or org_id) != subject.root_org_id:
+            out.append((None, None, at, hiding))
+        else:
+            out.append((org, name, at, None))
+    return out
 
 
 def reset_books() -> None:

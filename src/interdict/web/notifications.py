@@ -113,6 +113,7 @@ def _settings_context(db: SessionDep, subject: WebSubject, settings: SettingsDep
         "errors": {},
         "webhook_errors": {},
         "webhook_values": {},
+        "endpoint_errors": {},
         "new_secret": None,
         "saved": False,
     }
@@ -164,7 +165,13 @@ def create_webhook(
     kinds = [k for k in values["kinds"].replace(",", " ").split() if k]
     try:
         endpoint, secret = webhooks.create_endpoint(
-            db, subject, name=values["name"], url=values["url"], kinds=kinds or None, now=utcnow()
+            db,
+            subject,
+            name=values["name"],
+            url=values["url"],
+            kinds=kinds or None,
+            now=utcnow(),
+            allowed=settings.webhook_networks,
         )
     except InvalidInput as exc:
         ctx = _settings_context(db, subject, settings)
@@ -184,7 +191,13 @@ def create_webhook(
 
 @router.post("/account/webhooks/{endpoint_id}/{action}")
 def webhook_action(
-    endpoint_id: uuid.UUID, action: str, db: SessionDep, subject: WebSubject, form: CheckedForm
+    endpoint_id: uuid.UUID,
+    action: str,
+    request: Request,
+    db: SessionDep,
+    subject: WebSubject,
+    settings: SettingsDep,
+    form: CheckedForm,
 ) -> Response:
     own_account(subject)
     if action == "test":
@@ -192,7 +205,18 @@ def webhook_action(
         return RedirectResponse(f"/account/webhooks/{endpoint_id}?flash=test", status_code=303)
     if action not in ("disable", "enable"):
         raise NotFound("no such action")
-    endpoint = webhooks.set_active(db, subject, endpoint_id, action == "enable", now=utcnow())
+    try:
+        endpoint = webhooks.set_active(
+            db, subject, endpoint_id, action == "enable", now=utcnow(), allowed=settings.webhook_networks
+        )
+    except InvalidInput as exc:  # enabling an endpoint whose address may no longer be reached
+        ctx = _settings_context(db, subject, settings)
+        return render(
+            request,
+            "notifications/settings.html",
+            {**ctx, "endpoint_errors": {str(endpoint_id): [e.msg for e in exc.errors]}},
+            status_code=422,
+        )
     audit_endpoint(db, subject, f"webhook.{action}", endpoint.id, endpoint.name, {"active": endpoint.active})
     return RedirectResponse("/account/notifications", status_code=303)
 
