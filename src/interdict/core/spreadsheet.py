@@ -43,12 +43,10 @@ _NUMBER = re.compile(NUMBER_PATTERN)
 _is_number = _NUMBER.fullmatch
 _NEEDS_QUOTE = FORMULA_STARTS | {QUOTE}
 
-Cell = str | int | float | Decimal | None
-
 
 def neutralise(text: str) -> str:
     """``text`` as a spreadsheet cell that is never a formula (see the module's rule)."""
-    if text and text[0] in _NEEDS_QUOTE and not _NUMBER.fullmatch(text):
+    if text and text[0] in _NEEDS_QUOTE and not _is_number(text):
         return QUOTE + text
     return text
 
@@ -76,7 +74,7 @@ def safe(value: object) -> Any:
         return neutralise(value)
     if value is None or isinstance(value, bool | int | float | Decimal):
         return value
-    return neutralise(value if isinstance(value, str) else str(value))
+    return neutralise(str(value))
 
 
 class Writer:
