@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import ipaddress
 import secrets
 from pathlib import Path
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 class Settings(BaseSettings):
@@ -30,6 +33,16 @@ class Settings(BaseSettings):
     login_address_failures: int = Field(default=20, ge=1, description="Failed sign-ins that lock a client address.")
     login_window_minutes: int = Field(default=15, ge=1)
     login_lockout_minutes: int = Field(default=15, ge=1)
+    login_second_factor_failures: int = Field(
+        default=5,
+        ge=1,
+        description="Wrong two-factor or recovery codes that lock an account (a right password does not reset them).",
+    )
+    trusted_proxies: str = Field(
+        default="",
+        description="Reverse proxies (addresses or CIDR networks, comma-separated) whose X-Forwarded-For and "
+        "X-Forwarded-Proto headers are believed; default: none (the direct peer is the client).",
+    )
     cookie_secure: bool | None = Field(
         default=None, description="Force the Secure cookie flag; default: set when the request is HTTPS."
     )
@@ -175,6 +188,23 @@ class Settings(BaseSettings):
     targeting_retrain_mapping: str | None = Field(
         default=None, description="Mapping (file or shipped name) the scheduled retrain fits with."
     )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        for item in value.split(","):
+            if item.strip():
+                try:
+                    ipaddress.ip_network(item.strip(), strict=False)
+                except ValueError:
+                    raise ValueError(f"'{item.strip()}' is not an IP address or CIDR network") from None
+        return value
+
+    @property
+    def trusted_proxy_networks(self) -> tuple[IPNetwork, ...]:
+        return tuple(
+            ipaddress.ip_network(i.strip(), strict=False) for i in self.trusted_proxies.split(",") if i.strip()
+        )
 
     @property
     def oidc_enabled(self) -> bool:
