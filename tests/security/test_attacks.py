@@ -290,6 +290,7 @@ def test_a_forged_cross_site_login_is_refused(client: TestClient, world: World) 
     assert forger.post("/login", data={**form, "csrf_token": "x" * 43}, follow_redirects=False).status_code == 403
     refusals = [e for e in entries_after(client.app, mark) if e.action == "auth.login_failed"]  # type: ignore[arg-type]
     assert len(refusals) == 5 and all("CSRF" in e.summary for e in refusals)
+    assert all(e.actor_user_id and e.actor_org_id for e in refusals)  # the account's auditors see them, no others
     with unit_of_work(client.app.state.sessionmaker) as s:  # type: ignore[attr-defined]
         assert s.get(LoginThrottle, "account:officer.hp") is None  # a forged post counts toward no lockout
     r = post_login(client, "officer.hp", PASSWORD, "/dashboard", follow_redirects=False)

@@ -261,16 +261,11 @@ def login(
     ip = client_ip(request)
     if not login_csrf_ok(request, csrf_token):
         # A login posted from another site (login CSRF), or a page left open too long: nothing is checked or
-        # counted; the page comes back with a fresh token.
-        audit.record(
-            db,
-            None,
-            "auth.login_failed",
-            actor_username=username.strip().lower()[:64] or None,
-            channel="web",
-            ip=ip,
-            summary="refused: the login form did not come from this browser's login page (missing or wrong CSRF token)",
-        )
+        # counted; the page comes back with a fresh token. Audited as the account named, if there is one (its
+        # organisation's auditors see it).
+        known = service.get_user_by_username(db, username) if username.strip() else None
+        why = "refused: the login form did not come from this browser's login page (missing or wrong CSRF token)"
+        record_failure(request, db, settings, username, known, why, [], "")
         return login_page_response(request, settings, next, username, FORGED, status_code=403)
     failed_page = login_page_response(request, settings, next, username, LOGIN_FAILED, status_code=401)
     if throttle.blocked(db, username, ip):
