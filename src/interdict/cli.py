@@ -224,7 +224,9 @@ def serve(
         port=port,
         workers=workers,
         log_level="warning",
-        proxy_headers=True,
+        # X-Forwarded-* are read by the application, and only from INTERDICT_TRUSTED_PROXIES (core/proxy.py):
+        # uvicorn's own handling would believe them from any local peer.
+        proxy_headers=False,
         # Open live streams (Server-Sent Events) never end by themselves: on shutdown, close them after 5 s
         # (browsers reconnect to another process and resume with Last-Event-ID).
         timeout_graceful_shutdown=5,
@@ -265,7 +267,14 @@ def demo(
     if not no_serve:
         import uvicorn
 
-        uvicorn.run("interdict.app:create_app", factory=True, host=host, port=port, log_level="warning")
+        uvicorn.run(
+            "interdict.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            log_level="warning",
+            proxy_headers=False,  # only INTERDICT_TRUSTED_PROXIES are believed (core/proxy.py)
+        )
 
 
 def _progress() -> Progress:

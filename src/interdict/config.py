@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import secrets
 from pathlib import Path
@@ -11,6 +12,8 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from interdict.core.egress import Network, parse_networks
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 class Settings(BaseSettings):
@@ -34,6 +37,16 @@ class Settings(BaseSettings):
     login_address_failures: int = Field(default=20, ge=1, description="Failed sign-ins that lock a client address.")
     login_window_minutes: int = Field(default=15, ge=1)
     login_lockout_minutes: int = Field(default=15, ge=1)
+    login_second_factor_failures: int = Field(
+        default=5,
+        ge=1,
+        description="Wrong two-factor or recovery codes that lock an account (a right password does not reset them).",
+    )
+    trusted_proxies: str = Field(
+        default="",
+        description="Reverse proxies (addresses or CIDR networks, comma-separated) whose X-Forwarded-For and "
+        "X-Forwarded-Proto headers are believed; default: none (the direct peer is the client).",
+    )
     cookie_secure: bool | None = Field(
         default=None, description="Force the Secure cookie flag; default: set when the request is HTTPS."
     )
@@ -200,6 +213,23 @@ class Settings(BaseSettings):
     targeting_retrain_mapping: str | None = Field(
         default=None, description="Mapping (file or shipped name) the scheduled retrain fits with."
     )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        for item in value.split(","):
+            if item.strip():
+                try:
+                    ipaddress.ip_network(item.strip(), strict=False)
+                except ValueError:
+                    raise ValueError(f"'{item.strip()}' is not an IP address or CIDR network") from None
+        return value
+
+    @property
+    def trusted_proxy_networks(self) -> tuple[IPNetwork, ...]:
+        return tuple(
+            ipaddress.ip_network(i.strip(), strict=False) for i in self.trusted_proxies.split(",") if i.strip()
+        )
 
     @property
     def oidc_enabled(self) -> bool:

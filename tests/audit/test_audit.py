@@ -25,7 +25,7 @@ from interdict.audit.models import AuditEntry
 from interdict.core import migrate
 from interdict.core.db import make_engine, make_sessionmaker, unit_of_work
 from tests.conftest import BACKENDS, PASSWORD, World, _create_pg_database, _drop_pg_database, minimal_incident
-from tests.web.test_pages import login
+from tests.web.test_pages import login, post_login
 
 
 def last_seq(world: World) -> int:
@@ -75,8 +75,8 @@ def test_changes_reads_of_person_data_and_exports_are_recorded(client: TestClien
 
 def test_logins_failed_logins_and_logout_are_recorded(client: TestClient, world: World) -> None:
     mark = last_seq(world)
-    client.post("/login", data={"username": "officer.hp", "password": "wrong password!"})
-    client.post("/login", data={"username": "nobody.here", "password": "whatever it is"})
+    post_login(client, "officer.hp", "wrong password!")
+    post_login(client, "nobody.here", "whatever it is")
     csrf = login(client, "officer.hp")
     client.post("/logout", data={"csrf_token": csrf})
     got = [(e.action, e.actor_username, e.channel) for e in entries_since(world, mark)]

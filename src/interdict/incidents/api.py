@@ -10,7 +10,7 @@ from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from interdict.accounts.deps import SubjectDep, WriterDep
+from interdict.accounts.deps import ReaderDep, SubjectDep, WriterDep
 from interdict.audit import service as audit
 from interdict.core.deps import SessionDep, SettingsDep
 from interdict.core.filters import Condition, Group, conditions
@@ -177,7 +177,7 @@ def list_incidents(
 
 
 @router.post("/search", response_model=Page[IncidentSummary])
-def search_incidents(body: SearchRequest, db: SessionDep, subject: SubjectDep) -> Page[IncidentSummary]:
+def search_incidents(body: SearchRequest, db: SessionDep, subject: ReaderDep) -> Page[IncidentSummary]:
     """Search with a filter tree in the shared filter language (the same one watch rules use)."""
     result = svc.search_incidents(
         db,
