@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import secrets
 from pathlib import Path
@@ -12,8 +11,6 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from interdict.core.egress import Network, parse_networks
-
-IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 class Settings(BaseSettings):
@@ -42,10 +39,10 @@ class Settings(BaseSettings):
         ge=1,
         description="Wrong two-factor or recovery codes that lock an account (a right password does not reset them).",
     )
-    trusted_proxies: str = Field(
-        default="",
-        description="Reverse proxies (addresses or CIDR networks, comma-separated) whose X-Forwarded-For and "
-        "X-Forwarded-Proto headers are believed; default: none (the direct peer is the client).",
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Reverse proxies (addresses or CIDR networks, comma-separated or a JSON list) whose "
+        "X-Forwarded-For and X-Forwarded-Proto headers are believed; default: none (the direct peer is the client).",
     )
     cookie_secure: bool | None = Field(
         default=None, description="Force the Secure cookie flag; default: set when the request is HTTPS."
@@ -107,7 +104,7 @@ class Settings(BaseSettings):
         description="Minutes after issue before an unacknowledged alert escalates to the unit's head, per urgency.",
     )
 
-    @field_validator("webhook_allowed_networks", mode="before")
+    @field_validator("webhook_allowed_networks", "trusted_proxies", mode="before")
     @classmethod
     def _networks(cls, value: object) -> list[str]:
         if isinstance(value, str):
@@ -214,22 +211,9 @@ class Settings(BaseSettings):
         default=None, description="Mapping (file or shipped name) the scheduled retrain fits with."
     )
 
-    @field_validator("trusted_proxies")
-    @classmethod
-    def _networks(cls, value: str) -> str:
-        for item in value.split(","):
-            if item.strip():
-                try:
-                    ipaddress.ip_network(item.strip(), strict=False)
-                except ValueError:
-                    raise ValueError(f"'{item.strip()}' is not an IP address or CIDR network") from None
-        return value
-
     @property
-    def trusted_proxy_networks(self) -> tuple[IPNetwork, ...]:
-        return tuple(
-            ipaddress.ip_network(i.strip(), strict=False) for i in self.trusted_proxies.split(",") if i.strip()
-        )
+    def trusted_proxy_networks(self) -> tuple[Network, ...]:
+        return parse_networks(self.trusted_proxies)
 
     @property
     def oidc_enabled(self) -> bool:

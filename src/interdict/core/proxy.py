@@ -13,7 +13,7 @@ import ipaddress
 from collections.abc import Iterable
 from typing import Any
 
-from interdict.config import IPNetwork
+from interdict.core.egress import Network as IPNetwork
 
 FORWARDED_HEADERS = frozenset(
     {b"x-forwarded-for", b"x-forwarded-proto", b"x-forwarded-host", b"x-forwarded-port", b"x-real-ip", b"forwarded"}
