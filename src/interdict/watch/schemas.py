@@ -94,6 +94,10 @@ class HitRead(BaseModel):
     matched: str
     score: float
     hit_at: datetime
+    nominal: bool = Field(
+        default=False,
+        description="Matched a natural person's data in the incident (nominal data; reading it is audited).",
+    )
 
 
 class WatchListRead(BaseModel):
