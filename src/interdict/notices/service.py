@@ -33,7 +33,7 @@ from interdict.core.errors import (
     from_validation_error,
 )
 from interdict.core.pagination import PageParams, Slice
-from interdict.core.text import search_document, tokens
+from interdict.core.text import search_document, strip_bidi, tokens
 from interdict.entities.models import Entity
 from interdict.incidents import attachments as files
 from interdict.incidents import service as incidents
@@ -792,7 +792,7 @@ def add_attachment(
         size=len(upload.data),
         sha256=upload.sha256,
         storage_key=files.store_upload(storage, upload),
-        description=(description or "").strip()[:300] or None,
+        description=strip_bidi(description or "").strip()[:300] or None,
         created_by_id=subject.user_id,
         created_at=utcnow(),
     )
