@@ -1001,12 +1001,17 @@ def linked_incidents(session: Session, subject: Subject, ids: list[uuid.UUID]) -
 
 def linked_entities(session: Session, subject: Subject, ids: list[uuid.UUID]) -> list[tuple[Entity, str]]:
     """The linked entities the subject may see, each named as written in an incident the subject may read
-    (persons only where it may see them: linkage.graph.visible_entities)."""
+    (persons only where it may see them: linkage.graph.visible_entities); showing a person's is audited as a read of
+    the incident it is written as in."""
     from interdict.linkage.graph import visible_entities
+    from interdict.linkage.service import label_reads
 
     labels = visible_entities(session, subject, ids)
     entities = {e.id: e for e in session.scalars(select(Entity).where(Entity.id.in_(list(labels))))}
-    return [(entities[i], labels[i][1]) for i in ids if i in labels and i in entities]
+    shown = [(entities[i], labels[i][1]) for i in ids if i in labels and i in entities]
+    persons = {e.id: label for e, label in shown if e.nominal}  # a person's name or value, as written in an incident
+    incidents.record_nominal_reads(session, subject, label_reads(session, subject, persons), where="a warning notice")
+    return shown
 
 
 # --- read shapes --------------------------------------------------------------------------------
