@@ -133,3 +133,39 @@ def test_webhooks_audit_the_persons_they_post_as_the_owners_read(
     assert [(e.object_label, e.actor_username, e.summary) for e in got] == [
         (inc["reference"], "analyst", "1 natural person(s) shown in webhook endpoint case system of analyst")
     ]
+
+
+def test_a_watched_person_in_a_rapid_alert_is_an_audited_read_of_the_alert(client: TestClient, world: World) -> None:
+    """A watch-list notification about a rapid alert shows the person to look for as the alert writes it: the read
+    is recorded against the alert (alert.read_nominal); Cambodia, reading the alert without its persons, is told
+    through the container only and records nothing."""
+    from tests.alerts.conftest import alert_body
+
+    for user in ("analyst", "officer.kh"):
+        r = client.post("/api/v1/watch/lists", json={"name": f"watched by {user}"}, headers=world.h(user))
+        for kind, value in (("person", "Le Van Tam"), ("container", "CSQU3054383")):
+            e = client.post(
+                f"/api/v1/watch/lists/{r.json()['id']}/entries",
+                json={"kind": kind, "value": value, "reason": "tip-off"},
+                headers=world.h(user),
+            )
+            assert e.status_code == 201, e.text
+    body = alert_body(
+        addressees=["VNC-ASID"],
+        distribution="all",
+        tlp="GREEN",
+        share_nominal=False,
+        persons=[{"name": PERSON["name"]}],
+    )
+    r = client.post("/api/v1/alerts", json=body, headers=world.h("officer.hp"))
+    assert r.status_code == 201, r.text
+    alert = r.json()
+    fire(world.app.state.sessionmaker)
+    mark = last_seq(world)
+    assert "Lê Văn Tám" in client.get("/api/v1/notifications", headers=world.h("analyst")).text
+    got = [(e.action, e.object_label, e.summary) for e in entries_since(world, mark)]
+    assert got == [("alert.read_nominal", alert["reference"], "1 natural person(s) shown in the notification list")]
+    mark = last_seq(world)
+    text = client.get("/api/v1/notifications", headers=world.h("officer.kh")).text
+    assert "CSQU3054383" in text and "Lê Văn Tám" not in text
+    assert entries_since(world, mark) == []
