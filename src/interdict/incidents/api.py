@@ -284,7 +284,12 @@ def change_sharing(incident_id: str, body: SharingChange, db: SessionDep, subjec
 
 @router.get("/{incident_id}/history", response_model=list[VersionRead])
 def incident_history(incident_id: str, db: SessionDep, subject: SubjectDep) -> list[VersionRead]:
+    """The versions of the incident, newest first, with what changed (persons only where you may see them;
+    reading them is audited)."""
     versions = svc.history(db, subject, incident_id)
+    persons = svc.persons_in_history(versions)
+    if persons:
+        svc.record_nominal_read(db, subject, svc.get_incident(db, subject, incident_id), len(persons), where="history")
     users = svc.users_by_id(db, {v.changed_by_id for v in versions})
     return [
         VersionRead(
