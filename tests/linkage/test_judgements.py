@@ -231,7 +231,7 @@ def test_judgements_made_before_are_given_to_their_judges_agency(kind: str, tmp_
             )
             for username, role, org in (
                 ("own.officer", "officer", "OWN-U"),
-                ("own.analyst", "analyst", "OWN"),
+                ("own.analyst", "analyst", "OWN-U"),  # a unit's judgements are its agency's
                 ("part.analyst", "analyst", "PART"),
             ):
                 accounts.create_user(
@@ -293,7 +293,7 @@ def test_judgements_made_before_are_given_to_their_judges_agency(kind: str, tmp_
                 "at": utcnow(),
                 "actor_user_id": judge_ids["own.analyst"],
                 "actor_username": "own.analyst",
-                "actor_org_id": own_root,
+                "actor_org_id": own_unit,
                 "channel": "web",
                 "ip": None,
                 "action": "linkage.confirm",
@@ -358,7 +358,6 @@ def test_judgements_made_before_are_given_to_their_judges_agency(kind: str, tmp_
         assert back == {phat: ("rejected", judge_ids["part.analyst"]), anh: ("confirmed", None)}
         migrate.upgrade(engine)
         assert state() == (judged, statuses)
-        assert own_unit != own_root  # the unit's judgements are its agency's
     finally:
         engine.dispose()
         database.close()

@@ -29,8 +29,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Select, and_, delete, func, or_, select, text, tuple_
-from sqlalchemy.orm import Session, aliased, selectinload
+from sqlalchemy import and_, delete, func, or_, select, text, tuple_
+from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.sql.elements import ColumnElement
 
 from interdict.accounts.models import Organisation, User
@@ -263,22 +263,23 @@ class SeenLink:
     reasons: list[Any]
 
 
-def _with_status(stmt: Select[Any], root_org_id: uuid.UUID | None) -> tuple[Select[Any], ColumnElement[str]]:
-    """``stmt`` (over entity_links) joined to the judgements that apply to the agency (``None``: to everyone), and
-    the link's status for it."""
-    bound = aliased(EntityLinkJudgement)
-    stmt = stmt.outerjoin(bound, and_(bound.link_id == EntityLink.id, bound.binding.is_(True)))
+JUDGEMENTS = EntityLinkJudgement.__table__
+
+
+def link_status(root_org_id: uuid.UUID | None) -> ColumnElement[str]:
+    """The status of the ``entity_links`` row of the enclosing query as the agency sees it (``None``: as every
+    reader does): the agency's own judgement, else a binding judgement, else the register's status. Correlated
+    look-ups through the (link, agency) unique index; plain Core, so building it costs next to nothing."""
+    j = JUDGEMENTS.c
+    bound = select(j.verdict).where(j.link_id == EntityLink.id, j.binding.is_(True)).limit(1).scalar_subquery()
     if root_org_id is None:
-        return stmt, func.coalesce(bound.verdict, EntityLink.status)
-    own = aliased(EntityLinkJudgement)
-    stmt = stmt.outerjoin(own, and_(own.link_id == EntityLink.id, own.org_id == root_org_id, own.binding.is_(False)))
-    return stmt, func.coalesce(own.verdict, bound.verdict, EntityLink.status)
-
-
-def _link_pairs() -> Select[Any]:
-    """SELECT entity_a_id, entity_b_id FROM entity_links (typed as _with_status takes it)."""
-    columns: list[Any] = [EntityLink.entity_a_id, EntityLink.entity_b_id]
-    return select(*columns).select_from(EntityLink)
+        return func.coalesce(bound, EntityLink.status)
+    own = (
+        select(j.verdict)
+        .where(j.link_id == EntityLink.id, j.org_id == root_org_id, j.binding.is_(False))
+        .scalar_subquery()
+    )
+    return func.coalesce(own, bound, EntityLink.status)
 
 
 def seen_links(
@@ -286,59 +287,42 @@ def seen_links(
 ) -> list[SeenLink]:
     """The links matching ``where`` as the agency sees them (only those whose status is in ``statuses``, if
     given)."""
-    stmt, status = _with_status(
-        select(
-            EntityLink.id,
-            EntityLink.entity_a_id,
-            EntityLink.entity_b_id,
-            EntityLink.score,
-            EntityLink.reasons,
-        ).select_from(EntityLink),
-        root_org_id,
-    )
-    stmt = stmt.add_columns(status).where(*where)
+    status = link_status(root_org_id)
+    stmt = select(
+        EntityLink.id, EntityLink.entity_a_id, EntityLink.entity_b_id, EntityLink.score, EntityLink.reasons, status
+    ).where(*where)
     wanted = list(statuses)
     if wanted:
         stmt = stmt.where(status.in_(wanted))
     return [SeenLink(i, a, b, score, st, list(reasons or [])) for i, a, b, score, reasons, st in session.execute(stmt)]
 
 
-def _component(session: Session, seeds: Iterable[uuid.UUID], root_org_id: uuid.UUID | None) -> set[uuid.UUID]:
-    """The entities joined to ``seeds`` by auto or confirmed links as the agency sees them (``None``: everyone)."""
+def _walk(session: Session, seeds: Iterable[uuid.UUID], joined: ColumnElement[bool]) -> set[uuid.UUID]:
+    """The entities reached from ``seeds`` through links for which ``joined`` holds."""
     component = set(seeds)
     frontier = set(component)
     while frontier:
-        stmt, status = _with_status(_link_pairs(), root_org_id)
         links = session.execute(
-            stmt.where(
-                status.in_(LINKED_STATUSES),
-                or_(EntityLink.entity_a_id.in_(frontier), EntityLink.entity_b_id.in_(frontier)),
+            select(EntityLink.entity_a_id, EntityLink.entity_b_id).where(
+                joined, or_(EntityLink.entity_a_id.in_(frontier), EntityLink.entity_b_id.in_(frontier))
             )
         ).all()
         nxt = {x for a, b in links for x in (a, b)} - component
         component |= nxt
         frontier = nxt
     return component
+
+
+def _component(session: Session, seeds: Iterable[uuid.UUID], root_org_id: uuid.UUID | None) -> set[uuid.UUID]:
+    """The entities joined to ``seeds`` by auto or confirmed links as the agency sees them (``None``: everyone)."""
+    return _walk(session, seeds, link_status(root_org_id).in_(LINKED_STATUSES))
 
 
 def _any_component(session: Session, seeds: set[uuid.UUID]) -> set[uuid.UUID]:
-    """The entities joined to ``seeds`` in some agency's view: by auto links nobody's binding judgement rejected,
-    or by a confirmation of any agency (a superset of every agency's cluster of the seeds)."""
-    component = set(seeds)
-    frontier = set(component)
-    confirmed = select(EntityLinkJudgement.link_id).where(EntityLinkJudgement.verdict == "confirmed")
-    while frontier:
-        stmt, status = _with_status(_link_pairs(), None)
-        links = session.execute(
-            stmt.where(
-                or_(status.in_(LINKED_STATUSES), EntityLink.id.in_(confirmed)),
-                or_(EntityLink.entity_a_id.in_(frontier), EntityLink.entity_b_id.in_(frontier)),
-            )
-        ).all()
-        nxt = {x for a, b in links for x in (a, b)} - component
-        component |= nxt
-        frontier = nxt
-    return component
+    """The entities joined to ``seeds`` in some agency's view: by links every reader sees as linked, or confirmed
+    by some agency (a superset of every agency's cluster of the seeds)."""
+    confirmed = select(JUDGEMENTS.c.link_id).where(JUDGEMENTS.c.verdict == "confirmed")
+    return _walk(session, seeds, or_(link_status(None).in_(LINKED_STATUSES), EntityLink.id.in_(confirmed)))
 
 
 def recluster(session: Session, seeds: Iterable[uuid.UUID]) -> None:
@@ -382,8 +366,18 @@ def clusters_for(session: Session, root_org_id: uuid.UUID, entity_ids: Iterable[
     out = Clusters()
     if not ids:
         return out
+    # Each entity of the stored clusters, and whether a judgement of the agency's own (not binding) touches it.
+    own = select(JUDGEMENTS.c.link_id).where(JUDGEMENTS.c.org_id == root_org_id, JUDGEMENTS.c.binding.is_(False))
+    touching = (
+        select(EntityLink.id)
+        .where(
+            or_(EntityLink.entity_a_id == Entity.id, EntityLink.entity_b_id == Entity.id),
+            EntityLink.id.in_(own),
+        )
+        .exists()
+    )
     rows = session.execute(
-        select(Entity.id, Entity.canonical_id).where(
+        select(Entity.id, Entity.canonical_id, touching).where(
             or_(
                 Entity.id.in_(ids),
                 Entity.canonical_id.in_(select(Entity.canonical_id).where(Entity.id.in_(ids))),
@@ -392,20 +386,12 @@ def clusters_for(session: Session, root_org_id: uuid.UUID, entity_ids: Iterable[
     ).all()
     base: dict[uuid.UUID, set[uuid.UUID]] = defaultdict(set)
     canon = {}
-    for eid, cid in rows:
+    touched = set()
+    for eid, cid, judged in rows:
         canon[eid] = cid or eid
         base[cid or eid].add(eid)
-    everyone = [eid for eid, _ in rows]
-    judged = session.execute(
-        select(EntityLink.entity_a_id, EntityLink.entity_b_id)
-        .join(EntityLinkJudgement, EntityLinkJudgement.link_id == EntityLink.id)
-        .where(
-            EntityLinkJudgement.org_id == root_org_id,
-            EntityLinkJudgement.binding.is_(False),
-            or_(EntityLink.entity_a_id.in_(everyone), EntityLink.entity_b_id.in_(everyone)),
-        )
-    ).all()
-    touched = {canon[x] for pair in judged for x in pair if x in canon}
+        if judged:
+            touched.add(cid or eid)
     for eid in ids:
         if eid in out.key:
             continue
@@ -489,6 +475,8 @@ def deconflict(session: Session, incident: Incident) -> list[DeconflictionNotice
         .join(Incident, Incident.id == EntityMention.incident_id)
         .where(EntityMention.entity_id.in_(_any_component(session, mine)), EntityMention.incident_id != incident.id)
     ).all()
+    if not rows:
+        return []
     roots = dict(
         session.execute(
             select(Organisation.id, func.coalesce(Organisation.root_id, Organisation.id)).where(
