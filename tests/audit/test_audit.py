@@ -11,6 +11,7 @@ import re
 import subprocess
 import sys
 import threading
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -192,11 +193,13 @@ def test_verify_hashes_every_entry_as_it_was_written(client: TestClient, world: 
     client.get(f"/api/v1/incidents/{inc['id']}", headers=world.h("officer.hcm"))
     with world.session() as s:
         audit.record(s, None, "test.system_event", summary="no actor")
+        audit.record(s, None, "test.concerned", summary="shown to two more organisations", org_ids=[uuid.uuid4()] * 2)
     cols = [getattr(AuditEntry, k) for k in (*audit.HASHED_FIELDS, "hash")]
     with world.session() as s:
         rows = list(s.execute(select(*cols).order_by(AuditEntry.seq)).tuples())
     assert any(row[2] is None for row in rows) and any(row[2] is not None and row[4] is not None for row in rows)
     assert any(row[13] is not None for row in rows)  # a change with its before/after
+    assert any(row[15] is not None for row in rows) and any(row[15] is None for row in rows)  # org_ids or not
     for row in rows:
         assert audit._stored_hash(row) == audit.entry_hash(dict(zip(audit.HASHED_FIELDS, row))) == row[-1], row[0]
 
@@ -229,6 +232,29 @@ def test_verify_names_edited_deleted_and_reordered_entries(own_db: str) -> None:
     assert ("missing", 4) in found
     assert ("out_of_order", 6) in found and ("out_of_order", 7) in found
     assert not report.intact
+
+
+def test_the_organisations_an_entry_concerns_are_hashed_and_older_entries_hash_as_before(own_db: str) -> None:
+    """``org_ids`` (organisations whose auditors also read an entry) is part of the hash when set; an entry
+    without it hashes exactly as entries did before the field existed."""
+    concerned = str(uuid.uuid4())
+    engine = make_engine(own_db)
+    with unit_of_work(make_sessionmaker(engine)) as s:
+        audit.record(s, None, "test.event", actor_username="tester", summary="plain")
+        audit.record(s, None, "test.event", actor_username="tester", summary="concerns", org_ids=[uuid.UUID(concerned)])
+    with engine.connect() as conn:
+        first = conn.execute(select(AuditEntry).where(AuditEntry.seq == 1)).one()
+    engine.dispose()
+    old_format = {k: getattr(first, k) for k in audit.HASHED_FIELDS if k != "org_ids"}
+    assert audit.entry_hash(old_format) == first.hash  # no org_ids key at all: the pre-0019 canonical form
+    assert _verify(own_db).intact
+    _tamper(
+        own_db,
+        "UPDATE audit_entries SET org_ids = NULL WHERE seq = 2",  # hidden from the concerned organisation
+        f"UPDATE audit_entries SET org_ids = '[\"{concerned}\"]' WHERE seq = 1",  # shown to it
+    )
+    report = _verify(own_db)
+    assert {(p.kind, p.seq) for p in report.problems} == {("altered", 1), ("altered", 2)}
 
 
 def test_removing_the_newest_entries_is_found(own_db: str) -> None:

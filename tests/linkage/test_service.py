@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from interdict.app import create_app
 from interdict.config import Settings
-from interdict.entities.models import Entity, EntityLink
+from interdict.entities.models import Entity, EntityLink, EntityLinkJudgement
 from interdict.linkage import service as linkage
 from interdict.linkage.tasks import drain
 from tests.conftest import World, minimal_incident
@@ -189,9 +189,15 @@ def test_a_suggestion_is_confirmed_or_rejected_for_good(client: TestClient, worl
         linkage.rebuild(s)
     assert links(client, world, a, user="analyst")["suggestions"] == []
     with world.session() as s:
-        assert (
-            s.scalar(select(EntityLink.status).where(EntityLink.id == uuid.UUID(suggestion["link_id"]))) == "rejected"
-        )
+        # The judgement is the analyst's agency's; the link stays as the register found it.
+        link_id = uuid.UUID(suggestion["link_id"])
+        assert s.scalar(select(EntityLink.status).where(EntityLink.id == link_id)) == "suggested"
+        judged = s.execute(
+            select(EntityLinkJudgement.verdict, EntityLinkJudgement.binding).where(
+                EntityLinkJudgement.link_id == link_id
+            )
+        ).all()
+        assert judged == [("rejected", True)]  # Vietnam Customs owns both records: its judgement binds everyone
 
 
 def test_an_edit_relinks_and_events_are_linked_once(client: TestClient, world: World) -> None:

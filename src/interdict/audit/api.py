@@ -1,4 +1,5 @@
-"""Audit trail API, for auditors and administrators (entries of actors in their organisation tree)."""
+"""Audit trail API, for auditors and administrators (entries of actors in their organisation tree, and entries
+naming their organisation tree among the organisations concerned)."""
 
 from __future__ import annotations
 

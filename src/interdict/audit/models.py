@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from interdict.core.db import Base, UTCDateTime
@@ -42,6 +42,10 @@ class AuditEntry(Base):
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    # Organisations (tree roots), besides the actor's, whose auditors read this entry: e.g. the owners of the
+    # records a partner's link judgement concerns. Hashed when set (entries without it hash as they always did);
+    # AuditEntryOrg indexes it for the auditors' queries.
+    org_ids: Mapped[list[str] | None] = mapped_column(JSON(none_as_null=True))
 
 
 class AuditHead(Base):
@@ -52,3 +56,15 @@ class AuditHead(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     last_seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"))
     last_hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditEntryOrg(Base):
+    """Index of ``AuditEntry.org_ids`` (one row per entry and organisation) for the auditors' queries. Derived
+    from the hashed column, which is the record (``interdict audit verify`` checks the entries)."""
+
+    __tablename__ = "audit_entry_orgs"
+
+    org_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    seq: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), ForeignKey("audit_entries.seq"), primary_key=True
+    )

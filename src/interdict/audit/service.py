@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from interdict.accounts.models import Organisation
 from interdict.accounts.subject import Subject
-from interdict.audit.models import GENESIS, AuditEntry, AuditHead
+from interdict.audit.models import GENESIS, AuditEntry, AuditEntryOrg, AuditHead
 from interdict.core.clock import utcnow
 from interdict.sharing.service import decided
 
@@ -42,7 +42,11 @@ HASHED_FIELDS = (
     "before",
     "after",
     "prev_hash",
+    "org_ids",
 )
+# Hashed only when set: a field added to the entry after entries were written without it, so those entries
+# hash exactly as they did (their stored hashes stay valid and the chain format of old entries is unchanged).
+OPTIONAL_HASHED = frozenset({"org_ids"})
 
 
 def _plain(value: Any) -> Any:
@@ -66,8 +70,12 @@ def record(
     actor_org_id: uuid.UUID | None = None,
     channel: str | None = None,
     ip: str | None = None,
+    org_ids: Iterable[uuid.UUID] | None = None,
 ) -> None:
-    """Queue an audit entry; it is written, chained, when (and only if) the session commits."""
+    """Queue an audit entry; it is written, chained, when (and only if) the session commits. ``org_ids``:
+    organisations (tree roots) whose auditors read the entry besides those of the actor's organisation tree
+    (e.g. the owners of the records a judgement concerns)."""
+    orgs = sorted({str(o) for o in org_ids}) if org_ids is not None else []
     entry = {
         "at": utcnow(),
         "actor_user_id": subject.user_id if subject else actor_user_id,
@@ -82,6 +90,7 @@ def record(
         "summary": summary,
         "before": _plain(before),
         "after": _plain(after),
+        "org_ids": orgs or None,
     }
     session.info.setdefault(PENDING, []).append(entry)
 
@@ -95,7 +104,11 @@ def _canonical_value(key: str, value: Any) -> Any:
 
 
 def entry_hash(values: dict[str, Any]) -> str:
-    body = {k: _canonical_value(k, values.get(k)) for k in HASHED_FIELDS}
+    body = {
+        k: _canonical_value(k, values.get(k))
+        for k in HASHED_FIELDS
+        if k not in OPTIONAL_HASHED or values.get(k) is not None
+    }
     return _digest(body)
 
 
@@ -110,6 +123,7 @@ def _digest(body: dict[str, Any]) -> str:
 # _canonical_value); tests check the two agree.
 _AT = HASHED_FIELDS.index("at")
 _IDS = (HASHED_FIELDS.index("actor_user_id"), HASHED_FIELDS.index("actor_org_id"))
+_ORGS = HASHED_FIELDS.index("org_ids")
 
 
 def _stored_hash(row: tuple[Any, ...]) -> str:
@@ -119,7 +133,10 @@ def _stored_hash(row: tuple[Any, ...]) -> str:
     for i in _IDS:
         if values[i] is not None:
             values[i] = str(values[i])
-    return _digest(dict(zip(HASHED_FIELDS, values, strict=True)))
+    body = dict(zip(HASHED_FIELDS, values, strict=True))
+    if values[_ORGS] is None:
+        del body["org_ids"]
+    return _digest(body)
 
 
 def _append(session: Session, entries: list[dict[str, Any]]) -> None:
@@ -139,6 +156,9 @@ def _append(session: Session, entries: list[dict[str, Any]]) -> None:
         row["hash"] = prev = entry_hash(row)
         rows.append(row)
     session.execute(insert(AuditEntry), rows)
+    shown = [{"org_id": uuid.UUID(o), "seq": r["seq"]} for r in rows for o in r["org_ids"] or ()]
+    if shown:
+        session.execute(insert(AuditEntryOrg), shown)
     session.execute(update(AuditHead).where(AuditHead.id == 1).values(last_seq=seq, last_hash=prev))
 
 
@@ -251,10 +271,12 @@ class AuditFilter:
 
 
 def _visible(subject: Subject) -> Any:
-    """Entries of actors in the subject's organisation tree, and system-wide security events without an
-    organisation (e.g. failed logins with an unknown username)."""
+    """Entries of actors in the subject's organisation tree, entries that name the subject's organisation tree
+    among the organisations concerned (``org_ids``: e.g. a partner's judgement of links between its records),
+    and system-wide security events without an organisation (e.g. failed logins with an unknown username)."""
     tree = select(Organisation.id).where(Organisation.root_id == subject.root_org_id)
-    return or_(AuditEntry.actor_org_id.in_(tree), AuditEntry.actor_org_id.is_(None))
+    concerned = select(AuditEntryOrg.seq).where(AuditEntryOrg.org_id == subject.root_org_id)
+    return or_(AuditEntry.actor_org_id.in_(tree), AuditEntry.actor_org_id.is_(None), AuditEntry.seq.in_(concerned))
 
 
 def query(subject: Subject, f: AuditFilter) -> Select[Any]:
@@ -287,7 +309,7 @@ def iter_entries(session: Session, subject: Subject, f: AuditFilter) -> Iterator
 
 
 # The hashed fields without the internal ids, and the hash: a copy that can be checked against the chain.
-EXPORT_COLUMNS = [f for f in HASHED_FIELDS if f not in ("actor_user_id", "actor_org_id")] + ["hash"]
+EXPORT_COLUMNS = [f for f in HASHED_FIELDS if f not in ("actor_user_id", "actor_org_id", "org_ids")] + ["hash"]
 
 
 def export_row(e: AuditEntry) -> dict[str, str]:

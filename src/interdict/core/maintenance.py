@@ -20,7 +20,10 @@ from interdict.core.clock import utcnow
 from interdict.core.db import Base, UTCDateTime, make_sessionmaker, unit_of_work
 
 # task name -> "module:function" taking a Session (imported only when the task is pending)
-TASKS = {"rebuild_incident_texts": "interdict.incidents.service:rebuild_texts"}
+TASKS = {
+    "rebuild_incident_texts": "interdict.incidents.service:rebuild_texts",
+    "refresh_link_judgements": "interdict.linkage.service:refresh_all_judgements",
+}
 
 
 class MaintenanceTask(Base):

@@ -2,8 +2,10 @@
 
 An :class:`Entity` is one normalised value of one kind (a company's normalised name, a phone in E.164,
 a container number); :class:`EntityMention` says which incident mentions it, in which role and with which
-original text. Entities that the linkage engine judges to be the same (an automatic link above the upper
-threshold, or an analyst's confirmation) share a ``canonical_id``: the canonical entity of their cluster.
+original text. Entities that the linkage engine finds to be the same (an automatic link above the upper
+threshold, or a binding judgement: a confirmation by the agency that owns every record mentioning them) share a
+``canonical_id``: the canonical entity of their cluster as every reader sees it. An agency's own judgements
+change only its own view (linkage.service.clusters_for).
 Entities carry no sharing of their own: what a reader learns of one comes only through the incidents that
 mention it and that the reader may read (entities.service applies sharing.readable to the incidents).
 """
@@ -63,9 +65,10 @@ class EntityToken(Base):
 
 
 class EntityLink(Base):
-    """A scored pair of entities of one kind: ``auto`` (above the link threshold), ``suggested`` (between the
-    thresholds, for an analyst), ``confirmed`` or ``rejected`` by an analyst. A rejected pair is never suggested
-    or linked again; auto and confirmed links join the two entities' clusters."""
+    """A scored pair of entities of one kind as the register found it: ``auto`` (at or above the link threshold)
+    or ``suggested`` (between the thresholds, for an analyst). The register never scores a pair it holds again,
+    so a judged pair is never re-linked or re-suggested. What analysts decide about a pair is an
+    :class:`EntityLinkJudgement` of their agency; the link itself stays as the register found it."""
 
     __tablename__ = "entity_links"
     __table_args__ = (UniqueConstraint("entity_a_id", "entity_b_id"),)
@@ -77,8 +80,28 @@ class EntityLink(Base):
     status: Mapped[str] = mapped_column(String(12), index=True)
     reasons: Mapped[list[Any]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    decided_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
-    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class EntityLinkJudgement(Base):
+    """An agency's judgement of a link: the two entities are the same (``confirmed``) or not (``rejected``).
+
+    It belongs to the judging agency (``org_id``: the root of the judge's organisation tree, so all units of an
+    agency share its judgements) and decides what that agency's users see. It decides for every other reader
+    only while it is ``binding``: the judging agency owns every incident that mentions either entity (the owner
+    of the records on both sides agrees). ``binding`` is kept current when mentions change
+    (linkage.service.refresh_binding); at most one agency can own every such incident, so a link has at most
+    one binding judgement."""
+
+    __tablename__ = "entity_link_judgements"
+    __table_args__ = (UniqueConstraint("link_id", "org_id"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    link_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("entity_links.id", ondelete="CASCADE"))
+    org_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organisations.id"), index=True)
+    verdict: Mapped[str] = mapped_column(String(12))
+    binding: Mapped[bool] = mapped_column(Boolean, default=False)
+    judged_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    judged_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class DeconflictionNotice(Base):

@@ -145,14 +145,18 @@ def get_incident_links(incident_id: str, db: SessionDep, subject: SubjectDep) ->
 
 @router.post("/entity-links/{link_id}/confirm", response_model=LinkJudgement)
 def confirm_link(link_id: str, db: SessionDep, subject: WriterDep) -> LinkJudgement:
-    """The two entities are the same: their clusters merge (and their incidents link)."""
+    """The two entities are the same, for your agency: their clusters merge (and their incidents link) for its
+    users, and for every reader when your agency owns every record mentioning either entity. The judgement's audit
+    entry is shown to the auditors of the agencies owning those records."""
     link = svc.judge(db, subject, link_id, "confirmed")
     return LinkJudgement(id=link.id, status=link.status, score=link.score)
 
 
 @router.post("/entity-links/{link_id}/reject", response_model=LinkJudgement)
 def reject_link(link_id: str, db: SessionDep, subject: WriterDep) -> LinkJudgement:
-    """Not the same: never suggested or linked again; a cluster joined by this link splits."""
+    """Not the same, for your agency: never suggested or linked again for its users (for every reader when your
+    agency owns every record mentioning either entity); a cluster joined by this link splits. Audited as for
+    confirm."""
     link = svc.judge(db, subject, link_id, "rejected")
     return LinkJudgement(id=link.id, status=link.status, score=link.score)
 

@@ -58,7 +58,7 @@ from interdict.accounts.models import Organisation
 from interdict.accounts.subject import Subject
 from interdict.incidents.models import IncidentParty
 from interdict.linkage.graph import Graph, MentionEdge
-from interdict.linkage.service import LINKED_STATUSES, ROLE_LABELS
+from interdict.linkage.service import LINKED_STATUSES, ROLE_LABELS, clusters_for
 from interdict.sharing.service import TLP_EXPORT_FORBIDDEN, can_see_nominal
 
 MEDIA_TYPE = "application/json+ftm"
@@ -183,10 +183,11 @@ def export_entities(session: Session, subject: Subject, graph: Graph, *, nominal
 
     # Cluster mates' names as aliases (the members themselves stay apart, joined by their links below).
     clusters: dict[uuid.UUID, list[uuid.UUID]] = defaultdict(list)
+    view = clusters_for(session, subject.root_org_id, things)
     for eid in things:
         entity = graph.entities[eid].entity
         if SCHEMAS[entity.kind] in PARTY_SCHEMAS:
-            clusters[entity.canonical_id or entity.id].append(eid)
+            clusters[view.key.get(eid, eid)].append(eid)
     for members in clusters.values():
         for eid in members:
             for other in members:

@@ -3,8 +3,9 @@ and the FollowTheMoney export.
 
 :func:`neighbourhood` walks the incident–entity graph outwards from an incident or an entity, one hop at a
 time (incident → the entities it mentions → the other incidents that mention them → ...). Entities that the
-linkage engine joined (automatic or confirmed links: one cluster) come in together, in the same hop. Every
-step is read through ``sharing.readable``:
+linkage engine joined (automatic or confirmed links: one cluster, as the subject's agency sees it, with its own
+judgements) come in together, in the same hop; links are drawn with their status for that agency. Every step is
+read through ``sharing.readable``:
 
 * incidents only where the subject may read them; an entity only through such an incident (a start that the
   subject may not read, or an entity known only from such incidents, is "not found", never "forbidden");
@@ -37,7 +38,7 @@ from interdict.core.errors import NotFound
 from interdict.entities.models import Entity, EntityLink, EntityMention
 from interdict.incidents import service as incidents
 from interdict.incidents.models import Incident
-from interdict.linkage.service import KIND_LABELS
+from interdict.linkage.service import KIND_LABELS, SeenLink, clusters_for, seen_links
 from interdict.sharing.service import decided, nominal_clause, readable
 
 ENTITY_KINDS = frozenset(KIND_LABELS) | {"organisation"}
@@ -80,7 +81,7 @@ class Graph:
     incidents: dict[uuid.UUID, IncidentNode] = field(default_factory=dict)
     entities: dict[uuid.UUID, EntityNode] = field(default_factory=dict)
     mentions: list[MentionEdge] = field(default_factory=list)
-    links: list[EntityLink] = field(default_factory=list)
+    links: list[SeenLink] = field(default_factory=list)  # as the subject's agency sees them
     truncated: bool = False
 
     @property
@@ -228,15 +229,17 @@ class _Walk:
         return found
 
     def cluster_mates(self, entities: list[Entity], known: set[uuid.UUID]) -> dict[uuid.UUID, tuple[Entity, str]]:
-        """The other members of the entities' clusters that the subject reaches through a readable incident."""
-        canon = {e.canonical_id or e.id for e in entities}
-        if not canon:
+        """The other members of the entities' clusters (as the subject's agency sees them) that the subject reaches
+        through a readable incident."""
+        if not entities:
             return {}
-        members = [
-            m
-            for m in self.session.scalars(select(Entity).where(Entity.canonical_id.in_(canon)).limit(ROWS_PER_HOP))
-            if m.id not in known and m.id not in self.graph.entities
-        ]
+        view = clusters_for(self.session, self.subject.root_org_id, [e.id for e in entities])
+        wanted = {x for e in entities for x in view.of(e.id)} - known - set(self.graph.entities)
+        if not wanted:
+            return {}
+        members = list(
+            self.session.scalars(select(Entity).where(Entity.id.in_(sorted(wanted, key=str)[:ROWS_PER_HOP])))
+        )
         visible = visible_entities(self.session, self.subject, [m.id for m in members], self.date_from, self.date_to)
         return {m.id: (m, visible[m.id][1]) for m in members if m.id in visible}
 
@@ -325,12 +328,10 @@ def _finish(session: Session, subject: Subject, graph: Graph) -> None:
             {MentionEdge(row[0], row[1], row[2], row[3]) for row in rows},
             key=lambda m: (str(m.incident_id), str(m.entity_id), m.role),
         )
-    links = session.scalars(
-        select(EntityLink)
-        .where(
-            and_(EntityLink.entity_a_id.in_(entity_ids), EntityLink.entity_b_id.in_(entity_ids)),
-            EntityLink.status.in_(GRAPH_LINK_STATUSES),
-        )
-        .order_by(EntityLink.id)
+    links = seen_links(
+        session,
+        subject.root_org_id,
+        and_(EntityLink.entity_a_id.in_(entity_ids), EntityLink.entity_b_id.in_(entity_ids)),
+        statuses=GRAPH_LINK_STATUSES,
     )
-    graph.links = list(links)
+    graph.links = sorted(links, key=lambda link: str(link.id))

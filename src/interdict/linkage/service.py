@@ -7,8 +7,13 @@ the analysts' judgements, and tell a reader which incidents are linked to one it
   scan) and scored by :func:`linkage.score.score_pair`: at or above ``DEFAULT_THRESHOLD`` the link is
   automatic, from ``SUGGEST_THRESHOLD`` it is a suggestion for an analyst. A pair an analyst rejected is
   never linked or suggested again.
-* Entities joined by automatic or confirmed links form a cluster with one canonical entity
-  (``Entity.canonical_id``); rejecting a link splits the cluster again.
+* Judgements belong to the judging agency (the root of the analyst's organisation tree): a confirmation or a
+  rejection changes what that agency's users see, and changes it for everyone only when the agency owns every
+  incident mentioning either entity (:func:`judge`, ``EntityLinkJudgement.binding``). The register's links stay
+  as it found them. A link's status for agency R: R's own judgement, else a binding one, else the register's.
+* Entities joined by automatic links or binding confirmations form the stored clusters with one canonical entity
+  (``Entity.canonical_id``), which every reader sees; an agency whose own judgements touch a cluster sees its
+  own version of it (:func:`clusters_for`): its confirmations merge clusters, its rejections split them.
 * :func:`linked_incidents` is read through ``sharing.readable``: a reader sees links only to incidents it
   may read, and links through person data only where it may see the persons of both incidents. Matches it
   may not read are counted per owning organisation (whom to contact), without any detail.
@@ -26,6 +31,7 @@ from typing import Any
 
 from sqlalchemy import and_, delete, func, or_, select, text, tuple_
 from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.sql.elements import ColumnElement
 
 from interdict.accounts.models import Organisation, User
 from interdict.accounts.service import ancestors_of
@@ -35,7 +41,14 @@ from interdict.core import outbox
 from interdict.core.clock import utcnow
 from interdict.core.errors import Conflict, Forbidden, NotFound
 from interdict.entities.extract import NAME_KINDS, Found, extract
-from interdict.entities.models import DeconflictionNotice, Entity, EntityLink, EntityMention, EntityToken
+from interdict.entities.models import (
+    DeconflictionNotice,
+    Entity,
+    EntityLink,
+    EntityLinkJudgement,
+    EntityMention,
+    EntityToken,
+)
 from interdict.incidents import service as incidents
 from interdict.incidents.models import Incident
 from interdict.linkage.score import DEFAULT_THRESHOLD, SUGGEST_THRESHOLD, score_pair
@@ -228,24 +241,97 @@ def match_entity(session: Session, entity: Entity, tokens: Iterable[str]) -> lis
     return made
 
 
+# --- what a link is, for whom ---------------------------------------------------------------------
+#
+# The register's links (auto, suggested) stay as the register found them. Analysts' judgements belong to their
+# agency (EntityLinkJudgement.org_id, the root of the judge's organisation tree). A link's status as agency R
+# sees it: R's own judgement, else a binding judgement (by the agency that owns every incident mentioning either
+# entity), else the register's status. The stored clusters (Entity.canonical_id) are what everyone sees: the
+# register's links and binding judgements only; an agency whose own judgements change a cluster sees its own
+# version of it (clusters_for).
+
+
+@dataclass(frozen=True)
+class SeenLink:
+    """A link as one agency sees it (its status after the judgements that apply to that agency)."""
+
+    id: uuid.UUID
+    entity_a_id: uuid.UUID
+    entity_b_id: uuid.UUID
+    score: float
+    status: str
+    reasons: list[Any]
+
+
+JUDGEMENTS = EntityLinkJudgement.__table__
+
+
+def link_status(root_org_id: uuid.UUID | None) -> ColumnElement[str]:
+    """The status of the ``entity_links`` row of the enclosing query as the agency sees it (``None``: as every
+    reader does): the agency's own judgement, else a binding judgement, else the register's status. Correlated
+    look-ups through the (link, agency) unique index; plain Core, so building it costs next to nothing."""
+    j = JUDGEMENTS.c
+    bound = select(j.verdict).where(j.link_id == EntityLink.id, j.binding.is_(True)).limit(1).scalar_subquery()
+    if root_org_id is None:
+        return func.coalesce(bound, EntityLink.status)
+    own = (
+        select(j.verdict)
+        .where(j.link_id == EntityLink.id, j.org_id == root_org_id, j.binding.is_(False))
+        .scalar_subquery()
+    )
+    return func.coalesce(own, bound, EntityLink.status)
+
+
+def seen_links(
+    session: Session, root_org_id: uuid.UUID | None, *where: ColumnElement[bool], statuses: Iterable[str] = ()
+) -> list[SeenLink]:
+    """The links matching ``where`` as the agency sees them (only those whose status is in ``statuses``, if
+    given)."""
+    status = link_status(root_org_id)
+    stmt = select(
+        EntityLink.id, EntityLink.entity_a_id, EntityLink.entity_b_id, EntityLink.score, EntityLink.reasons, status
+    ).where(*where)
+    wanted = list(statuses)
+    if wanted:
+        stmt = stmt.where(status.in_(wanted))
+    return [SeenLink(i, a, b, score, st, list(reasons or [])) for i, a, b, score, reasons, st in session.execute(stmt)]
+
+
+def _walk(session: Session, seeds: Iterable[uuid.UUID], joined: ColumnElement[bool]) -> set[uuid.UUID]:
+    """The entities reached from ``seeds`` through links for which ``joined`` holds."""
+    component = set(seeds)
+    frontier = set(component)
+    while frontier:
+        links = session.execute(
+            select(EntityLink.entity_a_id, EntityLink.entity_b_id).where(
+                joined, or_(EntityLink.entity_a_id.in_(frontier), EntityLink.entity_b_id.in_(frontier))
+            )
+        ).all()
+        nxt = {x for a, b in links for x in (a, b)} - component
+        component |= nxt
+        frontier = nxt
+    return component
+
+
+def _component(session: Session, seeds: Iterable[uuid.UUID], root_org_id: uuid.UUID | None) -> set[uuid.UUID]:
+    """The entities joined to ``seeds`` by auto or confirmed links as the agency sees them (``None``: everyone)."""
+    return _walk(session, seeds, link_status(root_org_id).in_(LINKED_STATUSES))
+
+
+def _any_component(session: Session, seeds: set[uuid.UUID]) -> set[uuid.UUID]:
+    """The entities joined to ``seeds`` in some agency's view: by links every reader sees as linked, or confirmed
+    by some agency (a superset of every agency's cluster of the seeds)."""
+    confirmed = select(JUDGEMENTS.c.link_id).where(JUDGEMENTS.c.verdict == "confirmed")
+    return _walk(session, seeds, or_(link_status(None).in_(LINKED_STATUSES), EntityLink.id.in_(confirmed)))
+
+
 def recluster(session: Session, seeds: Iterable[uuid.UUID]) -> None:
-    """Give every entity in the clusters of ``seeds`` (auto and confirmed links) one canonical entity: the
-    oldest of the cluster."""
+    """Give every entity in the clusters of ``seeds`` one canonical entity, the oldest of the cluster: the clusters
+    every reader sees (the register's auto links and binding judgements)."""
     todo = set(seeds)
     while todo:
         start = todo.pop()
-        component = {start}
-        frontier = {start}
-        while frontier:
-            links = session.execute(
-                select(EntityLink.entity_a_id, EntityLink.entity_b_id).where(
-                    EntityLink.status.in_(LINKED_STATUSES),
-                    or_(EntityLink.entity_a_id.in_(frontier), EntityLink.entity_b_id.in_(frontier)),
-                )
-            ).all()
-            nxt = {x for a, b in links for x in (a, b)} - component
-            component |= nxt
-            frontier = nxt
+        component = _component(session, {start}, None)
         todo -= component
         members = list(session.scalars(select(Entity).where(Entity.id.in_(component))))
         if not members:
@@ -254,6 +340,68 @@ def recluster(session: Session, seeds: Iterable[uuid.UUID]) -> None:
         for e in members:
             e.canonical_id = canonical.id
     session.flush()
+
+
+@dataclass
+class Clusters:
+    """Entities' clusters as one agency sees them: ``key`` maps each entity of the asked clusters to its
+    cluster's key (an entity of the cluster), ``members`` each key to the cluster's entities."""
+
+    key: dict[uuid.UUID, uuid.UUID] = field(default_factory=dict)
+    members: dict[uuid.UUID, set[uuid.UUID]] = field(default_factory=dict)
+
+    def of(self, entity_id: uuid.UUID) -> set[uuid.UUID]:
+        return self.members.get(self.key.get(entity_id, entity_id), {entity_id})
+
+    def add(self, key: uuid.UUID, members: set[uuid.UUID]) -> None:
+        self.members[key] = members
+        for m in members:
+            self.key[m] = key
+
+
+def clusters_for(session: Session, root_org_id: uuid.UUID, entity_ids: Iterable[uuid.UUID]) -> Clusters:
+    """The clusters of the entities as the agency sees them: the stored clusters, except where the agency's own
+    (not binding) judgements touch one, which is then walked again with the agency's view of each link."""
+    ids = set(entity_ids)
+    out = Clusters()
+    if not ids:
+        return out
+    # Each entity of the stored clusters, and whether a judgement of the agency's own (not binding) touches it.
+    own = select(JUDGEMENTS.c.link_id).where(JUDGEMENTS.c.org_id == root_org_id, JUDGEMENTS.c.binding.is_(False))
+    touching = (
+        select(EntityLink.id)
+        .where(
+            or_(EntityLink.entity_a_id == Entity.id, EntityLink.entity_b_id == Entity.id),
+            EntityLink.id.in_(own),
+        )
+        .exists()
+    )
+    rows = session.execute(
+        select(Entity.id, Entity.canonical_id, touching).where(
+            or_(
+                Entity.id.in_(ids),
+                Entity.canonical_id.in_(select(Entity.canonical_id).where(Entity.id.in_(ids))),
+            )
+        )
+    ).all()
+    base: dict[uuid.UUID, set[uuid.UUID]] = defaultdict(set)
+    canon = {}
+    touched = set()
+    for eid, cid, judged in rows:
+        canon[eid] = cid or eid
+        base[cid or eid].add(eid)
+        if judged:
+            touched.add(cid or eid)
+    for eid in ids:
+        if eid in out.key:
+            continue
+        c = canon.get(eid, eid)
+        if c not in touched:
+            out.add(c, base.get(c) or {eid})
+            continue
+        component = _component(session, {eid}, root_org_id)
+        out.add(min(component, key=str), component)
+    return out
 
 
 def index_incident(session: Session, incident: Incident) -> list[EntityLink]:
@@ -281,10 +429,12 @@ def index_incident(session: Session, incident: Incident) -> list[EntityLink]:
     links: list[EntityLink] = []
     for entity, tokens in fresh:
         links += match_entity(session, entity, tokens)
-    _refresh_counts(session, old | {e.id for e, _ in pairs})
-    joined = [link for link in links if link.status in LINKED_STATUSES]
+    touched = old | {e.id for e, _ in pairs}
+    _refresh_counts(session, touched)
+    joined = {x for link in links if link.status in LINKED_STATUSES for x in (link.entity_a_id, link.entity_b_id)}
+    joined |= refresh_binding(session, touched)  # who owns every record mentioning an entity may have changed
     if joined:
-        recluster(session, {x for link in joined for x in (link.entity_a_id, link.entity_b_id)})
+        recluster(session, joined)
     return links
 
 
@@ -314,21 +464,37 @@ def deconflict(session: Session, incident: Incident) -> list[DeconflictionNotice
     exists, and with whom (never what): one notice per pair of incidents."""
     if incident.status == "draft":
         return []
+    mine = set(session.scalars(select(EntityMention.entity_id).where(EntityMention.incident_id == incident.id)))
+    if not mine:
+        return []
+    # Candidates: the entities joined to this incident's in any agency's view; each matching incident then counts
+    # only if its owner's agency sees the match (the notice is about its record, told in its own view).
     rows = session.execute(
-        select(EntityMention.incident_id, Entity.kind)
+        select(EntityMention.incident_id, EntityMention.entity_id, Entity.kind, Incident.owner_org_id)
         .join(Entity, Entity.id == EntityMention.entity_id)
-        .where(
-            Entity.canonical_id.in_(
-                select(Entity.canonical_id)
-                .join(EntityMention, EntityMention.entity_id == Entity.id)
-                .where(EntityMention.incident_id == incident.id)
-            ),
-            EntityMention.incident_id != incident.id,
-        )
+        .join(Incident, Incident.id == EntityMention.incident_id)
+        .where(EntityMention.entity_id.in_(_any_component(session, mine)), EntityMention.incident_id != incident.id)
     ).all()
+    if not rows:
+        return []
+    roots = dict(
+        session.execute(
+            select(Organisation.id, func.coalesce(Organisation.root_id, Organisation.id)).where(
+                Organisation.id.in_({r.owner_org_id for r in rows})
+            )
+        )
+        .tuples()
+        .all()
+    )
+    views: dict[uuid.UUID, set[uuid.UUID]] = {}
     kinds: dict[uuid.UUID, set[str]] = defaultdict(set)
-    for iid, kind in rows:
-        kinds[iid].add(kind)
+    for iid, eid, kind, owner in rows:
+        root = roots.get(owner, owner)
+        if root not in views:
+            view = clusters_for(session, root, mine)
+            views[root] = {x for e in mine for x in view.of(e)}
+        if eid in views[root]:
+            kinds[iid].add(kind)
     if not kinds or len(kinds) > MAX_INCIDENTS_PER_VALUE:
         return []
     reader = org_subject(session, incident.owner_org_id)
@@ -549,7 +715,7 @@ class LinkedIncident:
 
 @dataclass
 class Suggestion:
-    link: EntityLink
+    link: SeenLink
     mine: Entity
     theirs: Entity
     their_incidents: int  # incidents the reader may read that mention the other entity
@@ -603,19 +769,23 @@ def linked_incidents(session: Session, subject: Subject, incident: Incident, *, 
 def _links(session: Session, subject: Subject, incident: Incident, *, limit: int) -> IncidentLinks:
     decided("readable")
     mine = _visible_mentions(session, subject, incident)
+    view = clusters_for(session, subject.root_org_id, {e.id for _, e in mine})
     clusters: dict[uuid.UUID, list[tuple[EntityMention, Entity]]] = defaultdict(list)
     for m, e in mine:
-        clusters[e.canonical_id or e.id].append((m, e))
+        clusters[view.key[e.id]].append((m, e))
     common: list[str] = []
     if not clusters:
         return IncidentLinks([], [], {}, [])
-    members = session.execute(
-        select(Entity.id, Entity.canonical_id, Entity.incident_count).where(Entity.canonical_id.in_(list(clusters)))
-    ).all()
-    size: dict[uuid.UUID, int] = defaultdict(int)
-    for _, canon, count in members:
-        if canon is not None:
-            size[canon] += count
+    counts = dict(
+        session.execute(
+            select(Entity.id, Entity.incident_count).where(
+                Entity.id.in_([x for c in clusters for x in view.members[c]])
+            )
+        )
+        .tuples()
+        .all()
+    )
+    size = {c: sum(counts.get(x, 0) for x in view.members[c]) for c in clusters}
     usable = {c for c in clusters if size[c] <= MAX_INCIDENTS_PER_VALUE}
     for c in set(clusters) - usable:
         m, e = clusters[c][0]
@@ -623,7 +793,10 @@ def _links(session: Session, subject: Subject, incident: Incident, *, limit: int
     other = session.execute(
         select(EntityMention, Entity)
         .join(Entity, Entity.id == EntityMention.entity_id)
-        .where(Entity.canonical_id.in_(list(usable)), EntityMention.incident_id != incident.id)
+        .where(
+            EntityMention.entity_id.in_([x for c in usable for x in view.members[c]]),
+            EntityMention.incident_id != incident.id,
+        )
     ).all()
     by_incident: dict[uuid.UUID, list[tuple[EntityMention, Entity]]] = defaultdict(list)
     for m, e in other:
@@ -639,7 +812,7 @@ def _links(session: Session, subject: Subject, incident: Incident, *, limit: int
             )
         )
     )
-    link_scores = _link_scores(session, {e.id for _, e in mine}, {e.id for _, e in other})
+    link_scores = _link_scores(session, subject.root_org_id, {e.id for _, e in mine}, {e.id for _, e in other})
     found: list[tuple[uuid.UUID, float, list[LinkReason]]] = []
     restricted_ids: list[uuid.UUID] = []
     for iid, mentions in by_incident.items():
@@ -649,7 +822,7 @@ def _links(session: Session, subject: Subject, incident: Incident, *, limit: int
         usable_mentions = [(m, e) for m, e in mentions if not e.nominal or iid in persons_ids]
         reasons = []
         for m, e in usable_mentions:
-            for my_m, my_e in clusters[e.canonical_id or e.id]:
+            for my_m, my_e in clusters[view.key[e.id]]:
                 if my_e.id == e.id:
                     score = 1.0
                 else:
@@ -668,19 +841,21 @@ def _links(session: Session, subject: Subject, incident: Incident, *, limit: int
     return IncidentLinks(linked, _suggestions(session, subject, mine), restricted, sorted(common))
 
 
-def _link_scores(session: Session, a: set[uuid.UUID], b: set[uuid.UUID]) -> dict[tuple[uuid.UUID, uuid.UUID], float]:
+def _link_scores(
+    session: Session, root_org_id: uuid.UUID, a: set[uuid.UUID], b: set[uuid.UUID]
+) -> dict[tuple[uuid.UUID, uuid.UUID], float]:
     if not a or not b:
         return {}
-    pairs = session.execute(
-        select(EntityLink.entity_a_id, EntityLink.entity_b_id, EntityLink.score).where(
-            EntityLink.status.in_(LINKED_STATUSES),
-            or_(
-                and_(EntityLink.entity_a_id.in_(a), EntityLink.entity_b_id.in_(b)),
-                and_(EntityLink.entity_a_id.in_(b), EntityLink.entity_b_id.in_(a)),
-            ),
-        )
-    ).all()
-    return {(x, y): s for x, y, s in pairs}
+    seen = seen_links(
+        session,
+        root_org_id,
+        or_(
+            and_(EntityLink.entity_a_id.in_(a), EntityLink.entity_b_id.in_(b)),
+            and_(EntityLink.entity_a_id.in_(b), EntityLink.entity_b_id.in_(a)),
+        ),
+        statuses=LINKED_STATUSES,
+    )
+    return {(link.entity_a_id, link.entity_b_id): link.score for link in seen}
 
 
 def _restricted_by_org(session: Session, incident_ids: list[uuid.UUID]) -> dict[str, int]:
@@ -702,13 +877,11 @@ def _suggestions(session: Session, subject: Subject, mine: list[tuple[EntityMent
     my_ids = {e.id for _, e in mine}
     if not my_ids:
         return []
-    links = list(
-        session.scalars(
-            select(EntityLink).where(
-                EntityLink.status == "suggested",
-                or_(EntityLink.entity_a_id.in_(my_ids), EntityLink.entity_b_id.in_(my_ids)),
-            )
-        )
+    links = seen_links(
+        session,
+        subject.root_org_id,
+        or_(EntityLink.entity_a_id.in_(my_ids), EntityLink.entity_b_id.in_(my_ids)),
+        statuses=("suggested",),
     )
     from interdict.linkage.graph import visible_entities
 
@@ -766,8 +939,72 @@ def readable_mentions(session: Session, subject: Subject, entity_id: uuid.UUID) 
 # --- analysts' judgements ------------------------------------------------------------------------
 
 
-def judge(session: Session, subject: Subject, link_id: uuid.UUID | str, verdict: str) -> EntityLink:
-    """Confirm or reject a link (or a suggestion). Only analysts who may read an incident on each side."""
+def owners(session: Session, entity_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, set[uuid.UUID]]:
+    """Entity id -> the agencies (organisation tree roots) owning the incidents that mention it."""
+    ids = list(set(entity_ids))
+    if not ids:
+        return {}
+    root = func.coalesce(Organisation.root_id, Organisation.id)
+    rows = session.execute(
+        select(EntityMention.entity_id, root)
+        .join(Incident, Incident.id == EntityMention.incident_id)
+        .join(Organisation, Organisation.id == Incident.owner_org_id)
+        .where(EntityMention.entity_id.in_(ids))
+        .distinct()
+    ).all()
+    out: dict[uuid.UUID, set[uuid.UUID]] = defaultdict(set)
+    for eid, org in rows:
+        out[eid].add(org)
+    return out
+
+
+def _binding(org_id: uuid.UUID, record_owners: set[uuid.UUID]) -> bool:
+    """A judgement decides for everyone when its agency owns every incident mentioning either entity."""
+    return record_owners == {org_id}
+
+
+def refresh_binding(session: Session, entity_ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
+    """Re-decide which judgements of links touching the entities are binding (who owns the records mentioning
+    them may have changed); returns the entities whose stored clusters must be walked again."""
+    ids = list(set(entity_ids))
+    if not ids:
+        return set()
+    rows = session.execute(
+        select(EntityLinkJudgement, EntityLink.entity_a_id, EntityLink.entity_b_id)
+        .join(EntityLink, EntityLink.id == EntityLinkJudgement.link_id)
+        .where(or_(EntityLink.entity_a_id.in_(ids), EntityLink.entity_b_id.in_(ids)))
+    ).all()
+    if not rows:
+        return set()
+    held = owners(session, {x for _, a, b in rows for x in (a, b)})
+    changed: set[uuid.UUID] = set()
+    for judgement, a, b in rows:
+        binding = _binding(judgement.org_id, held.get(a, set()) | held.get(b, set()))
+        if judgement.binding != binding:
+            judgement.binding = binding
+            changed |= {a, b}
+    session.flush()
+    return changed
+
+
+def refresh_all_judgements(session: Session) -> None:
+    """Every judgement's binding flag decided again and the clusters they touch walked again (the maintenance
+    task of migration 0019, which gave every existing judgement to its judge's agency)."""
+    pairs = session.execute(
+        select(EntityLink.entity_a_id, EntityLink.entity_b_id).join(
+            EntityLinkJudgement, EntityLinkJudgement.link_id == EntityLink.id
+        )
+    ).all()
+    entities = {x for pair in pairs for x in pair}
+    refresh_binding(session, entities)
+    recluster(session, entities)
+
+
+def judge(session: Session, subject: Subject, link_id: uuid.UUID | str, verdict: str) -> SeenLink:
+    """Confirm or reject a link (or a suggestion) for the analyst's agency. Only analysts who may read an incident
+    on each side. The judgement decides what the agency's users see; it decides for everyone only when the agency
+    owns every incident mentioning either entity. The audit entry is also shown to the auditors of the agencies
+    owning those incidents."""
     decided("linkage-judgement")
     if verdict not in ("confirmed", "rejected"):
         raise Conflict("a judgement is confirmed or rejected")
@@ -782,22 +1019,38 @@ def judge(session: Session, subject: Subject, link_id: uuid.UUID | str, verdict:
         raise NotFound("no such link")
     if not subject.has_role("analyst") or "write" not in subject.scopes:
         raise Forbidden("only analysts confirm or reject links")
-    before = link.status
-    link.status = verdict
-    link.decided_by_id = subject.user_id
-    link.decided_at = utcnow()
+    agency = subject.root_org_id
+    (before,) = seen_links(session, agency, EntityLink.id == link.id)
+    held = owners(session, [link.entity_a_id, link.entity_b_id])
+    record_owners = held.get(link.entity_a_id, set()) | held.get(link.entity_b_id, set())
+    judgement = session.scalar(
+        select(EntityLinkJudgement).where(EntityLinkJudgement.link_id == link.id, EntityLinkJudgement.org_id == agency)
+    )
+    if judgement is None:
+        judgement = EntityLinkJudgement(id=uuid.uuid4(), link_id=link.id, org_id=agency)
+        session.add(judgement)
+    was_binding = bool(judgement.binding)
+    judgement.verdict = verdict
+    judgement.binding = _binding(agency, record_owners)
+    judgement.judged_by_id = subject.user_id
+    judgement.judged_at = utcnow()
     session.flush()
-    recluster(session, {link.entity_a_id, link.entity_b_id})
+    if judgement.binding or was_binding:
+        recluster(session, {link.entity_a_id, link.entity_b_id})
     audit.record(
         session,
         subject,
         f"linkage.{'confirm' if verdict == 'confirmed' else 'reject'}",
         object_type="entity_link",
         object_id=link.id,
-        before={"status": before},
-        after={"status": verdict, "score": link.score},
+        summary="for every reader (the agency owns every record mentioning them)"
+        if judgement.binding
+        else "for the judging agency",
+        before={"status": before.status},
+        after={"status": verdict, "score": link.score, "binding": judgement.binding},
+        org_ids=record_owners | {agency},
     )
-    return link
+    return SeenLink(link.id, link.entity_a_id, link.entity_b_id, link.score, verdict, list(link.reasons or []))
 
 
 # --- the entity page ------------------------------------------------------------------------------
@@ -832,7 +1085,8 @@ def entity_view(session: Session, subject: Subject, entity_id: uuid.UUID | str, 
     entity = session.get(Entity, key)
     if entity is None:
         raise NotFound("no such entity")
-    members = list(session.scalars(select(Entity).where(Entity.canonical_id == (entity.canonical_id or entity.id))))
+    cluster = clusters_for(session, subject.root_org_id, [entity.id]).of(entity.id)
+    members = list(session.scalars(select(Entity).where(Entity.id.in_(cluster))))
     visible: dict[uuid.UUID, list[uuid.UUID]] = {}
     for m in members or [entity]:
         ids = readable_mentions(session, subject, m.id)
