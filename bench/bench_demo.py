@@ -19,6 +19,7 @@ Target: < 60 s to the first served page.
 from __future__ import annotations
 
 import argparse
+import re
 import statistics
 import subprocess
 import sys
@@ -69,7 +70,13 @@ def one_run(n: int, incidents: int | None, keep: bool) -> dict[str, Any]:
             t_login = wait_http(f"{base}/login", 300, proc) - t0
             password = (data_dir / "demo-credentials.txt").read_text().strip()
             with httpx.Client(base_url=base, timeout=60, follow_redirects=True) as c:
-                r = c.post("/login", data={"username": "admin", "password": password, "next": "/dashboard"})
+                form = c.get("/login").text  # the login form's CSRF token (its cookie is kept by the client)
+                found = re.search(r'name="csrf_token" value="([^"]+)"', form)
+                token = found.group(1) if found else ""
+                r = c.post(
+                    "/login",
+                    data={"username": "admin", "password": password, "next": "/dashboard", "csrf_token": token},
+                )
                 if r.status_code != 200 or not str(r.url).endswith("/dashboard"):
                     raise RuntimeError(f"login failed: {r.status_code} at {r.url}")
                 r = c.get("/dashboard")

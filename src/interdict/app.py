@@ -25,6 +25,7 @@ from interdict.audit.api import router as audit_router
 from interdict.config import Settings
 from interdict.core.db import make_engine, make_sessionmaker, unit_of_work
 from interdict.core.errors import DomainError, FieldError, InvalidInput, Unavailable
+from interdict.core.proxy import TrustedProxies
 from interdict.incidents.api import attachments_router
 from interdict.incidents.api import router as incidents_router
 from interdict.linkage.api import router as linkage_router
@@ -303,6 +304,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     static_dir = Path(str(resources.files("interdict.web") / "static"))
     app.mount("/static", StaticFiles(directory=static_dir), name="static")
     app.mount("/api/docs/assets", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="swagger-ui")
+    # Outermost: the client's address and scheme are settled (from a trusted proxy's headers, or the direct peer)
+    # before anything reads them.
+    app.add_middleware(TrustedProxies, networks=settings.trusted_proxy_networks)
     return app
 
 

@@ -224,7 +224,9 @@ def serve(
         port=port,
         workers=workers,
         log_level="warning",
-        proxy_headers=True,
+        # X-Forwarded-* are read by the application, and only from INTERDICT_TRUSTED_PROXIES (core/proxy.py):
+        # uvicorn's own handling would believe them from any local peer.
+        proxy_headers=False,
         # Open live streams (Server-Sent Events) never end by themselves: on shutdown, close them after 5 s
         # (browsers reconnect to another process and resume with Last-Event-ID).
         timeout_graceful_shutdown=5,
@@ -265,7 +267,14 @@ def demo(
     if not no_serve:
         import uvicorn
 
-        uvicorn.run("interdict.app:create_app", factory=True, host=host, port=port, log_level="warning")
+        uvicorn.run(
+            "interdict.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            log_level="warning",
+            proxy_headers=False,  # only INTERDICT_TRUSTED_PROXIES are believed (core/proxy.py)
+        )
 
 
 def _progress() -> Progress:
@@ -363,6 +372,7 @@ def export_incidents(
     from interdict.core.db import unit_of_work
     from interdict.core.errors import DomainError
     from interdict.core.filters import Group
+    from interdict.core.spreadsheet import staged
     from interdict.incidents import importexport
 
     settings = _settings()
@@ -375,13 +385,14 @@ def export_incidents(
         except (ValueError, ValidationError) as exc:
             _fail(f"--filter is not a valid filter: {exc}")
     try:
-        with _progress() as progress, unit_of_work(factory) as session:
+        # The file appears only once the export's audit entry is committed (staged).
+        with staged(target) as part, _progress() as progress, unit_of_work(factory) as session:
             task = progress.add_task("exporting", total=None)
             subject = subject_by_username(session, user, channel="cli")
             n = importexport.export_to_file(
                 session,
                 subject,
-                target,
+                part,
                 fmt=fmt.value,
                 filter_node=node,
                 q=q,
@@ -391,7 +402,7 @@ def export_incidents(
             )
     except DomainError as exc:
         _fail(exc.message, 2)
-    out.print(f"exported {n if n >= 0 else 'all readable'} incidents to {target}")
+    out.print(f"exported {n} incidents to {target}")
 
 
 @audit_app.command("verify")
@@ -422,12 +433,14 @@ def audit_export(
     date_from: Annotated[str | None, typer.Option("--from", help="YYYY-MM-DD")] = None,
     date_to: Annotated[str | None, typer.Option("--to", help="YYYY-MM-DD")] = None,
 ) -> None:
-    """Export the audit trail (with each entry's hash, so the copy can be checked against the chain)."""
-    import csv
+    """Export the audit trail (with each entry's hash, so the copy can be checked against the chain).
+
+    CSV cells that begin with a formula character carry a leading quote (docs/security.md)."""
     from datetime import date
 
     from interdict.accounts.service import subject_by_username
     from interdict.audit import service as audit
+    from interdict.core import spreadsheet
     from interdict.core.db import unit_of_work
     from interdict.core.errors import DomainError
 
@@ -444,12 +457,13 @@ def audit_export(
     _, factory = _factory(settings)
     n = 0
     try:
-        with unit_of_work(factory) as session:
+        # The file appears only once the export's audit entry is committed (staged).
+        with spreadsheet.staged(output) as part, unit_of_work(factory) as session:
             subject = subject_by_username(session, user, channel="cli")
             rows = (audit.export_row(e) for e in audit.iter_entries(session, subject, f))
-            with output.open("w", encoding="utf-8", newline="") as fh:
+            with part.open("w", encoding="utf-8", newline="") as fh:
                 if fmt == "csv":
-                    writer = csv.DictWriter(fh, fieldnames=audit.EXPORT_COLUMNS)
+                    writer = spreadsheet.DictWriter(fh, audit.EXPORT_COLUMNS)
                     writer.writeheader()
                     for row in rows:
                         writer.writerow(row)
@@ -460,7 +474,15 @@ def audit_export(
                         fh.write(("" if n == 0 else ",\n") + json.dumps(row, ensure_ascii=False))
                         n += 1
                     fh.write("\n]\n")
-            audit.record(session, subject, "audit.export", summary=f"{n} entries to {output.name}")
+            audit.record(
+                session,
+                subject,
+                "audit.export",
+                object_type="export",
+                object_label=output.name,
+                summary=f"{n} entries exported as {fmt}",
+                after={"format": fmt, "from": date_from, "to": date_to, "rows": n},
+            )
     except DomainError as exc:
         _fail(exc.message, 2)
     out.print(f"exported {n} audit entries to {output}")

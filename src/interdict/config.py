@@ -34,6 +34,16 @@ class Settings(BaseSettings):
     login_address_failures: int = Field(default=20, ge=1, description="Failed sign-ins that lock a client address.")
     login_window_minutes: int = Field(default=15, ge=1)
     login_lockout_minutes: int = Field(default=15, ge=1)
+    login_second_factor_failures: int = Field(
+        default=5,
+        ge=1,
+        description="Wrong two-factor or recovery codes that lock an account (a right password does not reset them).",
+    )
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Reverse proxies (addresses or CIDR networks, comma-separated or a JSON list) whose "
+        "X-Forwarded-For and X-Forwarded-Proto headers are believed; default: none (the direct peer is the client).",
+    )
     cookie_secure: bool | None = Field(
         default=None, description="Force the Secure cookie flag; default: set when the request is HTTPS."
     )
@@ -94,7 +104,7 @@ class Settings(BaseSettings):
         description="Minutes after issue before an unacknowledged alert escalates to the unit's head, per urgency.",
     )
 
-    @field_validator("webhook_allowed_networks", mode="before")
+    @field_validator("webhook_allowed_networks", "trusted_proxies", mode="before")
     @classmethod
     def _networks(cls, value: object) -> list[str]:
         if isinstance(value, str):
@@ -200,6 +210,10 @@ class Settings(BaseSettings):
     targeting_retrain_mapping: str | None = Field(
         default=None, description="Mapping (file or shipped name) the scheduled retrain fits with."
     )
+
+    @property
+    def trusted_proxy_networks(self) -> tuple[Network, ...]:
+        return parse_networks(self.trusted_proxies)
 
     @property
     def oidc_enabled(self) -> bool:

@@ -10,9 +10,17 @@ from sqlalchemy import select
 
 from interdict.accounts import service
 from interdict.accounts.models import ApiToken, User
+from interdict.accounts.schemas import TokenCreate
 from interdict.core.clock import utcnow
 from interdict.core.security import hash_password, verify_password
 from tests.conftest import World, minimal_incident
+from tests.web.test_pages import login
+
+
+def web_session(client: TestClient, username: str) -> dict[str, str]:
+    """Log ``client`` in as ``username``: the API then works with the session cookie and this CSRF header
+    (tokens are managed from a web session, or with an admin-scoped token)."""
+    return {"X-CSRF-Token": login(client, username)}
 
 
 def test_me(client: TestClient, world: World) -> None:
@@ -21,9 +29,8 @@ def test_me(client: TestClient, world: World) -> None:
 
 
 def test_token_lifecycle(client: TestClient, world: World) -> None:
-    r = client.post(
-        "/api/v1/tokens", json={"name": "ci", "scopes": ["read"], "expires_in_days": 30}, headers=world.h("officer.hp")
-    )
+    session = web_session(client, "officer.hp")
+    r = client.post("/api/v1/tokens", json={"name": "ci", "scopes": ["read"], "expires_in_days": 30}, headers=session)
     assert r.status_code == 201
     created = r.json()
     token = created["token"]
@@ -31,20 +38,19 @@ def test_token_lifecycle(client: TestClient, world: World) -> None:
     with world.session() as s:
         row = s.get(ApiToken, uuid.UUID(created["id"]))
         assert row is not None and token not in row.digest and len(row.digest) == 64  # stored only as a keyed hash
-    listed = client.get("/api/v1/tokens", headers=world.h("officer.hp")).json()
+    listed = client.get("/api/v1/tokens", headers=session).json()
     assert all("token" not in t for t in listed)  # never shown again
     read_only = {"Authorization": f"Bearer {token}"}
     assert client.get("/api/v1/incidents", headers=read_only).status_code == 200
     write = client.post("/api/v1/incidents", json=minimal_incident(), headers=read_only)
     assert write.status_code == 403 and "write" in write.json()["error"]["message"]
-    assert client.delete(f"/api/v1/tokens/{created['id']}", headers=world.h("officer.hp")).status_code == 204
+    assert client.delete(f"/api/v1/tokens/{created['id']}", headers=session).status_code == 204
     assert client.get("/api/v1/incidents", headers=read_only).status_code == 401
 
 
 def test_expired_token_is_refused(client: TestClient, world: World) -> None:
-    token = client.post(
-        "/api/v1/tokens", json={"name": "short", "scopes": ["read"]}, headers=world.h("officer.hp")
-    ).json()
+    session = web_session(client, "officer.hp")
+    token = client.post("/api/v1/tokens", json={"name": "short", "scopes": ["read"]}, headers=session).json()
     with world.session() as s:
         row = s.get(ApiToken, uuid.UUID(token["id"]))
         row.expires_at = utcnow() - timedelta(seconds=1)
@@ -53,8 +59,39 @@ def test_expired_token_is_refused(client: TestClient, world: World) -> None:
 
 
 def test_token_scopes_cannot_exceed_the_creator(client: TestClient, world: World) -> None:
-    r = client.post("/api/v1/tokens", json={"name": "x", "scopes": ["admin"]}, headers=world.h("officer.hp"))
-    assert r.status_code == 403
+    r = client.post(
+        "/api/v1/tokens", json={"name": "x", "scopes": ["admin"]}, headers=web_session(client, "officer.hp")
+    )
+    assert r.status_code == 403 and "administrators" in r.json()["error"]["message"]
+
+
+def test_tokens_are_managed_from_a_web_session_or_with_an_admin_token(client: TestClient, world: World) -> None:
+    """A stolen read or write token cannot mint itself successors, list the user's tokens or revoke the others:
+    token management needs the web session (the page or the API with the session cookie) or an admin token."""
+    created = client.post(
+        "/api/v1/tokens", json={"name": "mine", "scopes": ["read"]}, headers=web_session(client, "officer.hp")
+    )
+    assert created.status_code == 201
+    client.cookies.clear()
+    with world.session() as s:
+        officer = s.scalars(select(User).where(User.username == "officer.hp")).one()
+        read_token, _row = service.create_api_token(
+            s, officer, TokenCreate(name="read only", scopes=["read"]), pepper=world.app.state.pepper
+        )
+    for headers in (world.h("officer.hp"), {"Authorization": f"Bearer {read_token}"}):  # read+write, read
+        assert (
+            client.post("/api/v1/tokens", json={"name": "more", "scopes": ["read"]}, headers=headers).status_code == 403
+        )
+        assert client.get("/api/v1/tokens", headers=headers).status_code == 403
+        assert client.delete(f"/api/v1/tokens/{created.json()['id']}", headers=headers).status_code == 403
+    with world.session() as s:
+        names = {t.name for t in service.list_api_tokens(s, officer.id) if t.revoked_at is None}
+        assert "more" not in names and "mine" in names  # nothing was made or revoked
+    admin = world.h("admin")  # the admin token of an administrator manages the administrator's own tokens
+    made = client.post("/api/v1/tokens", json={"name": "by admin token", "scopes": ["read"]}, headers=admin)
+    assert made.status_code == 201
+    assert any(t["name"] == "by admin token" for t in client.get("/api/v1/tokens", headers=admin).json())
+    assert client.delete(f"/api/v1/tokens/{made.json()['id']}", headers=admin).status_code == 204
 
 
 def test_admins_manage_their_own_agency_only(client: TestClient, world: World) -> None:

@@ -19,8 +19,9 @@ from interdict.accounts.models import LoginThrottle, Organisation, User
 from interdict.accounts.schemas import OrganisationCreate, UserCreate
 from interdict.core import security
 from interdict.core.clock import utcnow
+from tests.audit.test_audit import entries_since, last_seq
 from tests.conftest import PASSWORD, World
-from tests.web.test_pages import login
+from tests.web.test_pages import login, post_code, post_login, step_csrf
 
 FAILED = "too many attempts"
 
@@ -35,8 +36,8 @@ def new_user(world: World, org: str = "VNC-HCM") -> str:
 
 
 def attempt(client: TestClient, username: str, password: str) -> tuple[int, str]:
-    r = client.post("/login", data={"username": username, "password": password}, follow_redirects=False)
-    text = re.sub(r'value="[^"]*"', "", r.text)  # the form echoes the username typed
+    r = post_login(client, username, password, follow_redirects=False)
+    text = re.sub(r'value="[^"]*"', "", r.text)  # the form echoes the username typed (and carries a token)
     return r.status_code, text
 
 
@@ -91,11 +92,10 @@ def _enable_2fa(client: TestClient, name: str) -> tuple[pyotp.TOTP, list[str]]:
     secret = re.search(r'id="totp-secret">([A-Z2-7]+)<', page).group(1)  # type: ignore[union-attr]
     csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
     totp = pyotp.TOTP(secret)
-    r = client.post(
-        "/account/2fa/setup", data={"csrf_token": csrf, "code": "000000" if totp.now() != "000000" else "111111"}
-    )
+    wrong = "000000" if totp.now() != "000000" else "111111"
+    r = client.post("/account/2fa/setup", data={"csrf_token": csrf, "password": PASSWORD, "code": wrong})
     assert r.status_code == 422
-    r = client.post("/account/2fa/setup", data={"csrf_token": csrf, "code": totp.now()})
+    r = client.post("/account/2fa/setup", data={"csrf_token": csrf, "password": PASSWORD, "code": totp.now()})
     assert r.status_code == 200
     codes = re.findall(r"<li>([0-9a-f]{6}-[0-9a-f]{6})</li>", r.text)
     assert len(codes) == 10
@@ -104,9 +104,7 @@ def _enable_2fa(client: TestClient, name: str) -> tuple[pyotp.TOTP, list[str]]:
 
 
 def _password_step(client: TestClient, name: str) -> str:
-    r = client.post(
-        "/login", data={"username": name, "password": PASSWORD, "next": "/incidents"}, follow_redirects=False
-    )
+    r = post_login(client, name, PASSWORD, "/incidents", follow_redirects=False)
     assert r.status_code == 303
     return str(r.headers["location"])
 
@@ -116,22 +114,22 @@ def test_two_factor_login_with_code_and_single_use_recovery_codes(client: TestCl
     totp, codes = _enable_2fa(client, name)
     assert _password_step(client, name).startswith("/login/2fa")
     assert client.get("/dashboard", follow_redirects=False).status_code == 303  # the half-login grants nothing
-    r = client.post("/login/2fa", data={"code": "123456" if totp.now() != "123456" else "654321", "next": "/incidents"})
+    r = post_code(client, "123456" if totp.now() != "123456" else "654321", "/incidents")
     assert r.status_code == 401
-    assert client.post("/login/2fa", data={"code": totp.now()}).status_code == 401  # used at enrolment: no replay
+    assert post_code(client, totp.now()).status_code == 401  # used at enrolment: no replay
     code = totp.at(time.time() + 30)  # the next step's code (one step of clock drift is accepted)
-    r = client.post("/login/2fa", data={"code": code, "next": "/incidents"}, follow_redirects=False)
+    r = post_code(client, code, "/incidents", follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"] == "/incidents"
     assert client.get("/dashboard").status_code == 200
     client.cookies.clear()
     _password_step(client, name)
-    assert client.post("/login/2fa", data={"code": code}).status_code == 401  # the same code never works twice
+    assert post_code(client, code).status_code == 401  # the same code never works twice
     client.cookies.clear()
     _password_step(client, name)
-    assert client.post("/login/2fa", data={"code": codes[0]}, follow_redirects=False).status_code == 303
+    assert post_code(client, codes[0], follow_redirects=False).status_code == 303
     client.cookies.clear()
     _password_step(client, name)
-    assert client.post("/login/2fa", data={"code": codes[0]}).status_code == 401  # recovery codes are single-use
+    assert post_code(client, codes[0]).status_code == 401  # recovery codes are single-use
     # API tokens are machine credentials: unaffected by 2FA.
     with world.session() as s:
         user = accounts.get_user_by_username(s, name)
@@ -170,9 +168,7 @@ def test_totp_secrets_are_sealed_with_the_server_key_and_fail_closed_without_it(
         assert mfa.secret(user, pepper=pepper) == totp.secret
     client.cookies.clear()
     assert _password_step(client, name).startswith("/login/2fa")
-    r = client.post(
-        "/login/2fa", data={"code": totp.at(time.time() + 30), "next": "/incidents"}, follow_redirects=False
-    )
+    r = post_code(client, totp.at(time.time() + 30), "/incidents", follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"] == "/incidents"
 
 
@@ -193,7 +189,9 @@ def test_organisation_can_require_two_factor(client: TestClient, world: World) -
     assert client.get("/incidents", follow_redirects=False).headers["location"].startswith("/login")
     page = client.get("/login/2fa/setup").text
     secret = re.search(r'id="totp-secret">([A-Z2-7]+)<', page).group(1)  # type: ignore[union-attr]
-    r = client.post("/login/2fa/setup", data={"code": pyotp.TOTP(secret).now()})
+    r = client.post(
+        "/login/2fa/setup", data={"code": pyotp.TOTP(secret).now(), "csrf_token": step_csrf(client, "/login/2fa/setup")}
+    )
     assert r.status_code == 200 and "recovery-codes" in r.text
     assert client.get("/dashboard").status_code == 200
     # Required by the organisation: the user cannot turn it off.
@@ -209,7 +207,7 @@ def test_password_change_and_logout_everywhere_end_other_sessions(app: object, w
         csrf_a = login(a, name)
         login(b, name)
         r = a.post("/account/password", data={"csrf_token": csrf_a, "current_password": "wrong", "new_password": "x"})
-        assert r.status_code == 422 and "current password is wrong" in r.text
+        assert r.status_code == 422 and "The password is wrong" in r.text
         r = a.post(
             "/account/password",
             data={"csrf_token": csrf_a, "current_password": PASSWORD, "new_password": "Password123!"},
@@ -232,3 +230,157 @@ def test_password_change_and_logout_everywhere_end_other_sessions(app: object, w
     with world.session() as s:
         user = s.query(User).filter_by(username=name).one()
         assert user.password_changed_at is not None
+
+
+def _page(text: str) -> str:
+    return re.sub(r'(value|data-csrf)="[^"]*"', "", text)  # without the form's values (CSRF tokens differ)
+
+
+def _wrong(totp: pyotp.TOTP) -> str:
+    """A code that is none of the ones accepted now (current step ± 1)."""
+    accepted = {totp.at(time.time() + d) for d in (-30, 0, 30)}
+    return next(c for c in ("000000", "111111", "222222", "333333") if c not in accepted)
+
+
+def test_wrong_second_factor_codes_lock_the_account_whatever_the_password_says(
+    app: FastAPI, client: TestClient, world: World
+) -> None:
+    """Issue 16 review: the right password used to reset the failure counter, so wrong codes were unlimited (16
+    wrong codes, then the right one, was accepted). Second-factor failures are counted on their own, never reset
+    by the first factor: after 5 the account is locked, and even the right code is refused, with the same answer
+    as a wrong one. Every failure and the lock are audited."""
+    name = new_user(world)
+    totp, codes = _enable_2fa(client, name)
+    mark = last_seq(world)
+    other = TestClient(app)  # a second browser, at the code step when the lock falls
+    tried = 0
+    for _ in range(16):  # the review's attack: the right password, then a wrong code, again and again
+        r = post_login(client, name, PASSWORD, "/incidents", follow_redirects=False)
+        if r.status_code != 303:
+            break
+        assert r.headers["location"].startswith("/login/2fa")
+        if tried == 4:
+            assert _password_step(other, name).startswith("/login/2fa")
+        wrong = post_code(client, _wrong(totp))
+        assert wrong.status_code == 401
+        tried += 1
+        client.cookies.clear()
+    assert tried == 5 and r.status_code == 401  # then the password step itself was refused
+    right = post_code(other, totp.at(time.time() + 30), "/incidents", follow_redirects=False)
+    assert right.status_code == 401 and _page(right.text) == _page(wrong.text)  # the same answer as a wrong code
+    assert post_code(other, codes[0]).status_code == 401  # nor a recovery code
+    assert other.get("/dashboard", follow_redirects=False).status_code == 303
+    assert attempt(client, name, PASSWORD)[0] == 401  # locked: the password too, with the usual answer
+    entries = [e for e in entries_since(world, mark) if e.actor_username == name]
+    failures = [e.summary for e in entries if e.action == "auth.login_failed"]
+    assert failures.count("wrong or reused two-factor code") == 4
+    assert "wrong or reused two-factor code; now locked for a while" in failures
+    assert failures.count("refused: locked after too many failed attempts") == 2  # the right code, the recovery code
+    [lock] = [e for e in entries if e.action == "auth.locked"]
+    assert "after too many wrong two-factor codes" in lock.summary and lock.object_label == name
+    # The lock ends: the right password and the right code log in, and the second-factor count starts again.
+    with world.session() as s:
+        s.execute(update(LoginThrottle).values(locked_until=utcnow()))
+    assert _password_step(client, name).startswith("/login/2fa")
+    r = post_code(client, totp.at(time.time() + 30), "/incidents", follow_redirects=False)
+    assert r.status_code == 303 and client.get("/dashboard").status_code == 200
+    with world.session() as s:
+        assert s.get(LoginThrottle, f"mfa:{name}") is None
+
+
+def test_a_password_change_revokes_every_api_token_and_the_page_says_so_first(client: TestClient, world: World) -> None:
+    name = new_user(world)
+    csrf = login(client, name)
+    tokens = [
+        client.post("/api/v1/tokens", json={"name": f"t{i}", "scopes": ["read"]}, headers={"X-CSRF-Token": csrf}).json()
+        for i in range(2)
+    ]
+    bearer = [{"Authorization": f"Bearer {t['token']}"} for t in tokens]
+    assert all(client.get("/api/v1/me", headers=h).status_code == 200 for h in bearer)
+    page = client.get("/account/security").text
+    assert "revokes all your API tokens" in page and "You have 2 active API tokens." in page
+    mark = last_seq(world)
+    r = client.post(
+        "/account/password",
+        data={"csrf_token": csrf, "current_password": PASSWORD, "new_password": "rivers of Mekong carry 9 lanterns"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    assert "API tokens were revoked" in client.get(r.headers["location"]).text
+    client.cookies.clear()
+    for h in bearer:
+        refused = client.get("/api/v1/me", headers=h)
+        assert refused.status_code == 401 and "revoked" in refused.json()["error"]["message"]
+    got = [(e.action, e.object_label, e.summary) for e in entries_since(world, mark) if e.actor_username == name]
+    assert ("token.revoke", "t0", "revoked by a password change") in got
+    assert ("token.revoke", "t1", "revoked by a password change") in got
+    assert ("auth.password_changed", None, "other sessions ended; 2 API token(s) revoked") in got
+
+
+def test_password_and_two_factor_changes_ask_for_the_password_again_throttled_and_audited(
+    app: FastAPI, client: TestClient, world: World
+) -> None:
+    """A stolen or unattended session alone cannot change the password or the second factor: the password is
+    asked again; wrong answers count toward the account's lockout (then even the right one is refused) and are
+    audited, as is every change."""
+    name = new_user(world)
+    csrf = login(client, name)
+    mark = last_seq(world)
+    page = client.get("/account/2fa/setup").text
+    totp = pyotp.TOTP(re.search(r'id="totp-secret">([A-Z2-7]+)<', page).group(1))  # type: ignore[union-attr]
+    # Two-factor authentication cannot be turned on (binding the thief's authenticator) without the password.
+    for data in ({}, {"password": "not my password at all"}):
+        r = client.post("/account/2fa/setup", data={"csrf_token": csrf, "code": totp.now(), **data})
+        assert r.status_code == 422 and "The password is wrong" in r.text
+    with world.session() as s:
+        user = accounts.get_user_by_username(s, name)
+        assert user is not None and not mfa.enabled(user)
+    # Wrong current passwords for a password change count toward the same lockout: 5 in all lock the account.
+    for _ in range(3):
+        r = client.post(
+            "/account/password",
+            data={"csrf_token": csrf, "current_password": "a wrong guess", "new_password": "x" * 20},
+        )
+        assert r.status_code == 422 and "The password is wrong" in r.text
+    r = client.post(
+        "/account/password",
+        data={"csrf_token": csrf, "current_password": PASSWORD, "new_password": "rivers of Mekong carry 9 lanterns"},
+    )
+    assert r.status_code == 422  # locked: even the right password is refused, with the same answer
+    with TestClient(app) as other:
+        assert attempt(other, name, PASSWORD)[0] == 401  # and nobody logs in to the account meanwhile
+    got = [(e.action, e.summary) for e in entries_since(world, mark) if e.actor_username == name]
+    failed = [summary for action, summary in got if action == "auth.reauth_failed"]
+    assert failed[:2] == ["wrong password when asked again to turn on two-factor authentication"] * 2
+    assert "wrong password when asked again to change the password; now locked for a while" in failed
+    assert failed[-1] == "refused: locked after too many failed attempts when asked again to change the password"
+    assert [a for a, _ in got].count("auth.locked") == 1
+    # An administrator unlocks it (audited); then the password changes work, each audited.
+    admin = TestClient(app)
+    admin_csrf = login(admin, "admin")
+    with world.session() as s:
+        user_id = accounts.get_user_by_username(s, name).id  # type: ignore[union-attr]
+    admin_page = admin.get("/admin").text
+    assert f"/admin/users/{user_id}/unlock" in admin_page
+    r = admin.post(f"/admin/users/{user_id}/unlock", data={"csrf_token": admin_csrf}, follow_redirects=False)
+    assert r.status_code == 303
+    r = client.post("/account/2fa/setup", data={"csrf_token": csrf, "password": PASSWORD, "code": totp.now()})
+    assert r.status_code == 200
+    old_codes = re.findall(r"<li>([0-9a-f]{6}-[0-9a-f]{6})</li>", r.text)
+    r = client.post("/account/2fa/recovery-codes", data={"csrf_token": csrf, "recovery_password": "wrong one"})
+    assert r.status_code == 422 and "The password is wrong" in r.text
+    r = client.post("/account/2fa/recovery-codes", data={"csrf_token": csrf, "recovery_password": PASSWORD})
+    new_codes = re.findall(r"<li>([0-9a-f]{6}-[0-9a-f]{6})</li>", r.text)
+    assert r.status_code == 200 and len(new_codes) == 10 and not set(new_codes) & set(old_codes)
+    with world.session() as s:
+        user = accounts.get_user_by_username(s, name)
+        assert user is not None
+        assert not mfa.use_recovery_code(s, user, old_codes[0], pepper=app.state.pepper)
+    r = client.post("/account/2fa/disable", data={"csrf_token": csrf, "password": "wrong again"})
+    assert r.status_code == 422 and "The password is wrong" in r.text
+    r = client.post("/account/2fa/disable", data={"csrf_token": csrf, "password": PASSWORD}, follow_redirects=False)
+    assert r.status_code == 303
+    actions = [e.action for e in entries_since(world, mark)]
+    for action in ("auth.unlocked", "auth.2fa_enabled", "auth.recovery_codes_regenerated", "auth.2fa_disabled"):
+        assert action in actions, action
+    assert actions.count("auth.reauthenticated") == 3

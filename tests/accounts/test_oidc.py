@@ -4,6 +4,7 @@ refused with one general message, recorded in the audit trail, and grants nothin
 
 from __future__ import annotations
 
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -18,10 +19,11 @@ from interdict.accounts.models import Organisation, User
 from interdict.accounts.schemas import OrganisationCreate, UserCreate
 from interdict.app import create_app
 from interdict.config import Settings
-from tests.accounts.test_hardening import _enable_2fa
+from tests.accounts.test_hardening import _enable_2fa, _wrong
 from tests.audit.test_audit import entries_since, last_seq
 from tests.conftest import PASSWORD, World
 from tests.oidc_provider import LocalProvider
+from tests.web.test_pages import post_code, post_login
 
 REFUSED = "Sign-in through the identity provider did not succeed"
 
@@ -269,3 +271,26 @@ def test_an_unreachable_provider_is_a_clear_refusal(database_url: str, tmp_path:
             assert r.status_code == 502 and REFUSED in r.text
     finally:
         app.state.engine.dispose()
+
+
+def test_wrong_codes_after_the_provider_count_toward_the_second_factor_lockout(
+    client: TestClient, world: World, oidc_provider: LocalProvider
+) -> None:
+    """The provider is a first factor like the password: wrong codes at Interdict's own two-factor step count on
+    the account's second-factor counter whichever first factor came before, and neither resets it."""
+    name, email = new_user(world, org="VNC-HCM")
+    totp, _codes = _enable_2fa(client, name)
+    oidc_provider.sign_in_as(f"sub-{uuid.uuid4().hex}", email=email, email_verified=True)
+    for i in range(5):
+        client.cookies.clear()
+        if i % 2:
+            r = post_login(client, name, PASSWORD, follow_redirects=False)  # a right password between them
+        else:
+            r = sign_in(client, oidc_provider, "/incidents")
+        assert r.status_code == 303 and r.headers["location"].startswith("/login/2fa?"), i
+        assert post_code(client, _wrong(totp)).status_code == 401
+    client.cookies.clear()
+    r = sign_in(client, oidc_provider, "/incidents")
+    assert r.status_code == 303 and r.headers["location"].startswith("/login/2fa?")
+    assert post_code(client, totp.at(time.time() + 30), follow_redirects=False).status_code == 401  # locked
+    assert not logged_in(client)

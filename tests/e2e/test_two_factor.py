@@ -33,6 +33,7 @@ def test_enrol_then_log_in_with_a_code(page: Page, live_server: LiveServer) -> N
     page.reload()  # the pending secret is kept (sealed) and opened again, not replaced
     expect(page.locator("#totp-secret")).to_have_text(secret)
     totp = pyotp.TOTP(secret)
+    page.fill("#password", PASSWORD)  # asked again before a security change
     page.fill("#code", totp.now())
     page.get_by_role("button", name="Turn on").click()
     expect(page.locator("#recovery-codes li")).to_have_count(10)

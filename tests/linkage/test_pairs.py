@@ -110,3 +110,18 @@ def test_the_command_writes_scores_and_refuses_a_bad_file_without_leaving_output
     )
     assert done.returncode == 2 and "missing columns name1, name2" in done.stderr
     assert not out2.exists() and list(tmp_path.glob(".*.part")) == []
+
+
+def test_no_output_cell_is_a_formula_and_names_are_scored_as_written(tmp_path: Path) -> None:
+    """The output is for spreadsheets: a cell beginning with a formula character gets a leading quote."""
+    src = write(
+        tmp_path / "in.csv",
+        'name1,name2,note\n"=HYPERLINK(""http://x.example"",""y"")",Hoang Anh Trading,@SUM(1+1)\n'
+        "Hoang Anh Trading,Hoang Anh Trading,-12.5\n",
+    )
+    out = tmp_path / "out.csv"
+    assert score_csv(src, out) == 2
+    rows = read(out)
+    assert rows[0]["name1"] == '\'=HYPERLINK("http://x.example","y")' and rows[0]["note"] == "'@SUM(1+1)"
+    assert rows[0]["match"] == "false"
+    assert rows[1]["note"] == "-12.5" and rows[1]["score"] == "1.0000"  # a plain number stays as it is

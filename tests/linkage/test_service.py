@@ -400,3 +400,64 @@ def test_names_are_shown_as_written_in_records_the_reader_may_read(client: TestC
     assert secret not in str(page)
     with world.session() as s:  # the register does hold the police's spelling
         assert s.scalar(select(Entity.name).where(Entity.id == uuid.UUID(suggestion["their_entity_id"]))) == secret
+
+
+def _nominal_reads(world: World, mark: int) -> list[tuple[str | None, str]]:
+    from tests.audit.test_audit import entries_since
+
+    return [(e.object_label, e.summary) for e in entries_since(world, mark) if e.action == "incident.read_nominal"]
+
+
+def test_links_through_a_persons_phone_or_a_suggested_person_are_audited_reads(
+    client: TestClient, world: World
+) -> None:
+    """A link through a person's phone shows that phone as written in the other incident, and a suggestion the other
+    person's name: both are person data of the other incident (issue 16), and the reasons show this incident's own."""
+    from tests.audit.test_audit import last_seq
+
+    person = {"role": "person_involved", "kind": "person", "name": "Nguyễn Văn Hùng", "phone": "0903 123 456"}
+    a = report(client, world, parties=[person], distribution="all", share_nominal=False)
+    b = report(client, world, parties=[{**person, "name": "Trần Thị Mai"}], distribution="all", share_nominal=False)
+    c = report(client, world, parties=[{**person, "name": "Nguyễn Văn Hưng", "phone": None}], distribution="all")
+    link_now(world)
+    mark = last_seq(world)
+    inside = links(client, world, a, user="analyst")
+    assert [r["kind"] for li in inside["linked"] for r in li["reasons"]] == ["phone"]
+    assert [(s["mine"], s["theirs"]) for s in inside["suggestions"]] == [("Nguyễn Văn Hùng", "Nguyễn Văn Hưng")]
+    assert sorted(_nominal_reads(world, mark)) == sorted(
+        [
+            (b["reference"], "1 natural person(s) shown in links"),
+            (c["reference"], "1 natural person(s) shown in links"),
+            (a["reference"], "2 natural person(s) shown in its links"),
+        ]
+    )
+    mark = last_seq(world)
+    outside = links(client, world, a, user="officer.kh")  # reads the records, not their persons
+    assert outside["linked"] == [] and outside["suggestions"] == []
+    assert _nominal_reads(world, mark) == []
+
+
+def test_persons_mentioned_alongside_a_company_on_its_page_are_audited_reads(client: TestClient, world: World) -> None:
+    from tests.audit.test_audit import last_seq
+
+    person = {"role": "person_involved", "kind": "person", "name": "Trần Thị Mai"}
+    a = report(
+        client,
+        world,
+        parties=[company("consignee", "Cong ty Minh Long Trading"), person],
+        distribution="all",
+        share_nominal=False,
+    )
+    link_now(world)
+    with world.session() as s:
+        entity_id = s.scalar(
+            select(Entity.id).where(Entity.kind == "company", Entity.name == "Cong ty Minh Long Trading")
+        )
+    mark = last_seq(world)
+    page = client.get(f"/api/v1/entities/{entity_id}", headers=world.h("analyst")).json()
+    assert [c["name"] for c in page["co_mentioned"] if c["kind"] == "person"] == ["Trần Thị Mai"]
+    assert _nominal_reads(world, mark) == [(a["reference"], "1 natural person(s) shown in an entity page")]
+    mark = last_seq(world)
+    page = client.get(f"/api/v1/entities/{entity_id}", headers=world.h("officer.kh")).json()
+    assert [c["kind"] for c in page["co_mentioned"]] == []
+    assert _nominal_reads(world, mark) == []

@@ -437,3 +437,38 @@ def test_attachments_and_a_return_to_draft(client: TestClient, world: World) -> 
         assert s.scalar(
             select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "notice.attachment_download")
         )
+
+
+def test_a_linked_persons_name_is_shown_with_an_audited_read(client: TestClient, world: World) -> None:
+    """A notice's linked entities are named as written in an incident the reader may read; a person's name is that
+    incident's person data, and showing it records the read (issue 16). A reader who may not see the persons sees
+    only the company, and nothing is recorded."""
+    from interdict.entities.models import Entity
+    from interdict.linkage.tasks import drain
+    from tests.audit.test_audit import entries_since, last_seq
+
+    person = {"role": "person_involved", "kind": "person", "name": "Trần Thị Mai"}
+    parties = [{"role": "consignee", "kind": "company", "name": "Cong ty Minh Long Trading"}, person]
+    inc = _post(
+        client,
+        world,
+        "officer.hp",
+        "/api/v1/incidents",
+        minimal_incident(submit=True, distribution="all", tlp="GREEN", share_nominal=False, parties=parties),
+    )
+    drain(world.app.state.sessionmaker)
+    with world.session() as s:
+        ids = {e.kind: str(e.id) for e in s.scalars(select(Entity).where(Entity.kind.in_(["company", "person"])))}
+    notice = _issued(client, world, entities=[ids["person"], ids["company"]], distribution="all", tlp="GREEN")
+
+    def nominal_reads(mark: int) -> list[tuple[str | None, str]]:
+        return [(e.object_label, e.summary) for e in entries_since(world, mark) if e.action == "incident.read_nominal"]
+
+    mark = last_seq(world)
+    read = client.get(f"/api/v1/notices/{notice['id']}", headers=world.h("officer.hcm")).json()
+    assert sorted(e["name"] for e in read["entities"]) == ["Cong ty Minh Long Trading", "Trần Thị Mai"]
+    assert nominal_reads(mark) == [(inc["reference"], "1 natural person(s) shown in a warning notice")]
+    mark = last_seq(world)
+    read = client.get(f"/api/v1/notices/{notice['id']}", headers=world.h("officer.kh")).json()
+    assert [e["name"] for e in read["entities"]] == ["Cong ty Minh Long Trading"]
+    assert nominal_reads(mark) == []

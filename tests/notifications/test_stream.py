@@ -28,13 +28,14 @@ class Live:
     url: str
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture  # per test: `client` empties the tables, and SQLite then hands out notification ids again
 def live(database_url: str, tmp_path_factory: pytest.TempPathFactory, world: World) -> Iterator[Live]:
     settings = Settings(
         database_url=database_url,
         data_dir=Path(tmp_path_factory.mktemp("stream")),
         secret_key="test-secret-key",  # the world's API tokens were made with this pepper
         linkage_worker=False,
+        watch_worker=False,  # tests fire watch rules explicitly (a second consumer would race them)
         delivery_worker=False,
         stream_poll_seconds=0.1,
     )
@@ -123,3 +124,34 @@ def test_the_stream_needs_an_event_stream_client(client: TestClient, world: Worl
     assert r.status_code == 406 and "text/event-stream" in r.json()["error"]["message"]
     r = httpx.get(f"{live.url}/api/v1/notifications/stream", headers={"Accept": "text/event-stream"}, timeout=5)
     assert r.status_code == 401
+
+
+def test_persons_pushed_by_the_stream_are_audited_once_per_tick(client: TestClient, world: World, live: Live) -> None:
+    """A notification showing a watched person as written in an incident, pushed live or sent again after a
+    reconnection, records the read (issue 16); Cambodia, whose notification names only the container, records none."""
+    from tests.audit.test_audit import last_seq
+    from tests.notifications.test_nominal_reads import reads, scenario
+
+    with httpx.Client(timeout=httpx.Timeout(10.0)) as http:
+        with (
+            _open(http, live.url, world.tokens["analyst"]) as mine,  # type: ignore[attr-defined]
+            _open(http, live.url, world.tokens["officer.kh"]) as theirs,  # type: ignore[attr-defined]
+        ):
+            analyst, kh = Events(mine), Events(theirs)
+            assert analyst.next()[0] == "unread" and kh.next()[0] == "unread"
+            time.sleep(0.3)  # the broadcaster has taken its starting point
+            mark = last_seq(world)
+            inc = scenario(client, world)
+            name, first, data = analyst.next()
+            assert name == "notification" and "Lê Văn Tám" in data["text"]
+            name, _, data = kh.next()
+            assert name == "notification" and "CSQU3054383" in data["text"] and "Lê Văn Tám" not in data["text"]
+            got = reads(world, mark)
+            assert [(e.object_label, e.actor_username, e.summary) for e in got] == [
+                (inc["reference"], "analyst", "1 natural person(s) shown in the live notification stream")
+            ]
+        mark = last_seq(world)
+        with _open(http, live.url, world.tokens["analyst"], last_event_id=first - 1) as again:  # type: ignore[attr-defined]
+            events = Events(again)
+            assert events.next()[:2] == ("notification", first)
+            assert [(e.object_label, e.actor_username) for e in reads(world, mark)] == [(inc["reference"], "analyst")]

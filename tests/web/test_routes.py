@@ -304,3 +304,66 @@ def test_every_route_makes_an_authorisation_decision(client: TestClient, world: 
         stop()
     assert checked >= 50
     assert undecided == []
+
+
+# POST routes that change nothing (a search whose filter tree travels in the body): the read scope suffices.
+READ_ONLY_POSTS = {("POST", "/api/v1/incidents/search")}
+# Administration: only an admin-scoped token (or a web session of an administrator) gets past the scope check.
+ADMINISTRATION = {
+    ("GET", "/api/v1/users"),
+    ("POST", "/api/v1/users"),
+    ("POST", "/api/v1/organisations"),
+    ("PATCH", "/api/v1/organisations/{code}"),
+    ("POST", "/api/v1/sharing-groups"),
+    ("PUT", "/api/v1/sharing-groups/{group_id}/members"),
+    # API tokens are managed from a web session or with an admin-scoped token.
+    ("GET", "/api/v1/tokens"),
+    ("POST", "/api/v1/tokens"),
+    ("DELETE", "/api/v1/tokens/{token_id}"),
+}
+
+
+def _token(world: World, username: str, scopes: list[str]) -> dict[str, str]:
+    from interdict.accounts import service as accounts
+    from interdict.accounts.schemas import TokenCreate
+
+    with world.session() as s:
+        user = accounts.get_user_by_username(s, username)
+        assert user is not None
+        token, _row = accounts.create_api_token(
+            s,
+            user,
+            TokenCreate(name=f"scope test {uuid.uuid4().hex[:6]}", scopes=scopes),  # type: ignore[arg-type]
+            pepper=world.app.state.pepper,
+        )
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_token_scopes_are_enforced_on_every_api_route(client: TestClient, world: World) -> None:
+    """A read token (of an administrator, whose role would allow everything) may only read: every API route with
+    another method than GET or HEAD is refused (403) before it runs, except the searches that change nothing.
+    Without the admin scope, no administration route (token management included) answers."""
+    read = _token(world, "admin", ["read"])
+    read_write = _token(world, "admin", ["read", "write"])
+    walked, administration = 0, set()
+    for path, methods, route in all_routes(client.app.routes):  # type: ignore[attr-defined]
+        if not isinstance(route, APIRoute) or not path.startswith("/api/") or path == "/api/docs":
+            continue
+        for method in sorted(methods - {"HEAD", "OPTIONS"}):
+            url = _path(path)
+            body = API_BODIES.get((method, path))
+            if method != "GET":
+                walked += 1
+                r = client.request(method, url, json=body, headers=read)
+                if (method, path) in READ_ONLY_POSTS:
+                    assert r.status_code == 200, (method, path, r.status_code, r.text)
+                else:
+                    assert r.status_code == 403, (method, path, r.status_code, r.text)
+                    assert "scope" in r.json()["error"]["message"], (method, path, r.text)
+            if (method, path) in ADMINISTRATION:
+                administration.add((method, path))
+                r = client.request(method, url, json=body, headers=read_write)
+                assert r.status_code == 403, (method, path, r.status_code, r.text)
+    assert walked >= 50
+    assert administration == ADMINISTRATION  # every listed route still exists
+    assert client.get("/api/v1/incidents", headers=read).status_code == 200  # reading is what it is for

@@ -9,7 +9,7 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from interdict.accounts import service
-from interdict.accounts.deps import AdminDep, SubjectDep
+from interdict.accounts.deps import AdminDep, SubjectDep, TokenManagerDep
 from interdict.accounts.models import ApiToken, Organisation, User
 from interdict.accounts.schemas import (
     Me,
@@ -83,14 +83,15 @@ def me(subject: SubjectDep) -> Me:
 
 
 @router.get("/tokens", response_model=list[TokenRead])
-def list_tokens(db: SessionDep, subject: SubjectDep) -> list[TokenRead]:
+def list_tokens(db: SessionDep, subject: TokenManagerDep) -> list[TokenRead]:
     own_account(subject)
     return [TokenRead.model_validate(t) for t in service.list_api_tokens(db, subject.user_id)]
 
 
 @router.post("/tokens", response_model=TokenCreated, status_code=201)
-def create_token(body: TokenCreate, request: Request, db: SessionDep, subject: SubjectDep) -> TokenCreated:
-    """Create an API token for yourself. The token is in this response only; it is stored hashed."""
+def create_token(body: TokenCreate, request: Request, db: SessionDep, subject: TokenManagerDep) -> TokenCreated:
+    """Create an API token for yourself, from a web session or with an admin-scoped token. The token is in this
+    response only; it is stored hashed."""
     own_account(subject)
     if not set(body.scopes) <= subject.scopes:
         raise Forbidden("a token cannot have scopes its creator lacks")
@@ -104,7 +105,7 @@ def create_token(body: TokenCreate, request: Request, db: SessionDep, subject: S
 
 
 @router.delete("/tokens/{token_id}", status_code=204)
-def revoke_token(token_id: uuid.UUID, db: SessionDep, subject: SubjectDep) -> Response:
+def revoke_token(token_id: uuid.UUID, db: SessionDep, subject: TokenManagerDep) -> Response:
     own_account(subject)
     service.revoke_api_token(db, subject.user_id, token_id)
     audit.record(db, subject, "token.revoke", object_type="api_token", object_id=token_id)

@@ -54,7 +54,7 @@ def authenticate_request(
     return service.subject_for_user(db, user, channel="web", ip=ip)
 
 
-def api_subject(request: Request, db: SessionDep, settings: SettingsDep) -> Subject:
+def _api_caller(request: Request, db: Session, settings: Settings) -> Subject:
     subject = authenticate_request(request, db, settings, check_csrf_header=True)
     if subject is None:
         raise Unauthenticated("authentication required: send 'Authorization: Bearer <token>' or log in")
@@ -62,15 +62,43 @@ def api_subject(request: Request, db: SessionDep, settings: SettingsDep) -> Subj
     return subject
 
 
+def _require(subject: Subject, scope: str) -> Subject:
+    if scope not in subject.scopes:
+        raise Forbidden(f"this API token lacks the '{scope}' scope")
+    return subject
+
+
+def api_subject(request: Request, db: SessionDep, settings: SettingsDep) -> Subject:
+    """The caller, with the scope the request's method needs: ``read`` for GET and HEAD, ``write`` for anything
+    that changes state (every other method). Every API route depends on this (or on a dependency built on it),
+    so no route can forget the check; ``admin`` routes add theirs (:data:`AdminDep`)."""
+    subject = _api_caller(request, db, settings)
+    return _require(subject, "read" if request.method in SAFE_METHODS else "write")
+
+
+def api_reader(request: Request, db: SessionDep, settings: SettingsDep) -> Subject:
+    """For a POST that changes nothing (a search whose filter is too large for a query string): ``read`` scope
+    suffices. Only such routes may use it (tests/web/test_routes.py lists them)."""
+    return _require(_api_caller(request, db, settings), "read")
+
+
 def require_scope(scope: str):  # type: ignore[no-untyped-def]
     def check(subject: Annotated[Subject, Depends(api_subject)]) -> Subject:
-        if scope not in subject.scopes:
-            raise Forbidden(f"this API token lacks the '{scope}' scope")
-        return subject
+        return _require(subject, scope)
 
     return check
 
 
+def token_manager(subject: Annotated[Subject, Depends(api_subject)]) -> Subject:
+    """API tokens are managed from a web session (the API used with the session cookie) or with an admin-scoped
+    token: a stolen read or write token cannot mint itself successors, list or revoke the others."""
+    if subject.channel != "web" and "admin" not in subject.scopes:
+        raise Forbidden("API tokens are managed from a web session or with an admin-scoped token")
+    return subject
+
+
 SubjectDep = Annotated[Subject, Depends(api_subject)]
+ReaderDep = Annotated[Subject, Depends(api_reader)]
 WriterDep = Annotated[Subject, Depends(require_scope("write"))]
 AdminDep = Annotated[Subject, Depends(require_scope("admin"))]
+TokenManagerDep = Annotated[Subject, Depends(token_manager)]

@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from interdict.core.schemas import Input
 from interdict.reference.validators import normalise_country
 
 OrgKind = Literal["agency", "department", "provincial_unit", "pcu", "border_gate", "partner", "other"]
@@ -16,7 +17,7 @@ Scope = Literal["read", "write", "admin"]
 _USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 
 
-class OrganisationCreate(BaseModel):
+class OrganisationCreate(Input):
     model_config = ConfigDict(extra="forbid")
     code: str = Field(min_length=2, max_length=32, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
     name: str = Field(min_length=2, max_length=200)
@@ -41,7 +42,7 @@ class OrganisationRead(BaseModel):
     head_user_id: uuid.UUID | None = None
 
 
-class OrganisationChange(BaseModel):
+class OrganisationChange(Input):
     model_config = ConfigDict(extra="forbid")
     head_username: str | None = Field(
         default=None,
@@ -51,8 +52,9 @@ class OrganisationChange(BaseModel):
     )
 
 
-class UserCreate(BaseModel):
+class UserCreate(Input):
     model_config = ConfigDict(extra="forbid")
+    raw_fields = frozenset({"password"})  # compared as typed at login
     username: str
     full_name: str = Field(min_length=1, max_length=200)
     email: str | None = Field(default=None, max_length=200)
@@ -82,7 +84,7 @@ class UserRead(BaseModel):
     locale: str
 
 
-class TokenCreate(BaseModel):
+class TokenCreate(Input):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(min_length=1, max_length=100)
     scopes: list[Scope] = Field(default=["read"])

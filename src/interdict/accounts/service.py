@@ -139,13 +139,19 @@ def create_user(session: Session, data: UserCreate) -> User:
     return user
 
 
-def set_password(session: Session, user: User, password: str, *, keep_session_id: uuid.UUID | None = None) -> None:
-    """Set a new password; every web session of the user ends (but ``keep_session_id``, the one in use)."""
+def set_password(
+    session: Session, user: User, password: str, *, keep_session_id: uuid.UUID | None = None
+) -> list[ApiToken]:
+    """Set a new password; every web session of the user ends (but ``keep_session_id``, the one in use) and
+    every API token of the user is revoked (a token taken with the old password must not outlive it). Returns
+    the tokens revoked, for the audit trail."""
     check_password_policy(password, username=user.username, full_name=user.full_name)
     user.password_hash = security.hash_password(password)
     user.password_changed_at = utcnow()
     end_all_web_sessions(session, user.id, keep=keep_session_id)
+    revoked = revoke_all_api_tokens(session, user.id)
     session.flush()
+    return revoked
 
 
 def list_users(session: Session, *, org_ids: list[uuid.UUID] | None = None) -> list[User]:
@@ -360,6 +366,26 @@ def revoke_api_token(session: Session, user_id: uuid.UUID, token_id: uuid.UUID) 
     if row.revoked_at is None:
         row.revoked_at = utcnow()
     return row
+
+
+def active_api_tokens(session: Session, user_id: uuid.UUID) -> list[ApiToken]:
+    """The user's tokens that still work (neither revoked nor expired)."""
+    now = utcnow()
+    return [
+        t
+        for t in list_api_tokens(session, user_id)
+        if t.revoked_at is None and (t.expires_at is None or t.expires_at > now)
+    ]
+
+
+def revoke_all_api_tokens(session: Session, user_id: uuid.UUID) -> list[ApiToken]:
+    """Revoke every token of the user that still works; returns them."""
+    revoked = active_api_tokens(session, user_id)
+    now = utcnow()
+    for token in revoked:
+        token.revoked_at = now
+    session.flush()
+    return revoked
 
 
 def service_password_matches(user: User, password: str) -> bool:

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from interdict.core.schemas import Input
 from interdict.incidents.schemas import Country, Locode, OrgRef, SharingGroupRef, Str, SubstanceRef, UserRef
 from interdict.incidents.vocab import Distribution, Tlp
 from interdict.reference.validators import normalise_container, normalise_imo
@@ -30,7 +31,7 @@ Name = Annotated[str, BeforeValidator(_blank), Field(min_length=1, max_length=30
 Code = Annotated[str, BeforeValidator(_blank), Field(min_length=1, max_length=60)]
 
 
-class Strict(BaseModel):
+class Strict(Input):
     model_config = ConfigDict(extra="forbid", str_max_length=20000)
 
 

@@ -100,7 +100,8 @@ def can_see_persons(session: Session, alert: RapidAlert, subject: Subject) -> bo
     return sharing.can_see_nominal(session, alert, subject)
 
 
-def record_person_read(session: Session, subject: Subject, alert: RapidAlert, shown: int) -> None:
+def record_person_read(session: Session, subject: Subject, alert: RapidAlert, shown: int, *, where: str = "") -> None:
+    """Every display of an alert's persons is audited (``where`` names the surface when not the alert itself)."""
     if shown:
         audit.record(
             session,
@@ -109,8 +110,16 @@ def record_person_read(session: Session, subject: Subject, alert: RapidAlert, sh
             object_type="rapid_alert",
             object_id=alert.id,
             object_label=alert.reference,
-            summary=f"{shown} natural person(s) shown",
+            summary=f"{shown} natural person(s) shown" + (f" in {where}" if where else ""),
         )
+
+
+def record_person_reads(session: Session, subject: Subject, shown: dict[uuid.UUID, int], *, where: str = "") -> None:
+    """:func:`record_person_read` for several alerts (``shown``: alert id -> persons shown of it)."""
+    for alert_id, n in shown.items():
+        alert = session.get(RapidAlert, alert_id)
+        if alert is not None:
+            record_person_read(session, subject, alert, n, where=where)
 
 
 # --- issuing -----------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from interdict.accounts.deps import SubjectDep, WriterDep
+from interdict.accounts.deps import ReaderDep, SubjectDep, WriterDep
 from interdict.audit import service as audit
 from interdict.core.deps import SessionDep, SettingsDep
 from interdict.core.filters import Condition, Group, conditions
@@ -177,7 +177,7 @@ def list_incidents(
 
 
 @router.post("/search", response_model=Page[IncidentSummary])
-def search_incidents(body: SearchRequest, db: SessionDep, subject: SubjectDep) -> Page[IncidentSummary]:
+def search_incidents(body: SearchRequest, db: SessionDep, subject: ReaderDep) -> Page[IncidentSummary]:
     """Search with a filter tree in the shared filter language (the same one watch rules use)."""
     result = svc.search_incidents(
         db,
@@ -284,7 +284,12 @@ def change_sharing(incident_id: str, body: SharingChange, db: SessionDep, subjec
 
 @router.get("/{incident_id}/history", response_model=list[VersionRead])
 def incident_history(incident_id: str, db: SessionDep, subject: SubjectDep) -> list[VersionRead]:
+    """The versions of the incident, newest first, with what changed (persons only where you may see them;
+    reading them is audited)."""
     versions = svc.history(db, subject, incident_id)
+    persons = svc.persons_in_history(versions)
+    if persons:
+        svc.record_nominal_read(db, subject, svc.get_incident(db, subject, incident_id), len(persons), where="history")
     users = svc.users_by_id(db, {v.changed_by_id for v in versions})
     return [
         VersionRead(

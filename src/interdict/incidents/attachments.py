@@ -20,6 +20,7 @@ from interdict.accounts.subject import Subject
 from interdict.core.clock import utcnow
 from interdict.core.db import new_id
 from interdict.core.errors import FieldError, InvalidInput, NotFound, PayloadTooLarge
+from interdict.core.text import strip_bidi
 from interdict.incidents.models import Attachment, Incident
 from interdict.incidents.service import get_incident, record_attachment_change
 from interdict.sharing.service import readable, require_editable
@@ -42,8 +43,9 @@ _UNSAFE = re.compile(r"[\x00-\x1f\x7f<>:\"/\\|?*]")
 
 
 def safe_filename(name: str | None) -> str:
-    """The last path component, without control or reserved characters; never empty, never a dot file."""
-    name = unicodedata.normalize("NFC", name or "")
+    """The last path component, without control, reserved or bidirectional formatting characters (an override
+    makes "x\u202efdp.exe" read as "xexe.pdf"); never empty, never a dot file."""
+    name = strip_bidi(unicodedata.normalize("NFC", name or ""))
     name = name.replace("\\", "/").split("/")[-1]
     name = _UNSAFE.sub("_", name).strip(" .")
     if not name:
@@ -155,7 +157,7 @@ def add_attachment(
         size=len(upload.data),
         sha256=upload.sha256,
         storage_key=store_upload(storage, upload),
-        description=(description or "").strip()[:300] or None,
+        description=strip_bidi(description or "").strip()[:300] or None,
         created_by_id=subject.user_id,
         created_at=utcnow(),
     )

@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session
 
 from interdict.accounts.subject import Subject
 from interdict.audit import service as audit
+from interdict.core import spreadsheet
 from interdict.core.errors import ErrorCollector, FieldError, Forbidden, InvalidInput, from_validation_error
 from interdict.core.filters import Group
 from interdict.incidents import numbering
@@ -200,22 +201,20 @@ def iter_export(
     return cols, rows(), total
 
 
-def write_csv(fh: Any, cols: list[str], rows: Iterator[dict[str, str]]) -> None:
-    writer = csv.DictWriter(fh, fieldnames=cols, extrasaction="ignore")
+def write_csv(fh: Any, cols: list[str], rows: Iterator[dict[str, str]]) -> int:
+    """The rows as CSV (cells neutralised: ``core.spreadsheet``); returns the number of rows written."""
+    writer = spreadsheet.DictWriter(fh, cols, extrasaction="ignore")
     writer.writeheader()
+    n = 0
     for row in rows:
         writer.writerow(row)
+        n += 1
+    return n
 
 
-def write_xlsx(path_or_fh: Any, cols: list[str], rows: Iterator[dict[str, str]]) -> None:
-    from openpyxl import Workbook
-
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet("incidents")
-    ws.append(cols)
-    for row in rows:
-        ws.append([row.get(c, "") for c in cols])
-    wb.save(path_or_fh)
+def write_xlsx(path_or_fh: Any, cols: list[str], rows: Iterator[dict[str, str]]) -> int:
+    """The rows as one XLSX sheet (text cells, neutralised: ``core.spreadsheet``); returns the number written."""
+    return spreadsheet.write_xlsx(path_or_fh, "incidents", cols, ([row.get(c, "") for c in cols] for row in rows))
 
 
 def write_json(
@@ -258,19 +257,21 @@ def export_bytes(
     q: str | None = None,
     nominal: bool = True,
 ) -> tuple[bytes, str]:
+    """The export as bytes and its media type; records ``incident.export`` (format, rows written). Never commits."""
     if fmt == "json":
         sio = io.StringIO()
         n = write_json(sio, session, subject, filter_node, q, nominal=nominal)
         _audit_export(session, subject, fmt, filter_node, q, nominal, n)
         return sio.getvalue().encode(), "application/json"
-    cols, rows, total = iter_export(session, subject, filter_node=filter_node, q=q, nominal=nominal)
-    _audit_export(session, subject, fmt, filter_node, q, nominal, total)
+    cols, rows, _total = iter_export(session, subject, filter_node=filter_node, q=q, nominal=nominal)
     if fmt == "xlsx":
         bio = io.BytesIO()
-        write_xlsx(bio, cols, rows)
+        n = write_xlsx(bio, cols, rows)
+        _audit_export(session, subject, fmt, filter_node, q, nominal, n)
         return bio.getvalue(), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     sio = io.StringIO()
-    write_csv(sio, cols, rows)
+    n = write_csv(sio, cols, rows)
+    _audit_export(session, subject, fmt, filter_node, q, nominal, n)
     return sio.getvalue().encode("utf-8-sig"), "text/csv; charset=utf-8"
 
 
@@ -286,20 +287,25 @@ def export_to_file(
     on_total: Callable[[int], None] | None = None,
     nominal: bool = True,
 ) -> int:
+    """Write the export to ``path`` and record ``incident.export`` (format, rows written), whatever the format.
+    Never commits: the caller writes to a staged path (``core.spreadsheet.staged``) so the file appears only
+    once the audit entry is committed. Returns the number of incidents written."""
     if fmt == "json":
         with path.open("w", encoding="utf-8") as fh:
             n = write_json(fh, session, subject, filter_node, q, nominal=nominal)
-        _audit_export(session, subject, fmt, filter_node, q, nominal, n)
-        return n
-    cols, rows, total = iter_export(session, subject, filter_node=filter_node, q=q, progress=progress, nominal=nominal)
-    if on_total:
-        on_total(total)
-    if fmt == "xlsx":
-        write_xlsx(str(path), cols, rows)
     else:
-        with path.open("w", encoding="utf-8-sig", newline="") as fh:
-            write_csv(fh, cols, rows)
-    return total
+        cols, rows, total = iter_export(
+            session, subject, filter_node=filter_node, q=q, progress=progress, nominal=nominal
+        )
+        if on_total:
+            on_total(total)
+        if fmt == "xlsx":
+            n = write_xlsx(path, cols, rows)
+        else:
+            with path.open("w", encoding="utf-8-sig", newline="") as fh:
+                n = write_csv(fh, cols, rows)
+    _audit_export(session, subject, fmt, filter_node, q, nominal, n)
+    return n
 
 
 # --- import ----------------------------------------------------------------------------------
@@ -324,7 +330,10 @@ class ImportReport:
 
 
 def iter_rows(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
-    """(line number, row) for CSV (UTF-8, optional BOM) or XLSX (first sheet)."""
+    """(line number, row) for CSV (UTF-8, optional BOM) or XLSX (first sheet).
+
+    A cell's leading quote put there by an export against formula injection is removed
+    (``core.spreadsheet.restore``), so an exported file imports back exactly."""
     suffix = path.suffix.lower()
     if suffix in (".xlsx", ".xlsm"):
         from openpyxl import load_workbook
@@ -338,7 +347,7 @@ def iter_rows(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
                 header = [c.strip() for c in cells]
                 continue
             if any(c.strip() for c in cells):
-                yield n, dict(zip(header, cells, strict=False))
+                yield n, dict(zip(header, map(spreadsheet.restore, cells), strict=False))
         wb.close()
         return
     if suffix not in (".csv", ".txt"):
@@ -352,7 +361,7 @@ def iter_rows(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
             if cells:
                 if len(cells) < width:
                     cells += [""] * (width - len(cells))
-                row = dict(zip(header, cells, strict=False))
+                row = dict(zip(header, map(spreadsheet.restore, cells), strict=False))
                 if len(cells) > width and any(c.strip() for c in cells[width:]):
                     row[EXTRA_CELLS] = str(len(cells) - width)
                 yield start, row
@@ -692,7 +701,7 @@ def _audit_export(
         "incident.export",
         object_type="export",
         object_label=f"incidents.{fmt}",
-        summary=f"{n if n >= 0 else 'all readable'} incidents exported as {fmt}" + ("" if nominal else ", non-nominal"),
+        summary=f"{n} incidents exported as {fmt}" + ("" if nominal else ", non-nominal"),
         after={
             "format": fmt,
             "filter": filter_node.model_dump(mode="json") if filter_node else None,
@@ -710,7 +719,7 @@ def write_rejections(path: Path, report: ImportReport) -> None:
             if k not in cols:
                 cols.append(k)
     with path.open("w", encoding="utf-8-sig", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=cols, extrasaction="ignore")
+        writer = spreadsheet.DictWriter(fh, cols, extrasaction="ignore")
         writer.writeheader()
         for r in report.rejected:
             writer.writerow({**r.row, "line": r.line, "errors": r.message()})

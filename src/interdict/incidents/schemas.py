@@ -11,6 +11,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from interdict.core.schemas import Input
 from interdict.incidents.vocab import (
     UNIT_ALIASES,
     UNITS,
@@ -64,7 +65,7 @@ HsCode = Annotated[
 UnitField = Annotated[str | None, BeforeValidator(_unit)]
 
 
-class Strict(BaseModel):
+class Strict(Input):
     model_config = ConfigDict(extra="forbid", str_max_length=20000)
 
 
@@ -200,7 +201,7 @@ class IncidentCreate(IncidentBase):
     )
 
 
-class IncidentPatch(BaseModel):
+class IncidentPatch(Input):
     """Partial update: only the fields present change; lists present are replaced as a whole."""
 
     model_config = ConfigDict(extra="forbid")

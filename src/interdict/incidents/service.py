@@ -7,6 +7,7 @@ Services never commit: the caller's unit of work does. Every read goes through
 from __future__ import annotations
 
 import functools
+import json
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -473,8 +474,13 @@ def _audit_change(
     )
 
 
-def record_nominal_read(session: Session, subject: Subject, incident: Incident, shown_persons: int) -> None:
-    """Every read of person data is audited (who saw which incident's persons, from where)."""
+def record_nominal_read(
+    session: Session, subject: Subject, incident: Incident, shown_persons: int, *, where: str = ""
+) -> None:
+    """Every read of person data is audited (who saw which incident's persons, from where). This is the one
+    mechanism: every surface that shows an incident's natural persons (the record, its history, links, entity
+    pages, the graph, targeting reasons, watch-list hits, notifications) records through it, one entry per
+    incident and request (or message); ``where`` names the surface when it is not the record itself."""
     if shown_persons:
         audit.record(
             session,
@@ -483,17 +489,18 @@ def record_nominal_read(session: Session, subject: Subject, incident: Incident, 
             object_type="incident",
             object_id=incident.id,
             object_label=incident.reference,
-            summary=f"{shown_persons} natural person(s) shown",
+            summary=f"{shown_persons} natural person(s) shown" + (f" in {where}" if where else ""),
         )
 
 
-def record_nominal_reads(session: Session, subject: Subject, shown: dict[uuid.UUID, int]) -> None:
+def record_nominal_reads(session: Session, subject: Subject, shown: dict[uuid.UUID, int], *, where: str = "") -> None:
     """:func:`record_nominal_read` for person data of several incidents shown elsewhere (links, entity pages,
-    the graph, targeting reasons): ``shown`` maps an incident id to the persons shown of it."""
+    the graph, targeting reasons, watch lists, notifications): ``shown`` maps an incident id to the persons
+    shown of it."""
     for incident_id, n in shown.items():
         incident = session.get(Incident, incident_id)
         if incident is not None:
-            record_nominal_read(session, subject, incident, n)
+            record_nominal_read(session, subject, incident, n, where=where)
 
 
 def _record_version(
@@ -1036,6 +1043,21 @@ def redact_changes(changes: list[dict[str, Any]], nominal: bool) -> list[dict[st
                 continue
         out.append(change)
     return out
+
+
+def persons_in_history(entries: list[HistoryEntry]) -> list[dict[str, Any]]:
+    """The natural persons that history entries (as :func:`history` returned them to a reader) show, each once:
+    a person added, removed or changed appears in the ``old`` or ``new`` party list of a ``parties`` change."""
+    seen: dict[str, dict[str, Any]] = {}
+    for entry in entries:
+        for change in entry.changes:
+            if change.get("field") != "parties":
+                continue
+            for side in (change.get("old"), change.get("new")):
+                for p in side if isinstance(side, list) else []:
+                    if isinstance(p, dict) and p.get("kind") == "person":
+                        seen.setdefault(json.dumps(p, sort_keys=True, default=str), p)
+    return list(seen.values())
 
 
 def without_persons(parties: Any) -> Any:

@@ -107,7 +107,13 @@ class EntityRead(BaseModel):
 def get_incident_links(incident_id: str, db: SessionDep, subject: SubjectDep) -> IncidentLinksRead:
     """Incidents linked to this one (same company, person, phone, container, vessel...) with the reasons;
     suggestions for an analyst; matches in records the caller may not read, counted per owner."""
-    links = svc.linked_incidents(db, subject, incidents.get_incident(db, subject, incident_id))
+    incident = incidents.get_incident(db, subject, incident_id)
+    links = svc.linked_incidents(db, subject, incident)
+    # This incident's own person data in the reasons and suggestions (the incident page records it with the page).
+    own = sum(1 for li in links.linked for r in li.reasons if r.nominal) + sum(
+        1 for s in links.suggestions if s.mine.nominal
+    )
+    incidents.record_nominal_read(db, subject, incident, own, where="its links")
     summaries = to_summaries(db, [li.incident for li in links.linked], lang=subject.locale)
     return IncidentLinksRead(
         linked=[

@@ -1,17 +1,18 @@
 """Score a CSV file of name pairs (the ``interdict linkage score-pairs`` command).
 
 Input columns ``name1``, ``name2`` and optionally ``schema`` (Person, Company, Organization,
-LegalEntity, Vessel; empty = guess); any other columns are copied through untouched. Output: the
-same rows plus ``score`` (4 decimals) and ``match`` (``true``/``false`` at DEFAULT_THRESHOLD).
+LegalEntity, Vessel; empty = guess); any other columns are copied through. Output: the same rows plus
+``score`` (4 decimals) and ``match`` (``true``/``false`` at DEFAULT_THRESHOLD); a cell beginning with a formula
+character gets a leading quote, as in every file Interdict writes for spreadsheets (``core.spreadsheet``).
 Rows are streamed: a file of millions of rows is never held in memory.
 """
 
 from __future__ import annotations
 
 import csv
-import os
 from pathlib import Path
 
+from interdict.core import spreadsheet
 from interdict.linkage.score import DEFAULT_THRESHOLD, score_pair
 
 REQUIRED = ("name1", "name2")
@@ -28,14 +29,8 @@ def score_csv(in_path: str | Path, out_path: str | Path) -> int:
     The output appears only complete: rows go to a temporary file beside it, renamed at the end, so a
     bad row leaves no half-written output (and an existing file is kept).
     """
-    target = Path(out_path)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.part")
-    try:
-        n = _score(Path(in_path), tmp)
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return n
+    with spreadsheet.staged(Path(out_path)) as tmp:
+        return _score(Path(in_path), tmp)
 
 
 def _score(in_path: Path, out_path: Path) -> int:
@@ -54,7 +49,7 @@ def _score(in_path: Path, out_path: Path) -> int:
         clash = [c for c in ADDED if c in fields]
         if clash:
             raise PairsFileError(f"{in_path}: already has column {', '.join(clash)}; rename it first")
-        writer = csv.DictWriter(dst, fieldnames=[*fields, *ADDED], lineterminator="\n")
+        writer = spreadsheet.DictWriter(dst, [*fields, *ADDED], lineterminator="\n")
         writer.writeheader()
         n = 0
         for row in reader:

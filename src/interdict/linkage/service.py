@@ -529,6 +529,7 @@ class LinkReason:
     theirs: str
     score: float
     their_role: str
+    nominal: bool = False  # through a natural person's data (its name, phone, document...): reading it is audited
 
     def text(self) -> str:
         role = ROLE_LABELS.get(self.role, self.role)
@@ -587,8 +588,14 @@ def linked_incidents(session: Session, subject: Subject, incident: Incident, *, 
     deconfliction notices its organisation was given; person data of other incidents shown in the reasons is
     audited as a read of nominal data."""
     links = _links(session, subject, incident, limit=limit)
-    shown = {li.incident.id: sum(1 for r in li.reasons if r.kind == "person") for li in links.linked}
-    incidents.record_nominal_reads(session, subject, {k: v for k, v in shown.items() if v})
+    shown: dict[uuid.UUID, int] = defaultdict(int)
+    for li in links.linked:
+        shown[li.incident.id] += sum(1 for r in li.reasons if r.nominal)
+    theirs = {s.theirs.id: s.their_label for s in links.suggestions if s.theirs.nominal}
+    for incident_id, n in label_reads(session, subject, theirs).items():
+        shown[incident_id] += n
+    others = {k: v for k, v in shown.items() if v and k != incident.id}
+    incidents.record_nominal_reads(session, subject, others, where="links")
     links.deconfliction = notices_for(session, subject, incident)
     return links
 
@@ -649,7 +656,7 @@ def _links(session: Session, subject: Subject, incident: Incident, *, limit: int
                     score = (
                         link_scores.get(_pair(my_e.id, e.id)) or score_pair(my_m.text, m.text, SCHEMA.get(e.kind)).score
                     )
-                reasons.append(LinkReason(e.kind, my_m.role, my_m.text, m.text, round(score, 2), m.role))
+                reasons.append(LinkReason(e.kind, my_m.role, my_m.text, m.text, round(score, 2), m.role, e.nominal))
         if reasons:
             reasons.sort(key=lambda r: -r.score)
             found.append((iid, reasons[0].score, reasons))
@@ -720,6 +727,27 @@ def _suggestions(session: Session, subject: Subject, mine: list[tuple[EntityMent
         count, label = seen[their_id]
         out.append(Suggestion(link, me, theirs, count, written[mine_id], label))
     return sorted(out, key=lambda s: -s.link.score)
+
+
+def label_reads(session: Session, subject: Subject, labels: dict[uuid.UUID, str]) -> dict[uuid.UUID, int]:
+    """For nominal entities shown by a label taken as written in a readable incident (``graph.visible_entities``):
+    per incident written that way, how many of them it supplied — whose person data the audit records as read."""
+    if not labels:
+        return {}
+    rows = session.execute(
+        readable(
+            select(EntityMention.entity_id, EntityMention.incident_id, EntityMention.text)
+            .join(Incident, Incident.id == EntityMention.incident_id)
+            .where(EntityMention.entity_id.in_(list(labels)), nominal_clause(Incident, subject)),
+            subject,
+            Incident,
+        )
+    ).all()
+    shown: dict[uuid.UUID, set[uuid.UUID]] = defaultdict(set)
+    for entity_id, incident_id, written in rows:
+        if labels.get(entity_id) == written:
+            shown[incident_id].add(entity_id)
+    return {k: len(v) for k, v in shown.items()}
 
 
 def readable_mentions(session: Session, subject: Subject, entity_id: uuid.UUID) -> list[uuid.UUID]:
@@ -843,8 +871,16 @@ def entity_view(session: Session, subject: Subject, entity_id: uuid.UUID | str, 
     others = {e.id: e for e in session.scalars(select(Entity).where(Entity.id.in_(top)))}
     co_labels = visible_entities(session, subject, top)
     co_visible = [(others[e], co_labels[e][1], len(together[e])) for e in top if e in others and e in co_labels]
+    # Person data on the page: the entity's own appearances if it is a person's, and persons mentioned alongside.
+    shown: dict[uuid.UUID, int] = defaultdict(int)
     if entity.nominal:
-        incidents.record_nominal_reads(session, subject, {a.incident.id: 1 for a in appearances})
+        for a in appearances:
+            shown[a.incident.id] = 1
+    for incident_id, n in label_reads(
+        session, subject, {e.id: label for e, label, _ in co_visible if e.nominal}
+    ).items():
+        shown[incident_id] += n
+    incidents.record_nominal_reads(session, subject, dict(shown), where="an entity page")
     return EntityView(
         entity=entity,
         names=names,

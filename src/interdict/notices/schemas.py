@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
+from interdict.core.schemas import Input
 from interdict.incidents.vocab import Distribution, Tlp
 
 IndicatorKind = Literal["hs_code", "company", "route", "container", "vessel", "method", "other"]
@@ -25,7 +26,7 @@ def _blank_to_none(v: Any) -> Any:
 Str = Annotated[str | None, BeforeValidator(_blank_to_none)]
 
 
-class Strict(BaseModel):
+class Strict(Input):
     model_config = ConfigDict(extra="forbid", str_max_length=50000)
 
 

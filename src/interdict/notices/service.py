@@ -33,7 +33,7 @@ from interdict.core.errors import (
     from_validation_error,
 )
 from interdict.core.pagination import PageParams, Slice
-from interdict.core.text import search_document, tokens
+from interdict.core.text import search_document, strip_bidi, tokens
 from interdict.entities.models import Entity
 from interdict.incidents import attachments as files
 from interdict.incidents import service as incidents
@@ -792,7 +792,7 @@ def add_attachment(
         size=len(upload.data),
         sha256=upload.sha256,
         storage_key=files.store_upload(storage, upload),
-        description=(description or "").strip()[:300] or None,
+        description=strip_bidi(description or "").strip()[:300] or None,
         created_by_id=subject.user_id,
         created_at=utcnow(),
     )
@@ -1001,12 +1001,17 @@ def linked_incidents(session: Session, subject: Subject, ids: list[uuid.UUID]) -
 
 def linked_entities(session: Session, subject: Subject, ids: list[uuid.UUID]) -> list[tuple[Entity, str]]:
     """The linked entities the subject may see, each named as written in an incident the subject may read
-    (persons only where it may see them: linkage.graph.visible_entities)."""
+    (persons only where it may see them: linkage.graph.visible_entities); showing a person's is audited as a read of
+    the incident it is written as in."""
     from interdict.linkage.graph import visible_entities
+    from interdict.linkage.service import label_reads
 
     labels = visible_entities(session, subject, ids)
     entities = {e.id: e for e in session.scalars(select(Entity).where(Entity.id.in_(list(labels))))}
-    return [(entities[i], labels[i][1]) for i in ids if i in labels and i in entities]
+    shown = [(entities[i], labels[i][1]) for i in ids if i in labels and i in entities]
+    persons = {e.id: label for e, label in shown if e.nominal}  # a person's name or value, as written in an incident
+    incidents.record_nominal_reads(session, subject, label_reads(session, subject, persons), where="a warning notice")
+    return shown
 
 
 # --- read shapes --------------------------------------------------------------------------------

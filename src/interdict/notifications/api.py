@@ -56,9 +56,11 @@ def list_notifications(
     before_id: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> NotificationPage:
-    """Your notifications, newest first, each as you may read its record now (page with ``before_id``)."""
+    """Your notifications, newest first, each as you may read its record now (page with ``before_id``). Person
+    data they show (a watched person as written in an incident) is audited as a read of that record's persons."""
     own_account(subject)
     rows = service.visible(db, subject, unread_only=unread_only, before_id=before_id, limit=limit)
+    service.record_shown(db, subject, rows, where="the notification list")
     return NotificationPage(
         items=[item(n, r) for n, r in rows], next_before_id=rows[-1][0].id if len(rows) == limit else None
     )

@@ -8,8 +8,10 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from interdict.core.schemas import Input
 
-class Strict(BaseModel):
+
+class Strict(Input):
     model_config = ConfigDict(extra="forbid")
 
 

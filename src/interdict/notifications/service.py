@@ -34,18 +34,31 @@ class Rendered:
     text: str
     url: str
     facts: list[tuple[str, str]] = field(default_factory=list)
+    # How many natural persons of the record the text and facts show (never the title, which the digests and
+    # summaries list): showing them to the reader is audited, see :func:`record_shown`.
+    persons: int = 0
 
 
 Renderer = Callable[[Session, Subject, Notification], Rendered | None]
 _RENDERERS: dict[str, Renderer] = {}
+# Per record type: how a read of its person data is audited (the domain's own action, e.g. incident.read_nominal),
+# given the records shown and how many persons of each.
+NominalReads = Callable[[Session, Subject, dict[uuid.UUID, int], str], None]
+_NOMINAL_READS: dict[str, NominalReads] = {}
 
 # Called for every notification created (same transaction), e.g. to plan e-mail and webhook deliveries.
 NotifiedHook = Callable[[Session, list[Notification]], None]
 _HOOKS: list[NotifiedHook] = []
 
 
-def register_renderer(ref_type: str, renderer: Renderer) -> None:
+def register_renderer(ref_type: str, renderer: Renderer, *, nominal_reads: NominalReads | None = None) -> None:
+    """``nominal_reads`` audits the person data a rendering shows (required if the renderer ever sets
+    ``Rendered.persons``)."""
     _RENDERERS[ref_type] = renderer
+    if nominal_reads is not None:
+        _NOMINAL_READS[ref_type] = nominal_reads
+    else:
+        _NOMINAL_READS.pop(ref_type, None)
 
 
 def on_notified(hook: NotifiedHook) -> None:
@@ -167,6 +180,25 @@ def visible(
             if len(out) == limit:
                 break
     return out
+
+
+def record_shown(
+    session: Session, subject: Subject, shown: Iterable[tuple[Notification, Rendered]], *, where: str
+) -> None:
+    """Audit the person data that notifications rendered as ``subject`` show it (a page of the centre or the API,
+    what the live stream pushed in one tick, one e-mail, one webhook message): one entry per record however many of
+    its notifications were shown, through the record type's own audit of nominal reads. Only what is shown is
+    audited: counting notifications (the bell) renders them too but records nothing."""
+    persons: dict[str, dict[uuid.UUID, int]] = {}
+    for n, r in shown:
+        if r.persons:
+            per = persons.setdefault(n.ref_type, {})
+            per[n.ref_id] = max(per.get(n.ref_id, 0), r.persons)
+    for ref_type, reads in persons.items():
+        recorder = _NOMINAL_READS.get(ref_type)
+        if recorder is None:
+            raise RuntimeError(f"notifications about {ref_type} show person data but no audit of it is registered")
+        recorder(session, subject, reads, where)
 
 
 def unread_count(session: Session, subject: Subject) -> int:

@@ -2,7 +2,8 @@
 
 The broadcaster polls the notifications table once per tick (~250 ms) for ids it has not seen — one query for
 every connection of the process, not one per connection — renders each new notification as its user (database work
-in a worker thread, off the event loop) and puts it on the queues of that user's open connections.
+in a worker thread, off the event loop) and puts it on the queues of that user's open connections. Person data a
+pushed notification shows is audited once per tick, user and record (``service.record_shown``).
 
 Ids are taken at INSERT, but transactions commit in another order (PostgreSQL), so an id below the newest one seen
 may still appear: ids skipped over are remembered for a minute and asked for again until they show up (a rolled-back
@@ -29,7 +30,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from interdict.accounts.subject import Subject
 from interdict.core.clock import utcnow
 from interdict.notifications.models import Notification
-from interdict.notifications.service import Rendered, latest_id, render, unread_count, visible
+from interdict.notifications.service import Rendered, latest_id, record_shown, render, unread_count, visible
 
 log = logging.getLogger("interdict.notifications.stream")
 
@@ -148,12 +149,16 @@ class Broadcaster:
                 if not subs:
                     continue
                 subject = next(iter(subs)).subject
+                shown: list[tuple[Notification, Rendered]] = []
                 for n in session.scalars(
                     select(Notification).where(Notification.id.in_(ids)).order_by(Notification.id)
                 ):
                     rendered = render(session, subject, n)
                     if rendered is not None:
+                        shown.append((n, rendered))
                         out.setdefault(user_id, []).append(item(n, rendered))
+                record_shown(session, subject, shown, where="the live notification stream")
+            session.commit()  # the audit of person data pushed in this tick (nothing else is written)
             return out
 
     async def tick(self) -> int:
@@ -194,9 +199,10 @@ class Broadcaster:
                 with self.factory() as session:
                     backlog = []
                     if last_event_id is not None:
-                        backlog = [
-                            item(n, r) for n, r in visible(session, subject, after_id=last_event_id, limit=BACKFILL)
-                        ]
+                        missed = visible(session, subject, after_id=last_event_id, limit=BACKFILL)
+                        record_shown(session, subject, missed, where="the live notification stream")
+                        session.commit()
+                        backlog = [item(n, r) for n, r in missed]
                     # The user's recent notifications already there (counted, or on the page being opened): the
                     # broadcaster may still push some of them, which must not count as new.
                     recent = set(

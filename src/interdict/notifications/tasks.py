@@ -27,6 +27,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from interdict.accounts.models import User
+from interdict.accounts.subject import Subject
 from interdict.config import Settings
 from interdict.core import worker
 from interdict.core.clock import utcnow
@@ -34,7 +35,7 @@ from interdict.core.db import unit_of_work
 from interdict.core.egress import Network
 from interdict.notifications import email, webhooks
 from interdict.notifications.models import Notification, NotificationDelivery, WebhookEndpoint
-from interdict.notifications.service import Rendered, recipient, render
+from interdict.notifications.service import Rendered, recipient, record_shown, render
 
 log = logging.getLogger("interdict.notifications")
 
@@ -118,16 +119,16 @@ class Outcome:
 
 def _renderable(
     session: Session, user_id: Any, notifications: list[Notification]
-) -> list[tuple[Notification, Rendered]]:
+) -> tuple[Subject | None, list[tuple[Notification, Rendered]]]:
     subject = recipient(session, user_id)
     if subject is None:
-        return []
+        return None, []
     out = []
     for n in notifications:
         rendered = render(session, subject, n)
         if rendered is not None:
             out.append((n, rendered))
-    return out
+    return subject, out
 
 
 def _send_email(session: Session, cfg: DispatchConfig, row: NotificationDelivery) -> Outcome:
@@ -136,14 +137,17 @@ def _send_email(session: Session, cfg: DispatchConfig, row: NotificationDelivery
     user = session.get(User, row.user_id)
     if user is None or not user.is_active or not user.email:
         return Outcome("withheld", "the recipient has no active account or e-mail address")
+    shown: list[tuple[Notification, Rendered]] = []  # what the mail shows beyond titles and links (digests: none)
     if row.kind == "notification":
         note = session.get(Notification, row.notification_id) if row.notification_id is not None else None
-        items = _renderable(session, row.user_id, [note] if note else [])
-        if not items:
+        reader, items = _renderable(session, row.user_id, [note] if note else [])
+        if reader is None or not items:
             return Outcome("withheld", "the recipient may not read the record")
         msg = email.notification_message(
             cfg.smtp, to=user.email, locale=user.locale, notification=items[0][0], rendered=items[0][1]
         )
+        if cfg.smtp.mode == "full":  # the text and facts are in the mail (metadata mode carries no content)
+            shown = items
     else:  # digest or summary: the items held for it
         held = list(
             session.scalars(
@@ -153,14 +157,15 @@ def _send_email(session: Session, cfg: DispatchConfig, row: NotificationDelivery
                 .order_by(Notification.id)
             )
         )
-        items = _renderable(session, row.user_id, held)
-        if not items:
+        reader, items = _renderable(session, row.user_id, held)
+        if reader is None or not items:
             return Outcome("withheld", "nothing left that the recipient may read")
         msg = email.list_message(cfg.smtp, to=user.email, locale=user.locale, kind=row.kind, items=items)
     try:
         email.send(cfg.smtp, msg)
     except email.SmtpFailure as exc:
         return Outcome("retry", str(exc), unreachable=exc.unreachable)
+    record_shown(session, reader, shown, where="an e-mail")  # committed with the outcome
     return Outcome("sent")
 
 
@@ -172,15 +177,19 @@ def _send_webhook(
         return Outcome("withheld", "endpoint disabled")
     note: Notification | None = None
     rendered: Rendered | None = None
+    reader: Subject | None = None
     if row.kind != "test":
         note = session.get(Notification, row.notification_id) if row.notification_id is not None else None
-        items = _renderable(session, endpoint.user_id, [note] if note else [])
-        if not items:
+        reader, items = _renderable(session, endpoint.user_id, [note] if note else [])
+        if reader is None or not items:
             return Outcome("withheld", "the endpoint's owner may not read the record")
         note, rendered = items[0]
     body = webhooks.payload(row, note, rendered, public_url=cfg.public_url, now=now)
     result = sender.post(endpoint.url, endpoint.secret, str(row.id), body)
     if result.ok:
+        if reader is not None and note is not None and rendered is not None:
+            # The text went to the owner's receiver; audited as the owner's read, on each successful post.
+            record_shown(session, reader, [(note, rendered)], where=f"webhook endpoint {endpoint.name}")
         return Outcome("sent")
     return Outcome("retry", result.error, unreachable=result.unreachable)
 

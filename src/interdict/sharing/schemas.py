@@ -5,10 +5,11 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from interdict.core.schemas import Input
 from interdict.incidents.vocab import Distribution, Tlp
 
 
-class SharingGroupCreate(BaseModel):
+class SharingGroupCreate(Input):
     model_config = ConfigDict(extra="forbid")
     code: str = Field(min_length=2, max_length=32, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
     name: str = Field(min_length=2, max_length=200)
@@ -17,7 +18,7 @@ class SharingGroupCreate(BaseModel):
     members: list[str] = Field(default_factory=list, max_length=500, description="Organisation codes.")
 
 
-class SharingGroupMembers(BaseModel):
+class SharingGroupMembers(Input):
     model_config = ConfigDict(extra="forbid")
     members: list[str] = Field(max_length=500, description="Organisation codes (the owner stays a member).")
 
@@ -42,7 +43,7 @@ class SharingGroupRead(BaseModel):
     )
 
 
-class SharingChange(BaseModel):
+class SharingChange(Input):
     """Widen or narrow who reads a record. Takes effect at once everywhere (search, lists, links)."""
 
     model_config = ConfigDict(extra="forbid")

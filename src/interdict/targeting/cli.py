@@ -9,9 +9,7 @@ rejected by validation are counted, the first ones printed on stderr and all of 
 
 from __future__ import annotations
 
-import csv
 import functools
-import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -24,6 +22,7 @@ from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from interdict.core import spreadsheet
 from interdict.core.errors import InvalidInput
 from interdict.core.gcpause import gc_paused
 
@@ -153,16 +152,12 @@ def write_rejections(target: Path, rejections: Sequence[Rejection]) -> None:
 
 
 def _atomic_csv(target: Path, header: list[str], rows: Iterator[list[object]] | Sequence[list[object]]) -> None:
-    """Write a CSV that appears only when complete (temporary file beside it, then renamed)."""
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.part")
-    try:
-        with tmp.open("w", encoding="utf-8", newline="") as fh:
-            w = csv.writer(fh, lineterminator="\n")
-            w.writerow(header)
-            w.writerows(rows)
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
+    """Write a CSV that appears only when complete (temporary file beside it, then renamed), its cells
+    neutralised against formula injection (``core.spreadsheet``)."""
+    with spreadsheet.staged(target) as tmp, tmp.open("w", encoding="utf-8", newline="") as fh:
+        w = spreadsheet.Writer(fh, lineterminator="\n")
+        w.writerow(header)
+        w.writerows(rows)
 
 
 def _model(path: Path, mapping: Mapping, threads: int) -> TargetingModel:
@@ -354,7 +349,7 @@ def spark_score(
     (pip install 'interdict[spark]') and Java 17+."""
     from interdict.targeting.mapping import read_mapping
     from interdict.targeting.model import UNVALIDATED
-    from interdict.targeting.spark import ROW_COLUMN, number_rows, score_frame, spark_session
+    from interdict.targeting.spark import ROW_COLUMN, neutralised, number_rows, score_frame, spark_session
 
     fmt = (input_format or _spark_format(data)).lower()
     if fmt not in ("csv", "parquet"):
@@ -400,7 +395,8 @@ def spark_score(
             source=Path(data).name,
             on_note=lambda note: console.print(note, highlight=False, markup=False),
         )
-        writer = scored.write.mode("overwrite")
+        # A CSV's text cells are neutralised against formula injection (core.spreadsheet); Parquet keeps them.
+        writer = (neutralised(scored) if out_format == "csv" else scored).write.mode("overwrite")
         with _steps(f"scoring on Spark ({spark.sparkContext.master}, {n} partitions)"):
             if out_format == "csv":
                 writer.option("header", True).csv(out_path)

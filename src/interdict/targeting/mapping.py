@@ -36,6 +36,7 @@ from pydantic_core import PydanticCustomError
 
 from interdict.core.errors import FieldError, InvalidInput, from_validation_error
 from interdict.core.gcpause import gc_paused
+from interdict.core.text import strip_bidi
 from interdict.reference.validators import normalise_container
 
 TextField = Literal[
@@ -576,6 +577,10 @@ def _read_json(path: Path) -> tuple[list[str], Iterator[tuple[int, Cells]]]:
     return list(header), iter([(n, item) for n, item in items if isinstance(item, dict)])
 
 
+def _plain_text(text: str | None) -> str | None:
+    return strip_bidi(text) if text is not None else None
+
+
 def _cell_text(value: object) -> str | None:
     """A cell as text: None/blank -> None; 97061800.0 -> '97061800'; dates -> ISO 8601."""
     if type(value) is str:  # CSV cells: the common case first
@@ -682,7 +687,7 @@ class _RowParser:
             elif name in NUMBER_FIELDS:
                 return _number(text, self.mapping.decimal, nonnegative=True)
             else:
-                return _code(text) if name in _CODE_FIELDS else text
+                return _code(text) if name in _CODE_FIELDS else strip_bidi(text)  # names, free text
         if name == "containers":
             return tuple(dict.fromkeys(_container(p) for p in parts))
         if name == "phones":
@@ -755,8 +760,11 @@ class _ColumnParser:
         return out
 
     def _plain(self, cells: list[Any]) -> list[str | None]:
-        """Names and free text: kept as written, trimmed (no cache: they rarely repeat)."""
-        return [(raw.strip() or None) if type(raw) is str else _cell_text(raw) for raw in cells]
+        """Names and free text: kept as written, trimmed, without bidirectional formatting characters (no cache:
+        they rarely repeat)."""
+        return [
+            (strip_bidi(raw).strip() or None) if type(raw) is str else _plain_text(_cell_text(raw)) for raw in cells
+        ]
 
     def _field(self, name: str, spec: FieldSpec, column: Callable[[str], list[Any]], bad: set[int]) -> list[object]:
         def check(raw: object) -> object:

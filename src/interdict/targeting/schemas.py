@@ -8,11 +8,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from interdict.core.schemas import Input
+
 Lane = Literal["red", "yellow", "green"]
 Outcome = Literal["nothing_found", "irregularity", "seizure"]
 
 
-class ProfileCreate(BaseModel):
+class ProfileCreate(Input):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=120)
@@ -25,7 +27,7 @@ class ProfileCreate(BaseModel):
     active: bool = True
 
 
-class ProfileUpdate(BaseModel):
+class ProfileUpdate(Input):
     model_config = ConfigDict(extra="forbid")
 
     name: str | None = Field(default=None, min_length=1, max_length=120)
@@ -117,17 +119,17 @@ class RecordRead(BaseModel):
     incident_id: uuid.UUID | None
 
 
-class SelectBody(BaseModel):
+class SelectBody(Input):
     model_config = ConfigDict(extra="forbid")
     record_ids: list[uuid.UUID] = Field(min_length=1)
 
 
-class AssignBody(BaseModel):
+class AssignBody(Input):
     model_config = ConfigDict(extra="forbid")
     username: str = Field(min_length=1)
 
 
-class OutcomeBody(BaseModel):
+class OutcomeBody(Input):
     model_config = ConfigDict(extra="forbid")
     outcome: Outcome
     notes: str | None = Field(default=None, max_length=5000)

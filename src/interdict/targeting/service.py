@@ -9,7 +9,6 @@ analysts. Reasons that cite an incident are shown only to readers who may read t
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import io
 import json
@@ -30,6 +29,7 @@ from interdict.accounts.models import Organisation, User
 from interdict.accounts.subject import ROLE_RANK, Subject
 from interdict.audit import service as audit
 from interdict.config import Settings
+from interdict.core import spreadsheet
 from interdict.core.errors import FieldError, Forbidden, InvalidInput, NotFound
 from interdict.core.filters import Group
 from interdict.incidents import service as incidents_service
@@ -385,18 +385,26 @@ def rejections(session: Session, subject: Subject, batch_id: uuid.UUID | str) ->
     )
 
 
-def rejections_csv(rows: list[TargetingRejection]) -> str:
+def export_rejections(session: Session, subject: Subject, batch_id: uuid.UUID | str) -> str:
+    """The load's rejection report as CSV (cells neutralised against formula injection: ``core.spreadsheet``),
+    recorded as ``targeting.export_rejections``. Never commits."""
+    batch = get_batch(session, subject, batch_id)
+    rows = rejections(session, subject, batch.id)
     out = io.StringIO()
-    w = csv.writer(out)
+    w = spreadsheet.Writer(out)
     w.writerow(["row", "record_id", "field", "column", "reason"])
-    for r in rows:
-        w.writerow([r.row, r.record_id or "", r.field, r.column or "", _safe_cell(r.reason)])
+    w.writerows([r.row, r.record_id or "", r.field, r.column or "", r.reason] for r in rows)
+    audit.record(
+        session,
+        subject,
+        "targeting.export_rejections",
+        object_type="targeting_batch",
+        object_id=batch.id,
+        object_label=batch.name,
+        summary=f"{len(rows)} rejected rows exported as csv",
+        after={"format": "csv", "rows": len(rows)},
+    )
     return out.getvalue()
-
-
-def _safe_cell(text: str) -> str:
-    """No spreadsheet formulas in a downloaded report."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
 
 
 # --- worklist ----------------------------------------------------------------------------------------

@@ -122,6 +122,25 @@ def score_frame(
     return df.mapInArrow(func, OUTPUT_SCHEMA)
 
 
+def neutralised(df: DataFrame) -> DataFrame:
+    """``df`` with every text column neutralised against formula injection, for a CSV meant for spreadsheets:
+    the rule of :mod:`interdict.core.spreadsheet` (a leading quote before a formula character or a quote,
+    plain numbers kept) as a Spark SQL expression, so no Python runs per cell."""
+    from pyspark.sql import functions as F
+
+    from interdict.core import spreadsheet
+
+    number = f"^(?:{spreadsheet.NUMBER_PATTERN})\\z"  # Java's \z: the very end (not before a last newline)
+    columns = []
+    for name, kind in df.dtypes:
+        col = F.col(name)
+        if kind == "string":
+            risky = col.rlike(spreadsheet.FORMULA_START_PATTERN) & ~col.rlike(number)
+            col = F.when(risky, F.concat(F.lit(spreadsheet.QUOTE), col)).otherwise(col).alias(name)
+        columns.append(col)
+    return df.select(*columns)
+
+
 def spark_session(master: str | None = None, *, app_name: str = "interdict-targeting") -> tuple[SparkSession, bool]:
     """The active Spark session, or a new one (``master``; default ``local[2]`` unless run by
     spark-submit, which sets its own). Returns (session, whether the caller created it and should

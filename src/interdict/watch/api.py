@@ -54,7 +54,9 @@ def delete_rule(rule_id: uuid.UUID, db: SessionDep, subject: WriterDep) -> Respo
 @router.get("/lists", response_model=list[WatchListRead])
 def list_lists(db: SessionDep, subject: SubjectDep) -> list[WatchListRead]:
     """Your unit's watch lists, with their entries and recent hits."""
-    return [service.list_read(db, subject, wl) for wl in service.list_lists(db, subject)]
+    reads = [service.list_read(db, subject, wl) for wl in service.list_lists(db, subject)]
+    service.record_person_reads(db, subject, reads)
+    return reads
 
 
 @router.post("/lists", response_model=WatchListRead, status_code=201)
@@ -64,7 +66,11 @@ def create_list(body: WatchListCreate, db: SessionDep, subject: WriterDep) -> Wa
 
 @router.get("/lists/{list_id}", response_model=WatchListRead)
 def get_list(list_id: uuid.UUID, db: SessionDep, subject: SubjectDep) -> WatchListRead:
-    return service.list_read(db, subject, service.get_list(db, subject, list_id))
+    """The list with its entries and recent hits; showing watched persons' values or persons as written in an
+    incident is audited."""
+    read = service.list_read(db, subject, service.get_list(db, subject, list_id))
+    service.record_person_reads(db, subject, [read])
+    return read
 
 
 @router.delete("/lists/{list_id}", status_code=204)

@@ -3,7 +3,8 @@
 The incident is read through the sharing rules as the recipient at the time of rendering: a notification
 about an incident the recipient may no longer read is not shown (returns None). What the notification's
 reason recorded about person data (a watched person's name as written in the incident) is shown only while
-the recipient may see that incident's person data.
+the recipient may see that incident's person data, and showing it is audited as a read of the incident's
+nominal data (``Rendered.persons``; see ``notifications.service.record_shown``).
 """
 
 from __future__ import annotations
@@ -24,13 +25,15 @@ from interdict.sharing.service import can_see_nominal, readable
 from interdict.web.i18n import gettext
 
 
-def hit_lines(subject: Subject, reason: dict[str, Any], nominal_ok: Callable[[], bool]) -> list[str]:
-    """The watch-list hits of a notification, in words; hits on person data only while ``nominal_ok()``."""
+def hit_lines(subject: Subject, reason: dict[str, Any], nominal_ok: Callable[[], bool]) -> tuple[list[str], int]:
+    """The watch-list hits of a notification, in words, and how many of them show a natural person's data as
+    written in the record (to audit); hits on person data only while ``nominal_ok()``."""
 
     def _(message: str) -> str:
         return gettext(subject.locale, message)
 
     lines: list[str] = []
+    persons = 0
     allowed: bool | None = None
     for hit in reason.get("hits", []):
         if hit.get("nominal"):
@@ -38,6 +41,7 @@ def hit_lines(subject: Subject, reason: dict[str, Any], nominal_ok: Callable[[],
                 allowed = nominal_ok()
             if not allowed:
                 continue
+            persons += 1
         lines.append(
             _("“{value}” on watch list “{list}” appears as {role}: “{matched}” ({score:.2f})").format(
                 value=hit.get("value", ""),
@@ -47,7 +51,7 @@ def hit_lines(subject: Subject, reason: dict[str, Any], nominal_ok: Callable[[],
                 score=float(hit.get("score", 0)),
             )
         )
-    return lines
+    return lines, persons
 
 
 def render_incident(session: Session, subject: Subject, n: Notification) -> Rendered | None:
@@ -83,7 +87,8 @@ def render_incident(session: Session, subject: Subject, n: Notification) -> Rend
     lines = [
         _("Matches your watch rule “{name}”").format(name=rule.get("name", "")) for rule in reason.get("rules", [])
     ]
-    lines += hit_lines(subject, reason, lambda: can_see_nominal(session, incident, subject))
+    hits, persons = hit_lines(subject, reason, lambda: can_see_nominal(session, incident, subject))
+    lines += hits
     if "deconfliction" in reason:
         d = reason["deconfliction"]
         lines.append(
@@ -92,4 +97,6 @@ def render_incident(session: Session, subject: Subject, n: Notification) -> Rend
             )
         )
     title = f"{incident.reference} · {kind} · {where}"
-    return Rendered(title=title, text="\n".join(lines) or what, url=f"/incidents/{incident.id}", facts=facts)
+    return Rendered(
+        title=title, text="\n".join(lines) or what, url=f"/incidents/{incident.id}", facts=facts, persons=persons
+    )

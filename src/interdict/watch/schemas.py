@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from interdict.core.filters import FilterNode
+from interdict.core.schemas import Input
 
 Urgency = Literal["routine", "urgent", "immediate"]
 Scope = Literal["user", "unit"]
@@ -26,7 +27,7 @@ EntryKind = Literal[
 ]
 
 
-class RuleCreate(BaseModel):
+class RuleCreate(Input):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(min_length=1, max_length=120)
     scope: Scope = "user"
@@ -35,7 +36,7 @@ class RuleCreate(BaseModel):
     active: bool = True
 
 
-class RuleUpdate(BaseModel):
+class RuleUpdate(Input):
     model_config = ConfigDict(extra="forbid")
     name: str | None = Field(default=None, min_length=1, max_length=120)
     filter: FilterNode | None = None
@@ -58,14 +59,14 @@ class RuleRead(BaseModel):
     editable: bool
 
 
-class WatchListCreate(BaseModel):
+class WatchListCreate(Input):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(min_length=1, max_length=120)
     description: str | None = Field(default=None, max_length=2000)
     urgency: Urgency = "urgent"
 
 
-class EntryCreate(BaseModel):
+class EntryCreate(Input):
     model_config = ConfigDict(extra="forbid")
     kind: EntryKind
     value: str = Field(min_length=1, max_length=300)
@@ -94,6 +95,10 @@ class HitRead(BaseModel):
     matched: str
     score: float
     hit_at: datetime
+    nominal: bool = Field(
+        default=False,
+        description="Matched a natural person's data in the incident (nominal data; reading it is audited).",
+    )
 
 
 class WatchListRead(BaseModel):

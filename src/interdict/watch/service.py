@@ -30,6 +30,7 @@ from interdict.core.clock import today, utcnow
 from interdict.core.errors import FieldError, Forbidden, InvalidInput, NotFound
 from interdict.core.filters import Condition, FilterNode, Group, Registry
 from interdict.entities.extract import Found, compact, company_key, person_key
+from interdict.incidents import service as incidents
 from interdict.incidents.models import Incident
 from interdict.incidents.search import IncidentFacts, incident_registry
 from interdict.linkage import identifiers
@@ -810,8 +811,38 @@ def list_read(session: Session, subject: Subject, wl: WatchList) -> WatchListRea
                 matched=h.matched,
                 score=h.score,
                 hit_at=h.hit_at,
+                nominal=h.nominal,
             )
             for h, e, i in list_hits(session, subject, wl)
         ],
         editable=can_edit_list(wl, subject),
     )
+
+
+# Kinds of watched value that a natural person can have (the register takes them from person parties as nominal
+# data): a list does not say whose a phone or an address is, so showing any of them is a read of person data.
+NOMINAL_ENTRY_KINDS = frozenset({"person", "phone", "email", "tax_id", "id_document", "address"})
+
+
+def record_person_reads(session: Session, subject: Subject, shown: list[WatchListRead]) -> None:
+    """Audit the person data that watch lists shown to ``subject`` carry (the page and the API): one
+    ``watch_list.read_nominal`` entry per list showing watched values a natural person can have, naming them, and
+    one ``incident.read_nominal`` per incident whose persons a hit shows as written there."""
+    hits: dict[uuid.UUID, int] = defaultdict(int)
+    for read in shown:
+        values = [e for e in read.entries if e.kind in NOMINAL_ENTRY_KINDS]
+        if values:
+            audit.record(
+                session,
+                subject,
+                "watch_list.read_nominal",
+                object_type="watch_list",
+                object_id=read.id,
+                object_label=read.name,
+                summary=f"{len(values)} watched value(s) of natural persons shown",
+                after={"entries": [str(e.id) for e in values]},
+            )
+        for h in read.hits:
+            if h.nominal:
+                hits[h.incident_id] += 1
+    incidents.record_nominal_reads(session, subject, dict(hits), where="watch-list hits")

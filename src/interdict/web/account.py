@@ -8,15 +8,16 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
-from interdict.accounts import mfa, service
+from interdict.accounts import mfa, service, throttle
 from interdict.accounts.api import audit_head, audit_org, audit_token, audit_user
 from interdict.accounts.models import User
 from interdict.accounts.schemas import OrganisationCreate, TokenCreate, UserCreate
 from interdict.audit import service as audit
-from interdict.core.deps import SessionDep
+from interdict.core import security
+from interdict.core.deps import SessionDep, SettingsDep
 from interdict.core.errors import Forbidden, InvalidInput, NotFound, from_validation_error
 from interdict.sharing.service import own_account, require_admin
-from interdict.web.auth import enrol_context
+from interdict.web.auth import enrol_context, login_limits
 from interdict.web.deps import CheckedForm, WebSubject
 from interdict.web.forms import errors_by_field
 from interdict.web.templating import render
@@ -81,7 +82,14 @@ def revoke_token(token_id: uuid.UUID, db: SessionDep, subject: WebSubject, form:
 def _admin_context(db: SessionDep, subject: WebSubject) -> dict[str, object]:
     orgs = service.tree_organisations(db, subject)
     users = service.list_users(db, org_ids=[o.id for o in orgs])
-    return {"orgs": orgs, "users": users, "org_by_id": {o.id: o for o in orgs}, "errors": {}, "values": {}}
+    return {
+        "orgs": orgs,
+        "users": users,
+        "org_by_id": {o.id: o for o in orgs},
+        "locked": throttle.locked_accounts(db, [u.username for u in users]),
+        "errors": {},
+        "values": {},
+    }
 
 
 @router.get("/admin")
@@ -165,11 +173,51 @@ def _security_page(request: Request, db: SessionDep, user: User, **extra: object
         "user": user,
         "mfa_enabled": mfa.enabled(user),
         "mfa_required": mfa.required(db, user),
+        "active_tokens": len(service.active_api_tokens(db, user.id)),
         "errors": {},
+        "reauth_failed": None,  # the field whose password was wrong (the page says so, translated)
         "flash": request.query_params.get("flash"),
         **extra,
     }
-    return render(request, "account/security.html", ctx, status_code=422 if extra.get("errors") else 200)
+    failed = extra.get("errors") or extra.get("reauth_failed")
+    return render(request, "account/security.html", ctx, status_code=422 if failed else 200)
+
+
+def reauthenticated(
+    db: SessionDep, settings: SettingsDep, subject: WebSubject, user: User, password: str, purpose: str
+) -> bool:
+    """Whether ``password`` is the user's: asked again before a password or two-factor change, so a stolen or
+    unattended session alone cannot take the account over. Throttled like the login (a wrong password counts
+    toward the account's lockout; while locked even the right one is refused, after the same work) and
+    audited either way (``auth.reauthenticated`` / ``auth.reauth_failed``)."""
+    if throttle.blocked(db, user.username, subject.ip):
+        security.verify_password(None, password)  # the same work as a real check
+        ok, why = False, "refused: locked after too many failed attempts"
+    else:
+        ok, why = service.service_password_matches(user, password), "wrong password"
+    if ok:
+        throttle.succeeded(db, user.username)
+        audit.record(db, subject, "auth.reauthenticated", summary=f"password confirmed to {purpose}")
+        return True
+    locked = throttle.failed(db, user.username, subject.ip, login_limits(settings)) if why == "wrong password" else []
+    audit.record(
+        db,
+        subject,
+        "auth.reauth_failed",
+        summary=f"{why} when asked again to {purpose}" + ("; now locked for a while" if locked else ""),
+    )
+    for kind in locked:
+        audit.record(
+            db,
+            subject,
+            "auth.locked",
+            object_type="user" if kind == "account" else None,
+            object_id=user.id if kind == "account" else None,
+            object_label=user.username if kind == "account" else subject.ip,
+            summary=f"{'account' if kind == 'account' else f'client address {subject.ip}'} locked for "
+            f"{settings.login_lockout_minutes} minutes after too many wrong passwords",
+        )
+    return False
 
 
 @router.get("/account/security")
@@ -178,17 +226,32 @@ def security_page(request: Request, db: SessionDep, subject: WebSubject) -> Resp
 
 
 @router.post("/account/password")
-def change_password(request: Request, db: SessionDep, subject: WebSubject, form: CheckedForm) -> Response:
+def change_password(
+    request: Request, db: SessionDep, settings: SettingsDep, subject: WebSubject, form: CheckedForm
+) -> Response:
+    """A new password ends the user's other sessions and revokes all their API tokens (the page says so)."""
     user = _me(db, subject)
     current, new = str(form.get("current_password") or ""), str(form.get("new_password") or "")
-    if not service.service_password_matches(user, current):
-        return _security_page(request, db, user, errors={"current_password": ["the current password is wrong"]})
+    if not reauthenticated(db, settings, subject, user, current, "change the password"):
+        return _security_page(request, db, user, reauth_failed="current_password")
     try:
         ws = getattr(request.state, "web_session_id", None)
-        service.set_password(db, user, new, keep_session_id=ws)
+        revoked = service.set_password(db, user, new, keep_session_id=ws)
     except InvalidInput as exc:
         return _security_page(request, db, user, errors={"new_password": [e.msg for e in exc.errors]})
-    audit.record(db, subject, "auth.password_changed", summary="other sessions ended")
+    for token in revoked:
+        audit.record(
+            db,
+            subject,
+            "token.revoke",
+            object_type="api_token",
+            object_id=token.id,
+            object_label=token.name,
+            summary="revoked by a password change",
+        )
+    audit.record(
+        db, subject, "auth.password_changed", summary=f"other sessions ended; {len(revoked)} API token(s) revoked"
+    )
     return RedirectResponse("/account/security?flash=password", status_code=303)
 
 
@@ -202,6 +265,11 @@ def logout_everywhere(request: Request, db: SessionDep, subject: WebSubject, for
     return response
 
 
+def _setup_page(request: Request, user: User, error: str | None, status_code: int = 200) -> Response:
+    context = enrol_context(user, request.app.state.pepper, "/account/security", error, "/account/2fa/setup")
+    return render(request, "login_2fa_setup.html", context, status_code=status_code)
+
+
 @router.get("/account/2fa/setup")
 def mfa_setup_page(request: Request, db: SessionDep, subject: WebSubject) -> Response:
     user = _me(db, subject)
@@ -210,38 +278,57 @@ def mfa_setup_page(request: Request, db: SessionDep, subject: WebSubject) -> Res
     pepper = request.app.state.pepper
     if mfa.secret(user, pepper=pepper) is None:
         mfa.start_enrolment(user, pepper=pepper)
-    return render(
-        request, "login_2fa_setup.html", enrol_context(user, pepper, "/account/security", None, "/account/2fa/setup")
-    )
+    return _setup_page(request, user, None)
 
 
 @router.post("/account/2fa/setup")
-def mfa_setup(request: Request, db: SessionDep, subject: WebSubject, form: CheckedForm) -> Response:
+def mfa_setup(
+    request: Request, db: SessionDep, settings: SettingsDep, subject: WebSubject, form: CheckedForm
+) -> Response:
+    """Turn two-factor authentication on: the password again, and a code from the new authenticator."""
     user = _me(db, subject)
     if mfa.enabled(user) or not user.totp_secret:
         return RedirectResponse("/account/security", status_code=303)
+    password = str(form.get("password") or "")
+    if not reauthenticated(db, settings, subject, user, password, "turn on two-factor authentication"):
+        return _setup_page(request, user, "password", status_code=422)
     codes = mfa.confirm_enrolment(db, user, str(form.get("code") or ""), pepper=request.app.state.pepper)
     if codes is None:
-        return render(
-            request,
-            "login_2fa_setup.html",
-            enrol_context(user, request.app.state.pepper, "/account/security", "wrong code", "/account/2fa/setup"),
-            status_code=422,
-        )
+        return _setup_page(request, user, "wrong code", status_code=422)
+    throttle.second_factor_succeeded(db, user.username)
     audit.record(db, subject, "auth.2fa_enabled")
-    return render(request, "recovery_codes.html", {"codes": codes, "next": "/account/security"})
+    return render(request, "recovery_codes.html", {"codes": codes, "next": "/account/security", "regenerated": False})
 
 
 @router.post("/account/2fa/disable")
-def mfa_disable(request: Request, db: SessionDep, subject: WebSubject, form: CheckedForm) -> Response:
+def mfa_disable(
+    request: Request, db: SessionDep, settings: SettingsDep, subject: WebSubject, form: CheckedForm
+) -> Response:
     user = _me(db, subject)
     if mfa.required(db, user):
         raise Forbidden("your organisation requires two-factor authentication: it cannot be turned off")
-    if not service.service_password_matches(user, str(form.get("password") or "")):
-        return _security_page(request, db, user, errors={"password": ["the password is wrong"]})
+    password = str(form.get("password") or "")
+    if not reauthenticated(db, settings, subject, user, password, "turn off two-factor authentication"):
+        return _security_page(request, db, user, reauth_failed="password")
     mfa.disable(db, user)
     audit.record(db, subject, "auth.2fa_disabled")
     return RedirectResponse("/account/security?flash=2fa_off", status_code=303)
+
+
+@router.post("/account/2fa/recovery-codes")
+def mfa_new_recovery_codes(
+    request: Request, db: SessionDep, settings: SettingsDep, subject: WebSubject, form: CheckedForm
+) -> Response:
+    """New recovery codes (the old ones stop working), after the password again."""
+    user = _me(db, subject)
+    if not mfa.enabled(user):
+        return RedirectResponse("/account/security", status_code=303)
+    password = str(form.get("recovery_password") or "")
+    if not reauthenticated(db, settings, subject, user, password, "make new recovery codes"):
+        return _security_page(request, db, user, reauth_failed="recovery_password")
+    codes = mfa.new_recovery_codes(db, user, pepper=request.app.state.pepper)
+    audit.record(db, subject, "auth.recovery_codes_regenerated", summary="the earlier recovery codes no longer work")
+    return render(request, "recovery_codes.html", {"codes": codes, "next": "/account/security", "regenerated": True})
 
 
 @router.post("/admin/users/{user_id}/reset-2fa")
@@ -253,8 +340,30 @@ def admin_reset_mfa(user_id: uuid.UUID, db: SessionDep, subject: WebSubject, for
         raise NotFound("user not found")
     mfa.disable(db, user)
     service.end_all_web_sessions(db, user.id)
+    throttle.unlock(db, user.username)  # the second-factor failures were against the old set-up
     audit.record(db, subject, "auth.2fa_reset", object_type="user", object_id=user.id, object_label=user.username)
     return RedirectResponse("/admin?flash=2fa_reset", status_code=303)
+
+
+@router.post("/admin/users/{user_id}/unlock")
+def admin_unlock(user_id: uuid.UUID, db: SessionDep, subject: WebSubject, form: CheckedForm) -> Response:
+    """End an account's lockout (wrong passwords or two-factor codes) before it ends by itself."""
+    require_admin(subject, "administration is for administrators")
+    user = db.get(User, user_id)
+    tree = {o.id for o in service.tree_organisations(db, subject)}
+    if user is None or user.org_id not in tree:
+        raise NotFound("user not found")
+    was_locked = throttle.unlock(db, user.username)
+    audit.record(
+        db,
+        subject,
+        "auth.unlocked",
+        object_type="user",
+        object_id=user.id,
+        object_label=user.username,
+        summary="lockout ended by an administrator" if was_locked else "failure counters cleared (was not locked)",
+    )
+    return RedirectResponse("/admin?flash=unlocked", status_code=303)
 
 
 @router.post("/admin/organisations/{code}/require-2fa")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 from datetime import date
 from typing import Any
@@ -11,6 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
 
 from interdict.audit import service
+from interdict.core import spreadsheet
 from interdict.core.deps import SessionDep
 from interdict.core.errors import FieldError, InvalidInput
 from interdict.web.deps import WebSubject
@@ -61,15 +61,23 @@ def audit_page(request: Request, db: SessionDep, subject: WebSubject) -> Respons
 
 @router.get("/audit/export.csv")
 def audit_export(request: Request, db: SessionDep, subject: WebSubject) -> Response:
-    f, _values = _filter(request)
+    f, values = _filter(request)
     buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=service.EXPORT_COLUMNS)
+    writer = spreadsheet.DictWriter(buf, service.EXPORT_COLUMNS)
     writer.writeheader()
     n = 0
     for e in service.iter_entries(db, subject, f):
         writer.writerow(service.export_row(e))
         n += 1
-    service.record(db, subject, "audit.export", summary=f"{n} entries (web)")
+    service.record(
+        db,
+        subject,
+        "audit.export",
+        object_type="export",
+        object_label="interdict-audit.csv",
+        summary=f"{n} entries exported as csv",
+        after={"format": "csv", "filter": {k: v for k, v in values.items() if v}, "rows": n},
+    )
     return StreamingResponse(
         iter([buf.getvalue().encode("utf-8-sig")]),
         media_type="text/csv; charset=utf-8",

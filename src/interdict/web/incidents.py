@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import date, timedelta
 from typing import Any
@@ -285,8 +286,11 @@ def create(request: Request, db: SessionDep, subject: WebSubject, form: CheckedF
 def detail(ref: str, request: Request, db: SessionDep, subject: WebSubject) -> Response:
     incident = svc.get_incident(db, subject, ref)
     read = to_read(db, incident, subject=subject)
-    svc.record_nominal_read(db, subject, incident, sum(1 for p in read.parties if p.kind == "person"))
     versions = svc.history(db, subject, incident.id)
+    # The page shows the persons of the record and of its history (persons since removed or changed): one read.
+    shown = [p.model_dump(mode="json") for p in read.parties if p.kind == "person"]
+    shown += svc.persons_in_history(versions)
+    svc.record_nominal_read(db, subject, incident, len({json.dumps(p, sort_keys=True) for p in shown}))
     users = svc.users_by_id(db, {v.changed_by_id for v in versions})
     index = get_index(db)
     lang = request_lang(request, subject)
@@ -326,6 +330,8 @@ def edit_page(ref: str, request: Request, db: SessionDep, subject: WebSubject) -
     require_editable(incident, subject)
     data = svc.current_input(incident, get_index(db))
     data["version"] = incident.version
+    persons = sum(1 for p in data.get("parties") or [] if p.get("kind") == "person")
+    svc.record_nominal_read(db, subject, incident, persons, where="the edit form")
     return render(request, "incidents/form.html", _form_context(db, subject, data, {}, incident=incident))
 
 

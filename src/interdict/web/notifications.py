@@ -52,6 +52,7 @@ def centre(
 ) -> Response:
     own_account(subject)
     rows = service.visible(db, subject, unread_only=unread, before_id=before, limit=PAGE)
+    service.record_shown(db, subject, rows, where="the notification centre")
     return render(
         request,
         "notifications/centre.html",

@@ -11,8 +11,14 @@ from interdict.accounts import oidc
 from interdict.audit import service as audit
 from interdict.config import Settings
 from interdict.core.deps import SessionDep, SettingsDep
-from interdict.web.auth import after_first_factor, login_context, record_for_user, safe_next, secure_cookies
-from interdict.web.templating import render
+from interdict.web.auth import (
+    after_first_factor,
+    client_ip,
+    login_page_response,
+    record_for_user,
+    safe_next,
+    secure_cookies,
+)
 
 router = APIRouter(include_in_schema=False)
 
@@ -44,10 +50,10 @@ def _refused(request: Request, db: SessionDep, settings: Settings, why: str, sta
         None,
         "auth.login_failed",
         channel="web",
-        ip=request.client.host if request.client else None,
+        ip=client_ip(request),
         summary=f"OpenID Connect: {why}"[:1000],
     )
-    response = render(request, "login.html", login_context(settings, "/", error=OIDC_FAILED), status_code=status)
+    response = login_page_response(request, settings, "/", error=OIDC_FAILED, status_code=status)
     response.delete_cookie(STATE_COOKIE, path=STATE_PATH)
     return response
 

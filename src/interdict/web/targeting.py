@@ -135,9 +135,8 @@ def worklist_page(
 
 @router.get("/targeting/batches/{batch_id}/rejections.csv")
 def rejections_csv(batch_id: uuid.UUID, db: SessionDep, subject: WebSubject) -> Response:
-    rows = service.rejections(db, subject, batch_id)
     return Response(
-        service.rejections_csv(rows),
+        service.export_rejections(db, subject, batch_id),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="rejections-{batch_id}.csv"'},
     )

@@ -191,6 +191,7 @@ def create_list(request: Request, db: SessionDep, subject: WebSubject, form: Che
 def _list_page(request: Request, db: SessionDep, subject: WebSubject, list_id: uuid.UUID, **extra: Any) -> Response:
     wl = service.get_list(db, subject, list_id)
     read = service.list_read(db, subject, wl)
+    service.record_person_reads(db, subject, [read])
     return render(
         request,
         "watch/list.html",
