@@ -12,9 +12,9 @@ from typing import Any
 import swagger_ui_bundle  # type: ignore[import-untyped]
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
 from interdict import __version__, renderers
@@ -24,7 +24,7 @@ from interdict.alerts.api import router as alerts_router
 from interdict.audit.api import router as audit_router
 from interdict.config import Settings
 from interdict.core.db import make_engine, make_sessionmaker, unit_of_work
-from interdict.core.errors import DomainError, FieldError, InvalidInput
+from interdict.core.errors import DomainError, FieldError, InvalidInput, Unavailable
 from interdict.core.proxy import TrustedProxies
 from interdict.incidents.api import attachments_router
 from interdict.incidents.api import router as incidents_router
@@ -241,6 +241,26 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             error_body("invalid_input", "a value is out of range or contains characters that cannot be stored"),
             status_code=422,
         )
+
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(InterfaceError)
+    async def database_unavailable(request: Request, exc: Exception) -> Response:
+        # The database restarts, the network to it is cut, or (SQLite) the write lock stays taken: nothing
+        # was committed. A clear 503 that invites a retry, never a traceback; the pool's pre-ping replaces
+        # broken connections, so requests succeed again by themselves once the database is back.
+        log.warning("database unavailable for %s %s: %s", request.method, request.url.path, str(exc).splitlines()[0])
+        error = Unavailable("the database cannot be reached at the moment; nothing was changed, try again shortly")
+        headers = {"Retry-After": "5"}
+        if not _is_api(request):
+            from interdict.web.errors import render_error_page
+
+            try:
+                response = render_error_page(request, error)
+            except Exception:  # the page itself needs nothing from the database; if it fails anyway, plain text
+                response = PlainTextResponse(error.message, status_code=503)
+            response.headers.update(headers)
+            return response
+        return JSONResponse(error_body(error.code, error.message), status_code=503, headers=headers)
 
     @app.exception_handler(IntegrityError)
     async def integrity(request: Request, exc: IntegrityError) -> Response:

@@ -53,6 +53,13 @@ class Conflict(DomainError):
     code = "conflict"
 
 
+class Unavailable(DomainError):
+    """The database cannot be reached (restarting, network cut) or is busy: try again shortly."""
+
+    status_code = 503
+    code = "unavailable"
+
+
 class PayloadTooLarge(DomainError):
     status_code = 413
     code = "too_large"

@@ -12,6 +12,7 @@ import threading
 from collections.abc import Callable
 from typing import Any, cast
 
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
 from interdict.core.db import unit_of_work
@@ -59,6 +60,7 @@ class Worker:
         self._thread.join(timeout)
 
     def _run(self) -> None:
+        outage = 0  # steps failed in a row because the database was unreachable
         while not self._stop.is_set():
             try:
                 if self.factory is not None:
@@ -66,6 +68,20 @@ class Worker:
                 else:
                     done = cast(Callable[[], int], self.step)()
                 busy = done >= self.batch
+                if outage:
+                    log.warning("%s: the database is back after %d failed steps; working again", self.name, outage)
+                outage = 0
+            except (OperationalError, InterfaceError) as exc:
+                # The database restarts or the network to it is cut: one line, not a traceback per tick, and
+                # waits growing to 10 intervals (at most 30 s) until it is back.
+                if not outage:
+                    log.warning(
+                        "%s: the database cannot be reached (%s); retrying", self.name, str(exc).splitlines()[0]
+                    )
+                outage += 1
+                busy = False
+                self._stop.wait(min(self.interval * min(outage, 10), 30.0))
+                continue
             except Exception:
                 log.exception("%s step failed; retrying", self.name)
                 busy = False
