@@ -56,6 +56,38 @@ class Settings(BaseSettings):
     oidc_timeout_seconds: float = Field(default=10.0, gt=0)
     max_upload_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
     max_import_bytes: int = Field(default=512 * 1024 * 1024, ge=1024)
+    # Every CSV/XLSX read (imports, targeting loads, the targeting model's files) is bounded: core/spreadsheets.py.
+    spreadsheet_max_uncompressed_bytes: int = Field(
+        default=200 * 1024 * 1024,
+        ge=1024,
+        description="Largest total unpacked size of an XLSX workbook (checked before it is parsed).",
+    )
+    spreadsheet_max_compression_ratio: float = Field(
+        default=200.0,
+        ge=2,
+        description="Highest compression ratio of an XLSX member over 1 MB unpacked (a zip bomb is refused).",
+    )
+    spreadsheet_max_columns: int = Field(default=1000, ge=10, description="Most cells in one row of a CSV/XLSX file.")
+    spreadsheet_max_cell_chars: int = Field(
+        default=32767, ge=100, description="Longest cell of a CSV/XLSX file, in characters (Excel's own limit)."
+    )
+    spreadsheet_max_row_chars: int = Field(
+        default=1_000_000, ge=1000, description="Longest row (or CSV line) of a CSV/XLSX file, in characters."
+    )
+    import_max_rows: int = Field(
+        default=1_000_000, ge=1, description="Most rows of an incident import file (web, API and command line)."
+    )
+    jobs_worker: bool = Field(
+        default=True,
+        description="Run queued imports and targeting loads in a background thread of the server "
+        "(off: run `interdict jobs run` as a separate service).",
+    )
+    jobs_interval_seconds: float = Field(default=1.0, gt=0, le=60)
+    jobs_lease_minutes: float = Field(
+        default=30.0,
+        gt=0,
+        description="A running job of another host whose progress has not moved for this long is marked failed.",
+    )
     default_locale: str = Field(default="en", pattern="^(en|vi)$")
     page_size_max: int = Field(default=200, ge=10)
     sql_echo: bool = False
@@ -166,6 +198,14 @@ class Settings(BaseSettings):
         default=0.05, ge=0, le=1, description="A judged profile whose hit rate is below this is flagged for review."
     )
     targeting_max_upload_bytes: int = Field(default=50 * 1024 * 1024, ge=1024, description="Largest load file.")
+    targeting_max_upload_rows: int = Field(
+        default=200_000, ge=1, description="Most rows of a load file (pages, API and `interdict targeting load`)."
+    )
+    targeting_max_file_rows: int = Field(
+        default=5_000_000,
+        ge=1,
+        description="Most rows of a file the targeting model reads on the command line (fit, score, evaluate).",
+    )
     targeting_retrain_hours: float | None = Field(
         default=None,
         gt=0,
@@ -194,9 +234,15 @@ class Settings(BaseSettings):
     def attachments_dir(self) -> Path:
         return self.data_dir / "attachments"
 
+    @property
+    def jobs_dir(self) -> Path:
+        """Uploaded files waiting for their background job (deleted when the job ends)."""
+        return self.data_dir / "jobs"
+
     def ensure_dirs(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.attachments_dir.mkdir(parents=True, exist_ok=True)
+        self.jobs_dir.mkdir(parents=True, exist_ok=True)
 
     def effective_secret_key(self) -> str:
         """The configured secret, or one generated once and kept (mode 0600) in the data directory."""
