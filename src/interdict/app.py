@@ -27,6 +27,7 @@ from interdict.core.db import make_engine, make_sessionmaker, unit_of_work
 from interdict.core.errors import DomainError, FieldError, InvalidInput
 from interdict.incidents.api import attachments_router
 from interdict.incidents.api import router as incidents_router
+from interdict.jobs.api import router as jobs_router
 from interdict.linkage.api import router as linkage_router
 from interdict.notices.api import router as notices_router
 from interdict.notifications import delivery as notification_delivery
@@ -161,6 +162,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     interval=settings.delivery_interval_seconds,
                 )
             )
+        from interdict.jobs import tasks as jobs_tasks
+
+        jobs_tasks.sweep(app.state.sessionmaker, settings)  # jobs a dead process left running: failed, not forever
+        if settings.jobs_worker:
+            workers.append(jobs_tasks.make_worker(app.state.sessionmaker, lambda: app.state.settings))
         for worker in workers:
             worker.start()
         from interdict.targeting.tasks import start as start_retrain
@@ -275,6 +281,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(alerts_router)
     app.include_router(notifications_router)
     app.include_router(targeting_router)
+    app.include_router(jobs_router)
 
     from interdict.web.routes import router as web_router
 

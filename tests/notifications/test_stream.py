@@ -36,6 +36,7 @@ def live(database_url: str, tmp_path_factory: pytest.TempPathFactory, world: Wor
         secret_key="test-secret-key",  # the world's API tokens were made with this pepper
         linkage_worker=False,
         delivery_worker=False,
+        jobs_worker=False,
         stream_poll_seconds=0.1,
     )
     app = create_app(settings)
