@@ -84,8 +84,9 @@ class Table:
     (counted from the file's lines, or the sheet's declared size; None when unknown). Close it (or use it as a
     context manager) when done; ``rows()`` closes it when exhausted."""
 
-    def __init__(self, path: Path, kind: Kind, limits: Limits) -> None:
+    def __init__(self, path: Path, kind: Kind, limits: Limits, name: str | None = None) -> None:
         self.path = path
+        self.name = name or path.name  # as the user knows the file (an upload is stored under another name)
         self.kind = kind
         self.limits = limits
         self.header: list[str] = []
@@ -97,7 +98,7 @@ class Table:
     # --- errors -------------------------------------------------------------------------------------------
 
     def refuse(self, reason: str) -> InvalidInput:
-        return InvalidInput(FieldError((self.limits.field,), f"{self.path.name}: {reason}"))
+        return InvalidInput(FieldError((self.limits.field,), f"{self.name}: {reason}"))
 
     def _check_row(self, n: int, cells: list[Any]) -> None:
         lim = self.limits
@@ -228,7 +229,7 @@ class Table:
         if sheet is not None and sheet not in names:
             self.close()
             listed = ", ".join(f"'{s}'" for s in names[:30])
-            raise InvalidInput(FieldError(sheet_loc, f"no sheet '{sheet}' in {self.path.name} (sheets: {listed})"))
+            raise InvalidInput(FieldError(sheet_loc, f"no sheet '{sheet}' in {self.name} (sheets: {listed})"))
         if not names:
             self.close()
             raise self.refuse("the workbook has no sheet")
@@ -303,10 +304,12 @@ def open_table(
     delimiter: str = ",",
     sheet: str | None = None,
     sheet_loc: tuple[str | int, ...] = ("sheet",),
+    name: str | None = None,
 ) -> Table:
     """Open ``path`` as a ``kind`` table under ``limits`` (see the module docstring). XLSX: the first sheet, or
-    ``sheet`` (a missing sheet is an error on ``sheet_loc``). Raises :class:`InvalidInput` on the limits' field."""
-    table = Table(path, kind, limits)
+    ``sheet`` (a missing sheet is an error on ``sheet_loc``). Raises :class:`InvalidInput` on the limits' field,
+    naming the file as ``name`` (default: its file name)."""
+    table = Table(path, kind, limits, name)
     if not path.is_file():
         raise table.refuse("no such file")
     if kind == "xlsx":

@@ -333,11 +333,14 @@ def import_limits(settings: Settings | None = None) -> Limits:
     return Limits.from_settings(s, rows=s.import_max_rows, purpose="incident imports")
 
 
-def iter_rows(path: Path, limits: Limits | None = None) -> Iterator[tuple[int, dict[str, str]]]:
+def iter_rows(
+    path: Path, limits: Limits | None = None, *, name: str | None = None
+) -> Iterator[tuple[int, dict[str, str]]]:
     """(line number, row) for CSV (UTF-8, optional BOM) or XLSX (first sheet), read through the bounded reader
-    (default :func:`import_limits`); a file breaking a bound raises :class:`InvalidInput` on ``file``."""
+    (default :func:`import_limits`); a file breaking a bound raises :class:`InvalidInput` on ``file`` naming the
+    file as ``name`` (default: its file name)."""
     kind = kind_of(path)
-    with open_table(path, kind, limits or import_limits()) as table:
+    with open_table(path, kind, limits or import_limits(), name=name) as table:
         header = table.header
         if kind == "xlsx":
             for n, values in table.rows():
@@ -559,10 +562,10 @@ class _Prescan:
     years: Counter[int] = field(default_factory=Counter)
 
 
-def _prescan(path: Path, limits: Limits) -> _Prescan:
+def _prescan(path: Path, limits: Limits, name: str) -> _Prescan:
     """Counts rows, and collects their references and the years of those without one (to reserve numbers)."""
     scan = _Prescan()
-    for _, row in iter_rows(path, limits):
+    for _, row in iter_rows(path, limits, name=name):
         scan.rows += 1
         ref = (row.get("reference") or "").strip()
         if ref:
@@ -594,7 +597,8 @@ def import_file(
     the savepoint is rolled back, so nothing of the file is written. Never commits.
     """
     limits = limits or import_limits()
-    first = next(iter_rows(path, limits), None)
+    name = source_name or path.name
+    first = next(iter_rows(path, limits, name=name), None)
     report = ImportReport()
     if first is None:
         return report
@@ -602,7 +606,7 @@ def import_file(
     if not subject.can_write:
         raise Forbidden("your role cannot record incidents")
     index = get_index(session)
-    scan = _prescan(path, limits)
+    scan = _prescan(path, limits, name)
     if on_total:
         on_total(scan.rows)
     # References that exist already, looked up once before anything is written (later lookups would
@@ -632,7 +636,7 @@ def import_file(
 
     try:
         mine = sharing_groups.my_groups(session, subject)
-        for parsed in _parse(iter_rows(path, limits), index, set(), lambda refs: taken & set(refs), mine):
+        for parsed in _parse(iter_rows(path, limits, name=name), index, set(), lambda refs: taken & set(refs), mine):
             report.rows += 1
             if parsed.errors:
                 report.rejected.append(Rejection(parsed.line, parsed.errors, parsed.row))
@@ -660,7 +664,7 @@ def import_file(
         subject,
         "incident.import",
         object_type="file",
-        object_label=source_name or path.name,
+        object_label=name,
         summary=f"{report.imported} of {report.rows} rows imported, {len(report.rejected)} rejected",
         after={"rows": report.rows, "imported": report.imported, "rejected": len(report.rejected)},
     )

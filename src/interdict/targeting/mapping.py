@@ -363,33 +363,37 @@ def load(
     require_outcome: bool = False,
     limits: Limits | None = None,
     progress: Progress | None = None,
+    name: str | None = None,
 ) -> LoadResult:
     """Read and check every row of ``path``; see the module docstring.
 
     Raises :class:`InvalidInput` when the file cannot be read, breaks one of ``limits`` (rows, columns, cell
     and row sizes, an XLSX's unpacked size: :mod:`interdict.core.spreadsheets`; default :func:`file_limits`),
     or a mapped column is not in it (naming the mapping field and the column). The outcome column may be
-    absent unless ``require_outcome``. ``progress(rows read, estimated rows)`` is called as the file is read."""
+    absent unless ``require_outcome``. ``progress(rows read, estimated rows)`` is called as the file is read.
+    ``name``: the file as messages name it (default: its file name; an upload is stored under another)."""
     p = Path(path)
     if not p.is_file():
         raise InvalidInput(FieldError(("data",), f"{path}: no such file"))
     with gc_paused():
-        return _load(p, mapping, require_outcome, limits or file_limits(), progress)
+        return _load(p, mapping, require_outcome, limits or file_limits(), progress, name or p.name)
 
 
-def _load(p: Path, mapping: Mapping, require_outcome: bool, limits: Limits, progress: Progress | None) -> LoadResult:
+def _load(
+    p: Path, mapping: Mapping, require_outcome: bool, limits: Limits, progress: Progress | None, name: str
+) -> LoadResult:
     fmt = mapping.format or _format_of(p)
     if fmt == "json":
-        header, items = _read_json(p, limits)
-        has_outcome = check_columns(mapping, header, p.name, require_outcome=require_outcome)
+        header, items = _read_json(p, limits, name)
+        has_outcome = check_columns(mapping, header, name, require_outcome=require_outcome)
         return parse_rows(mapping, _counted(items, None, progress), has_outcome=has_outcome)
     kind: Kind = "xlsx" if fmt == "xlsx" else "csv"
     opened = open_table(
-        p, kind, limits, delimiter=mapping.delimiter, sheet=mapping.sheet, sheet_loc=("mapping", "sheet")
+        p, kind, limits, delimiter=mapping.delimiter, sheet=mapping.sheet, sheet_loc=("mapping", "sheet"), name=name
     )
     with opened as table:
         header = table.header
-        has_outcome = check_columns(mapping, header, p.name, require_outcome=require_outcome)
+        has_outcome = check_columns(mapping, header, name, require_outcome=require_outcome)
         if fmt == "xlsx":
             rows = (
                 (n, dict(zip(header, values, strict=False)))
@@ -564,13 +568,13 @@ def _format_of(path: Path) -> str:
 Cells = dict[str, Any]
 
 
-def _read_json(path: Path, limits: Limits) -> tuple[list[str], Iterator[tuple[int, Cells]]]:
+def _read_json(path: Path, limits: Limits, name: str) -> tuple[list[str], Iterator[tuple[int, Cells]]]:
     """The items of a JSON file (an array, or one object a line): bounded by the file's size (the upload
     limit) and by the limits' row count."""
     try:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
-        raise InvalidInput(FieldError(("data",), f"{path.name}: not UTF-8 text (save it as UTF-8)")) from None
+        raise InvalidInput(FieldError(("data",), f"{name}: not UTF-8 text (save it as UTF-8)")) from None
     items: list[tuple[int, object]]
     try:
         if text.lstrip().startswith("["):
@@ -579,19 +583,19 @@ def _read_json(path: Path, limits: Limits) -> tuple[list[str], Iterator[tuple[in
             items = [(n, json.loads(line)) for n, line in enumerate(text.splitlines(), start=1) if line.strip()]
     except json.JSONDecodeError as exc:
         raise InvalidInput(
-            FieldError(("data",), f"{path.name}: not JSON (an array of objects or one object a line): {exc}")
+            FieldError(("data",), f"{name}: not JSON (an array of objects or one object a line): {exc}")
         ) from None
     if len(items) > limits.rows:
         raise InvalidInput(
             FieldError(
                 (limits.field,),
-                f"{path.name}: more than {limits.rows:,} rows; the limit for {limits.purpose} is {limits.rows:,} rows",
+                f"{name}: more than {limits.rows:,} rows; the limit for {limits.purpose} is {limits.rows:,} rows",
             )
         )
     header: dict[str, None] = {}
     for n, item in items:
         if not isinstance(item, dict):
-            raise InvalidInput(FieldError(("data", n), f"{path.name}: item {n} is not an object"))
+            raise InvalidInput(FieldError(("data", n), f"{name}: item {n} is not an object"))
         header.update(dict.fromkeys(item))
     return list(header), iter([(n, item) for n, item in items if isinstance(item, dict)])
 

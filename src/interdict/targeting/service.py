@@ -217,8 +217,8 @@ def load_batch(
         raise Forbidden("your role cannot load manifests")
     mapping = read_mapping(mapping_ref)
     reading = (lambda done, total: progress("reading", done, total)) if progress else None
-    result = load(path, mapping, limits=load_limits(settings), progress=reading)
     source = source_name or path.name
+    result = load(path, mapping, limits=load_limits(settings), progress=reading, name=source)
     name = (batch_name or "").strip() or _default_name(result.records, source)
     if len(name) > 200:
         raise InvalidInput(FieldError(("batch_name",), "at most 200 characters"))

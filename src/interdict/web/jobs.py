@@ -6,6 +6,7 @@ link to the worklist, or the import's report, or why the job failed."""
 
 from __future__ import annotations
 
+import io
 import uuid
 from typing import Any
 
@@ -40,11 +41,15 @@ async def import_upload(
 ) -> Response:
     file = form.get("file")
     values = {"skip_invalid": "on" if form.get("skip_invalid") else ""}
+    upload = file if isinstance(file, UploadFile) else None
     try:
-        if not isinstance(file, UploadFile) or not file.filename:
-            raise InvalidInput(FieldError(("file",), "choose a file to import"))
         job = importexport.queue_import(
-            db, subject, settings, filename=file.filename, stream=file.file, skip_invalid=bool(values["skip_invalid"])
+            db,
+            subject,
+            settings,
+            filename=upload.filename if upload else None,
+            stream=upload.file if upload else io.BytesIO(),
+            skip_invalid=bool(values["skip_invalid"]),
         )
     except (InvalidInput, PayloadTooLarge) as exc:
         db.rollback()
