@@ -165,8 +165,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         from interdict.jobs import tasks as jobs_tasks
 
         jobs_tasks.sweep(app.state.sessionmaker, settings)  # jobs a dead process left running: failed, not forever
-        if settings.jobs_worker:
+        job_process = None
+        if settings.jobs_worker == "thread":
             workers.append(jobs_tasks.make_worker(app.state.sessionmaker, lambda: app.state.settings))
+        elif settings.jobs_worker == "process":
+            job_process = jobs_tasks.start_process(settings)
         for worker in workers:
             worker.start()
         from interdict.targeting.tasks import start as start_retrain
@@ -180,6 +183,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await app.state.broadcaster.stop()
             for worker in workers:
                 worker.stop()
+            if job_process is not None:
+                jobs_tasks.stop_process(job_process)
 
     app = FastAPI(
         lifespan=lifespan,

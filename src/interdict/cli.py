@@ -510,9 +510,14 @@ def linkage_run(
 @jobs_app.command("run")
 def jobs_run(
     once: Annotated[bool, typer.Option("--once", help="Run what is queued, then stop.")] = False,
+    parent: Annotated[
+        int | None, typer.Option("--parent", help="Stop when this process (the server that started it) is gone.")
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", help="Print nothing (errors are logged).")] = False,
 ) -> None:
-    """Run queued imports and targeting loads as they come (the server does this itself unless
-    INTERDICT_JOBS_WORKER=false). Jobs left running by a process that died are marked failed first."""
+    """Run queued imports and targeting loads as they come (each server starts this as its child process unless
+    INTERDICT_JOBS_WORKER is thread or off). Jobs left running by a process that died are marked failed first."""
+    import os
     import time
 
     from interdict.jobs import tasks
@@ -521,13 +526,13 @@ def jobs_run(
     settings.ensure_dirs()
     _, factory = _factory(settings)
     swept = tasks.sweep(factory, settings)
-    if swept:
+    if swept and not quiet:
         out.print(f"marked {swept} job(s) failed: their process stopped while they ran")
     while True:
         n = tasks.drain(factory, settings)
-        if n:
+        if n and not quiet:
             out.print(f"ran {n} job(s)")
-        if once:
+        if once or (parent is not None and os.getppid() != parent):
             return
         time.sleep(settings.jobs_interval_seconds)
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -77,10 +79,11 @@ class Settings(BaseSettings):
     import_max_rows: int = Field(
         default=1_000_000, ge=1, description="Most rows of an incident import file (web, API and command line)."
     )
-    jobs_worker: bool = Field(
-        default=True,
-        description="Run queued imports and targeting loads in a background thread of the server "
-        "(off: run `interdict jobs run` as a separate service).",
+    jobs_worker: Literal["process", "thread", "off"] = Field(
+        default="process",
+        description="Who runs queued imports and targeting loads: a child process of each server (process), a "
+        "thread of the server (thread), or nothing (off: run `interdict jobs run` as a separate service). "
+        "true/false mean process/off.",
     )
     jobs_interval_seconds: float = Field(default=1.0, gt=0, le=60)
     jobs_lease_minutes: float = Field(
@@ -121,6 +124,15 @@ class Settings(BaseSettings):
         default_factory=lambda: {"urgent": 120, "immediate": 30},
         description="Minutes after issue before an unacknowledged alert escalates to the unit's head, per urgency.",
     )
+
+    @field_validator("jobs_worker", mode="before")
+    @classmethod
+    def _jobs_worker(cls, value: object) -> object:
+        if value is True or (isinstance(value, str) and value.strip().lower() in ("true", "1", "yes", "on")):
+            return "process"
+        if value is False or (isinstance(value, str) and value.strip().lower() in ("false", "0", "no")):
+            return "off"
+        return value
 
     @field_validator("alert_remind_minutes", "alert_escalate_minutes")
     @classmethod
@@ -243,6 +255,22 @@ class Settings(BaseSettings):
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.attachments_dir.mkdir(parents=True, exist_ok=True)
         self.jobs_dir.mkdir(parents=True, exist_ok=True)
+
+    def as_environment(self) -> dict[str, str]:
+        """These settings as INTERDICT_* environment variables (for a child process that must run with them)."""
+        env: dict[str, str] = {}
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if value is None:
+                continue
+            if isinstance(value, bool):
+                text = "true" if value else "false"
+            elif isinstance(value, dict | list):
+                text = json.dumps(value)
+            else:
+                text = str(value)
+            env[f"INTERDICT_{name.upper()}"] = text
+        return env
 
     def effective_secret_key(self) -> str:
         """The configured secret, or one generated once and kept (mode 0600) in the data directory."""

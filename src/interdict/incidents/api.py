@@ -256,7 +256,7 @@ def import_incidents(
         db, subject, settings, filename=file.filename, stream=file.file, skip_invalid=skip_invalid
     )
     response.headers["Location"] = f"/api/v1/jobs/{job.id}"
-    return job_read(job)
+    return job_read(settings, job)
 
 
 @router.post("", response_model=IncidentRead, status_code=201)

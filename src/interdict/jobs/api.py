@@ -7,7 +7,8 @@ import uuid
 from fastapi import APIRouter
 
 from interdict.accounts.deps import SubjectDep
-from interdict.core.deps import SessionDep
+from interdict.config import Settings
+from interdict.core.deps import SessionDep, SettingsDep
 from interdict.jobs import service
 from interdict.jobs.models import Job
 from interdict.jobs.schemas import JobProgress, JobRead
@@ -15,8 +16,8 @@ from interdict.jobs.schemas import JobProgress, JobRead
 router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"])
 
 
-def job_read(job: Job) -> JobRead:
-    p = service.shown_progress(job)
+def job_read(settings: Settings, job: Job) -> JobRead:
+    p = service.shown_progress(settings, job)
     return JobRead(
         id=job.id,
         kind=job.kind,
@@ -33,6 +34,6 @@ def job_read(job: Job) -> JobRead:
 
 
 @router.get("/{job_id}", response_model=JobRead)
-def get_job(job_id: uuid.UUID, db: SessionDep, subject: SubjectDep) -> JobRead:
+def get_job(job_id: uuid.UUID, db: SessionDep, subject: SubjectDep, settings: SettingsDep) -> JobRead:
     """A job you queued (or, for administrators, one queued in your unit): status, progress, then the result."""
-    return job_read(service.get_job(db, subject, job_id))
+    return job_read(settings, service.get_job(db, subject, job_id))

@@ -7,10 +7,11 @@ of that user's unit may follow it too. Anyone else gets 404. Services never comm
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import socket
-import threading
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -75,7 +76,7 @@ def _alive(worker: str | None, here: str) -> bool | None:
     return True
 
 
-# --- progress, seen by this process at once and by others through the database ---------------------------
+# --- progress, seen by every process of this host at once and by others through the database ---------------
 
 
 @dataclass
@@ -85,51 +86,72 @@ class Progress:
     total: int | None = None
 
 
-_live: dict[uuid.UUID, Progress] = {}
-_live_lock = threading.Lock()
+def _progress_file(settings: Settings, job_id: uuid.UUID) -> Path:
+    return settings.jobs_dir / f"{job_id}.progress"
 
 
-def live_progress(job_id: uuid.UUID) -> Progress | None:
-    with _live_lock:
-        p = _live.get(job_id)
-        return Progress(p.stage, p.done, p.total) if p else None
+def read_progress(settings: Settings, job_id: uuid.UUID) -> Progress | None:
+    """What the running job last reported in its progress file (None when there is none)."""
+    try:
+        raw = json.loads(_progress_file(settings, job_id).read_text(encoding="utf-8"))
+        total = raw.get("total")
+        return Progress(str(raw["stage"]), int(raw["done"]), int(total) if total is not None else None)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 class Reporter:
-    """What a running job calls as it goes: ``reporter(stage, done, total)``. Kept in this process's memory at
-    once; written to the job row (own short transaction, at most every ``every`` seconds) where the database
-    lets a second writer in while the job's own transaction is open (PostgreSQL; SQLite has one writer)."""
+    """What a running job calls as it goes: ``reporter(stage, done, total)``. Written to a small file beside the
+    upload (at most every ``every`` seconds, and at each new stage), which the pages of every server process of
+    the host read; and to the job row (own short transaction, at most every ``row_every`` seconds, with the
+    heartbeat) where the database lets a second writer in while the job's own transaction is open (PostgreSQL;
+    SQLite has one writer)."""
 
-    def __init__(self, factory: sessionmaker[Session] | None, job_id: uuid.UUID, *, every: float = 2.0) -> None:
+    def __init__(
+        self,
+        factory: sessionmaker[Session] | None,
+        settings: Settings,
+        job_id: uuid.UUID,
+        *,
+        every: float = 0.5,
+        row_every: float = 2.0,
+    ) -> None:
         self.factory = factory
+        self.settings = settings
         self.job_id = job_id
         self.every = every
-        self._last: datetime | None = None
-        with _live_lock:
-            _live[job_id] = Progress()
-        write = factory is not None and factory.kw.get("bind") is not None
-        self._write = write and factory is not None and factory.kw["bind"].dialect.name == "postgresql"
+        self.row_every = row_every
+        self._stage: str | None = None
+        self._last_file = 0.0
+        self._last_row = 0.0
+        bind = factory.kw.get("bind") if factory is not None else None
+        self._write_row = bind is not None and bind.dialect.name == "postgresql"
 
     def __call__(self, stage: str, done: int, total: int | None) -> None:
-        with _live_lock:
-            _live[self.job_id] = Progress(stage, done, total)
-        if not self._write or self.factory is None:
+        now = time.monotonic()
+        if stage != self._stage or now - self._last_file >= self.every:
+            self._stage, self._last_file = stage, now
+            path = _progress_file(self.settings, self.job_id)
+            tmp = path.with_suffix(".progress-tmp")
+            try:
+                tmp.write_text(json.dumps({"stage": stage, "done": done, "total": total}), encoding="utf-8")
+                os.replace(tmp, path)
+            except OSError:
+                log.warning("could not write the progress of job %s", self.job_id, exc_info=True)
+        if not self._write_row or self.factory is None or now - self._last_row < self.row_every:
             return
-        now = utcnow()
-        if self._last is not None and (now - self._last).total_seconds() < self.every:
-            return
-        self._last = now
+        self._last_row = now
         try:
             with unit_of_work(self.factory) as session:
                 job = session.get(Job, self.job_id)
                 if job is not None:
-                    job.stage, job.progress_done, job.progress_total, job.heartbeat_at = stage, done, total, now
+                    job.stage, job.progress_done, job.progress_total = stage, done, total
+                    job.heartbeat_at = utcnow()
         except Exception:  # progress is a courtesy: never let it stop the job
             log.warning("could not record the progress of job %s", self.job_id, exc_info=True)
 
     def close(self) -> None:
-        with _live_lock:
-            _live.pop(self.job_id, None)
+        _progress_file(self.settings, self.job_id).unlink(missing_ok=True)
 
 
 # --- access ------------------------------------------------------------------------------------------------
@@ -154,11 +176,11 @@ def get_job(session: Session, subject: Subject, job_id: uuid.UUID | str) -> Job:
     return job
 
 
-def shown_progress(job: Job) -> Progress:
-    """The freshest progress known: this process's own if it runs the job, else the row's."""
+def shown_progress(settings: Settings, job: Job) -> Progress:
+    """The freshest progress known: the running job's progress file if this host has it, else the row's."""
     if job.status == "running":
-        live = live_progress(job.id)
-        if live is not None and live.stage is not None:
+        live = read_progress(settings, job.id)
+        if live is not None:
             return live
     return Progress(job.stage, job.progress_done, job.progress_total)
 
@@ -263,6 +285,7 @@ def finish(job: Job, *, now: datetime, result: dict[str, Any] | None = None, err
 def remove_file(settings: Settings, key: str | None) -> None:
     if key and "/" not in key and "\\" not in key:
         (settings.jobs_dir / key).unlink(missing_ok=True)
+        (settings.jobs_dir / f"{key.split('.', 1)[0]}.progress").unlink(missing_ok=True)
 
 
 def sweep(session: Session, settings: Settings, *, now: datetime) -> int:

@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -64,7 +67,7 @@ def run_next(factory: sessionmaker[Session], settings: Settings) -> int:
         if job is None:
             return 0
         job_id, kind, key, params = job.id, job.kind, job.file_key, dict(job.params)
-    reporter = service.Reporter(factory, job_id)
+    reporter = service.Reporter(factory, settings, job_id)
     try:
         path = settings.jobs_dir / key if key else None
         if path is None or not path.is_file():
@@ -121,3 +124,25 @@ def make_worker(factory: sessionmaker[Session], settings: Callable[[], Settings]
     return worker.Worker(
         "jobs", None, lambda: run_next(factory, settings()), interval=settings().jobs_interval_seconds, batch=1
     )
+
+
+def start_process(settings: Settings) -> subprocess.Popen[bytes]:
+    """The job worker as a child process of the server (``interdict jobs run --parent <server pid>``, with the
+    server's settings): the loads' CPU work runs beside the server's, not inside it (one Python interpreter runs one
+    thread at a time), so requests are answered while a job runs. It stops when the server stops."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("INTERDICT_")}
+    env.update(settings.as_environment())
+    cmd = [sys.executable, "-m", "interdict", "jobs", "run", "--parent", str(os.getpid()), "--quiet"]
+    return subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL)  # noqa: S603 - our own command line, no input
+
+
+def stop_process(proc: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
+    """Stop the child started by :func:`start_process` (a job it was running is marked failed at the next start)."""
+    if proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()

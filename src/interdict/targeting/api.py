@@ -90,7 +90,7 @@ def upload(
         batch_name=batch_name,
     )
     response.headers["Location"] = f"/api/v1/jobs/{job.id}"
-    return job_read(job)
+    return job_read(settings, job)
 
 
 @router.get("/batches/{batch_id}", response_model=BatchRead)

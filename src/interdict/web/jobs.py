@@ -61,9 +61,11 @@ async def import_upload(
 
 
 @router.get("/jobs/{job_id}")
-def job_page(job_id: uuid.UUID, request: Request, db: SessionDep, subject: WebSubject) -> Response:
+def job_page(
+    job_id: uuid.UUID, request: Request, db: SessionDep, subject: WebSubject, settings: SettingsDep
+) -> Response:
     job = service.get_job(db, subject, job_id)
-    progress = service.shown_progress(job)
+    progress = service.shown_progress(settings, job)
     result: dict[str, Any] = job.result or {}
     rejections: list[Any] = []
     batch_id = result.get("batch_id") if job.kind == "targeting.load" and job.status == "done" else None
