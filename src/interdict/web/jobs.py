@@ -12,6 +12,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from interdict.core.deps import SessionDep, SettingsDep
@@ -43,13 +44,15 @@ async def import_upload(
     values = {"skip_invalid": "on" if form.get("skip_invalid") else ""}
     upload = file if isinstance(file, UploadFile) else None
     try:
-        job = importexport.queue_import(
-            db,
-            subject,
-            settings,
-            filename=upload.filename if upload else None,
-            stream=upload.file if upload else io.BytesIO(),
-            skip_invalid=bool(values["skip_invalid"]),
+        job = await run_in_threadpool(  # copies the file to disk: not in the event loop
+            lambda: importexport.queue_import(
+                db,
+                subject,
+                settings,
+                filename=upload.filename if upload else None,
+                stream=upload.file if upload else io.BytesIO(),
+                skip_invalid=bool(values["skip_invalid"]),
+            )
         )
     except (InvalidInput, PayloadTooLarge) as exc:
         db.rollback()

@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from interdict.core.clock import utcnow
@@ -51,14 +52,16 @@ async def upload(
     try:
         if not isinstance(file, UploadFile) or not file.filename:
             raise InvalidInput(FieldError(("file",), "choose a file to load"))
-        job = service.queue_upload(
-            db,
-            subject,
-            settings,
-            filename=file.filename,
-            stream=file.file,
-            mapping=values["mapping"],
-            batch_name=values["batch_name"],
+        job = await run_in_threadpool(  # copies the file to disk: not in the event loop
+            lambda: service.queue_upload(
+                db,
+                subject,
+                settings,
+                filename=file.filename,
+                stream=file.file,
+                mapping=values["mapping"],
+                batch_name=values["batch_name"],
+            )
         )
     except InvalidInput as exc:
         db.rollback()
