@@ -38,6 +38,7 @@ log = logging.getLogger("interdict.jobs")
 
 CRASHED = "the server stopped while this job was running; nothing of it was saved. Upload the file again."
 CHUNK = 1024 * 1024
+ORPHAN_AGE = 24 * 3600  # seconds
 
 
 # --- which process runs a job ------------------------------------------------------------------------------
@@ -306,4 +307,23 @@ def sweep(session: Session, settings: Settings, *, now: datetime) -> int:
             n += 1
     if n:
         log.warning("marked %d background job(s) failed: their server process stopped while they ran", n)
+    _remove_orphans(session, settings, now=now)
     return n
+
+
+def _remove_orphans(session: Session, settings: Settings, *, now: datetime) -> None:
+    """Files of the jobs directory older than a day that no waiting or running job needs (an upload whose request
+    failed after the file was stored)."""
+    try:
+        old = [
+            p for p in settings.jobs_dir.iterdir() if p.is_file() and now.timestamp() - p.stat().st_mtime > ORPHAN_AGE
+        ]
+    except OSError:
+        return
+    if not old:
+        return
+    keys = session.scalars(select(Job.file_key).where(Job.status.in_(("queued", "running"))))
+    needed = {k.split(".", 1)[0] for k in keys if k}
+    for p in old:
+        if p.name.split(".", 1)[0] not in needed:
+            p.unlink(missing_ok=True)
