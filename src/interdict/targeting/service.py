@@ -254,6 +254,8 @@ def load_batch(
     new = updated = unchanged = 0
     touched: list[TargetingRecord] = []
     for k, (rid, rec) in enumerate(by_id.items()):
+        if k % 1000 == 0 and k:
+            session.flush()  # written as it goes, so the progress counts the real work
         if progress is not None and k % 1000 == 0:
             progress("saving", k, len(by_id))
         data = _canonical_json(rec)
