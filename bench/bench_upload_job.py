@@ -10,7 +10,8 @@ on) over a scratch PostgreSQL database holding ``--incidents`` incidents:
 2. an officer of VNC-HP uploads the XLSX through `POST /api/v1/targeting/batches`: the request's latency;
 3. the searcher goes on while the job runs; the officer polls `GET /api/v1/jobs/{id}` every second until it is done:
    the job's duration and the searches' p95 *during*;
-4. the server's peak RSS (VmHWM of the server process, read from /proc before it stops).
+4. the peak RSS (VmHWM, read from /proc before they stop) of the server process and of the job worker process it
+   started (INTERDICT_JOBS_WORKER=process, the default; ``--jobs-worker thread`` runs the job in the server).
 
     .venv/bin/python bench/bench_upload_job.py                       # 100,000 rows, 5,000 incidents
     .venv/bin/python bench/bench_upload_job.py --rows 5000 --before 10   # quick run
@@ -205,6 +206,19 @@ def peak_rss_mib(pid: int) -> float:
     return float("nan")
 
 
+def children(pid: int) -> list[int]:
+    out = []
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                fields = (d / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                out.append(int(d.name))
+    return out
+
+
 def rss_mib(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -221,13 +235,15 @@ def main() -> int:
     ap.add_argument("--pg", default=PG_ADMIN_URL)
     ap.add_argument("--keep", action="store_true")
     ap.add_argument("--max-load", type=float, default=None, help="wait until the 1-min load average is below this")
+    ap.add_argument("--jobs-worker", choices=["process", "thread"], default="process")
     args = ap.parse_args()
 
     header(f"targeting upload of {args.rows:,} XLSX rows as a background job, searches alongside")
     wait_idle(args.max_load)
-    with scratch_pg("interdict_bench_upload", keep=args.keep, admin_url=args.pg) as url, scratch_dir(
-        "bench-upload", keep=args.keep
-    ) as tmp:
+    with (
+        scratch_pg("interdict_bench_upload", keep=args.keep, admin_url=args.pg) as url,
+        scratch_dir("bench-upload", keep=args.keep) as tmp,
+    ):
         prepare_schema(url)
         uploader_token = create_orgs_and_users(url, token_user=bench_user(UPLOADER_UNIT))
         searcher_token = create_orgs_and_users(url, token_user=SEARCHER, token_scopes=("read",))
@@ -240,7 +256,10 @@ def main() -> int:
         console.print(f"manifest: {args.rows:,} rows, {xlsx.stat().st_size / 1e6:.1f} MB XLSX, written in {took:.1f} s")
 
         (tmp / "data").mkdir()
-        with serve(tmp / "data", url) as server:
+        with serve(tmp / "data", url, extra_env={"INTERDICT_JOBS_WORKER": args.jobs_worker}) as server:
+            with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {searcher_token}"}) as c:
+                for p in SEARCHES:  # warm-up, not measured: the first searches load the reference index
+                    c.get("/api/v1/incidents", params={"page_size": 25, "sort": "-incident_date", **p}, timeout=120)
             searcher = Searcher(server.url, searcher_token)
             searcher.start()
             time.sleep(args.before)
@@ -281,6 +300,8 @@ def main() -> int:
             searcher.stop.set()
             searcher.join()
             peak = peak_rss_mib(server.proc.pid)
+            workers = children(server.proc.pid)  # the job worker process the server started
+            worker_peak = max((peak_rss_mib(pid) for pid in workers), default=float("nan"))
 
         before = searcher.between(0, before_end)
         during = searcher.between(t_up, during_end)
@@ -303,6 +324,7 @@ def main() -> int:
                 ["stages first seen at (s after upload)", ", ".join(f"{k} {v:.0f}" for k, v in stages.items())],
                 ["server RSS before the upload (MiB)", f"{rss_before:.0f}"],
                 ["server peak RSS, VmHWM (MiB)", f"{peak:.0f}"],
+                ["job worker process peak RSS, VmHWM (MiB)", f"{worker_peak:.0f}"],
                 ["load average at the end", loadavg()],
             ],
         )

@@ -106,7 +106,10 @@ def test_incident_import_through_the_api_is_a_job_its_owner_and_unit_admins_foll
     result = client.get(r.headers["location"], headers=world.h("officer.hp")).json()["result"]
     assert (result["rows"], result["imported"], result["written"]) == (2, 0, False)
     assert result["rejected_rows"] == [
-        {"line": 3, "errors": [{"field": "containers", "msg": "container 'CSQU3054384' has a wrong check digit (expected 3)"}]}
+        {
+            "line": 3,
+            "errors": [{"field": "containers", "msg": "container 'CSQU3054384' has a wrong check digit (expected 3)"}],
+        }
     ]
     assert client.get("/api/v1/incidents", headers=world.h("officer.hp")).json()["total"] == 2
 
