@@ -211,7 +211,10 @@ class Settings(BaseSettings):
     )
     targeting_max_upload_bytes: int = Field(default=50 * 1024 * 1024, ge=1024, description="Largest load file.")
     targeting_max_upload_rows: int = Field(
-        default=200_000, ge=1, description="Most rows of a load file (pages, API and `interdict targeting load`)."
+        default=100_000,
+        ge=1,
+        description="Most rows of a load file (pages, API and `interdict targeting load`); a load holds about 18 KB a "
+        "row in memory while it runs.",
     )
     targeting_max_file_rows: int = Field(
         default=5_000_000,
