@@ -120,6 +120,7 @@ def app(database_url: str, app_data_dir: Path, oidc_provider: LocalProvider) -> 
         notices_worker=False,  # tests run notices.tasks.tick with an injected time
         alerts_worker=False,  # tests move the clock themselves (alerts.tasks.tick with an injected now)
         delivery_worker=False,  # tests dispatch explicitly (notifications.tasks.drain) with an injected clock
+        jobs_worker=False,  # tests run queued uploads explicitly (run_jobs, i.e. jobs.tasks.drain)
         **oidc_settings(oidc_provider),
     )
     application = create_app(settings)
@@ -215,6 +216,13 @@ def world(app: FastAPI) -> World:
             )
             w.tokens[username] = token
     return w
+
+
+def run_jobs(app: FastAPI) -> int:
+    """Run every queued background job (imports, targeting loads) now, as the server's job worker would."""
+    from interdict.jobs import tasks
+
+    return tasks.drain(app.state.sessionmaker, app.state.settings)
 
 
 def minimal_incident(**overrides: Any) -> dict[str, Any]:

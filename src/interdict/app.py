@@ -28,6 +28,7 @@ from interdict.core.errors import DomainError, FieldError, InvalidInput, Unavail
 from interdict.core.proxy import TrustedProxies
 from interdict.incidents.api import attachments_router
 from interdict.incidents.api import router as incidents_router
+from interdict.jobs.api import router as jobs_router
 from interdict.linkage.api import router as linkage_router
 from interdict.notices.api import router as notices_router
 from interdict.notifications import delivery as notification_delivery
@@ -162,6 +163,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     interval=settings.delivery_interval_seconds,
                 )
             )
+        from interdict.jobs import tasks as jobs_tasks
+
+        jobs_tasks.sweep(app.state.sessionmaker, settings)  # jobs a dead process left running: failed, not forever
+        job_process = None
+        if settings.jobs_worker == "thread":
+            workers.append(jobs_tasks.make_worker(app.state.sessionmaker, lambda: app.state.settings))
+        elif settings.jobs_worker == "process":
+            job_process = jobs_tasks.start_process(settings)
         for worker in workers:
             worker.start()
         from interdict.targeting.tasks import start as start_retrain
@@ -175,6 +184,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await app.state.broadcaster.stop()
             for worker in workers:
                 worker.stop()
+            if job_process is not None:
+                jobs_tasks.stop_process(job_process)
 
     app = FastAPI(
         lifespan=lifespan,
@@ -296,6 +307,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(alerts_router)
     app.include_router(notifications_router)
     app.include_router(targeting_router)
+    app.include_router(jobs_router)
 
     from interdict.web.routes import router as web_router
 

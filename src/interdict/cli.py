@@ -47,6 +47,8 @@ app.add_typer(alerts_app, name="alerts")
 notifications_app = typer.Typer(help="Notification delivery: e-mail and webhooks.", no_args_is_help=True)
 app.add_typer(notifications_app, name="notifications")
 app.add_typer(targeting_app, name="targeting")
+jobs_app = typer.Typer(help="Background jobs: imports and targeting loads uploaded through the pages and the API.")
+app.add_typer(jobs_app, name="jobs")
 console = Console(stderr=True)
 out = Console()
 
@@ -325,6 +327,7 @@ def import_incidents(
                 subject,
                 file,
                 skip_invalid=skip_invalid,
+                limits=importexport.import_limits(settings),
                 progress=lambda n: progress.advance(task, n),
                 on_total=lambda n: progress.update(task, total=n),
             )
@@ -524,6 +527,36 @@ def linkage_run(
         if once:
             return
         time.sleep(settings.linkage_interval_seconds)
+
+
+@jobs_app.command("run")
+def jobs_run(
+    once: Annotated[bool, typer.Option("--once", help="Run what is queued, then stop.")] = False,
+    parent: Annotated[
+        int | None, typer.Option("--parent", help="Stop when this process (the server that started it) is gone.")
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", help="Print nothing (errors are logged).")] = False,
+) -> None:
+    """Run queued imports and targeting loads as they come (each server starts this as its child process unless
+    INTERDICT_JOBS_WORKER is thread or off). Jobs left running by a process that died are marked failed first."""
+    import os
+    import time
+
+    from interdict.jobs import tasks
+
+    settings = _settings()
+    settings.ensure_dirs()
+    _, factory = _factory(settings)
+    swept = tasks.sweep(factory, settings)
+    if swept and not quiet:
+        out.print(f"marked {swept} job(s) failed: their process stopped while they ran")
+    while True:
+        n = tasks.drain(factory, settings)
+        if n and not quiet:
+            out.print(f"ran {n} job(s)")
+        if once or (parent is not None and os.getppid() != parent):
+            return
+        time.sleep(settings.jobs_interval_seconds)
 
 
 @alerts_app.command("tick")

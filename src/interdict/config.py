@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import secrets
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -70,6 +70,39 @@ class Settings(BaseSettings):
     oidc_timeout_seconds: float = Field(default=10.0, gt=0)
     max_upload_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
     max_import_bytes: int = Field(default=512 * 1024 * 1024, ge=1024)
+    # Every CSV/XLSX read (imports, targeting loads, the targeting model's files) is bounded: core/spreadsheets.py.
+    spreadsheet_max_uncompressed_bytes: int = Field(
+        default=200 * 1024 * 1024,
+        ge=1024,
+        description="Largest total unpacked size of an XLSX workbook (checked before it is parsed).",
+    )
+    spreadsheet_max_compression_ratio: float = Field(
+        default=200.0,
+        ge=2,
+        description="Highest compression ratio of an XLSX member over 1 MB unpacked (a zip bomb is refused).",
+    )
+    spreadsheet_max_columns: int = Field(default=1000, ge=10, description="Most cells in one row of a CSV/XLSX file.")
+    spreadsheet_max_cell_chars: int = Field(
+        default=32767, ge=100, description="Longest cell of a CSV/XLSX file, in characters (Excel's own limit)."
+    )
+    spreadsheet_max_row_chars: int = Field(
+        default=1_000_000, ge=1000, description="Longest row (or CSV line) of a CSV/XLSX file, in characters."
+    )
+    import_max_rows: int = Field(
+        default=1_000_000, ge=1, description="Most rows of an incident import file (web, API and command line)."
+    )
+    jobs_worker: Literal["process", "thread", "off"] = Field(
+        default="process",
+        description="Who runs queued imports and targeting loads: a child process of each server (process), a "
+        "thread of the server (thread), or nothing (off: run `interdict jobs run` as a separate service). "
+        "true/false mean process/off.",
+    )
+    jobs_interval_seconds: float = Field(default=1.0, gt=0, le=60)
+    jobs_lease_minutes: float = Field(
+        default=30.0,
+        gt=0,
+        description="A running job of another host whose progress has not moved for this long is marked failed.",
+    )
     default_locale: str = Field(default="en", pattern="^(en|vi)$")
     page_size_max: int = Field(default=200, ge=10)
     sql_echo: bool = False
@@ -118,6 +151,15 @@ class Settings(BaseSettings):
     @property
     def webhook_networks(self) -> tuple[Network, ...]:
         return parse_networks(self.webhook_allowed_networks)
+
+    @field_validator("jobs_worker", mode="before")
+    @classmethod
+    def _jobs_worker(cls, value: object) -> object:
+        if value is True or (isinstance(value, str) and value.strip().lower() in ("true", "1", "yes", "on")):
+            return "process"
+        if value is False or (isinstance(value, str) and value.strip().lower() in ("false", "0", "no")):
+            return "off"
+        return value
 
     @field_validator("alert_remind_minutes", "alert_escalate_minutes")
     @classmethod
@@ -201,6 +243,17 @@ class Settings(BaseSettings):
         default=0.05, ge=0, le=1, description="A judged profile whose hit rate is below this is flagged for review."
     )
     targeting_max_upload_bytes: int = Field(default=50 * 1024 * 1024, ge=1024, description="Largest load file.")
+    targeting_max_upload_rows: int = Field(
+        default=100_000,
+        ge=1,
+        description="Most rows of a load file (pages, API and `interdict targeting load`); a load holds about 18 KB a "
+        "row in memory while it runs.",
+    )
+    targeting_max_file_rows: int = Field(
+        default=5_000_000,
+        ge=1,
+        description="Most rows of a file the targeting model reads on the command line (fit, score, evaluate).",
+    )
     targeting_retrain_hours: float | None = Field(
         default=None,
         gt=0,
@@ -233,9 +286,31 @@ class Settings(BaseSettings):
     def attachments_dir(self) -> Path:
         return self.data_dir / "attachments"
 
+    @property
+    def jobs_dir(self) -> Path:
+        """Uploaded files waiting for their background job (deleted when the job ends)."""
+        return self.data_dir / "jobs"
+
     def ensure_dirs(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.attachments_dir.mkdir(parents=True, exist_ok=True)
+        self.jobs_dir.mkdir(parents=True, exist_ok=True)
+
+    def as_environment(self) -> dict[str, str]:
+        """These settings as INTERDICT_* environment variables (for a child process that must run with them)."""
+        env: dict[str, str] = {}
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if value is None:
+                continue
+            if isinstance(value, bool):
+                text = "true" if value else "false"
+            elif isinstance(value, dict | list):
+                text = json.dumps(value)
+            else:
+                text = str(value)
+            env[f"INTERDICT_{name.upper()}"] = text
+        return env
 
     def effective_secret_key(self) -> str:
         """The configured secret, or one generated once and kept (mode 0600) in the data directory."""

@@ -7,6 +7,7 @@ from interdict.core import maintenance, outbox
 from interdict.core.db import Base
 from interdict.entities import models as entities_models
 from interdict.incidents import models as incidents_models
+from interdict.jobs import models as jobs_models
 from interdict.notices import models as notices_models
 from interdict.notifications import models as notifications_models
 from interdict.reference import models as reference_models
@@ -21,6 +22,7 @@ __all__ = [
     "audit_models",
     "entities_models",
     "incidents_models",
+    "jobs_models",
     "maintenance",
     "notices_models",
     "notifications_models",

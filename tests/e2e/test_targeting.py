@@ -54,6 +54,13 @@ def test_manifest_to_worklist_to_seizure_incident(page: Page, live_server: LiveS
     page.fill("#t-name", name)
     page.locator("#t-load").click()
 
+    # The upload answers at once with its job's page, which follows the load (the server's job worker) and then
+    # shows the counts, the rejected rows and the way to the worklist.
+    expect(page).to_have_url(re.compile(r"/jobs/[0-9a-f-]{36}$"))
+    expect(page.locator("#job-status")).to_contain_text("4 new, 0 updated, 0 unchanged", timeout=30_000)
+    expect(page.locator("#rejections")).to_contain_text("check digit")
+    page.locator("#job-open").click()
+
     # The worklist: loaded counts, rejected rows with their reasons, records ranked with reasons.
     expect(page).to_have_url(re.compile(r"/targeting/batches/[0-9a-f-]{36}\?loaded=4-0-0$"))
     expect(page.locator("#flash")).to_contain_text("4 new, 0 updated, 0 unchanged")

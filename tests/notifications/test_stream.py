@@ -37,6 +37,7 @@ def live(database_url: str, tmp_path_factory: pytest.TempPathFactory, world: Wor
         linkage_worker=False,
         watch_worker=False,  # tests fire watch rules explicitly (a second consumer would race them)
         delivery_worker=False,
+        jobs_worker=False,
         stream_poll_seconds=0.1,
     )
     app = create_app(settings)

@@ -9,7 +9,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from tests.conftest import World
+from tests.conftest import World, run_jobs
 from tests.targeting.test_workflow_load import MISMATCH, profile
 from tests.targeting.workflow_data import BAD, GOOD, write
 
@@ -29,17 +29,24 @@ def upload(client: TestClient, world: World, path: Path, user: str = "officer.hp
 def test_upload_rank_select_assign_outcome_and_performance(client: TestClient, world: World, tmp_path: Path) -> None:
     profile(world, "analyst", MISMATCH, weight=0.4)
     r = upload(client, world, write(tmp_path / "m.csv", GOOD + BAD))
-    assert r.status_code == 201, r.text
-    body = r.json()
-    batch = body["batch"]
+    # The upload is queued: 202 at once with the job to poll; the job worker loads and scores the file.
+    assert r.status_code == 202, r.text
+    assert r.headers["location"] == r.json()["url"] and r.json()["status"] == "queued"
+    assert run_jobs(world.app) == 1
+    job = client.get(r.headers["location"], headers=world.h("officer.hp")).json()
+    assert job["status"] == "done" and job["error"] is None, job
+    body = job["result"]
     assert (body["new"], body["updated"], body["unchanged"]) == (4, 0, 0)
+    assert (body["rows"], body["loaded"], body["rejected"]) == (7, 4, 3)
+    batch = client.get(f"{API}/batches/{body['batch_id']}", headers=world.h("officer.hp")).json()
     assert (batch["rows"], batch["loaded"], batch["rejected"]) == (7, 4, 3)
-    reasons = {x["reason"] for x in body["rejections"]}
-    assert any("check digit" in x for x in reasons) and any("not an HS code" in x for x in reasons)
-
-    assert client.get(f"{API}/batches/{batch['id']}", headers=world.h("officer.hp")).json()["loaded"] == 4
     listed = client.get(f"{API}/batches/{batch['id']}/rejections", headers=world.h("officer.hp")).json()
+    reasons = {x["reason"] for x in listed}
+    assert any("check digit" in x for x in reasons) and any("not an HS code" in x for x in reasons)
     assert sorted(x["row"] for x in listed) == [6, 7, 8] and {x["field"] for x in listed} >= {"hs_code", "date"}
+    # The job is its owner's (and the unit's administrators'): another user gets 404.
+    assert client.get(r.headers["location"], headers=world.h("officer2.hp")).status_code == 404
+    assert client.get(r.headers["location"], headers=world.h("officer.kh")).status_code == 404
 
     work = client.get(f"{API}/batches/{batch['id']}/records", headers=world.h("officer.hp")).json()
     assert work[0]["record_id"] == "R3"  # the profile's match ranks first, with its reason

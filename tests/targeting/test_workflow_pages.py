@@ -21,7 +21,7 @@ from interdict.linkage.tasks import drain
 from interdict.targeting import service
 from interdict.targeting.models import TargetingRecord
 from interdict.targeting.schemas import OutcomeBody
-from tests.conftest import World, minimal_incident
+from tests.conftest import World, minimal_incident, run_jobs
 from tests.targeting.test_workflow_load import MISMATCH, profile
 from tests.targeting.workflow_data import BAD, GOOD, load, row, write
 from tests.web.test_pages import login
@@ -37,6 +37,18 @@ def upload(client: TestClient, token: str, path: Path, name: str = "EVER LUCKY 1
         )
 
 
+def loaded(client: TestClient, world: World, r: Any) -> tuple[Any, str]:
+    """After an upload: it was queued (303 to its job's page); run the job; (the job's page, its worklist link)."""
+    assert r.status_code == 303, r.text
+    assert re.fullmatch(r"/jobs/[0-9a-f-]{36}", r.headers["location"]), r.headers["location"]
+    assert run_jobs(world.app) == 1
+    page = client.get(r.headers["location"])
+    assert page.status_code == 200 and 'data-status="done"' in page.text, page.text
+    link = re.search(r'id="job-open" href="([^"]+)"', page.text)
+    assert link is not None, page.text
+    return page, link.group(1).replace("&amp;", "&")
+
+
 def ids(world: World, batch_id: uuid.UUID) -> dict[str, uuid.UUID]:
     with world.session() as s:
         return {
@@ -49,13 +61,14 @@ def test_upload_worklist_capacity_outcome_and_seizure_to_incident(
 ) -> None:
     profile(world, "analyst", MISMATCH, weight=0.4)
     token = login(client)
-    r = upload(client, token, write(tmp_path / "m.csv", GOOD + BAD))
-    assert r.status_code == 303, r.text
-    page = client.get(r.headers["location"])
+    job_page, worklist_url = loaded(client, world, upload(client, token, write(tmp_path / "m.csv", GOOD + BAD)))
+    assert "4 new, 0 updated, 0 unchanged" in job_page.text and "7 rows read, 3 rejected" in job_page.text
+    assert "check digit" in job_page.text and "not an HS code" in job_page.text  # the rejected rows, at once
+    page = client.get(worklist_url)
     assert "4 new, 0 updated, 0 unchanged" in page.text
     assert "No learned model is configured" in page.text
     assert "check digit" in page.text and "not an HS code" in page.text
-    batch_id = uuid.UUID(r.headers["location"].split("/batches/")[1].split("?")[0])
+    batch_id = uuid.UUID(worklist_url.split("/batches/")[1].split("?")[0])
     report = client.get(f"/targeting/batches/{batch_id}/rejections.csv")
     assert report.status_code == 200 and report.text.splitlines()[0] == "row,record_id,field,column,reason"
     assert len(report.text.splitlines()) == 4
@@ -378,8 +391,8 @@ def test_upload_errors_stay_on_the_form_and_a_seizure_left_unrecorded_can_be_reo
     finally:
         world.app.state.settings = settings
     assert r.status_code == 413 and "larger than the limit" in r.text and 'id="t-file"' in r.text
-    r = upload(client, token, write(tmp_path / "m.csv", GOOD))
-    batch_id = uuid.UUID(r.headers["location"].split("/batches/")[1].split("?")[0])
+    _, worklist_url = loaded(client, world, upload(client, token, write(tmp_path / "m.csv", GOOD)))
+    batch_id = uuid.UUID(worklist_url.split("/batches/")[1].split("?")[0])
     rec = ids(world, batch_id)
     client.post(f"/targeting/batches/{batch_id}/select", data={"csrf_token": token, "record": [str(rec["R2"])]})
     r = client.post(

@@ -226,6 +226,11 @@ def test_every_route_makes_an_authorisation_decision(client: TestClient, world: 
         from interdict.targeting.models import TargetingRecord
 
         target_id = s.scalars(select(TargetingRecord.id).where(TargetingRecord.batch_id == loaded["batch_id"])).first()
+    job = client.post(
+        "/api/v1/incidents/import",
+        files={"file": ("in.csv", b"incident_type,incident_date,country\n", "text/csv")},
+        headers=h,
+    ).json()
     with world.session() as s:
         link_id = s.scalars(select(EntityLink.id)).first()
         entity_id = s.scalars(select(Entity.id)).first()
@@ -254,6 +259,7 @@ def test_every_route_makes_an_authorisation_decision(client: TestClient, world: 
         "profile_id": profile["id"],
         "batch_id": loaded["batch_id"],
         "record_id": target_id,
+        "job_id": job["id"],
     }
 
     def fill(template: str) -> str:
@@ -285,6 +291,9 @@ def test_every_route_makes_an_authorisation_decision(client: TestClient, world: 
                     manifest = b"record_id,date\nX1,2026-03-10\n"
                     data = {"mapping": "generic-manifest"}
                     r = client.post(url, data=data, files={"file": ("m.csv", manifest, "text/csv")}, headers=h)
+                elif (method, path) == ("POST", "/api/v1/incidents/import"):
+                    files = {"file": ("in.csv", b"incident_type,incident_date,country\n", "text/csv")}
+                    r = client.post(url, files=files, headers=h)
                 elif (method, path) == ("POST", "/api/v1/targeting/batches/{batch_id}/select"):
                     r = client.post(url, json={"record_ids": [str(values["record_id"])]}, headers=h)
                 elif (method, path) == ("POST", "/api/v1/notices"):

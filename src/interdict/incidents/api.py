@@ -28,6 +28,8 @@ from interdict.incidents.schemas import (
     UserRef,
     VersionRead,
 )
+from interdict.jobs.api import job_read
+from interdict.jobs.schemas import JobRead
 from interdict.sharing.schemas import SharingChange
 
 router = APIRouter(prefix="/api/v1/incidents", tags=["incidents"])
@@ -236,6 +238,25 @@ def export_incidents(
     return Response(
         content, media_type=media_type, headers={"Content-Disposition": f'attachment; filename="{filename}"'}
     )
+
+
+@router.post("/import", response_model=JobRead, status_code=202)
+def import_incidents(
+    response: Response,
+    db: SessionDep,
+    subject: WriterDep,
+    settings: SettingsDep,
+    file: Annotated[UploadFile, File(description="CSV or XLSX in the import format (docs/import-format.md)")],
+    skip_invalid: Annotated[bool, Form(description="Import the valid rows even if some are rejected")] = False,
+) -> JobRead:
+    """Queue an import of incidents (one a row). Answers 202 at once with the job (``Location``: its URL); poll
+    ``GET /api/v1/jobs/{id}`` until its status is ``done`` (the result: rows, imported, and the rejected rows'
+    lines and reasons; nothing is imported if any row is rejected, unless ``skip_invalid``) or ``failed``."""
+    job = importexport.queue_import(
+        db, subject, settings, filename=file.filename, stream=file.file, skip_invalid=skip_invalid
+    )
+    response.headers["Location"] = f"/api/v1/jobs/{job.id}"
+    return job_read(settings, job)
 
 
 @router.post("", response_model=IncidentRead, status_code=201)

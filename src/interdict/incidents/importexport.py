@@ -14,7 +14,6 @@ rejection file.
 
 from __future__ import annotations
 
-import csv
 import functools
 import io
 import json
@@ -26,7 +25,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from pydantic import ValidationError
 from sqlalchemy import func, select, text
@@ -34,17 +33,22 @@ from sqlalchemy.orm import Session
 
 from interdict.accounts.subject import Subject
 from interdict.audit import service as audit
+from interdict.config import Settings
 from interdict.core import spreadsheet
 from interdict.core.errors import ErrorCollector, FieldError, Forbidden, InvalidInput, from_validation_error
 from interdict.core.filters import Group
+from interdict.core.spreadsheets import Limits, default_settings, kind_of, open_table
 from interdict.incidents import numbering
 from interdict.incidents import service as svc
+from interdict.incidents.attachments import safe_filename
 from interdict.incidents.models import Incident, IncidentParty, IncidentSubstance
 from interdict.incidents.schemas import IncidentCreate
 from interdict.incidents.vocab import STATUSES
+from interdict.jobs import service as jobs
+from interdict.jobs.models import Job
 from interdict.reference.catalogue import ReferenceIndex, get_index
 from interdict.sharing import groups as sharing_groups
-from interdict.sharing.service import TLP_EXPORT_FORBIDDEN, can_see_nominal, readable
+from interdict.sharing.service import TLP_EXPORT_FORBIDDEN, can_see_nominal, decided, readable
 
 SCALAR_COLUMNS = [
     "reference",
@@ -329,35 +333,33 @@ class ImportReport:
     written: bool = False
 
 
-def iter_rows(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
-    """(line number, row) for CSV (UTF-8, optional BOM) or XLSX (first sheet).
+def import_limits(settings: Settings | None = None) -> Limits:
+    """Bounds of an incident import file (rows: ``import_max_rows``; see :mod:`interdict.core.spreadsheets`)."""
+    s = settings or default_settings()
+    return Limits.from_settings(s, rows=s.import_max_rows, purpose="incident imports")
 
-    A cell's leading quote put there by an export against formula injection is removed
-    (``core.spreadsheet.restore``), so an exported file imports back exactly."""
-    suffix = path.suffix.lower()
-    if suffix in (".xlsx", ".xlsm"):
-        from openpyxl import load_workbook
 
-        wb = load_workbook(str(path), read_only=True, data_only=True)
-        ws = wb.worksheets[0]
-        header: list[str] | None = None
-        for n, values in enumerate(ws.iter_rows(values_only=True), start=1):
-            cells = ["" if v is None else (v.isoformat()[:10] if hasattr(v, "isoformat") else str(v)) for v in values]
-            if header is None:
-                header = [c.strip() for c in cells]
-                continue
-            if any(c.strip() for c in cells):
-                yield n, dict(zip(header, map(spreadsheet.restore, cells), strict=False))
-        wb.close()
-        return
-    if suffix not in (".csv", ".txt"):
-        raise InvalidInput(FieldError(("file",), f"unsupported file type '{suffix}': use .csv or .xlsx"))
-    with path.open(encoding="utf-8-sig", newline="") as fh:
-        reader = csv.reader(fh)
-        header = [h.strip() for h in next(reader, [])]
+def iter_rows(
+    path: Path, limits: Limits | None = None, *, name: str | None = None
+) -> Iterator[tuple[int, dict[str, str]]]:
+    """(line number, row) for CSV (UTF-8, optional BOM) or XLSX (first sheet), read through the bounded reader
+    (default :func:`import_limits`); a file breaking a bound raises :class:`InvalidInput` on ``file`` naming the
+    file as ``name`` (default: its file name). A cell's leading quote put there by an export against formula
+    injection is removed (``core.spreadsheet.restore``), so an exported file imports back exactly."""
+    kind = kind_of(path)
+    with open_table(path, kind, limits or import_limits(), name=name) as table:
+        header = table.header
+        if kind == "xlsx":
+            for n, values in table.rows():
+                cells = [
+                    "" if v is None else (v.isoformat()[:10] if hasattr(v, "isoformat") else str(v)) for v in values
+                ]
+                if any(c.strip() for c in cells):
+                    yield n, dict(zip(header, map(spreadsheet.restore, cells), strict=False))
+            return
         width = len(header)
         start = 2
-        for cells in reader:
+        for line, cells in table.rows():
             if cells:
                 if len(cells) < width:
                     cells += [""] * (width - len(cells))
@@ -365,7 +367,7 @@ def iter_rows(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
                 if len(cells) > width and any(c.strip() for c in cells[width:]):
                     row[EXTRA_CELLS] = str(len(cells) - width)
                 yield start, row
-            start = reader.line_num + 1
+            start = line + 1
 
 
 def check_header(columns: list[str]) -> None:
@@ -575,10 +577,10 @@ class _Prescan:
     years: Counter[int] = field(default_factory=Counter)
 
 
-def _prescan(path: Path) -> _Prescan:
+def _prescan(path: Path, limits: Limits, name: str) -> _Prescan:
     """Counts rows, and collects their references and the years of those without one (to reserve numbers)."""
     scan = _Prescan()
-    for _, row in iter_rows(path):
+    for _, row in iter_rows(path, limits, name=name):
         scan.rows += 1
         ref = (row.get("reference") or "").strip()
         if ref:
@@ -599,13 +601,19 @@ def import_file(
     progress: Callable[[int], None] | None = None,
     on_total: Callable[[int], None] | None = None,
     is_demo: bool = False,
+    limits: Limits | None = None,
+    source_name: str | None = None,
 ) -> ImportReport:
     """Check every row and write the valid ones in batches, in one pass over the file.
 
-    The writes happen inside a savepoint: if any row is rejected (and ``skip_invalid`` is not set)
+    The file is read through the bounded reader (``limits``, default :func:`import_limits`): a file breaking a
+    bound raises :class:`InvalidInput` on ``file`` (the caller's unit of work then rolls back whatever was
+    written). The writes happen inside a savepoint: if any row is rejected (and ``skip_invalid`` is not set)
     the savepoint is rolled back, so nothing of the file is written. Never commits.
     """
-    first = next(iter_rows(path), None)
+    limits = limits or import_limits()
+    name = source_name or path.name
+    first = next(iter_rows(path, limits, name=name), None)
     report = ImportReport()
     if first is None:
         return report
@@ -613,7 +621,7 @@ def import_file(
     if not subject.can_write:
         raise Forbidden("your role cannot record incidents")
     index = get_index(session)
-    scan = _prescan(path)
+    scan = _prescan(path, limits, name)
     if on_total:
         on_total(scan.rows)
     # References that exist already, looked up once before anything is written (later lookups would
@@ -650,7 +658,7 @@ def import_file(
     try:
         mine = sharing_groups.my_groups(session, subject)
         for parsed in _parse(
-            iter_rows(path),
+            iter_rows(path, limits, name=name),
             index,
             set(),
             lambda refs: taken & set(refs),
@@ -685,11 +693,103 @@ def import_file(
         subject,
         "incident.import",
         object_type="file",
-        object_label=path.name,
+        object_label=name,
         summary=f"{report.imported} of {report.rows} rows imported, {len(report.rejected)} rejected",
         after={"rows": report.rows, "imported": report.imported, "rejected": len(report.rejected)},
     )
     return report
+
+
+SHOWN_REJECTIONS = 500  # rejected rows kept in a background import's result (their lines and reasons)
+
+
+def queue_import(
+    session: Session,
+    subject: Subject,
+    settings: Settings,
+    *,
+    filename: str | None,
+    stream: BinaryIO,
+    skip_invalid: bool,
+) -> Job:
+    """An uploaded import file (web form or API), checked and queued as a background import
+    (:func:`run_import_job`): CSV or XLSX by its name and content, at most ``max_import_bytes`` (copied to the jobs
+    directory a megabyte at a time). Its rows are read and checked by the job."""
+    decided("incidents:import")
+    if not subject.can_write:
+        raise Forbidden("your role cannot record incidents")
+    if not filename:
+        raise InvalidInput(FieldError(("file",), "choose a file to import"))
+    safe = safe_filename(filename)
+    kind = kind_of(Path(safe))
+    head = stream.read(8192)
+    if not head:
+        raise InvalidInput(FieldError(("file",), "the file is empty"))
+    if kind == "xlsx" and not head.startswith(b"PK\x03\x04"):
+        raise InvalidInput(FieldError(("file",), "not an Excel workbook (.xlsx is a zip file; this is not one)"))
+    if kind == "csv" and b"\x00" in head:
+        raise InvalidInput(FieldError(("file",), "not a CSV text file (it contains NUL bytes)"))
+    limit = settings.max_import_bytes
+    return jobs.enqueue(
+        session,
+        subject,
+        settings,
+        kind="incidents.import",
+        filename=safe,
+        suffix=kind,
+        params={"skip_invalid": bool(skip_invalid), "filename": safe},
+        write=lambda path: jobs.store_upload(stream, path, limit, head=head),
+    )
+
+
+def run_import_job(
+    session: Session,
+    subject: Subject,
+    settings: Settings,
+    *,
+    path: Path,
+    params: dict[str, Any],
+    progress: Callable[[str, int, int | None], None] | None,
+    now: Any,
+) -> dict[str, Any]:
+    """The background import of an uploaded file (:func:`queue_import`): :func:`import_file`, and its report
+    (the first :data:`SHOWN_REJECTIONS` rejected rows with their lines and reasons, never their content)."""
+    total: list[int | None] = [None]
+    done = [0]
+
+    def on_total(n: int) -> None:
+        total[0] = n
+        if progress:
+            progress("importing", 0, n)
+
+    def advance(n: int) -> None:
+        done[0] += n
+        if progress and done[0] % 500 == 0:
+            progress("importing", done[0], total[0])
+
+    if progress:
+        progress("checking", 0, None)
+    report = import_file(
+        session,
+        subject,
+        path,
+        skip_invalid=bool(params.get("skip_invalid")),
+        progress=advance,
+        on_total=on_total,
+        limits=import_limits(settings),
+        source_name=str(params.get("filename") or path.name),
+    )
+    return {
+        "rows": report.rows,
+        "imported": report.imported,
+        "written": report.written,
+        "skip_invalid": bool(params.get("skip_invalid")),
+        "rejected": len(report.rejected),
+        "rejected_rows": [
+            {"line": r.line, "errors": [{"field": e.path, "msg": e.msg} for e in r.errors]}
+            for r in report.rejected[:SHOWN_REJECTIONS]
+        ],
+    }
 
 
 def _audit_export(

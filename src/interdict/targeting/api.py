@@ -11,11 +11,12 @@ from fastapi import APIRouter, File, Form, Response, UploadFile
 from interdict.accounts.deps import SubjectDep, WriterDep
 from interdict.core.clock import utcnow
 from interdict.core.deps import SessionDep, SettingsDep
+from interdict.jobs.api import job_read
+from interdict.jobs.schemas import JobRead
 from interdict.targeting import service
 from interdict.targeting.schemas import (
     AssignBody,
     BatchRead,
-    LoadRead,
     OutcomeBody,
     ProfileCreate,
     ProfileRead,
@@ -65,18 +66,21 @@ def list_batches(db: SessionDep, subject: SubjectDep) -> list[BatchRead]:
     return [service.batch_read(db, b) for b in service.list_batches(db, subject)]
 
 
-@router.post("/batches", response_model=LoadRead, status_code=201)
+@router.post("/batches", response_model=JobRead, status_code=202)
 def upload(
+    response: Response,
     db: SessionDep,
     subject: WriterDep,
     settings: SettingsDep,
     file: Annotated[UploadFile, File(description="CSV, XLSX or JSON (checked by content), at most the upload limit")],
     mapping: Annotated[str, Form(description="A shipped column mapping, e.g. generic-manifest")],
     batch_name: Annotated[str | None, Form(max_length=200)] = None,
-) -> LoadRead:
-    """Load a manifest or declarations file into a batch of your unit (a batch of the same name is reloaded:
-    records upserted by id), score it, and return the batch with its counts and every rejected row."""
-    summary = service.load_upload(
+) -> JobRead:
+    """Queue a manifest or declarations file for loading into a batch of your unit (a batch of the same name is
+    reloaded: records upserted by id) and scoring. Answers 202 at once with the job (``Location``: its URL); poll
+    ``GET /api/v1/jobs/{id}`` until its status is ``done`` (the result names the batch and its counts; the
+    rejected rows are at ``/batches/{id}/rejections``) or ``failed`` (with the reason)."""
+    job = service.queue_upload(
         db,
         subject,
         settings,
@@ -84,16 +88,9 @@ def upload(
         stream=file.file,
         mapping=mapping,
         batch_name=batch_name,
-        now=utcnow(),
     )
-    return LoadRead(
-        batch=service.batch_read(db, summary.batch),
-        new=summary.new,
-        updated=summary.updated,
-        unchanged=summary.unchanged,
-        rejections=[RejectionRead.model_validate(r) for r in summary.rejections],
-        note=summary.note,
-    )
+    response.headers["Location"] = f"/api/v1/jobs/{job.id}"
+    return job_read(settings, job)
 
 
 @router.get("/batches/{batch_id}", response_model=BatchRead)

@@ -113,12 +113,14 @@ def _batch(command: Callable[P, None]) -> Callable[P, None]:
 def _read(
     data: Path, mapping_name: str, *, require_outcome: bool, rejections: Path | None
 ) -> tuple[Mapping, LoadResult]:
-    from interdict.targeting.mapping import load, read_mapping
+    from interdict.config import Settings
+    from interdict.targeting.mapping import file_limits, load, read_mapping
 
     try:
         mapping = read_mapping(mapping_name)
         with _steps(f"reading {data.name}"):
-            loaded = load(data, mapping, require_outcome=require_outcome)
+            # bounded like every read (INTERDICT_TARGETING_MAX_FILE_ROWS and the spreadsheet limits)
+            loaded = load(data, mapping, require_outcome=require_outcome, limits=file_limits(Settings()))
     except InvalidInput as exc:
         _fail(exc)
     _report(loaded, rejections)

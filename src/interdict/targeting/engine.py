@@ -314,7 +314,10 @@ def score_batch(session: Session, batch: TargetingBatch, settings: Settings, *, 
     intel = intelligence(session, batch, records)
     model = model_scores(settings, records)
     batch.model_version = model.version
-    session.execute(delete(ProfileHit).where(ProfileHit.record_id.in_([r.id for r in records])))
+    # By the batch, not by a list of ids: a load of more than 65,535 records would pass more parameters than
+    # PostgreSQL takes in one statement.
+    in_batch = select(TargetingRecord.id).where(TargetingRecord.batch_id == batch.id)
+    session.execute(delete(ProfileHit).where(ProfileHit.record_id.in_(in_batch)))
     for r in records:
         reasons: list[Reason] = []
         weights: list[float] = []

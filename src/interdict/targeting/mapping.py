@@ -15,7 +15,6 @@ record; a repeated id with different content keeps the last occurrence and repor
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import datetime as dt
 import functools
@@ -34,8 +33,10 @@ from typing import Any, Literal, get_args
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_core import PydanticCustomError
 
+from interdict.config import Settings
 from interdict.core.errors import FieldError, InvalidInput, from_validation_error
 from interdict.core.gcpause import gc_paused
+from interdict.core.spreadsheets import Kind, Limits, default_settings, open_table
 from interdict.core.text import strip_bidi
 from interdict.reference.validators import normalise_container
 
@@ -341,24 +342,66 @@ def load_records(path: str | Path, mapping: Mapping) -> tuple[list[Record], list
     return result.records, result.rejections
 
 
-def load(path: str | Path, mapping: Mapping, *, require_outcome: bool = False) -> LoadResult:
+Progress = Callable[[int, int | None], None]  # (rows read so far, estimated total or None)
+
+
+def file_limits(settings: Settings | None = None, *, rows: int | None = None, purpose: str | None = None) -> Limits:
+    """Bounds of a file the targeting model reads (fit, score, evaluate); loads pass their own (see
+    :func:`interdict.targeting.service.load_batch`)."""
+    s = settings or default_settings()
+    return Limits.from_settings(
+        s,
+        rows=rows if rows is not None else s.targeting_max_file_rows,
+        purpose=purpose or "targeting files",
+        field="data",
+    )
+
+
+def load(
+    path: str | Path,
+    mapping: Mapping,
+    *,
+    require_outcome: bool = False,
+    limits: Limits | None = None,
+    progress: Progress | None = None,
+    name: str | None = None,
+) -> LoadResult:
     """Read and check every row of ``path``; see the module docstring.
 
-    Raises :class:`InvalidInput` when the file cannot be read or a mapped column is not in it
-    (naming the mapping field and the column). The outcome column may be absent unless
-    ``require_outcome``."""
+    Raises :class:`InvalidInput` when the file cannot be read, breaks one of ``limits`` (rows, columns, cell
+    and row sizes, an XLSX's unpacked size: :mod:`interdict.core.spreadsheets`; default :func:`file_limits`),
+    or a mapped column is not in it (naming the mapping field and the column). The outcome column may be
+    absent unless ``require_outcome``. ``progress(rows read, estimated rows)`` is called as the file is read.
+    ``name``: the file as messages name it (default: its file name; an upload is stored under another)."""
     p = Path(path)
     if not p.is_file():
         raise InvalidInput(FieldError(("data",), f"{path}: no such file"))
     with gc_paused():
-        return _load(p, mapping, require_outcome)
+        return _load(p, mapping, require_outcome, limits or file_limits(), progress, name or p.name)
 
 
-def _load(p: Path, mapping: Mapping, require_outcome: bool) -> LoadResult:
+def _load(
+    p: Path, mapping: Mapping, require_outcome: bool, limits: Limits, progress: Progress | None, name: str
+) -> LoadResult:
     fmt = mapping.format or _format_of(p)
-    if fmt == "csv":
-        header, blocks = _read_csv(p, mapping.delimiter)
-        has_outcome = check_columns(mapping, header, p.name, require_outcome=require_outcome)
+    if fmt == "json":
+        header, items = _read_json(p, limits, name)
+        has_outcome = check_columns(mapping, header, name, require_outcome=require_outcome)
+        return parse_rows(mapping, _counted(items, None, progress), has_outcome=has_outcome)
+    kind: Kind = "xlsx" if fmt == "xlsx" else "csv"
+    opened = open_table(
+        p, kind, limits, delimiter=mapping.delimiter, sheet=mapping.sheet, sheet_loc=("mapping", "sheet"), name=name
+    )
+    with opened as table:
+        header = table.header
+        has_outcome = check_columns(mapping, header, name, require_outcome=require_outcome)
+        if fmt == "xlsx":
+            rows = (
+                (n, dict(zip(header, values, strict=False)))
+                for n, values in table.rows()
+                if not all(v is None or v == "" for v in values)
+            )
+            return parse_rows(mapping, _counted(rows, table.estimated_rows, progress), has_outcome=has_outcome)
         parser = _ColumnParser(mapping, has_outcome)
         where = {name: i for i, name in enumerate(header)}  # a repeated header: the last column, as dict(zip())
 
@@ -375,10 +418,46 @@ def _load(p: Path, mapping: Mapping, require_outcome: bool) -> LoadResult:
 
             return parser.block(numbers, column, lambda k: dict(zip(header, rows[k], strict=False)))
 
+        blocks = _csv_blocks(table.rows(), table.estimated_rows, progress)
         return _collect(mapping, (block(numbers, rows) for numbers, rows in blocks))
-    header, rows = _read(p, fmt, mapping)
-    has_outcome = check_columns(mapping, header, p.name, require_outcome=require_outcome)
-    return parse_rows(mapping, rows, has_outcome=has_outcome)
+
+
+def _counted(
+    rows: Iterable[tuple[int, Cells]], estimated: int | None, progress: Progress | None
+) -> Iterator[tuple[int, Cells]]:
+    if progress is None:
+        yield from rows
+        return
+    n = 0
+    for item in rows:
+        n += 1
+        if n % 1000 == 0:
+            progress(n, estimated)
+        yield item
+    progress(n, estimated)
+
+
+def _csv_blocks(
+    rows: Iterator[tuple[int, list[Any]]], estimated: int | None, progress: Progress | None
+) -> Iterator[tuple[list[int], list[list[str]]]]:
+    """Blocks of (line numbers, rows as lists of cells); blank rows are skipped."""
+    numbers: list[int] = []
+    block: list[list[str]] = []
+    read = 0
+    for line, cells in rows:
+        read += 1
+        if any(cells) and any(c.strip() for c in cells):
+            numbers.append(line)
+            block.append(cells)
+            if len(block) == BLOCK_ROWS:
+                yield numbers, block
+                if progress is not None:
+                    progress(read, estimated)
+                numbers, block = [], []
+    if block:
+        yield numbers, block
+    if progress is not None:
+        progress(read, estimated)
 
 
 def check_columns(mapping: Mapping, columns: Sequence[str], source: str, *, require_outcome: bool = False) -> bool:
@@ -490,75 +569,13 @@ def _format_of(path: Path) -> str:
 Cells = dict[str, Any]
 
 
-def _read(path: Path, fmt: str, mapping: Mapping) -> tuple[list[str], Iterator[tuple[int, Cells]]]:
+def _read_json(path: Path, limits: Limits, name: str) -> tuple[list[str], Iterator[tuple[int, Cells]]]:
+    """The items of a JSON file (an array, or one object a line): bounded by the file's size (the upload
+    limit) and by the limits' row count."""
     try:
-        if fmt == "xlsx":
-            return _read_xlsx(path, mapping.sheet)
-        return _read_json(path)
+        text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
-        raise InvalidInput(FieldError(("data",), f"{path.name}: not UTF-8 text (save it as UTF-8)")) from None
-
-
-def _read_csv(path: Path, delimiter: str) -> tuple[list[str], Iterator[tuple[list[int], list[list[str]]]]]:
-    """The header and blocks of (line numbers, rows as lists of cells); blank rows are skipped."""
-    try:
-        with path.open(encoding="utf-8-sig", newline="") as fh:
-            header = [h.strip() for h in next(csv.reader(fh, delimiter=delimiter), [])]
-    except UnicodeDecodeError:
-        raise InvalidInput(FieldError(("data",), f"{path.name}: not UTF-8 text (save it as UTF-8)")) from None
-
-    def blocks() -> Iterator[tuple[list[int], list[list[str]]]]:
-        try:
-            with path.open(encoding="utf-8-sig", newline="") as fh:
-                reader = csv.reader(fh, delimiter=delimiter)
-                next(reader, None)
-                numbers: list[int] = []
-                rows: list[list[str]] = []
-                for cells in reader:
-                    if any(cells) and any(c.strip() for c in cells):
-                        numbers.append(reader.line_num)
-                        rows.append(cells)
-                        if len(rows) == BLOCK_ROWS:
-                            yield numbers, rows
-                            numbers, rows = [], []
-                if rows:
-                    yield numbers, rows
-        except UnicodeDecodeError:
-            raise InvalidInput(FieldError(("data",), f"{path.name}: not UTF-8 text (save it as UTF-8)")) from None
-
-    return header, blocks()
-
-
-def _read_xlsx(path: Path, sheet: str | None) -> tuple[list[str], Iterator[tuple[int, Cells]]]:
-    from openpyxl import load_workbook
-
-    try:
-        book = load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many kinds for a file that is not a workbook
-        raise InvalidInput(FieldError(("data",), f"{path.name}: not a readable XLSX workbook ({exc})")) from None
-    if sheet is not None and sheet not in book.sheetnames:
-        raise InvalidInput(
-            FieldError(("mapping", "sheet"), f"no sheet '{sheet}' in {path.name} (sheets: {_list(book.sheetnames)})")
-        )
-    ws = book[sheet] if sheet is not None else book.worksheets[0]
-    it = ws.iter_rows(values_only=True)
-    first = next(it, None)
-    header = [_cell_text(h) or "" for h in (first or ())]
-
-    def rows() -> Iterator[tuple[int, Cells]]:
-        try:
-            for n, values in enumerate(it, start=2):
-                if all(v is None or v == "" for v in values):
-                    continue
-                yield n, dict(zip(header, values, strict=False))
-        finally:
-            book.close()
-
-    return header, rows()
-
-
-def _read_json(path: Path) -> tuple[list[str], Iterator[tuple[int, Cells]]]:
-    text = path.read_text(encoding="utf-8-sig")
+        raise InvalidInput(FieldError(("data",), f"{name}: not UTF-8 text (save it as UTF-8)")) from None
     items: list[tuple[int, object]]
     try:
         if text.lstrip().startswith("["):
@@ -567,12 +584,19 @@ def _read_json(path: Path) -> tuple[list[str], Iterator[tuple[int, Cells]]]:
             items = [(n, json.loads(line)) for n, line in enumerate(text.splitlines(), start=1) if line.strip()]
     except json.JSONDecodeError as exc:
         raise InvalidInput(
-            FieldError(("data",), f"{path.name}: not JSON (an array of objects or one object a line): {exc}")
+            FieldError(("data",), f"{name}: not JSON (an array of objects or one object a line): {exc}")
         ) from None
+    if len(items) > limits.rows:
+        raise InvalidInput(
+            FieldError(
+                (limits.field,),
+                f"{name}: more than {limits.rows:,} rows; the limit for {limits.purpose} is {limits.rows:,} rows",
+            )
+        )
     header: dict[str, None] = {}
     for n, item in items:
         if not isinstance(item, dict):
-            raise InvalidInput(FieldError(("data", n), f"{path.name}: item {n} is not an object"))
+            raise InvalidInput(FieldError(("data", n), f"{name}: item {n} is not an object"))
         header.update(dict.fromkeys(item))
     return list(header), iter([(n, item) for n, item in items if isinstance(item, dict)])
 

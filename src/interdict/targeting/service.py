@@ -9,12 +9,13 @@ analysts. Reasons that cite an incident are shown only to readers who may read t
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import io
 import json
-import tempfile
 import uuid
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -32,9 +33,12 @@ from interdict.config import Settings
 from interdict.core import spreadsheet
 from interdict.core.errors import FieldError, Forbidden, InvalidInput, NotFound
 from interdict.core.filters import Group
+from interdict.core.spreadsheets import Limits
 from interdict.incidents import service as incidents_service
-from interdict.incidents.attachments import read_bounded, safe_filename
+from interdict.incidents.attachments import safe_filename
 from interdict.incidents.models import Incident
+from interdict.jobs import service as jobs
+from interdict.jobs.models import Job
 from interdict.sharing.service import decided, nominal_clause, readable_clause, require_editable
 from interdict.targeting import engine, profiles
 from interdict.targeting.mapping import shipped_mappings
@@ -198,19 +202,23 @@ def load_batch(
     source_name: str | None = None,
     batch_name: str | None = None,
     now: datetime,
+    progress: Callable[[str, int, int | None], None] | None = None,
 ) -> LoadSummary:
     """Load a file into a batch of the subject's unit: valid rows upserted by record id (unchanged rows are not
-    touched, changed ones updated in place), every rejected row reported; then score the batch. A load that cannot
-    be read at all raises :class:`InvalidInput` before anything is written (the caller's unit of work rolls back).
-    Reloading into the same batch name replaces its rejection report."""
+    touched, changed ones updated in place), every rejected row reported; then score the batch. The file is read
+    through the bounded reader (:func:`load_limits`). A load that cannot be read at all, or breaks a bound, raises
+    :class:`InvalidInput` before anything is written (the caller's unit of work rolls back). Reloading into the
+    same batch name replaces its rejection report. ``progress(stage, done, total)``: "reading" (rows), "saving"
+    (records), "scoring"."""
     from interdict.targeting.mapping import load, read_mapping
 
     decided("targeting:load")
     if not subject.can_write:
         raise Forbidden("your role cannot load manifests")
     mapping = read_mapping(mapping_ref)
-    result = load(path, mapping)
+    reading = (lambda done, total: progress("reading", done, total)) if progress else None
     source = source_name or path.name
+    result = load(path, mapping, limits=load_limits(settings), progress=reading, name=source)
     name = (batch_name or "").strip() or _default_name(result.records, source)
     if len(name) > 200:
         raise InvalidInput(FieldError(("batch_name",), "at most 200 characters"))
@@ -245,7 +253,11 @@ def load_batch(
             existing[found.record_id] = found
     new = updated = unchanged = 0
     touched: list[TargetingRecord] = []
-    for rid, rec in by_id.items():
+    for k, (rid, rec) in enumerate(by_id.items()):
+        if k % 1000 == 0 and k:
+            session.flush()  # written as it goes, so the progress counts the real work
+        if progress is not None and k % 1000 == 0:
+            progress("saving", k, len(by_id))
         data = _canonical_json(rec)
         digest = hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
         row: TargetingRecord | None = existing.get(rid)
@@ -297,6 +309,8 @@ def load_batch(
     batch.loaded = session.scalar(select(func.count()).where(TargetingRecord.batch_id == batch.id)) or 0
     note = None
     if touched or new:
+        if progress is not None:
+            progress("scoring", 0, None)
         note = engine.score_batch(session, batch, settings, now=now)
     audit.record(
         session,
@@ -311,18 +325,30 @@ def load_batch(
     return LoadSummary(batch, new, updated, unchanged, rejections, note)
 
 
-def sniff_load(name: str, data: bytes) -> str:
-    """The load's format from its content (not its name alone): XLSX (a zip workbook), JSON, or UTF-8 CSV."""
-    head = data[:8192]
+def load_limits(settings: Settings) -> Limits:
+    """Bounds of a load file (pages, API, ``interdict targeting load``): ``targeting_max_upload_rows`` rows and
+    the spreadsheet limits (:mod:`interdict.core.spreadsheets`)."""
+    return Limits.from_settings(
+        settings, rows=settings.targeting_max_upload_rows, purpose="targeting loads", field="data"
+    )
+
+
+SNIFF_BYTES = 65536
+
+
+def sniff_load(name: str, head: bytes) -> str:
+    """The load's format from the start of its content (not its name alone): XLSX (a zip workbook), JSON, or UTF-8
+    CSV. The rest of the file is checked as it is read."""
+    head = head[:SNIFF_BYTES]
     ext = name.rsplit(".", 1)[-1].lower() if "." in name else ""
     if head.startswith(b"PK\x03\x04"):
-        if ext == "xlsx" and b"xl/" in data[:65536]:
+        if ext == "xlsx" and b"xl/" in head:
             return "xlsx"
         raise InvalidInput(FieldError(("file",), "this zip file is not an Excel workbook (.xlsx)"))
-    if b"\x00" in head:
+    if b"\x00" in head[:8192]:
         raise InvalidInput(FieldError(("file",), "this file type is not accepted: upload CSV, XLSX or JSON"))
     try:
-        text = data.decode("utf-8-sig")
+        text = codecs.getincrementaldecoder("utf-8-sig")().decode(head, final=False)
     except UnicodeDecodeError:
         raise InvalidInput(FieldError(("file",), "not UTF-8 text: save the CSV or JSON as UTF-8")) from None
     first = text.lstrip()[:1]
@@ -335,7 +361,7 @@ def sniff_load(name: str, data: bytes) -> str:
     raise InvalidInput(FieldError(("file",), "this file type is not accepted: upload CSV, XLSX or JSON"))
 
 
-def load_upload(
+def queue_upload(
     session: Session,
     subject: Subject,
     settings: Settings,
@@ -344,25 +370,72 @@ def load_upload(
     stream: BinaryIO,
     mapping: str,
     batch_name: str | None,
-    now: datetime,
-) -> LoadSummary:
-    """An uploaded file (web form or API) into a batch: the mapping must be a shipped one, the file at most
-    ``targeting_max_upload_bytes`` and CSV, XLSX or JSON by its content; then :func:`load_batch`."""
+) -> Job:
+    """An uploaded file (web form or API), checked and queued as a background load (:func:`run_load_job`): the
+    mapping must be a shipped one, the file at most ``targeting_max_upload_bytes`` (copied to the jobs directory a
+    megabyte at a time) and CSV, XLSX or JSON by its content. Its rows are read and checked by the job."""
+    decided("targeting:load")
+    if not subject.can_write:
+        raise Forbidden("your role cannot load manifests")
     if not filename:
         raise InvalidInput(FieldError(("file",), "choose a file to load"))
     if mapping not in shipped_mappings():
         raise InvalidInput(FieldError(("mapping",), f"choose one of the mappings: {', '.join(shipped_mappings())}"))
-    data = read_bounded(stream, settings.targeting_max_upload_bytes)
-    if not data:
+    name = (batch_name or "").strip()
+    if len(name) > 200:
+        raise InvalidInput(FieldError(("batch_name",), "at most 200 characters"))
+    head = stream.read(SNIFF_BYTES)
+    if not head:
         raise InvalidInput(FieldError(("file",), "the file is empty"))
-    name = safe_filename(filename)
-    fmt = sniff_load(name, data)
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / f"load.{fmt}"
-        path.write_bytes(data)
-        return load_batch(
-            session, subject, settings, path, mapping, source_name=name, batch_name=batch_name or None, now=now
-        )
+    safe = safe_filename(filename)
+    fmt = sniff_load(safe, head)
+    limit = settings.targeting_max_upload_bytes
+    return jobs.enqueue(
+        session,
+        subject,
+        settings,
+        kind="targeting.load",
+        filename=safe,
+        suffix=fmt,
+        params={"mapping": mapping, "batch_name": name or None, "filename": safe},
+        write=lambda path: jobs.store_upload(stream, path, limit, head=head),
+    )
+
+
+def run_load_job(
+    session: Session,
+    subject: Subject,
+    settings: Settings,
+    *,
+    path: Path,
+    params: dict[str, Any],
+    progress: Callable[[str, int, int | None], None] | None,
+    now: datetime,
+) -> dict[str, Any]:
+    """The background load of an uploaded file (:func:`queue_upload`): :func:`load_batch`, and its summary."""
+    summary = load_batch(
+        session,
+        subject,
+        settings,
+        path,
+        str(params["mapping"]),
+        source_name=str(params.get("filename") or path.name),
+        batch_name=params.get("batch_name") or None,
+        now=now,
+        progress=progress,
+    )
+    b = summary.batch
+    return {
+        "batch_id": str(b.id),
+        "batch_name": b.name,
+        "rows": b.rows,
+        "loaded": b.loaded,
+        "rejected": b.rejected,
+        "new": summary.new,
+        "updated": summary.updated,
+        "unchanged": summary.unchanged,
+        "note": summary.note,
+    }
 
 
 def _default_name(records: list[Any], source: str) -> str:

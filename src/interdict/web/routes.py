@@ -10,6 +10,7 @@ from interdict.web import (
     audit,
     auth,
     incidents,
+    jobs,
     linkage,
     notices,
     notifications,
@@ -22,6 +23,7 @@ from interdict.web import (
 router = APIRouter(include_in_schema=False)
 router.include_router(auth.router)
 router.include_router(oidc.router)
+router.include_router(jobs.router)  # before incidents: /incidents/import is not an incident
 router.include_router(incidents.router)
 router.include_router(alerts.router)
 router.include_router(account.router)

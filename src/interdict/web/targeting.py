@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from interdict.core.clock import utcnow
@@ -51,35 +52,32 @@ async def upload(
     try:
         if not isinstance(file, UploadFile) or not file.filename:
             raise InvalidInput(FieldError(("file",), "choose a file to load"))
-        summary = service.load_upload(
-            db,
-            subject,
-            settings,
-            filename=file.filename,
-            stream=file.file,
-            mapping=values["mapping"],
-            batch_name=values["batch_name"],
-            now=utcnow(),
+        job = await run_in_threadpool(  # copies the file to disk: not in the event loop
+            lambda: service.queue_upload(
+                db,
+                subject,
+                settings,
+                filename=file.filename,
+                stream=file.file,
+                mapping=values["mapping"],
+                batch_name=values["batch_name"],
+            )
         )
     except InvalidInput as exc:
         db.rollback()
-        errs = [
-            FieldError(("file",), f"{e.path}: {e.msg}")
-            if e.loc[:1] in (("data",), ("mapping",)) and e.loc != ("mapping",)
-            else e
-            for e in exc.errors
-        ]
         ctx = _index_context(db, subject)
         return render(
-            request, "targeting/index.html", {**ctx, "errors": errors_by_field(errs), "values": values}, status_code=422
+            request,
+            "targeting/index.html",
+            {**ctx, "errors": errors_by_field(exc.errors), "values": values},
+            status_code=422,
         )
     except PayloadTooLarge as exc:  # the form again, with the reason next to the file field
         db.rollback()
         ctx = _index_context(db, subject)
         errors = errors_by_field([FieldError(("file",), exc.message)])
         return render(request, "targeting/index.html", {**ctx, "errors": errors, "values": values}, status_code=413)
-    flash = f"{summary.new}-{summary.updated}-{summary.unchanged}"
-    return RedirectResponse(f"/targeting/batches/{summary.batch.id}?loaded={flash}", status_code=303)
+    return RedirectResponse(f"/jobs/{job.id}", status_code=303)
 
 
 def _worklist(
