@@ -30,7 +30,9 @@ ROOT = Path(__file__).resolve().parents[1]
 SECRET = "fault-test-secret"
 
 
-def environment(url: str, data_dir: Path, pause: str | None, marker: Path | None, **extra: str) -> dict[str, str]:
+def environment(
+    url: str, data_dir: Path, pause: str | None, marker: Path | None, after: int = 1, **extra: str
+) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("INTERDICT_")}
     env.update(
         PYTHONPATH=os.pathsep.join([str(ROOT / "src"), str(ROOT)]),
@@ -42,18 +44,27 @@ def environment(url: str, data_dir: Path, pause: str | None, marker: Path | None
     )
     if pause:
         assert marker is not None
-        env.update(INTERDICT_TEST_PAUSE_SQL=pause, INTERDICT_TEST_PAUSE_FILE=str(marker))
+        env.update(
+            INTERDICT_TEST_PAUSE_SQL=pause, INTERDICT_TEST_PAUSE_FILE=str(marker), INTERDICT_TEST_PAUSE_AFTER=str(after)
+        )
     return env
 
 
 def start_server(
-    url: str, data_dir: Path, port: int, *, pause: str | None = None, marker: Path | None = None, **extra: str
+    url: str,
+    data_dir: Path,
+    port: int,
+    *,
+    pause: str | None = None,
+    marker: Path | None = None,
+    after: int = 1,
+    **extra: str,
 ) -> subprocess.Popen[bytes]:
     """The real server (uvicorn, create_app, every worker) in its own process group; returns once it answers."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "tests.faults", "serve", str(port)],
         cwd=ROOT,
-        env=environment(url, data_dir, pause, marker, **extra),
+        env=environment(url, data_dir, pause, marker, after, **extra),
         start_new_session=True,
     )
     deadline = time.monotonic() + 60
@@ -67,16 +78,25 @@ def start_server(
 
 
 def run_cli(
-    url: str, data_dir: Path, args: list[str], *, pause: str | None = None, marker: Path | None = None
+    url: str,
+    data_dir: Path,
+    args: list[str],
+    *,
+    output: Path,
+    pause: str | None = None,
+    marker: Path | None = None,
+    after: int = 1,
 ) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "tests.faults", "cli", *args],
-        cwd=ROOT,
-        env=environment(url, data_dir, pause, marker),
-        start_new_session=True,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
+    """The `interdict` command line in its own process group; what it prints goes to ``output``."""
+    with output.open("wb") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "tests.faults", "cli", *args],
+            cwd=ROOT,
+            env=environment(url, data_dir, pause, marker, after),
+            start_new_session=True,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
 
 
 def kill(proc: subprocess.Popen[bytes], sig: int = signal.SIGKILL) -> None:
@@ -90,17 +110,15 @@ def kill(proc: subprocess.Popen[bytes], sig: int = signal.SIGKILL) -> None:
 
 
 def kill_during(proc: subprocess.Popen[bytes], marker: Path, request: Callable[[], object]) -> str:
-    """Make ``request`` (which reaches the pause point), SIGKILL the server as soon as it is paused there, and
-    return the statement it was about to run. The request itself gets no answer."""
+    """Make ``request`` (which brings the process to its pause point: an HTTP request to the server, or waiting
+    for the command), SIGKILL the process as soon as it is paused there, and return the statement it was about
+    to run. An HTTP request gets no answer."""
     killer = threading.Thread(target=lambda: (wait_for("the pause point", marker.exists), kill(proc)), daemon=True)
     killer.start()
-    try:
+    with contextlib.suppress(httpx.TransportError):
         request()
-    except httpx.TransportError:
-        pass
-    else:
-        raise AssertionError("the request was answered: it never reached the pause point")
     killer.join()
+    assert marker.exists() and proc.returncode == -signal.SIGKILL, "the process never reached the pause point"
     return marker.read_text(encoding="utf-8")
 
 
@@ -122,7 +140,7 @@ def _install_pause() -> None:
     seen = 0
     lock = threading.Lock()
 
-    def before(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+    def check(statement: str) -> None:
         nonlocal seen
         if needle not in statement.lower():
             return
@@ -134,7 +152,20 @@ def _install_pause() -> None:
             while True:  # until SIGKILL
                 time.sleep(60)
 
-    event.listen(Engine, "before_cursor_execute", before)
+    event.listen(Engine, "before_cursor_execute", lambda conn, cursor, statement, *a: check(statement))
+    # Bulk writes go through core.db.insert_rows, which uses COPY on PostgreSQL (no SQLAlchemy statement):
+    # it is announced as "BULK INSERT INTO <table>" (on SQLite its INSERT statement is seen as well).
+    from interdict.core import db
+    from interdict.incidents import service
+
+    plain = db.insert_rows
+
+    def insert_rows(session: Any, table: Any, rows: Any) -> None:
+        if rows:
+            check(f"BULK INSERT INTO {table.name} ({len(rows)} rows)")
+        plain(session, table, rows)
+
+    db.insert_rows = service.insert_rows = insert_rows  # type: ignore[assignment]
 
 
 def main() -> None:
