@@ -70,7 +70,7 @@ class Settings(BaseSettings):
     oidc_timeout_seconds: float = Field(default=10.0, gt=0)
     max_upload_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
     max_import_bytes: int = Field(default=512 * 1024 * 1024, ge=1024)
-    # Every CSV/XLSX read (imports, targeting loads, the targeting model's files) is bounded: core/spreadsheets.py.
+    # Every CSV/XLSX read (imports, targeting loads, the targeting model's files) is bounded: core/spreadsheet/reader.py.
     spreadsheet_max_uncompressed_bytes: int = Field(
         default=200 * 1024 * 1024,
         ge=1024,

@@ -37,7 +37,7 @@ from interdict.config import Settings
 from interdict.core import spreadsheet
 from interdict.core.errors import ErrorCollector, FieldError, Forbidden, InvalidInput, from_validation_error
 from interdict.core.filters import Group
-from interdict.core.spreadsheets import Limits, default_settings, kind_of, open_table
+from interdict.core.spreadsheet.reader import Limits, default_settings, kind_of, open_table
 from interdict.incidents import numbering
 from interdict.incidents import service as svc
 from interdict.incidents.attachments import safe_filename
@@ -334,7 +334,7 @@ class ImportReport:
 
 
 def import_limits(settings: Settings | None = None) -> Limits:
-    """Bounds of an incident import file (rows: ``import_max_rows``; see :mod:`interdict.core.spreadsheets`)."""
+    """Bounds of an incident import file (rows: ``import_max_rows``; see :mod:`interdict.core.spreadsheet.reader`)."""
     s = settings or default_settings()
     return Limits.from_settings(s, rows=s.import_max_rows, purpose="incident imports")
 

@@ -30,7 +30,7 @@ from interdict.config import Settings
 from interdict.core.clock import utcnow
 from interdict.core.db import new_id, unit_of_work
 from interdict.core.errors import NotFound, PayloadTooLarge
-from interdict.core.spreadsheets import size
+from interdict.core.spreadsheet.reader import size
 from interdict.jobs.models import Job
 from interdict.sharing.service import decided
 

@@ -36,7 +36,7 @@ from pydantic_core import PydanticCustomError
 from interdict.config import Settings
 from interdict.core.errors import FieldError, InvalidInput, from_validation_error
 from interdict.core.gcpause import gc_paused
-from interdict.core.spreadsheets import Kind, Limits, default_settings, open_table
+from interdict.core.spreadsheet.reader import Kind, Limits, default_settings, open_table
 from interdict.core.text import strip_bidi
 from interdict.reference.validators import normalise_container
 
@@ -369,7 +369,7 @@ def load(
     """Read and check every row of ``path``; see the module docstring.
 
     Raises :class:`InvalidInput` when the file cannot be read, breaks one of ``limits`` (rows, columns, cell
-    and row sizes, an XLSX's unpacked size: :mod:`interdict.core.spreadsheets`; default :func:`file_limits`),
+    and row sizes, an XLSX's unpacked size: :mod:`interdict.core.spreadsheet.reader`; default :func:`file_limits`),
     or a mapped column is not in it (naming the mapping field and the column). The outcome column may be
     absent unless ``require_outcome``. ``progress(rows read, estimated rows)`` is called as the file is read.
     ``name``: the file as messages name it (default: its file name; an upload is stored under another)."""

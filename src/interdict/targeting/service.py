@@ -33,7 +33,7 @@ from interdict.config import Settings
 from interdict.core import spreadsheet
 from interdict.core.errors import FieldError, Forbidden, InvalidInput, NotFound
 from interdict.core.filters import Group
-from interdict.core.spreadsheets import Limits
+from interdict.core.spreadsheet.reader import Limits
 from interdict.incidents import service as incidents_service
 from interdict.incidents.attachments import safe_filename
 from interdict.incidents.models import Incident
@@ -327,7 +327,7 @@ def load_batch(
 
 def load_limits(settings: Settings) -> Limits:
     """Bounds of a load file (pages, API, ``interdict targeting load``): ``targeting_max_upload_rows`` rows and
-    the spreadsheet limits (:mod:`interdict.core.spreadsheets`)."""
+    the spreadsheet limits (:mod:`interdict.core.spreadsheet.reader`)."""
     return Limits.from_settings(
         settings, rows=settings.targeting_max_upload_rows, purpose="targeting loads", field="data"
     )

@@ -1,7 +1,7 @@
 """Every CSV/XLSX read is bounded (issue 16, "unbounded spreadsheet work"): a zip bomb is refused before anything
 is parsed, too many rows / columns / too long cells and lines are refused naming the limit, and a file of the wrong
 kind is refused naming the file field. The incident import and the targeting loader read through the same reader
-(core/spreadsheets.py), so each case is checked through both."""
+(core/spreadsheet/reader.py), so each case is checked through both."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from openpyxl import Workbook
 
 from interdict.config import Settings
 from interdict.core.errors import InvalidInput
-from interdict.core.spreadsheets import open_table
+from interdict.core.spreadsheet.reader import open_table
 from interdict.incidents import importexport
 from interdict.targeting import mapping
 from interdict.targeting.service import load_limits
