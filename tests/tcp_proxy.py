@@ -38,7 +38,11 @@ class TcpProxy:
                 client.close()
                 continue
             upstream.settimeout(None)
-            with self._lock:
+            with self._lock:  # cut() takes the same lock: a connection made while it runs is dropped too
+                if not self.up.is_set():
+                    client.close()
+                    upstream.close()
+                    continue
                 self._sockets |= {client, upstream}
             for a, b in ((client, upstream), (upstream, client)):
                 threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
@@ -59,8 +63,8 @@ class TcpProxy:
 
     def cut(self) -> None:
         """Drop every open connection and refuse new ones (as a restarting database server does)."""
-        self.up.clear()
         with self._lock:
+            self.up.clear()
             sockets = list(self._sockets)
         for s in sockets:
             with contextlib.suppress(OSError):

@@ -23,8 +23,8 @@ from interdict.accounts.schemas import OrganisationCreate, TokenCreate, UserCrea
 from interdict.core.db import make_engine, make_sessionmaker, unit_of_work
 from interdict.core.outbox import ConsumerOffset, OutboxEvent
 from tests.conftest import BACKENDS, PASSWORD, minimal_incident, prepared_database
+from tests.faults import SECRET, kill, start_server
 from tests.notifications.conftest import free_port
-from tests.notifications.test_crash import SECRET, _kill, _start
 from tests.tcp_proxy import TcpProxy
 
 pytestmark = pytest.mark.skipif("postgresql" not in BACKENDS, reason="PostgreSQL is not among the test backends")
@@ -60,7 +60,7 @@ def test_requests_fail_cleanly_while_postgresql_is_away_and_recover_by_themselve
     proxy = TcpProxy(url.host or "127.0.0.1", url.port or 5432)
     through_proxy = url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
     port = free_port()
-    proc = _start(through_proxy, tmp_path / "data", port)
+    proc = start_server(through_proxy, tmp_path / "data", port)
     base = f"http://127.0.0.1:{port}"
     api = {"Authorization": f"Bearer {token}"}
     try:
@@ -112,5 +112,5 @@ def test_requests_fail_cleanly_while_postgresql_is_away_and_recover_by_themselve
             assert (done or 0) >= (event_id or 0), "the watch worker did not resume after the outage"
             print(f"recovered {recovered_in:.1f} s after the database came back")
     finally:
-        _kill(proc, signal.SIGTERM)
+        kill(proc, signal.SIGTERM)
         proxy.close()

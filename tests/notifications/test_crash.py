@@ -5,13 +5,9 @@ webhook-id on every attempt) and no in-app notification is duplicated, even when
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import signal
 import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,11 +24,9 @@ from interdict.core.egress import parse_networks
 from interdict.notifications import delivery, service, webhooks
 from interdict.notifications.models import Notification, NotificationDelivery
 from tests.conftest import BACKENDS, PASSWORD, prepared_database
+from tests.faults import SECRET, kill, start_server, wait_for
 from tests.notifications.conftest import RECEIVER_NETWORKS, Receiver, free_port
 from tests.notifications.records import REF_TYPE
-
-ROOT = Path(__file__).resolve().parents[2]
-SECRET = "crash-test-secret"
 
 
 @pytest.fixture(params=BACKENDS)
@@ -41,51 +35,15 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 
 
 def _start(url: str, data_dir: Path, port: int) -> subprocess.Popen[bytes]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("INTERDICT_")}
-    env.update(
-        PYTHONPATH=os.pathsep.join([str(ROOT / "src"), str(ROOT)]),
-        INTERDICT_DATABASE_URL=url,
-        INTERDICT_DATA_DIR=str(data_dir),
+    return start_server(
+        url,
+        data_dir,
+        port,
         INTERDICT_WEBHOOK_ALLOWED_NETWORKS=json.dumps(RECEIVER_NETWORKS),  # the receiver listens on 127.0.0.1
-        INTERDICT_SECRET_KEY=SECRET,
-        INTERDICT_LINKAGE_WORKER="false",
         INTERDICT_DELIVERY_INTERVAL_SECONDS="0.2",
         INTERDICT_WEBHOOK_TIMEOUT_SECONDS="1",  # a claimed message is retried 7 s after a crash
         INTERDICT_STREAM_POLL_SECONDS="0.1",
     )
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.notifications.serve", str(port)],
-        cwd=ROOT,
-        env=env,
-        start_new_session=True,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, "the server exited during start-up"
-        with contextlib.suppress(httpx.TransportError):
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return proc
-        time.sleep(0.1)
-    raise AssertionError("the server did not start")
-
-
-def _kill(proc: subprocess.Popen[bytes], sig: int) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, sig)
-    try:
-        proc.wait(15)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-
-
-def _wait(what: str, check: object, timeout: float = 45) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():  # type: ignore[operator]
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_a_killed_server_loses_no_delivery_and_duplicates_no_notification(database: str, tmp_path: Path) -> None:
@@ -131,8 +89,8 @@ def test_a_killed_server_loses_no_delivery_and_duplicates_no_notification(databa
                 ]
 
         assert len(produce()) == 5
-        _wait("the dispatcher to start sending", lambda: len(receiver.received) >= 1)
-        _kill(proc, signal.SIGKILL)  # while a message is being sent and the rest are pending
+        wait_for("the dispatcher to start sending", lambda: len(receiver.received) >= 1)
+        kill(proc, signal.SIGKILL)  # while a message is being sent and the rest are pending
         first_attempt_ids = {r.headers["webhook-id"] for r in receiver.received}
         with unit_of_work(factory) as s:
             assert s.scalar(select(func.count()).where(NotificationDelivery.status == "sent")) == 0
@@ -143,9 +101,9 @@ def test_a_killed_server_loses_no_delivery_and_duplicates_no_notification(databa
         with unit_of_work(factory) as s:
             delivery_ids = {str(i) for i in s.scalars(select(NotificationDelivery.id))}
         assert len(delivery_ids) == 5
-        _wait("every delivery to arrive", lambda: set(receiver.ok_ids()) == delivery_ids)
+        wait_for("every delivery to arrive", lambda: set(receiver.ok_ids()) == delivery_ids)
         assert first_attempt_ids <= delivery_ids  # the interrupted message came again under the same webhook-id
-        _wait(
+        wait_for(
             "every delivery to be recorded as sent",
             lambda: _count(factory, NotificationDelivery.status == "sent") == 5,
         )
@@ -170,7 +128,7 @@ def test_a_killed_server_loses_no_delivery_and_duplicates_no_notification(databa
         assert len(seen) == 5 and len(set(seen)) == 5
     finally:
         if proc is not None:
-            _kill(proc, signal.SIGTERM)
+            kill(proc, signal.SIGTERM)
         receiver.hang.clear()
         receiver.stop()
         delivery.set_config(previous)
