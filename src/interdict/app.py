@@ -24,7 +24,7 @@ from interdict.alerts.api import router as alerts_router
 from interdict.audit.api import router as audit_router
 from interdict.config import Settings
 from interdict.core.db import make_engine, make_sessionmaker, unit_of_work
-from interdict.core.errors import DomainError, FieldError, InvalidInput
+from interdict.core.errors import DomainError, FieldError, InvalidInput, clean_loc
 from interdict.incidents.api import attachments_router
 from interdict.incidents.api import router as incidents_router
 from interdict.linkage.api import router as linkage_router
@@ -212,9 +212,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def request_validation(request: Request, exc: RequestValidationError) -> Response:
         errors = []
         for e in exc.errors():
-            loc = tuple(
-                p for p in e["loc"] if p not in ("body", "query", "path") and not str(p).startswith("function-")
-            )
+            loc = clean_loc(tuple(e["loc"]), source=True)
             msg = str(e.get("msg", "invalid"))
             if msg.startswith("Value error, "):
                 msg = msg[len("Value error, ") :]

@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session
 from interdict.accounts.subject import Subject
 from interdict.audit import service as audit
 from interdict.core.errors import ErrorCollector, FieldError, Forbidden, InvalidInput, from_validation_error
+from interdict.core.fields import xml_safe
 from interdict.core.filters import Group
 from interdict.incidents import service as svc
 from interdict.incidents.models import Incident, IncidentParty, IncidentSubstance
@@ -213,7 +214,7 @@ def write_xlsx(path_or_fh: Any, cols: list[str], rows: Iterator[dict[str, str]])
     ws = wb.create_sheet("incidents")
     ws.append(cols)
     for row in rows:
-        ws.append([row.get(c, "") for c in cols])
+        ws.append([xml_safe(row.get(c, "")) for c in cols])  # XML cannot hold control characters
     wb.save(path_or_fh)
 
 

@@ -11,6 +11,7 @@ from fastapi import APIRouter, File, Form, Response, UploadFile
 from interdict.accounts.deps import SubjectDep, WriterDep
 from interdict.core.clock import utcnow
 from interdict.core.deps import SessionDep, SettingsDep
+from interdict.core.fields import Line, OptLine
 from interdict.targeting import service
 from interdict.targeting.schemas import (
     AssignBody,
@@ -71,8 +72,8 @@ def upload(
     subject: WriterDep,
     settings: SettingsDep,
     file: Annotated[UploadFile, File(description="CSV, XLSX or JSON (checked by content), at most the upload limit")],
-    mapping: Annotated[str, Form(description="A shipped column mapping, e.g. generic-manifest")],
-    batch_name: Annotated[str | None, Form(max_length=200)] = None,
+    mapping: Annotated[Line, Form(max_length=200, description="A shipped column mapping, e.g. generic-manifest")],
+    batch_name: Annotated[OptLine, Form(max_length=200)] = None,
 ) -> LoadRead:
     """Load a manifest or declarations file into a batch of your unit (a batch of the same name is reloaded:
     records upserted by id), score it, and return the batch with its counts and every rejected row."""

@@ -30,7 +30,7 @@ from interdict.accounts.models import Organisation, User
 from interdict.accounts.subject import ROLE_RANK, Subject
 from interdict.audit import service as audit
 from interdict.config import Settings
-from interdict.core.errors import FieldError, Forbidden, InvalidInput, NotFound
+from interdict.core.errors import FieldError, Forbidden, InvalidInput, NotFound, from_validation_error
 from interdict.core.filters import Group
 from interdict.incidents import service as incidents_service
 from interdict.incidents.attachments import read_bounded, safe_filename
@@ -693,14 +693,20 @@ def _require_analyst(subject: Subject) -> None:
         raise Forbidden("risk profiles are written by analysts")
 
 
+# Errors in a well-formed tree that are worth naming (a filter over the limits, a bad value); others get the hint.
+_NAMED_ERRORS = {"filter_limit", "filter_value", "control_character", "string_too_long"}
+
+
 def _check_criteria(session: Session, criteria: dict[str, Any]) -> dict[str, Any]:
     if "field" in criteria:  # a single condition
         criteria = {"all": [criteria]}
     try:
         node = Group.model_validate(criteria)
-    except ValidationError:
+    except ValidationError as exc:
+        named = [e for e in from_validation_error(exc, prefix=("criteria",)).errors if e.type in _NAMED_ERRORS]
         raise InvalidInput(
-            FieldError(("criteria",), 'expected a filter tree: {"all": [{"field": ..., "op": ..., "value": ...}]}')
+            named
+            or FieldError(("criteria",), 'expected a filter tree: {"all": [{"field": ..., "op": ..., "value": ...}]}')
         ) from None
     reg = profiles.registry(session)
     try:
@@ -769,15 +775,13 @@ def update_profile(
     p = get_profile(session, subject, profile_id)
     if not can_edit_profile(p, subject):
         raise Forbidden("only analysts of the profile's unit may change it")
-    changes = body.model_dump(exclude_unset=True)
-    if "criteria" in changes and changes["criteria"] is not None:
+    changes = body.model_dump(exclude_unset=True)  # never null where null has no meaning (schemas.Keep)
+    if "criteria" in changes:
         changes["criteria"] = _check_criteria(session, changes["criteria"])
     merged = {k: changes.get(k, getattr(p, k)) for k in ("weight", "lane", "valid_from", "valid_to")}
     _check_profile(merged["weight"], merged["lane"], merged["valid_from"], merged["valid_to"])
     before = {k: getattr(p, k) for k in changes}
     for k, v in changes.items():
-        if k in ("name", "rationale") and v is None:
-            continue
         setattr(p, k, v.strip() if isinstance(v, str) else v)
     p.updated_at = now
     audit.record(

@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from interdict.core.fields import Keep, Line, OptText, Text
 from interdict.core.filters import FilterNode
 
 Urgency = Literal["routine", "urgent", "immediate"]
@@ -28,7 +29,7 @@ EntryKind = Literal[
 
 class RuleCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: str = Field(min_length=1, max_length=120)
+    name: Line = Field(min_length=1, max_length=120)
     scope: Scope = "user"
     filter: FilterNode
     urgency: Urgency = "routine"
@@ -36,11 +37,13 @@ class RuleCreate(BaseModel):
 
 
 class RuleUpdate(BaseModel):
+    """Fields left out are unchanged; none of them may be null."""
+
     model_config = ConfigDict(extra="forbid")
-    name: str | None = Field(default=None, min_length=1, max_length=120)
-    filter: FilterNode | None = None
-    urgency: Urgency | None = None
-    active: bool | None = None
+    name: Keep[Line] = Field(default=None, min_length=1, max_length=120)
+    filter: Keep[FilterNode] = None
+    urgency: Keep[Urgency] = None
+    active: Keep[bool] = None
 
 
 class RuleRead(BaseModel):
@@ -60,16 +63,16 @@ class RuleRead(BaseModel):
 
 class WatchListCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: str = Field(min_length=1, max_length=120)
-    description: str | None = Field(default=None, max_length=2000)
+    name: Line = Field(min_length=1, max_length=120)
+    description: OptText = Field(default=None, max_length=2000)
     urgency: Urgency = "urgent"
 
 
 class EntryCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     kind: EntryKind
-    value: str = Field(min_length=1, max_length=300)
-    reason: str = Field(min_length=1, max_length=2000)
+    value: Line = Field(min_length=1, max_length=300)
+    reason: Text = Field(min_length=1, max_length=2000)
     expires_on: date | None = None
 
 

@@ -15,6 +15,7 @@ from interdict.accounts.models import User, WebSession
 from interdict.audit import service as audit
 from interdict.core import security
 from interdict.core.deps import SessionDep, SettingsDep
+from interdict.core.fields import Line, Verbatim
 from interdict.sharing.service import own_account
 from interdict.web.deps import CheckedForm, WebSubject
 from interdict.web.i18n import LANGUAGES
@@ -143,9 +144,9 @@ def login(
     request: Request,
     db: SessionDep,
     settings: SettingsDep,
-    username: Annotated[str, Form(max_length=64)] = "",
-    password: Annotated[str, Form(max_length=256)] = "",
-    next: Annotated[str, Form(max_length=500)] = "/",
+    username: Annotated[Line, Form(max_length=64)] = "",
+    password: Annotated[Verbatim, Form(max_length=256)] = "",
+    next: Annotated[Line, Form(max_length=500)] = "/",
 ) -> Response:
     ip = request.client.host if request.client else None
     failed_page = render(request, "login.html", login_context(settings, next, username, LOGIN_FAILED), status_code=401)
@@ -211,8 +212,8 @@ def second_step(
     request: Request,
     db: SessionDep,
     settings: SettingsDep,
-    code: Annotated[str, Form(max_length=40)] = "",
-    next: Annotated[str, Form(max_length=500)] = "/",
+    code: Annotated[Line, Form(max_length=40)] = "",
+    next: Annotated[Line, Form(max_length=500)] = "/",
 ) -> Response:
     found = _pending(request, db, settings, "mfa")
     if found is None:
@@ -260,8 +261,8 @@ def enrol(
     request: Request,
     db: SessionDep,
     settings: SettingsDep,
-    code: Annotated[str, Form(max_length=40)] = "",
-    next: Annotated[str, Form(max_length=500)] = "/",
+    code: Annotated[Line, Form(max_length=40)] = "",
+    next: Annotated[Line, Form(max_length=500)] = "/",
 ) -> Response:
     found = _pending(request, db, settings, "enrol")
     if found is None or not found[1].totp_secret:
