@@ -161,6 +161,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     interval=settings.delivery_interval_seconds,
                 )
             )
+        if settings.audit_checkpoint_dir is not None:
+            from interdict.audit.checkpoint import make_worker as checkpoint_worker
+
+            workers.append(
+                checkpoint_worker(
+                    app.state.sessionmaker,
+                    settings.audit_checkpoint_dir,
+                    settings.effective_secret_key(),
+                    hours=settings.audit_checkpoint_hours,
+                )
+            )
         for worker in workers:
             worker.start()
         from interdict.targeting.tasks import start as start_retrain
