@@ -8,6 +8,7 @@ import io
 import json
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import docx
@@ -24,6 +25,7 @@ from interdict.watch.models import WatchRule
 from interdict.watch.service import reset_books, rule_book
 from tests.conftest import World, minimal_incident
 from tests.notices.conftest import notice_body
+from tests.targeting.workflow_data import GOOD, load, write
 
 
 @pytest.fixture
@@ -176,3 +178,20 @@ def test_null_on_a_field_a_patch_may_only_leave_out_is_refused(api: TestClient, 
         r = api.patch(f"/api/v1/watch/rules/{rule['id']}", json={field: None}, headers=h)
         assert r.status_code == 422 and set(_fields(r)) == {field}, (field, r.text)
     assert api.get(f"/api/v1/watch/rules/{rule['id']}", headers=h).json()["name"] == "r"
+
+
+def test_worklist_filters_name_the_parameter(api: TestClient, world: World, tmp_path: Path) -> None:
+    """The targeting worklist's query parameters are conditions of the filter language: a value over its limits
+    is a 422 naming that parameter (it was a 500), and an error names the right parameter when others are absent."""
+    batch = load(world, write(tmp_path / "m.csv", GOOD))["batch_id"]
+    url = f"/api/v1/targeting/batches/{batch}/records"
+    h = world.h("officer.hp")
+    r = api.get(url, params={"party": "x" * 501}, headers=h)
+    assert r.status_code == 422 and set(_fields(r)) == {"party"}, r.text
+    r = api.get(url, params={"text": "ab\x0bcd"}, headers=h)
+    assert r.status_code == 422 and set(_fields(r)) == {"text"}, r.text
+    r = api.get(url, params={"hs": "not an HS code", "text": "solvent"}, headers=h)
+    assert r.status_code == 422 and set(_fields(r)) == {"hs"}, r.text
+    r = api.get(url, params={"origin": "CN", "party": "x" * 501}, headers=h)
+    assert r.status_code == 422 and set(_fields(r)) == {"party"}, r.text
+    assert api.get(url, params={"party": "CÔNG TY"}, headers=h).status_code == 200

@@ -417,28 +417,27 @@ def worklist(
 ) -> list[TargetingRecord]:
     """The batch's records, ranked (highest score first), filtered through the same filter language."""
     reg = profiles.registry(session)
-    conds: list[dict[str, Any]] = []
+    # Each query parameter is one condition of the tree; errors name the parameter, not the tree's node.
+    params: list[tuple[str, dict[str, Any]]] = []
     if hs:
-        conds.append({"field": "hs_code", "op": "eq", "value": hs})
+        params.append(("hs", {"field": "hs_code", "op": "eq", "value": hs}))
     if origin:
-        conds.append({"field": "country_origin", "op": "eq", "value": origin})
+        params.append(("origin", {"field": "country_origin", "op": "eq", "value": origin}))
     if party:
-        conds.append(
-            {
-                "any": [
-                    {"field": f, "op": "contains", "value": party}
-                    for f in ("consignee", "shipper", "importer", "declarant")
-                ]
-            }
-        )
+        parties = [
+            {"field": f, "op": "contains", "value": party} for f in ("consignee", "shipper", "importer", "declarant")
+        ]
+        params.append(("party", {"any": parties}))
     if text:
-        conds.append({"field": "goods_text", "op": "match", "value": text})
+        params.append(("text", {"field": "goods_text", "op": "match", "value": text}))
     stmt = select(TargetingRecord).where(TargetingRecord.batch_id == batch.id, batch_visible(TargetingRecord, subject))
-    if conds:
+    if params:
         try:
-            stmt = stmt.where(reg.compile(Group.model_validate({"all": conds})))
-        except InvalidInput as exc:
-            raise InvalidInput([FieldError((_filter_param(e.loc),), e.msg) for e in exc.errors]) from None
+            node = Group.model_validate({"all": [cond for _, cond in params]})
+            stmt = stmt.where(reg.compile(node))
+        except (ValidationError, InvalidInput) as exc:
+            errors = from_validation_error(exc).errors if isinstance(exc, ValidationError) else exc.errors
+            raise InvalidInput([FieldError((_filter_param(e.loc, params),), e.msg) for e in errors]) from None
     if lane:
         if lane not in ("red", "yellow", "green"):
             raise InvalidInput(FieldError(("lane",), "choose red, yellow or green"))
@@ -449,9 +448,12 @@ def worklist(
     return list(session.scalars(stmt))
 
 
-def _filter_param(loc: tuple[str | int, ...]) -> str:
-    names = {0: "hs", 1: "origin", 2: "party", 3: "text"}
-    return str(names.get(loc[2], "filter")) if len(loc) > 2 and isinstance(loc[2], int) else "filter"
+def _filter_param(loc: tuple[str | int, ...], params: list[tuple[str, dict[str, Any]]]) -> str:
+    """The query parameter of an error at ``[filter.]all[i]...``."""
+    parts = loc[1:] if loc[:1] == ("filter",) else loc
+    if len(parts) > 1 and parts[0] == "all" and isinstance(parts[1], int) and parts[1] < len(params):
+        return params[parts[1]][0]
+    return "filter"
 
 
 def visible_reasons(
