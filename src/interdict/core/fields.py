@@ -38,7 +38,8 @@ def check_text(value: str) -> str:
     if bad is not None:
         raise PydanticCustomError(
             "control_character",
-            "contains a control character ({code}); text may hold tabs and line breaks, no other control characters",
+            "contains a control character or an invalid one ({code}); text may hold tabs and line breaks, no other "
+            "control characters",
             {"code": bad},
         )
     return value

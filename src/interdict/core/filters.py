@@ -65,7 +65,9 @@ def _check_scalar(v: Any) -> None:
         if len(v) > MAX_TEXT:
             raise _limit("a value may have at most {limit} characters", limit=MAX_TEXT)
         if (bad := control_character(v)) is not None:
-            raise PydanticCustomError("control_character", "contains a control character ({code})", {"code": bad})
+            raise PydanticCustomError(
+                "control_character", "contains a control character or an invalid one ({code})", {"code": bad}
+            )
     elif v is not None and not isinstance(v, bool | int | float | Decimal | date):
         raise PydanticCustomError("filter_value", "a value is a text, a number, true or false, or a list of them")
 
