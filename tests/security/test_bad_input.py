@@ -182,7 +182,8 @@ def test_null_on_a_field_a_patch_may_only_leave_out_is_refused(api: TestClient, 
 
 def test_worklist_filters_name_the_parameter(api: TestClient, world: World, tmp_path: Path) -> None:
     """The targeting worklist's query parameters are conditions of the filter language: a value over its limits
-    is a 422 naming that parameter (it was a 500), and an error names the right parameter when others are absent."""
+    is a 422 naming that parameter (not a 500 from the limits, nor a search for it), and an error names the right
+    parameter when others are absent."""
     batch = load(world, write(tmp_path / "m.csv", GOOD))["batch_id"]
     url = f"/api/v1/targeting/batches/{batch}/records"
     h = world.h("officer.hp")
