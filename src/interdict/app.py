@@ -24,7 +24,7 @@ from interdict.alerts.api import router as alerts_router
 from interdict.audit.api import router as audit_router
 from interdict.config import Settings
 from interdict.core.db import make_engine, make_sessionmaker, unit_of_work
-from interdict.core.errors import DomainError, FieldError, InvalidInput, Unavailable
+from interdict.core.errors import DomainError, FieldError, InvalidInput, Unavailable, clean_loc
 from interdict.core.proxy import TrustedProxies
 from interdict.incidents.api import attachments_router
 from interdict.incidents.api import router as incidents_router
@@ -171,6 +171,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             workers.append(jobs_tasks.make_worker(app.state.sessionmaker, lambda: app.state.settings))
         elif settings.jobs_worker == "process":
             job_process = jobs_tasks.start_process(settings)
+        if settings.audit_checkpoint_dir is not None:
+            from interdict.audit.checkpoint import make_worker as checkpoint_worker
+
+            workers.append(
+                checkpoint_worker(
+                    app.state.sessionmaker,
+                    settings.audit_checkpoint_dir,
+                    settings.effective_secret_key(),
+                    hours=settings.audit_checkpoint_hours,
+                )
+            )
         for worker in workers:
             worker.start()
         from interdict.targeting.tasks import start as start_retrain
@@ -224,9 +235,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def request_validation(request: Request, exc: RequestValidationError) -> Response:
         errors = []
         for e in exc.errors():
-            loc = tuple(
-                p for p in e["loc"] if p not in ("body", "query", "path") and not str(p).startswith("function-")
-            )
+            loc = clean_loc(tuple(e["loc"]), source=True)
             msg = str(e.get("msg", "invalid"))
             if msg.startswith("Value error, "):
                 msg = msg[len("Value error, ") :]

@@ -409,23 +409,89 @@ def export_incidents(
 
 
 @audit_app.command("verify")
-def audit_verify() -> None:
-    """Recompute the hash chain of the whole trail; exit 1 and name each edited, deleted or reordered entry."""
+def audit_verify(
+    checkpoint: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--checkpoint",
+            "-c",
+            help="A checkpoint file (interdict audit checkpoint) kept outside the system; repeatable. The trail must "
+            "still hold each checkpointed entry with the same hash.",
+        ),
+    ] = None,
+    public_key: Annotated[
+        str | None,
+        typer.Option(help="The key the checkpoints were signed with (default: this server's, from its secret key)."),
+    ] = None,
+) -> None:
+    """Recompute the hash chain of the whole trail; exit 1 and name each edited, deleted or reordered entry, and
+    each checkpointed entry the trail no longer holds as it was."""
+    from interdict.audit import checkpoint as checkpoints
     from interdict.audit import service as audit
     from interdict.core.db import unit_of_work
 
     settings = _settings()
+    key = public_key or checkpoints.public_key(settings.effective_secret_key())
+    try:  # a forged or edited checkpoint is refused before anything is read
+        docs = [(path, checkpoints.load(path, expected_key=key)) for path in checkpoint or []]
+    except checkpoints.BadCheckpoint as exc:
+        _fail(str(exc), 2)
     _, factory = _factory(settings)
     with _progress() as progress, unit_of_work(factory) as session:
         total = audit.count(session)
         task = progress.add_task("verifying", total=total)
         report = audit.verify(session, progress=lambda k: progress.advance(task, k))
-    if report.intact:
-        out.print(f"audit trail intact: {report.entries} entries, last {report.last_seq}")
-        return
+        findings = [(path, f) for path, doc in docs if (f := checkpoints.check(session, doc)) is not None]
     for p in report.problems:
         out.print(f"[red]{p.kind}[/red] at entry {p.seq}: {p.message}")
-    _fail(f"the audit trail is NOT intact: {len(report.problems)} problem(s) in {report.entries} entries")
+    for path, f in findings:
+        out.print(f"[red]checkpoint[/red] {path.name}: {f.message}")
+    if report.intact and not findings:
+        anchored = f"; {len(docs)} checkpoint(s) hold" if docs else ""
+        out.print(f"audit trail intact: {report.entries} entries, last {report.last_seq}{anchored}")
+        return
+    _fail(
+        f"the audit trail is NOT intact: {len(report.problems) + len(findings)} problem(s) in {report.entries} entries"
+    )
+
+
+@audit_app.command("checkpoint")
+def audit_checkpoint(
+    out_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            "-o",
+            help="Write the checkpoint here; default: a new file in INTERDICT_AUDIT_CHECKPOINT_DIR, or the screen.",
+        ),
+    ] = None,
+) -> None:
+    """A signed checkpoint of the trail's newest entry, to print or keep outside the system (see
+    `audit verify --checkpoint`). Prints the public key that checks it."""
+    from interdict.audit import checkpoint as checkpoints
+    from interdict.core.clock import utcnow
+    from interdict.core.db import unit_of_work
+
+    settings = _settings()
+    _, factory = _factory(settings)
+    secret = settings.effective_secret_key()
+    try:
+        with unit_of_work(factory) as session:
+            doc = checkpoints.take(session, secret, now=utcnow())
+            if out_file is not None:
+                out_file.write_text(checkpoints.dumps(doc), encoding="utf-8")
+                where: str | None = str(out_file)
+            elif settings.audit_checkpoint_dir is not None:
+                where = str(checkpoints.write(settings.audit_checkpoint_dir, doc))
+            else:
+                where = None
+    except checkpoints.BadCheckpoint as exc:
+        _fail(str(exc))
+    if where is None:
+        sys.stdout.write(checkpoints.dumps(doc))
+    else:
+        out.print(f"checkpoint of entry {doc['seq']} written to {where}")
+    console.print(f"public key (Ed25519): {doc['public_key']}")
 
 
 @audit_app.command("export")

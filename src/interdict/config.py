@@ -217,6 +217,15 @@ class Settings(BaseSettings):
         default=0.25, gt=0, le=10, description="How often the live stream looks for new notifications."
     )
 
+    # Audit trail checkpoints (docs/operations.md "Audit checkpoints"): kept outside the system, they show a
+    # trail cut at the end or rewritten.
+    audit_checkpoint_dir: Path | None = Field(
+        default=None,
+        description="Directory (ideally on another system: a write-once share) where the server writes a signed "
+        "checkpoint of the audit trail at start and every AUDIT_CHECKPOINT_HOURS; unset: no periodic checkpoints.",
+    )
+    audit_checkpoint_hours: float = Field(default=24.0, gt=0, le=24 * 31)
+
     # Container targeting (PCU workflow): see README "Container targeting".
     targeting_model: Path | None = Field(
         default=None,

@@ -6,13 +6,16 @@ from __future__ import annotations
 import contextlib
 import csv
 import io
+import json
 import os
 import re
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -21,8 +24,11 @@ from sqlalchemy import select, text
 
 from interdict.accounts import service as accounts
 from interdict.accounts.schemas import TokenCreate, UserCreate
+from interdict.app import create_app
+from interdict.audit import checkpoint
 from interdict.audit import service as audit
 from interdict.audit.models import AuditEntry
+from interdict.config import Settings
 from interdict.core import migrate
 from interdict.core.db import make_engine, make_sessionmaker, unit_of_work
 from tests.conftest import BACKENDS, PASSWORD, World, _create_pg_database, _drop_pg_database, minimal_incident
@@ -354,3 +360,99 @@ def test_a_failed_login_name_is_never_a_formula_in_the_auditors_exports_and_each
     exports = [(e.channel, e.after) for e in entries_since(world, mark) if e.action == "audit.export"]
     assert [(channel, after["format"]) for channel, after in exports] == [("web", "csv"), ("cli", "csv")]
     assert all(after["rows"] >= 1 for _, after in exports)
+
+
+# --- checkpoints: an anchor kept outside the system ------------------------------------------------------------
+
+
+def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "interdict", "audit", *args], env=env, capture_output=True, text=True)
+
+
+def test_a_checkpoint_finds_a_trail_cut_at_the_end_and_its_head_rewritten(own_db: str, tmp_path: Path) -> None:
+    """The review's attack: delete the newest entries (bypassing the triggers) and set audit_head back to the
+    last one left. The chain itself is then consistent, so plain verification passes; a checkpoint kept outside
+    names the entry that is gone. An edited checkpoint file is refused as badly signed."""
+    _write(own_db, 6)
+    env = {**os.environ, "INTERDICT_DATABASE_URL": own_db, "INTERDICT_DATA_DIR": str(tmp_path), "COLUMNS": "200"}
+    made = _cli(env, "checkpoint", "--out", str(tmp_path / "cp.json"))
+    assert made.returncode == 0, made.stderr
+    doc = json.loads((tmp_path / "cp.json").read_text())
+    assert doc["seq"] == 6 and "public key (Ed25519): " + doc["public_key"] in " ".join(made.stderr.split())
+    ok = _cli(env, "verify", "--checkpoint", str(tmp_path / "cp.json"))
+    assert ok.returncode == 0 and "intact: 7 entries" in ok.stdout and "1 checkpoint(s) hold" in ok.stdout, ok.stdout
+    # A checkpoint whose hash was edited (to match a rewritten trail) is refused before anything else.
+    (tmp_path / "forged.json").write_text(json.dumps({**doc, "hash": "f" * 64}))
+    forged = _cli(env, "verify", "--checkpoint", str(tmp_path / "forged.json"))
+    assert forged.returncode == 2 and "signature does not match" in " ".join(forged.stderr.split())
+    # A checkpoint signed by another server's key is refused too, unless that key is given.
+    other = _cli({**env, "INTERDICT_SECRET_KEY": "another-server"}, "verify", "--checkpoint", str(tmp_path / "cp.json"))
+    assert other.returncode == 2 and "another key" in " ".join(other.stderr.split())
+    # The attack: entries 5, 6 and 7 deleted, the head set back to entry 4.
+    _tamper(
+        own_db,
+        "DELETE FROM audit_entries WHERE seq >= 5",
+        "UPDATE audit_head SET last_seq = 4, last_hash = (SELECT hash FROM audit_entries WHERE seq = 4)",
+    )
+    assert _verify(own_db).intact  # the chain alone cannot tell
+    assert _cli(env, "verify").returncode == 0
+    bad = _cli(env, "verify", "--checkpoint", str(tmp_path / "cp.json"))
+    assert bad.returncode == 1, bad.stdout
+    assert "entry 6, in the checkpoint of" in bad.stdout and "now ends at entry 4" in " ".join(bad.stdout.split())
+
+
+def test_a_checkpoint_finds_a_rewritten_chain(own_db: str, tmp_path: Path) -> None:
+    """An entry edited and the chain recomputed from it to the head: consistent again, but not the checkpoint's."""
+    _write(own_db, 3)
+    engine = make_engine(own_db)
+    factory = make_sessionmaker(engine)
+    with unit_of_work(factory) as s:
+        doc = checkpoint.make(s, "test-secret", now=datetime.now(UTC))
+    with unit_of_work(factory) as s:
+        cols = [getattr(AuditEntry, k) for k in audit.HASHED_FIELDS]
+        rows = [dict(r._mapping) for r in s.execute(select(*cols).order_by(AuditEntry.seq))]
+    rows[1]["summary"] = "nothing happened"
+    prev = rows[0]["prev_hash"]
+    statements = []
+    for row in rows:
+        row["prev_hash"] = prev
+        prev = audit.entry_hash(row)
+        statements.append(
+            f"UPDATE audit_entries SET summary = '{row['summary']}', prev_hash = '{row['prev_hash']}', "
+            f"hash = '{prev}' WHERE seq = {row['seq']}"
+        )
+    _tamper(own_db, *statements, f"UPDATE audit_head SET last_hash = '{prev}'")
+    assert _verify(own_db).intact
+    path = tmp_path / "cp.json"
+    path.write_text(checkpoint.dumps(doc))
+    with unit_of_work(factory) as s:
+        loaded = checkpoint.load(path, expected_key=checkpoint.public_key("test-secret"))
+        finding = checkpoint.check(s, loaded)
+    engine.dispose()
+    assert finding is not None and finding.seq == 3 and "rewritten" in finding.message
+
+
+def test_the_server_writes_checkpoints_into_the_configured_directory(own_db: str, tmp_path: Path) -> None:
+    _write(own_db, 2)
+    settings = Settings(
+        database_url=own_db,
+        data_dir=tmp_path / "data",
+        secret_key="server-secret",
+        linkage_worker=False,
+        watch_worker=False,
+        notices_worker=False,
+        alerts_worker=False,
+        delivery_worker=False,
+        audit_checkpoint_dir=tmp_path / "checkpoints",
+    )
+    app = create_app(settings)
+    with TestClient(app):
+        deadline = time.monotonic() + 10
+        while not list((tmp_path / "checkpoints").glob("*.json")) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    app.state.engine.dispose()
+    (path,) = (tmp_path / "checkpoints").glob("audit-checkpoint-*.json")
+    doc = checkpoint.load(path, expected_key=checkpoint.public_key("server-secret"))
+    assert doc["seq"] == 2
+    report = _verify(own_db)
+    assert report.intact and report.entries == 3  # the checkpoint is itself recorded in the trail

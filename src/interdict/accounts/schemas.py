@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from interdict.core.fields import Line, OptLine, Verbatim
 from interdict.core.schemas import Input
 from interdict.reference.validators import normalise_country
 
@@ -20,12 +21,12 @@ _USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 class OrganisationCreate(Input):
     model_config = ConfigDict(extra="forbid")
     code: str = Field(min_length=2, max_length=32, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-    name: str = Field(min_length=2, max_length=200)
-    name_local: str | None = Field(default=None, max_length=200)
+    name: Line = Field(min_length=2, max_length=200)
+    name_local: OptLine = Field(default=None, max_length=200)
     kind: OrgKind
-    country: str
-    parent_code: str | None = None
-    contact_email: str | None = Field(default=None, max_length=200)
+    country: Line
+    parent_code: OptLine = Field(default=None, max_length=32)
+    contact_email: OptLine = Field(default=None, max_length=200)
 
     _country = field_validator("country")(normalise_country)
 
@@ -44,7 +45,7 @@ class OrganisationRead(BaseModel):
 
 class OrganisationChange(Input):
     model_config = ConfigDict(extra="forbid")
-    head_username: str | None = Field(
+    head_username: OptLine = Field(
         default=None,
         max_length=64,
         description="The unit's head, a user of the unit (urgent alerts it leaves unacknowledged escalate to them); "
@@ -55,12 +56,12 @@ class OrganisationChange(Input):
 class UserCreate(Input):
     model_config = ConfigDict(extra="forbid")
     raw_fields = frozenset({"password"})  # compared as typed at login
-    username: str
-    full_name: str = Field(min_length=1, max_length=200)
-    email: str | None = Field(default=None, max_length=200)
+    username: Line = Field(max_length=64)
+    full_name: Line = Field(min_length=1, max_length=200)
+    email: OptLine = Field(default=None, max_length=200)
     role: Role
-    org_code: str
-    password: str = Field(min_length=1, max_length=256)
+    org_code: Line = Field(max_length=32)
+    password: Verbatim = Field(min_length=1, max_length=256)
     locale: Literal["en", "vi"] = "en"
 
     @field_validator("username")
@@ -86,7 +87,7 @@ class UserRead(BaseModel):
 
 class TokenCreate(Input):
     model_config = ConfigDict(extra="forbid")
-    name: str = Field(min_length=1, max_length=100)
+    name: Line = Field(min_length=1, max_length=100)
     scopes: list[Scope] = Field(default=["read"])
     expires_in_days: int = Field(default=90, ge=1, le=365, description="Tokens always expire, after a year at most.")
 

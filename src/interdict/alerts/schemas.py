@@ -9,8 +9,9 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from interdict.core.fields import Line, OptLine, OptText, Text
 from interdict.core.schemas import Input
-from interdict.incidents.schemas import Country, Locode, OrgRef, SharingGroupRef, Str, SubstanceRef, UserRef
+from interdict.incidents.schemas import Country, Locode, OrgRef, SharingGroupRef, SubstanceRef, UserRef
 from interdict.incidents.vocab import Distribution, Tlp
 from interdict.reference.validators import normalise_container, normalise_imo
 
@@ -27,8 +28,8 @@ def _blank(v: Any) -> Any:
 
 Container = Annotated[str, BeforeValidator(normalise_container)]
 Imo = Annotated[str | None, BeforeValidator(lambda v: None if _blank(v) is None else normalise_imo(v))]
-Name = Annotated[str, BeforeValidator(_blank), Field(min_length=1, max_length=300)]
-Code = Annotated[str, BeforeValidator(_blank), Field(min_length=1, max_length=60)]
+Name = Annotated[Line, Field(min_length=1, max_length=300)]
+Code = Annotated[Line, Field(min_length=1, max_length=60)]
 
 
 class Strict(Input):
@@ -40,7 +41,7 @@ class PersonIn(Strict):
 
     name: Name
     nationality: Country = None
-    id_document: Str = Field(default=None, max_length=60)
+    id_document: OptLine = Field(default=None, max_length=60)
 
 
 class RoutePoint(Strict):
@@ -63,15 +64,13 @@ class RoutePoint(Strict):
 
 
 class AlertCreate(Strict):
-    subject: Annotated[str, BeforeValidator(_blank)] = Field(min_length=3, max_length=200)
+    subject: Line = Field(min_length=3, max_length=200)
     urgency: Urgency = "routine"
-    body: Annotated[str | None, BeforeValidator(lambda v: v.strip() or None if isinstance(v, str) else v)] = Field(
-        default=None, max_length=20000
-    )
-    vessel_name: Str = Field(default=None, max_length=120)
+    body: OptText = Field(default=None, max_length=20000)
+    vessel_name: OptLine = Field(default=None, max_length=120)
     vessel_imo: Imo = None
-    voyage: Str = Field(default=None, max_length=40)
-    bl_awb: Str = Field(default=None, max_length=60, description="Bill of lading or air waybill number.")
+    voyage: OptLine = Field(default=None, max_length=40)
+    bl_awb: OptLine = Field(default=None, max_length=60, description="Bill of lading or air waybill number.")
     expected_arrival: datetime | None = Field(default=None, description="UTC when no offset is given.")
     containers: list[Container] = Field(default_factory=list, max_length=200, description="ISO 6346 numbers.")
     companies: list[Name] = Field(default_factory=list, max_length=100)
@@ -92,7 +91,7 @@ class AlertCreate(Strict):
     distribution: Distribution = Field(
         default="unit", description="Who else reads the alert besides its addressees (addressing is sharing)."
     )
-    sharing_group: Str = Field(default=None, max_length=40)
+    sharing_group: OptLine = Field(default=None, max_length=40)
     tlp: Tlp = "AMBER"
     share_nominal: bool = Field(
         default=False, description="Whether readers outside your organisation see the persons to look for."
@@ -107,14 +106,12 @@ class AlertCreate(Strict):
 
 
 class ResponseCreate(Strict):
-    text: Annotated[str, BeforeValidator(lambda v: v.strip() if isinstance(v, str) else v)] = Field(
-        min_length=1, max_length=5000
-    )
+    text: Text = Field(min_length=1, max_length=5000)
 
 
 class CloseRequest(Strict):
     status: Closing = "closed"
-    note: Str = Field(default=None, max_length=2000)
+    note: OptText = Field(default=None, max_length=2000)
 
 
 # --- read side ---------------------------------------------------------------------------------

@@ -100,6 +100,21 @@ class ErrorCollector:
             raise InvalidInput(self.errors)
 
 
+# Parts of a pydantic error location that name a validator or a union member, not a field: left out of the
+# paths users see ("filter-condition"/"filter-group" tag the two kinds of filter node).
+_INTERNAL_LOC = ("function-", "literal[", "filter-")
+
+
+def clean_loc(loc: tuple[object, ...], *, source: bool = False) -> tuple[str | int, ...]:
+    """A pydantic error location as users see it: field names and list positions only. ``source``: the location
+    starts with where FastAPI read the value ("body", "query", ...), which is left out too (only there: a
+    notice's own field "body" stays)."""
+    parts = loc[1:] if source and loc and loc[0] in ("body", "query", "path", "header", "cookie") else loc
+    return tuple(
+        p for p in parts if isinstance(p, str | int) and not (isinstance(p, str) and p.startswith(_INTERNAL_LOC))
+    )
+
+
 def from_validation_error(exc: object, prefix: tuple[str | int, ...] = ()) -> InvalidInput:
     """Turn a pydantic ``ValidationError`` into an :class:`InvalidInput` with the same field paths."""
     from pydantic import ValidationError
@@ -107,7 +122,7 @@ def from_validation_error(exc: object, prefix: tuple[str | int, ...] = ()) -> In
     assert isinstance(exc, ValidationError)
     out: list[FieldError] = []
     for e in exc.errors(include_url=False):
-        loc = tuple(p for p in e["loc"] if not (isinstance(p, str) and p.startswith(("function-", "literal["))))
+        loc = clean_loc(tuple(e["loc"]))
         msg = str(e["msg"])
         if msg.startswith("Value error, "):
             msg = msg[len("Value error, ") :]

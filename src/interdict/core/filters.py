@@ -4,28 +4,99 @@ A filter is a tree of conditions (``field op value``) combined with ``all`` / ``
 Each domain registers its fields (what SQL a condition on that field means, which operators
 it accepts, how values are parsed); :func:`compile_filter` turns a tree into one SQL boolean
 expression, or raises :class:`InvalidInput` naming the path of every bad node.
+
+A filter is bounded (checked when it is read, so the same limits hold for a search, a watch rule and a risk
+profile): at most ``MAX_CONDITIONS`` conditions, ``MAX_DEPTH`` levels of ``all``/``any``/``not``,
+``MAX_VALUES`` values in one list and ``MAX_TOTAL_VALUES`` in the whole tree, ``MAX_TEXT`` characters in one
+value, and values are texts, numbers, true/false or lists of them, without control characters. The database
+needs this: SQLite refuses an expression tree deeper than 1,000 (about 500 text conditions in one ``any``),
+and a statement with more than 32,766 parameters. Filters already stored (watch rules, risk profiles) are read
+back with :data:`STORED`, without the limits, so a rule saved before them keeps working.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    PrivateAttr,
+    Tag,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 from sqlalchemy import and_, false, not_, or_, true
 from sqlalchemy.sql.elements import ColumnElement
 
-from interdict.core.errors import ErrorCollector
+from interdict.core.errors import ErrorCollector, FieldError, InvalidInput, from_validation_error
+from interdict.core.fields import Line, control_character
 
 Op = Literal["eq", "ne", "in", "not_in", "gte", "lte", "between", "contains", "match", "exists"]
+
+MAX_CONDITIONS = 100
+MAX_DEPTH = 10
+MAX_VALUES = 250
+MAX_TOTAL_VALUES = 1000
+MAX_TEXT = 500
+STORED: dict[str, Any] = {"stored_filter": True}
+"""Validation context for filters read back from the database: the limits are not applied again."""
+
+
+def _limited(info: ValidationInfo) -> bool:
+    return not (isinstance(info.context, dict) and info.context.get("stored_filter"))
+
+
+def _limit(message: str, **ctx: Any) -> PydanticCustomError:
+    return PydanticCustomError("filter_limit", message, ctx)
+
+
+def _check_scalar(v: Any) -> None:
+    if isinstance(v, str):
+        if len(v) > MAX_TEXT:
+            raise _limit("a value may have at most {limit} characters", limit=MAX_TEXT)
+        if (bad := control_character(v)) is not None:
+            raise PydanticCustomError(
+                "control_character", "contains a control character or an invalid one ({code})", {"code": bad}
+            )
+    elif v is not None and not isinstance(v, bool | int | float | Decimal | date):
+        raise PydanticCustomError("filter_value", "a value is a text, a number, true or false, or a list of them")
 
 
 class Condition(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    field: str
+    field: Line = Field(max_length=64)
     op: Op = "eq"
     value: Any = None
+    _values: int = PrivateAttr(default=1)
+
+    @field_validator("value")
+    @classmethod
+    def _bounded(cls, v: Any, info: ValidationInfo) -> Any:
+        if not _limited(info):
+            return v
+        if isinstance(v, list | tuple):
+            if len(v) > MAX_VALUES:
+                raise _limit("a list may have at most {limit} values, not {n}", limit=MAX_VALUES, n=len(v))
+            for item in v:
+                _check_scalar(item)
+        else:
+            _check_scalar(v)
+        return v
+
+    @model_validator(mode="after")
+    def _count(self) -> Condition:
+        self._values = max(1, len(self.value)) if isinstance(self.value, list | tuple) else 1
+        return self
 
 
 class Group(BaseModel):
@@ -33,10 +104,54 @@ class Group(BaseModel):
     all_: list[FilterNode] | None = Field(default=None, alias="all")
     any_: list[FilterNode] | None = Field(default=None, alias="any")
     not_: FilterNode | None = Field(default=None, alias="not")
+    # The size of the tree under this group, counted once per level as the tree is read.
+    _conditions: int = PrivateAttr(default=0)
+    _depth: int = PrivateAttr(default=1)
+    _values: int = PrivateAttr(default=0)
+
+    def children(self) -> list[Condition | Group]:
+        return [*(self.all_ or []), *(self.any_ or []), *([self.not_] if self.not_ is not None else [])]
+
+    @model_validator(mode="after")
+    def _bounded(self, info: ValidationInfo) -> Group:
+        children = self.children()
+        self._conditions = sum(c._conditions if isinstance(c, Group) else 1 for c in children)
+        self._depth = 1 + max((c._depth for c in children if isinstance(c, Group)), default=0)
+        self._values = sum(c._values for c in children)
+        if not _limited(info):
+            return self
+        if self._conditions > MAX_CONDITIONS:
+            raise _limit(
+                "a filter may have at most {limit} conditions, not {n}", limit=MAX_CONDITIONS, n=self._conditions
+            )
+        if self._depth > MAX_DEPTH:
+            raise _limit("a filter may nest all/any/not at most {limit} levels deep", limit=MAX_DEPTH)
+        if self._values > MAX_TOTAL_VALUES:
+            raise _limit(
+                "a filter may have at most {limit} values in all, not {n}", limit=MAX_TOTAL_VALUES, n=self._values
+            )
+        return self
 
 
-FilterNode = Annotated[Condition | Group, Field(union_mode="left_to_right")]
+def _node_kind(v: Any) -> str:
+    """A condition has a field; anything else is read as a group (so errors name the node's own fields)."""
+    if isinstance(v, dict):
+        return "filter-condition" if "field" in v else "filter-group"
+    return "filter-condition" if isinstance(v, Condition) else "filter-group"
+
+
+FilterNode = Annotated[
+    Annotated[Condition, Tag("filter-condition")] | Annotated[Group, Tag("filter-group")], Discriminator(_node_kind)
+]
 Group.model_rebuild()
+
+
+def condition(field: str, op: str, value: Any) -> Condition:
+    """A condition from one named input (a query parameter or a form field): a bad value names that input."""
+    try:
+        return Condition.model_validate({"field": field, "op": op, "value": value})
+    except ValidationError as exc:
+        raise InvalidInput([FieldError((field,), e.msg, e.type) for e in from_validation_error(exc).errors]) from None
 
 
 class FilterValueError(ValueError):
@@ -248,4 +363,9 @@ def uses_field(node: Condition | Group | None, name: str) -> bool:
 
 def conditions(*items: Condition | None) -> Group | None:
     present = [c for c in items if c is not None]
-    return Group.model_validate({"all": present}) if present else None
+    if not present:
+        return None
+    try:
+        return Group.model_validate({"all": present})
+    except ValidationError as exc:  # the whole tree over a limit
+        raise from_validation_error(exc, prefix=("filter",)) from None

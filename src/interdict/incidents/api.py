@@ -13,7 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from interdict.accounts.deps import ReaderDep, SubjectDep, WriterDep
 from interdict.audit import service as audit
 from interdict.core.deps import SessionDep, SettingsDep
-from interdict.core.filters import Condition, Group, conditions
+from interdict.core.fields import Line, OptLine, OptText
+from interdict.core.filters import Condition, Group, condition, conditions
 from interdict.core.pagination import MAX_PAGE, Page, PageParams
 from interdict.incidents import attachments as att_service
 from interdict.incidents import importexport
@@ -39,8 +40,8 @@ attachments_router = APIRouter(prefix="/api/v1/attachments", tags=["incidents"])
 class SearchRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     filter: Group | None = Field(default=None, description="A filter tree in the shared filter language.")
-    q: str | None = Field(default=None, max_length=500, description="Free text: every word must appear.")
-    sort: str = "-incident_date"
+    q: OptLine = Field(default=None, max_length=500, description="Free text: every word must appear.")
+    sort: Line = Field(default="-incident_date", max_length=40)
     page: int = Field(default=1, ge=1, le=MAX_PAGE)
     page_size: int = Field(default=25, ge=1, le=200)
 
@@ -73,14 +74,10 @@ def params_filter(
         vals = [v for raw in values or [] for v in raw.split(",") if v.strip()]
         if not vals:
             return None
-        return (
-            Condition(field=field, op="in", value=vals)
-            if len(vals) > 1
-            else Condition(field=field, op="eq", value=vals[0])
-        )
+        return condition(field, "in", vals) if len(vals) > 1 else condition(field, "eq", vals[0])
 
     def one(field: str, value: object, op: str = "eq") -> Condition | None:
-        return None if value is None or value == "" else Condition(field=field, op=op, value=value)
+        return None if value is None or value == "" else condition(field, op, value)
 
     return conditions(
         multi("type", type),
@@ -342,7 +339,7 @@ def upload_attachment(
     subject: WriterDep,
     settings: SettingsDep,
     file: Annotated[UploadFile, File()],
-    description: Annotated[str | None, Form(max_length=300)] = None,
+    description: Annotated[OptText, Form(max_length=300)] = None,
 ) -> AttachmentRead:
     att = att_service.add_attachment(
         db,

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from interdict.core.fields import Line, OptLine, OptText
 from interdict.core.schemas import Input
 from interdict.incidents.vocab import (
     UNIT_ALIASES,
@@ -56,7 +57,6 @@ def _unit(v: Any) -> Any:
     return canonical
 
 
-Str = Annotated[str | None, BeforeValidator(_blank_to_none)]
 Country = Annotated[str | None, BeforeValidator(lambda v: None if _blank_to_none(v) is None else normalise_country(v))]
 Locode = Annotated[str | None, BeforeValidator(lambda v: None if _blank_to_none(v) is None else normalise_locode(v))]
 HsCode = Annotated[
@@ -70,15 +70,15 @@ class Strict(Input):
 
 
 class SubstanceLineIn(Strict):
-    substance: Str = Field(
+    substance: OptLine = Field(
         default=None,
         max_length=300,
         description="Catalogue id, CAS RN or an exact name/synonym/abbreviation.",
     )
-    other_description: Str = Field(
+    other_description: OptLine = Field(
         default=None, max_length=300, description="For an unidentified or uncatalogued substance: what it is."
     )
-    declared_as: Str = Field(default=None, max_length=300)
+    declared_as: OptLine = Field(default=None, max_length=300)
     quantity: Decimal | None = Field(default=None, gt=0, max_digits=20, decimal_places=6)
     unit: UnitField = None
     purity_percent: Decimal | None = Field(default=None, ge=0, le=100, max_digits=6, decimal_places=3)
@@ -110,19 +110,19 @@ class TransitIn(Strict):
 
 class ContainerIn(Strict):
     number: Annotated[str, BeforeValidator(normalise_container)]
-    seal_numbers: Str = Field(default=None, max_length=200)
+    seal_numbers: OptLine = Field(default=None, max_length=200)
 
 
 class PartyIn(Strict):
     role: PartyRole
     kind: PartyKind = "company"
-    name: Annotated[str, BeforeValidator(_blank_to_none)] = Field(max_length=300)
-    address: Str = Field(default=None, max_length=500)
+    name: Line = Field(min_length=1, max_length=300)
+    address: OptText = Field(default=None, max_length=500)
     country: Country = None
-    tax_id: Str = Field(default=None, max_length=60)
-    id_document: Str = Field(default=None, max_length=60)
-    phone: Str = Field(default=None, max_length=60)
-    email: Str = Field(default=None, max_length=200)
+    tax_id: OptLine = Field(default=None, max_length=60)
+    id_document: OptLine = Field(default=None, max_length=60)
+    phone: OptLine = Field(default=None, max_length=60)
+    email: OptLine = Field(default=None, max_length=200)
 
     @field_validator("email")
     @classmethod
@@ -141,14 +141,14 @@ class PartyIn(Strict):
 
 class IncidentBase(Strict):
     incident_type: IncidentType
-    case_reference: Str = Field(default=None, max_length=100)
+    case_reference: OptLine = Field(default=None, max_length=100)
     incident_date: date
     reported_date: date | None = None
 
     country: Annotated[str, BeforeValidator(normalise_country)]
     locode: Locode = None
     place_type: PlaceType | None = None
-    place_name: Str = Field(default=None, max_length=200)
+    place_name: OptLine = Field(default=None, max_length=200)
     mode_of_transport: Mode | None = None
 
     origin_country: Country = None
@@ -159,26 +159,26 @@ class IncidentBase(Strict):
     destination_locode: Locode = None
 
     containers: list[ContainerIn] = Field(default_factory=list, max_length=500)
-    bl_awb: Str = Field(default=None, max_length=60)
-    vessel_name: Str = Field(default=None, max_length=120)
+    bl_awb: OptLine = Field(default=None, max_length=60)
+    vessel_name: OptLine = Field(default=None, max_length=120)
     vessel_imo: Annotated[
         str | None, BeforeValidator(lambda v: None if _blank_to_none(v) is None else normalise_imo(str(v)))
     ] = None
-    voyage: Str = Field(default=None, max_length=40)
-    vehicle_plate: Str = Field(default=None, max_length=40)
-    parcel_tracking: Str = Field(default=None, max_length=60)
-    goods_description: Str = Field(default=None, max_length=2000)
+    voyage: OptLine = Field(default=None, max_length=40)
+    vehicle_plate: OptLine = Field(default=None, max_length=40)
+    parcel_tracking: OptLine = Field(default=None, max_length=60)
+    goods_description: OptText = Field(default=None, max_length=2000)
     declared_hs_code: HsCode = None
 
     substances: list[SubstanceLineIn] = Field(default_factory=list, max_length=100)
     parties: list[PartyIn] = Field(default_factory=list, max_length=100)
 
     detection_method: DetectionMethod | None = None
-    modus: list[str] = Field(default_factory=list, max_length=30)
-    narrative: Str = Field(default=None, max_length=20000)
+    modus: list[Line] = Field(default_factory=list, max_length=30)
+    narrative: OptText = Field(default=None, max_length=20000)
 
     distribution: Distribution = "organisation"
-    sharing_group: Str = Field(
+    sharing_group: OptLine = Field(
         default=None, max_length=40, description="Code of a sharing group you belong to; with distribution 'group'."
     )
     tlp: Tlp = "AMBER"
@@ -190,7 +190,7 @@ class IncidentBase(Strict):
 
 class IncidentCreate(IncidentBase):
     submit: bool = Field(default=False, description="Submit at once instead of saving a draft.")
-    reference: Str = Field(
+    reference: OptLine = Field(
         default=None,
         max_length=40,
         pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]*$",
@@ -207,36 +207,36 @@ class IncidentPatch(Input):
     model_config = ConfigDict(extra="forbid")
     version: int = Field(description="The version you edited; a newer one on the server gives 409 Conflict.")
     incident_type: IncidentType | None = None
-    case_reference: str | None = None
+    case_reference: OptLine = None
     incident_date: date | None = None
     reported_date: date | None = None
-    country: str | None = None
-    locode: str | None = None
+    country: OptLine = None
+    locode: OptLine = None
     place_type: PlaceType | None = None
-    place_name: str | None = None
+    place_name: OptLine = None
     mode_of_transport: Mode | None = None
-    origin_country: str | None = None
-    departure_country: str | None = None
-    departure_locode: str | None = None
+    origin_country: OptLine = None
+    departure_country: OptLine = None
+    departure_locode: OptLine = None
     transits: list[dict[str, Any]] | None = None
-    destination_country: str | None = None
-    destination_locode: str | None = None
+    destination_country: OptLine = None
+    destination_locode: OptLine = None
     containers: list[dict[str, Any]] | None = None
-    bl_awb: str | None = None
-    vessel_name: str | None = None
-    vessel_imo: str | None = None
-    voyage: str | None = None
-    vehicle_plate: str | None = None
-    parcel_tracking: str | None = None
-    goods_description: str | None = None
-    declared_hs_code: str | None = None
+    bl_awb: OptLine = None
+    vessel_name: OptLine = None
+    vessel_imo: OptLine = None
+    voyage: OptLine = None
+    vehicle_plate: OptLine = None
+    parcel_tracking: OptLine = None
+    goods_description: OptText = None
+    declared_hs_code: OptLine = None
     substances: list[dict[str, Any]] | None = None
     parties: list[dict[str, Any]] | None = None
     detection_method: DetectionMethod | None = None
     modus: list[str] | None = None
-    narrative: str | None = None
+    narrative: OptText = None
     distribution: Distribution | None = None
-    sharing_group: str | None = None
+    sharing_group: OptLine = None
     tlp: Tlp | None = None
     share_nominal: bool | None = None
 

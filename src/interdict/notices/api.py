@@ -10,6 +10,7 @@ from fastapi.responses import FileResponse, Response
 from interdict.accounts.deps import SubjectDep, WriterDep
 from interdict.core.clock import today, utcnow
 from interdict.core.deps import SessionDep, SettingsDep
+from interdict.core.fields import OptText
 from interdict.core.pagination import MAX_PAGE, Page, PageParams
 from interdict.incidents import attachments as files
 from interdict.notices import export
@@ -206,7 +207,7 @@ def upload_attachment(
     subject: WriterDep,
     settings: SettingsDep,
     file: Annotated[UploadFile, File()],
-    description: Annotated[str | None, Form(max_length=300)] = None,
+    description: Annotated[OptText, Form(max_length=300)] = None,
 ) -> AttachmentRead:
     """Attach a file to a draft (photos, PDF, office documents, text; type checked by content)."""
     att = svc.add_attachment(

@@ -6,7 +6,8 @@ line below it, the title centred, the body, and at the end "Nơi nhận:" (the r
 signature block on the right. The document language is Vietnamese whatever the reader's UI language. Times
 New Roman 13 pt on A4, margins 20/20/30/15 mm. The TLP marking is in the page header and footer; TLP:RED
 notices are never exported. The document holds what the reader may read, and nothing else: linked incidents
-and entities are those the reader may see (the same read shape as the page and the API).
+and entities are those the reader may see (the same read shape as the page and the API). Every text goes through
+``xml_safe``: a control character stored before input refused them is left out instead of failing the export.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from sqlalchemy.orm import Session
 from interdict.accounts.models import Organisation
 from interdict.accounts.subject import Subject
 from interdict.core.errors import Forbidden
+from interdict.core.fields import xml_safe
 from interdict.core.text import fold
 from interdict.notices import service as svc
 from interdict.notices.schemas import NoticeRead
@@ -81,7 +83,7 @@ def _para(
 ) -> Paragraph:
     p: Paragraph = container.add_paragraph()
     if text:
-        run = p.add_run(text)
+        run = p.add_run(xml_safe(text))
         run.bold, run.italic, run.underline = bold, italic, underline
         if size:
             run.font.size = Pt(size)
@@ -106,7 +108,7 @@ def _cell_first(
 ) -> Paragraph:
     """Write into the cell's first (empty) paragraph instead of adding one after it."""
     p: Paragraph = cell.paragraphs[0]
-    run = p.add_run(text)
+    run = p.add_run(xml_safe(text))
     run.bold, run.italic = bold, italic
     if size:
         run.font.size = Pt(size)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
+from interdict.core.fields import Line, OptLine, OptText, Text
 from interdict.core.schemas import Input
 from interdict.incidents.vocab import Distribution, Tlp
 
@@ -16,49 +17,41 @@ ReportResult = Literal["nothing_found", "irregularity", "seizure"]
 NoticeStatus = Literal["draft", "submitted", "approved", "issued", "closed"]
 
 
-def _blank_to_none(v: Any) -> Any:
-    if isinstance(v, str):
-        v = v.strip()
-        return v or None
-    return v
-
-
-Str = Annotated[str | None, BeforeValidator(_blank_to_none)]
-
-
 class Strict(Input):
     model_config = ConfigDict(extra="forbid", str_max_length=50000)
 
 
 class RiskIndicator(Strict):
     kind: IndicatorKind
-    value: str = Field(min_length=1, max_length=500, description="The HS code, company, route, container, ...")
+    value: Line = Field(min_length=1, max_length=500, description="The HS code, company, route, container, ...")
 
 
 class NoticeBase(Strict):
-    number: Str = Field(
+    number: OptLine = Field(
         default=None,
         max_length=60,
         description="The notice's number; left out, the next one of your organisation's pattern is given.",
     )
     notice_date: date
-    place: Str = Field(default=None, max_length=100, description="Where it is dated (e.g. Hà Nội).")
-    title: str = Field(min_length=3, max_length=300)
-    body: str = Field(min_length=1, max_length=50000, description="Plain text; paragraphs separated by blank lines.")
+    place: OptLine = Field(default=None, max_length=100, description="Where it is dated (e.g. Hà Nội).")
+    title: Line = Field(min_length=3, max_length=300)
+    body: Text = Field(min_length=1, max_length=50000, description="Plain text; paragraphs separated by blank lines.")
     risk_indicators: list[RiskIndicator] = Field(default_factory=list, max_length=100)
-    incidents: list[str] = Field(
+    incidents: list[Line] = Field(
         default_factory=list, max_length=200, description="Linked incidents (id or reference) that you may read."
     )
     entities: list[uuid.UUID] = Field(
         default_factory=list, max_length=200, description="Linked entities of the register that you may see."
     )
-    recipients: list[str] = Field(default_factory=list, max_length=200, description="Organisation codes.")
+    recipients: list[Line] = Field(default_factory=list, max_length=200, description="Organisation codes.")
     report_deadline: date | None = Field(default=None, description="When each unit's results report is due.")
     distribution: Distribution = Field(
         default="unit",
         description="Who besides the recipient units reads it once issued (before that: the issuing unit only).",
     )
-    sharing_group: str | None = Field(default=None, description="Group code; required with distribution 'group'.")
+    sharing_group: OptLine = Field(
+        default=None, max_length=40, description="Group code; required with distribution 'group'."
+    )
     tlp: Tlp = "AMBER"
 
 
@@ -70,38 +63,38 @@ class NoticePatch(Strict):
     """Only while the notice is a draft. Fields left out are kept."""
 
     version: int
-    number: Str = Field(default=None, max_length=60)
+    number: OptLine = Field(default=None, max_length=60)
     notice_date: date | None = None
-    place: Str = Field(default=None, max_length=100)
-    title: str | None = Field(default=None, min_length=3, max_length=300)
-    body: str | None = Field(default=None, min_length=1, max_length=50000)
+    place: OptLine = Field(default=None, max_length=100)
+    title: Line | None = Field(default=None, min_length=3, max_length=300)
+    body: Text | None = Field(default=None, min_length=1, max_length=50000)
     risk_indicators: list[RiskIndicator] | None = Field(default=None, max_length=100)
-    incidents: list[str] | None = Field(default=None, max_length=200)
+    incidents: list[Line] | None = Field(default=None, max_length=200)
     entities: list[uuid.UUID] | None = Field(default=None, max_length=200)
-    recipients: list[str] | None = Field(default=None, max_length=200)
+    recipients: list[Line] | None = Field(default=None, max_length=200)
     report_deadline: date | None = None
     distribution: Distribution | None = None
-    sharing_group: str | None = None
+    sharing_group: OptLine = Field(default=None, max_length=40)
     tlp: Tlp | None = None
 
 
 class TransitionBody(Strict):
     version: int
-    comment: Str = Field(default=None, max_length=2000, description="The supervisor's comment (approve / return).")
+    comment: OptText = Field(default=None, max_length=2000, description="The supervisor's comment (approve / return).")
 
 
 class ReportBody(Strict):
-    checked_what: str = Field(min_length=1, max_length=20000, description="What was checked.")
+    checked_what: Text = Field(min_length=1, max_length=20000, description="What was checked.")
     shipments_checked: int = Field(ge=0, le=10_000_000)
     declarations_checked: int = Field(ge=0, le=10_000_000)
-    findings: Str = Field(default=None, max_length=20000)
+    findings: OptText = Field(default=None, max_length=20000)
     result: ReportResult
-    incidents: list[str] = Field(default_factory=list, max_length=100, description="New incidents (id or reference).")
+    incidents: list[Line] = Field(default_factory=list, max_length=100, description="New incidents (id or reference).")
 
 
 class NumberingBody(Strict):
-    number_pattern: str = Field(min_length=5, max_length=100, description="With {seq}; may use {year}, {org_code}.")
-    place: Str = Field(default=None, max_length=100)
+    number_pattern: Line = Field(min_length=5, max_length=100, description="With {seq}; may use {year}, {org_code}.")
+    place: OptLine = Field(default=None, max_length=100)
 
 
 class OrgRef(BaseModel):

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from interdict.core.fields import Line
 from interdict.core.schemas import Input
 
 
@@ -27,8 +28,8 @@ class MarkRead(Strict):
 
 
 class PreferencesIn(Strict):
-    email_urgencies: list[str] = Field(default_factory=lambda: ["urgent", "immediate"], max_length=3)
-    digest: str = "daily"
+    email_urgencies: list[Line] = Field(default_factory=lambda: ["urgent", "immediate"], max_length=3)
+    digest: Line = "daily"
     digest_hour: int = 1
 
 
@@ -40,9 +41,9 @@ class PreferencesOut(BaseModel):
 
 
 class EndpointIn(Strict):
-    name: str = Field(max_length=200)
-    url: str = Field(max_length=4000)
-    kinds: list[str] | None = Field(default=None, max_length=50)
+    name: Line = Field(max_length=200)
+    url: Line = Field(max_length=4000)
+    kinds: list[Line] | None = Field(default=None, max_length=50)
 
 
 class EndpointOut(BaseModel):

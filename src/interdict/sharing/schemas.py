@@ -5,6 +5,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from interdict.core.fields import Line, OptLine, OptText
 from interdict.core.schemas import Input
 from interdict.incidents.vocab import Distribution, Tlp
 
@@ -12,15 +13,15 @@ from interdict.incidents.vocab import Distribution, Tlp
 class SharingGroupCreate(Input):
     model_config = ConfigDict(extra="forbid")
     code: str = Field(min_length=2, max_length=32, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-    name: str = Field(min_length=2, max_length=200)
-    description: str | None = Field(default=None, max_length=2000)
+    name: Line = Field(min_length=2, max_length=200)
+    description: OptText = Field(default=None, max_length=2000)
     hide_members: bool = False
-    members: list[str] = Field(default_factory=list, max_length=500, description="Organisation codes.")
+    members: list[Line] = Field(default_factory=list, max_length=500, description="Organisation codes.")
 
 
 class SharingGroupMembers(Input):
     model_config = ConfigDict(extra="forbid")
-    members: list[str] = Field(max_length=500, description="Organisation codes (the owner stays a member).")
+    members: list[Line] = Field(max_length=500, description="Organisation codes (the owner stays a member).")
 
 
 class MemberRead(BaseModel):
@@ -49,6 +50,8 @@ class SharingChange(Input):
     model_config = ConfigDict(extra="forbid")
     version: int = Field(description="The version you changed; a newer one on the server gives 409 Conflict.")
     distribution: Distribution
-    sharing_group: str | None = Field(default=None, description="Group code; required with distribution 'group'.")
+    sharing_group: OptLine = Field(
+        default=None, max_length=40, description="Group code; required with distribution 'group'."
+    )
     tlp: Tlp
     share_nominal: bool = Field(description="Whether readers outside your organisation see the person data.")

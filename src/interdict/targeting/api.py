@@ -11,6 +11,7 @@ from fastapi import APIRouter, File, Form, Response, UploadFile
 from interdict.accounts.deps import SubjectDep, WriterDep
 from interdict.core.clock import utcnow
 from interdict.core.deps import SessionDep, SettingsDep
+from interdict.core.fields import Line, OptLine
 from interdict.jobs.api import job_read
 from interdict.jobs.schemas import JobRead
 from interdict.targeting import service
@@ -73,8 +74,8 @@ def upload(
     subject: WriterDep,
     settings: SettingsDep,
     file: Annotated[UploadFile, File(description="CSV, XLSX or JSON (checked by content), at most the upload limit")],
-    mapping: Annotated[str, Form(description="A shipped column mapping, e.g. generic-manifest")],
-    batch_name: Annotated[str | None, Form(max_length=200)] = None,
+    mapping: Annotated[Line, Form(max_length=200, description="A shipped column mapping, e.g. generic-manifest")],
+    batch_name: Annotated[OptLine, Form(max_length=200)] = None,
 ) -> JobRead:
     """Queue a manifest or declarations file for loading into a batch of your unit (a batch of the same name is
     reloaded: records upserted by id) and scoring. Answers 202 at once with the job (``Location``: its URL); poll

@@ -39,7 +39,7 @@ from sqlalchemy.orm import Session
 
 from interdict.config import Settings
 from interdict.core.errors import InvalidInput
-from interdict.core.filters import Group, Test
+from interdict.core.filters import STORED, Group, Test
 from interdict.entities.extract import Found, company_key
 from interdict.entities.models import Entity, EntityMention
 from interdict.incidents.models import Incident
@@ -95,7 +95,7 @@ def applicable_profiles(session: Session, root_org_id: uuid.UUID) -> list[Compil
     )
     for p in rows:
         try:
-            test = reg.matcher(Group.model_validate(p.criteria))
+            test = reg.matcher(Group.model_validate(p.criteria, context=STORED))
         except (InvalidInput, ValueError):
             continue
         out.append(CompiledProfile(p.id, p.name, p.weight, p.lane, p.valid_from, p.valid_to, test))

@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from interdict.core.fields import Keep, Line, OptText, Text
 from interdict.core.schemas import Input
 
 Lane = Literal["red", "yellow", "green"]
@@ -17,27 +18,29 @@ Outcome = Literal["nothing_found", "irregularity", "seizure"]
 class ProfileCreate(Input):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=120)
+    name: Line = Field(min_length=1, max_length=120)
     criteria: dict[str, Any]
     weight: float | None = Field(default=None, gt=0, le=1)
     lane: Lane | None = None
     valid_from: date | None = None
     valid_to: date | None = None
-    rationale: str = Field(min_length=1, max_length=5000)
+    rationale: Text = Field(min_length=1, max_length=5000)
     active: bool = True
 
 
 class ProfileUpdate(Input):
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = Field(default=None, min_length=1, max_length=120)
-    criteria: dict[str, Any] | None = None
+    """Fields left out are unchanged; null clears weight, lane and the validity dates, and is refused elsewhere."""
+
+    name: Keep[Line] = Field(default=None, min_length=1, max_length=120)
+    criteria: Keep[dict[str, Any]] = None
     weight: float | None = Field(default=None, gt=0, le=1)
     lane: Lane | None = None
     valid_from: date | None = None
     valid_to: date | None = None
-    rationale: str | None = Field(default=None, min_length=1, max_length=5000)
-    active: bool | None = None
+    rationale: Keep[Text] = Field(default=None, min_length=1, max_length=5000)
+    active: Keep[bool] = None
 
 
 class ProfileRead(BaseModel):
@@ -126,10 +129,10 @@ class SelectBody(Input):
 
 class AssignBody(Input):
     model_config = ConfigDict(extra="forbid")
-    username: str = Field(min_length=1)
+    username: Line = Field(min_length=1, max_length=64)
 
 
 class OutcomeBody(Input):
     model_config = ConfigDict(extra="forbid")
     outcome: Outcome
-    notes: str | None = Field(default=None, max_length=5000)
+    notes: OptText = Field(default=None, max_length=5000)

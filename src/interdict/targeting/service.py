@@ -31,7 +31,7 @@ from interdict.accounts.subject import ROLE_RANK, Subject
 from interdict.audit import service as audit
 from interdict.config import Settings
 from interdict.core import spreadsheet
-from interdict.core.errors import FieldError, Forbidden, InvalidInput, NotFound
+from interdict.core.errors import FieldError, Forbidden, InvalidInput, NotFound, from_validation_error
 from interdict.core.filters import Group
 from interdict.core.spreadsheet.reader import Limits
 from interdict.incidents import service as incidents_service
@@ -498,28 +498,27 @@ def worklist(
 ) -> list[TargetingRecord]:
     """The batch's records, ranked (highest score first), filtered through the same filter language."""
     reg = profiles.registry(session)
-    conds: list[dict[str, Any]] = []
+    # Each query parameter is one condition of the tree; errors name the parameter, not the tree's node.
+    params: list[tuple[str, dict[str, Any]]] = []
     if hs:
-        conds.append({"field": "hs_code", "op": "eq", "value": hs})
+        params.append(("hs", {"field": "hs_code", "op": "eq", "value": hs}))
     if origin:
-        conds.append({"field": "country_origin", "op": "eq", "value": origin})
+        params.append(("origin", {"field": "country_origin", "op": "eq", "value": origin}))
     if party:
-        conds.append(
-            {
-                "any": [
-                    {"field": f, "op": "contains", "value": party}
-                    for f in ("consignee", "shipper", "importer", "declarant")
-                ]
-            }
-        )
+        parties = [
+            {"field": f, "op": "contains", "value": party} for f in ("consignee", "shipper", "importer", "declarant")
+        ]
+        params.append(("party", {"any": parties}))
     if text:
-        conds.append({"field": "goods_text", "op": "match", "value": text})
+        params.append(("text", {"field": "goods_text", "op": "match", "value": text}))
     stmt = select(TargetingRecord).where(TargetingRecord.batch_id == batch.id, batch_visible(TargetingRecord, subject))
-    if conds:
+    if params:
         try:
-            stmt = stmt.where(reg.compile(Group.model_validate({"all": conds})))
-        except InvalidInput as exc:
-            raise InvalidInput([FieldError((_filter_param(e.loc),), e.msg) for e in exc.errors]) from None
+            node = Group.model_validate({"all": [cond for _, cond in params]})
+            stmt = stmt.where(reg.compile(node))
+        except (ValidationError, InvalidInput) as exc:
+            errors = from_validation_error(exc).errors if isinstance(exc, ValidationError) else exc.errors
+            raise InvalidInput([FieldError((_filter_param(e.loc, params),), e.msg) for e in errors]) from None
     if lane:
         if lane not in ("red", "yellow", "green"):
             raise InvalidInput(FieldError(("lane",), "choose red, yellow or green"))
@@ -530,9 +529,12 @@ def worklist(
     return list(session.scalars(stmt))
 
 
-def _filter_param(loc: tuple[str | int, ...]) -> str:
-    names = {0: "hs", 1: "origin", 2: "party", 3: "text"}
-    return str(names.get(loc[2], "filter")) if len(loc) > 2 and isinstance(loc[2], int) else "filter"
+def _filter_param(loc: tuple[str | int, ...], params: list[tuple[str, dict[str, Any]]]) -> str:
+    """The query parameter of an error at ``[filter.]all[i]...``."""
+    parts = loc[1:] if loc[:1] == ("filter",) else loc
+    if len(parts) > 1 and parts[0] == "all" and isinstance(parts[1], int) and parts[1] < len(params):
+        return params[parts[1]][0]
+    return "filter"
 
 
 def visible_reasons(
@@ -774,14 +776,20 @@ def _require_analyst(subject: Subject) -> None:
         raise Forbidden("risk profiles are written by analysts")
 
 
+# Errors in a well-formed tree that are worth naming (a filter over the limits, a bad value); others get the hint.
+_NAMED_ERRORS = {"filter_limit", "filter_value", "control_character", "string_too_long"}
+
+
 def _check_criteria(session: Session, criteria: dict[str, Any]) -> dict[str, Any]:
     if "field" in criteria:  # a single condition
         criteria = {"all": [criteria]}
     try:
         node = Group.model_validate(criteria)
-    except ValidationError:
+    except ValidationError as exc:
+        named = [e for e in from_validation_error(exc, prefix=("criteria",)).errors if e.type in _NAMED_ERRORS]
         raise InvalidInput(
-            FieldError(("criteria",), 'expected a filter tree: {"all": [{"field": ..., "op": ..., "value": ...}]}')
+            named
+            or FieldError(("criteria",), 'expected a filter tree: {"all": [{"field": ..., "op": ..., "value": ...}]}')
         ) from None
     reg = profiles.registry(session)
     try:
@@ -850,15 +858,13 @@ def update_profile(
     p = get_profile(session, subject, profile_id)
     if not can_edit_profile(p, subject):
         raise Forbidden("only analysts of the profile's unit may change it")
-    changes = body.model_dump(exclude_unset=True)
-    if "criteria" in changes and changes["criteria"] is not None:
+    changes = body.model_dump(exclude_unset=True)  # never null where null has no meaning (schemas.Keep)
+    if "criteria" in changes:
         changes["criteria"] = _check_criteria(session, changes["criteria"])
     merged = {k: changes.get(k, getattr(p, k)) for k in ("weight", "lane", "valid_from", "valid_to")}
     _check_profile(merged["weight"], merged["lane"], merged["valid_from"], merged["valid_to"])
     before = {k: getattr(p, k) for k in changes}
     for k, v in changes.items():
-        if k in ("name", "rationale") and v is None:
-            continue
         setattr(p, k, v.strip() if isinstance(v, str) else v)
     p.updated_at = now
     audit.record(

@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from interdict.core.fields import Keep, Line, OptText, Text
 from interdict.core.filters import FilterNode
 from interdict.core.schemas import Input
 
@@ -29,7 +30,7 @@ EntryKind = Literal[
 
 class RuleCreate(Input):
     model_config = ConfigDict(extra="forbid")
-    name: str = Field(min_length=1, max_length=120)
+    name: Line = Field(min_length=1, max_length=120)
     scope: Scope = "user"
     filter: FilterNode
     urgency: Urgency = "routine"
@@ -37,11 +38,13 @@ class RuleCreate(Input):
 
 
 class RuleUpdate(Input):
+    """Fields left out are unchanged; none of them may be null."""
+
     model_config = ConfigDict(extra="forbid")
-    name: str | None = Field(default=None, min_length=1, max_length=120)
-    filter: FilterNode | None = None
-    urgency: Urgency | None = None
-    active: bool | None = None
+    name: Keep[Line] = Field(default=None, min_length=1, max_length=120)
+    filter: Keep[FilterNode] = None
+    urgency: Keep[Urgency] = None
+    active: Keep[bool] = None
 
 
 class RuleRead(BaseModel):
@@ -61,16 +64,16 @@ class RuleRead(BaseModel):
 
 class WatchListCreate(Input):
     model_config = ConfigDict(extra="forbid")
-    name: str = Field(min_length=1, max_length=120)
-    description: str | None = Field(default=None, max_length=2000)
+    name: Line = Field(min_length=1, max_length=120)
+    description: OptText = Field(default=None, max_length=2000)
     urgency: Urgency = "urgent"
 
 
 class EntryCreate(Input):
     model_config = ConfigDict(extra="forbid")
     kind: EntryKind
-    value: str = Field(min_length=1, max_length=300)
-    reason: str = Field(min_length=1, max_length=2000)
+    value: Line = Field(min_length=1, max_length=300)
+    reason: Text = Field(min_length=1, max_length=2000)
     expires_on: date | None = None
 
 

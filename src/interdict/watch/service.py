@@ -28,7 +28,7 @@ from interdict.audit import service as audit
 from interdict.core import outbox
 from interdict.core.clock import today, utcnow
 from interdict.core.errors import FieldError, Forbidden, InvalidInput, NotFound
-from interdict.core.filters import Condition, FilterNode, Group, Registry
+from interdict.core.filters import STORED, Condition, FilterNode, Group, Registry
 from interdict.entities.extract import Found, compact, company_key, person_key
 from interdict.incidents import service as incidents
 from interdict.incidents.models import Incident
@@ -385,7 +385,7 @@ def rule_book(session: Session) -> RuleBook:
         ).where(WatchRule.active)
     )
     for rid, name, scope, owner, org, urgency, raw in rows:
-        node = _FILTER.validate_python(raw)
+        node = _FILTER.validate_python(raw, context=STORED)
         try:
             test = reg.matcher(node)
         except InvalidInput:

@@ -19,6 +19,7 @@ from interdict.accounts.models import User, WebSession
 from interdict.audit import service as audit
 from interdict.core import security
 from interdict.core.deps import SessionDep, SettingsDep
+from interdict.core.fields import Line, Verbatim
 from interdict.sharing.service import own_account
 from interdict.web.deps import CheckedForm, WebSubject
 from interdict.web.i18n import LANGUAGES
@@ -253,10 +254,10 @@ def login(
     request: Request,
     db: SessionDep,
     settings: SettingsDep,
-    username: Annotated[str, Form(max_length=64)] = "",
-    password: Annotated[str, Form(max_length=256)] = "",
-    next: Annotated[str, Form(max_length=500)] = "/",
-    csrf_token: Annotated[str, Form(max_length=100)] = "",
+    username: Annotated[Line, Form(max_length=64)] = "",
+    password: Annotated[Verbatim, Form(max_length=256)] = "",
+    next: Annotated[Line, Form(max_length=500)] = "/",
+    csrf_token: Annotated[Line, Form(max_length=100)] = "",
 ) -> Response:
     ip = client_ip(request)
     if not login_csrf_ok(request, csrf_token):
@@ -338,9 +339,9 @@ def second_step(
     request: Request,
     db: SessionDep,
     settings: SettingsDep,
-    code: Annotated[str, Form(max_length=40)] = "",
-    next: Annotated[str, Form(max_length=500)] = "/",
-    csrf_token: Annotated[str, Form(max_length=100)] = "",
+    code: Annotated[Line, Form(max_length=40)] = "",
+    next: Annotated[Line, Form(max_length=500)] = "/",
+    csrf_token: Annotated[Line, Form(max_length=100)] = "",
 ) -> Response:
     found = _pending(request, db, settings, "mfa")
     if found is None:
@@ -396,9 +397,9 @@ def enrol(
     request: Request,
     db: SessionDep,
     settings: SettingsDep,
-    code: Annotated[str, Form(max_length=40)] = "",
-    next: Annotated[str, Form(max_length=500)] = "/",
-    csrf_token: Annotated[str, Form(max_length=100)] = "",
+    code: Annotated[Line, Form(max_length=40)] = "",
+    next: Annotated[Line, Form(max_length=500)] = "/",
+    csrf_token: Annotated[Line, Form(max_length=100)] = "",
 ) -> Response:
     found = _pending(request, db, settings, "enrol")
     if found is None or not found[1].totp_secret:

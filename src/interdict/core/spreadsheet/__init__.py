@@ -132,6 +132,8 @@ def write_xlsx(
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.cell.cell import ERROR_CODES
 
+    from interdict.core.fields import xml_safe
+
     wb = Workbook(write_only=True)
     ws = wb.create_sheet(sheet)
 
@@ -143,10 +145,14 @@ def write_xlsx(
     def cells(values: Iterable[object]) -> list[Any]:
         # openpyxl types a text as text unless it begins with "=" (a formula; never after safe()) or is an
         # error code such as "#N/A": only those get a cell of their own, typed as text.
+        # XML 1.0 cannot hold control characters: a text stored before input refused them is written without them
+        # (core.fields.xml_safe) instead of failing the whole export.
         out = _safe_cells(values)
         for i, value in enumerate(out):
-            if value.__class__ is str and (value in ERROR_CODES or value.startswith("=")):
-                out[i] = text_cell(value)
+            if value.__class__ is str:
+                value = out[i] = xml_safe(value)
+                if value in ERROR_CODES or value.startswith("="):
+                    out[i] = text_cell(value)
         return out
 
     ws.append(cells(header))
