@@ -28,10 +28,10 @@ def reads(world: World, mark: int) -> list[AuditEntry]:
     return [e for e in entries_since(world, mark) if e.action == "incident.read_nominal"]
 
 
-def scenario(client: TestClient, world: World) -> dict[str, Any]:
+def scenario(client: TestClient, world: World, watchers: tuple[str, str] = ("analyst", "officer.kh")) -> dict[str, Any]:
     """The national department watches the person and the container; Cambodia watches both too, but the incident's
     persons are withheld from it, so its notification names the container only."""
-    for user in ("analyst", "officer.kh"):
+    for user in watchers:
         r = client.post("/api/v1/watch/lists", json={"name": f"watched by {user}"}, headers=world.h(user))
         assert r.status_code == 201, r.text
         for kind, value in (("person", "Le Van Tam"), ("container", "CSQU3054383")):
@@ -117,22 +117,43 @@ def test_metadata_e_mails_carry_no_persons_and_record_nothing(
 
 
 def test_webhooks_audit_the_persons_they_post_as_the_owners_read(
-    client: TestClient, world: World, receiver: Receiver
+    client: TestClient, world: World, receiver: Receiver, internal_receivers: None
 ) -> None:
-    for user in ("analyst", "officer.kh"):
+    """Only administrators register webhooks: the national department's administrator and Cambodia's each post
+    their own notifications to their agency's system."""
+    ensure_admin(world, "admin.kh", "KHC")
+    for user in ("admin", "admin.kh"):
         r = client.post(
             "/api/v1/webhooks", json={"name": f"case system of {user}", "url": receiver.url}, headers=world.h(user)
         )
         assert r.status_code == 201, r.text
-    inc = scenario(client, world)
+    inc = scenario(client, world, ("admin", "admin.kh"))
     mark = last_seq(world)
     dispatch(world.app.state.sessionmaker, dispatch_config(None), now=utcnow() + timedelta(seconds=1))
     posted = [json.loads(r.body)["data"]["text"] for r in receiver.received]
     assert len(posted) == 2 and sum("Lê Văn Tám" in p for p in posted) == 1
     got = reads(world, mark)
     assert [(e.object_label, e.actor_username, e.summary) for e in got] == [
-        (inc["reference"], "analyst", "1 natural person(s) shown in webhook endpoint case system of analyst")
+        (inc["reference"], "admin", "1 natural person(s) shown in webhook endpoint case system of admin")
     ]
+
+
+def ensure_admin(world: World, username: str, org_code: str) -> None:
+    """An administrator of ``org_code`` with an admin-scoped token (created once per database)."""
+    from interdict.accounts import service as accounts
+    from interdict.accounts.schemas import TokenCreate, UserCreate
+    from tests.conftest import PASSWORD
+
+    if username in world.tokens:
+        return
+    with world.session() as s:
+        user = accounts.get_user_by_username(s, username) or accounts.create_user(
+            s, UserCreate(username=username, full_name=username, role="admin", org_code=org_code, password=PASSWORD)
+        )
+        token, _ = accounts.create_api_token(
+            s, user, TokenCreate(name="tests", scopes=["read", "write", "admin"]), pepper=world.app.state.pepper
+        )
+    world.tokens[username] = token
 
 
 def test_a_watched_person_in_a_rapid_alert_is_an_audited_read_of_the_alert(client: TestClient, world: World) -> None:
