@@ -33,6 +33,6 @@ def install() -> None:
         lines = incidents.hit_lines(subject, n.reason, persons_ok)
         return replace(shown, text="\n".join([*lines, shown.text]).strip())
 
-    register_renderer("incident", incidents.render_incident)
+    register_renderer("incident", incidents.render_incident, many=incidents.render_incidents)
     register_renderer(alerts.REF_TYPE, alert)
     register_renderer(notices.REF_TYPE, notices.render_notification)
