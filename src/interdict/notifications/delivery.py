@@ -226,8 +226,7 @@ def plan_deliveries(session: Session, created: list[Notification]) -> None:
                 next_attempt_at=at,
                 created_at=min(n.created_at for n in created),
             )
-            session.add(found)
-            session.flush([found])
+            session.add(found)  # written with the items below, before them (the unit of work keeps the order)
             batches[key] = found
         return batches[key]
 
