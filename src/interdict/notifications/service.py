@@ -215,8 +215,15 @@ def visible(
     else:
         stmt = stmt.order_by(Notification.id.desc())
     rows = list(session.scalars(stmt.limit(limit * 2)))
-    shown = render_many(session, [(subject, row) for row in rows])
-    return [(row, rendered) for row, rendered in zip(rows, shown, strict=True) if rendered is not None][:limit]
+    out: list[tuple[Notification, Rendered]] = []
+    for start in range(0, len(rows), limit):  # rendered a page at a time, until the page is full
+        chunk = rows[start : start + limit]
+        for row, rendered in zip(chunk, render_many(session, [(subject, r) for r in chunk]), strict=True):
+            if rendered is not None:
+                out.append((row, rendered))
+                if len(out) == limit:
+                    return out
+    return out
 
 
 def unread_count(session: Session, subject: Subject) -> int:
