@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import delete, event, func, select, update
 
@@ -132,3 +133,43 @@ def test_the_stream_renders_a_fan_out_in_a_few_statements_each_as_its_reader(cli
     assert set(many) == set(OTHERS) - {"officer.kh"}
     assert many["officer.hcm"]["facts"][0][0] == "Vụ việc" and many["officer2.hp"]["facts"][0][0] == "Incident"
     assert many["officer.hcm"]["title"] == many["police"]["title"]
+
+
+def test_a_batch_larger_than_one_statement_renders_as_each_notification_alone(
+    client: TestClient, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Many incidents and many organisations in one batch are decided in several statements (the databases cap the
+    parameters of one): the split changes nothing — each reader sees what they may read, as alone."""
+    from interdict.watch import render
+
+    incidents = [
+        uuid.UUID(report(client, world, distribution=d)["id"]) for d in ("national", "organisation", "unit", "all")
+    ]
+    readers = ["officer2.hp", "officer.hcm", "police", "officer.kh", "analyst"]
+    with world.session() as s:
+        tells = [
+            notifications.Tell(world.subject(u).user_id, "watch.rule", "incident", i, f"split:{i}", "routine", {})
+            for u in readers
+            for i in incidents
+        ]
+        notifications.notify_all(s, tells)
+    monkeypatch.setattr(render, "READERS_PER_STATEMENT", 2)
+    monkeypatch.setattr(render, "IDS_PER_STATEMENT", 3)
+    with world.session() as s:
+        notes = s.scalars(select(Notification).where(Notification.event_key.like("split:%"))).all()
+        subjects = {u: world.subject(u) for u in readers}
+        by_user = {subject.user_id: subject for subject in subjects.values()}
+        pairs = [(by_user[n.user_id], n) for n in notes]
+        with _statements(world) as statements:
+            together = notifications.render_many(s, pairs)
+        alone = [render.render_incidents(s, [pair])[0] for pair in pairs]
+    assert together == alone
+    assert len(statements) > 2  # several statements did decide this batch
+    shown = {(subject.username, n.ref_id) for (subject, n), r in zip(pairs, together, strict=True) if r is not None}
+    national, organisation, unit, everyone = incidents
+    assert shown == {
+        *((u, everyone) for u in readers),
+        *((u, national) for u in ("officer2.hp", "officer.hcm", "police", "analyst")),
+        *((u, organisation) for u in ("officer2.hp", "officer.hcm", "analyst")),
+        ("officer2.hp", unit),
+    }

@@ -31,6 +31,7 @@ from interdict.sharing.service import can_see_nominal, readable_clause, reader_k
 from interdict.web.i18n import gettext
 
 READERS_PER_STATEMENT = 50
+IDS_PER_STATEMENT = 10_000  # incident ids bound in one statement, over all its readers (databases cap parameters)
 
 
 def hit_lines(subject: Subject, reason: dict[str, Any], nominal_ok: Callable[[], bool]) -> list[str]:
@@ -69,20 +70,24 @@ def _readable_incidents(
     """Which of ``ids`` each reader (by position) may read, with the incident as read in the same statement."""
     found: dict[tuple[int, uuid.UUID], Incident] = {}
     for start in range(0, len(readers), READERS_PER_STATEMENT):
-        parts: list[Select[int, uuid.UUID]] = [
-            select(literal(start + j).label("reader"), Incident.id.label("incident_id")).where(
-                Incident.id.in_(ids), readable_clause(Incident, reader)
+        group = readers[start : start + READERS_PER_STATEMENT]
+        per_statement = max(1, IDS_PER_STATEMENT // len(group))  # each reader's part lists the ids again
+        for first in range(0, len(ids), per_statement):
+            some = ids[first : first + per_statement]
+            parts: list[Select[int, uuid.UUID]] = [
+                select(literal(start + j).label("reader"), Incident.id.label("incident_id")).where(
+                    Incident.id.in_(some), readable_clause(Incident, reader)
+                )
+                for j, reader in enumerate(group)
+            ]
+            allowed = (parts[0] if len(parts) == 1 else union_all(*parts)).subquery()
+            stmt = (
+                select(Incident, allowed.c.reader)
+                .join(allowed, allowed.c.incident_id == Incident.id)
+                .options(selectinload(Incident.substances))
             )
-            for j, reader in enumerate(readers[start : start + READERS_PER_STATEMENT])
-        ]
-        allowed = (parts[0] if len(parts) == 1 else union_all(*parts)).subquery()
-        stmt = (
-            select(Incident, allowed.c.reader)
-            .join(allowed, allowed.c.incident_id == Incident.id)
-            .options(selectinload(Incident.substances))
-        )
-        for incident, reader in session.execute(stmt):
-            found[(int(reader), incident.id)] = incident
+            for incident, reader in session.execute(stmt):
+                found[(int(reader), incident.id)] = incident
     return found
 
 
