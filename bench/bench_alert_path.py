@@ -240,6 +240,7 @@ def main() -> int:
     ap.add_argument(
         "--broad", action="store_true", help="background rules not narrowed (about 3 %% match each incident)"
     )
+    ap.add_argument("--series", action="store_true", help="also print every latency in submission order")
     ap.add_argument("--pg", default=PG_ADMIN_URL)
     ap.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -286,6 +287,8 @@ def main() -> int:
             lost += 1
         else:
             latencies.append(max(0.0, t - t_commit))
+    if args.series:
+        console.print("latencies in submission order (ms): " + " ".join(f"{1000 * x:.0f}" for x in latencies))
     s = summary_ms(latencies) if latencies else {k: float("nan") for k in ("p50", "p95", "p99", "max")}
     table(
         "incident commit -> alert read on the watcher's stream (ms)",

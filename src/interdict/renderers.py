@@ -41,6 +41,8 @@ def install() -> None:
     def alert_reads(session: Session, subject: Subject, shown: dict[uuid.UUID, int], where: str) -> None:
         alerts.record_person_reads(session, subject, shown, where=where)
 
-    register_renderer("incident", incidents.render_incident, nominal_reads=incident_reads)
+    register_renderer(
+        "incident", incidents.render_incident, many=incidents.render_incidents, nominal_reads=incident_reads
+    )
     register_renderer(alerts.REF_TYPE, alert, nominal_reads=alert_reads)
     register_renderer(notices.REF_TYPE, notices.render_notification)

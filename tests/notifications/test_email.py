@@ -9,8 +9,9 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
+from interdict.accounts.models import User
 from interdict.core.clock import utcnow
 from interdict.notifications import delivery, service
 from interdict.notifications.models import NotificationDelivery
@@ -198,3 +199,58 @@ def test_without_smtp_nothing_is_planned_by_email(
     n = notify_one(world, "officer.hp", urgency="immediate")
     with world.session() as s:
         assert s.scalars(select(NotificationDelivery).where(NotificationDelivery.notification_id == n.id)).all() == []
+
+
+def test_a_fan_out_is_planned_in_the_same_statements_for_many_recipients_as_for_two(
+    client: TestClient, world: World, email_on: object, addresses: Callable[..., None]
+) -> None:
+    """An incident that alerts hundreds of users plans their e-mails (hourly budgets, open digests) in a few
+    statements for all of them, not one or two per recipient; each recipient still gets what the rules say."""
+    everyone = ["admin", "analyst", "officer.hp", "officer2.hp", "officer.hcm", "viewer.hp", "police", "officer.kh"]
+    for username in everyone:
+        addresses(username)
+
+    def fan_out(usernames: list[str], urgency: str) -> int:
+        seen: list[str] = []
+
+        def count(conn: object, cursor: object, statement: str, *args: object) -> None:
+            seen.append(statement)
+
+        ref = uuid.uuid4()
+        engine = world.app.state.engine
+        with world.session() as s:
+            ids = [user_id(world, u) for u in usernames]
+            event.listen(engine, "before_cursor_execute", count)
+            try:
+                service.notify(
+                    s,
+                    user_ids=ids,
+                    kind="watch_match",
+                    ref_type=REF_TYPE,
+                    ref_id=ref,
+                    event_key=f"fan:{ref}",
+                    urgency=urgency,
+                )
+            finally:
+                event.remove(engine, "before_cursor_execute", count)
+        return len(seen)
+
+    few = fan_out(["officer.hp", "viewer.hp"], "urgent")  # mailed at once, within each user's hourly budget
+    assert fan_out(everyone, "urgent") == few
+    few = fan_out(["admin", "officer.kh"], "routine")  # held for a daily digest that each fan-out opens or feeds
+    assert fan_out(everyone, "routine") == few
+    with world.session() as s:
+        planned = [
+            (name, kind, status)
+            for name, kind, status in s.execute(
+                select(User.username, NotificationDelivery.kind, NotificationDelivery.status)
+                .join(User, User.id == NotificationDelivery.user_id)
+                .where(NotificationDelivery.channel == "email")
+            )
+        ]
+    for username in everyone:
+        at_once = 2 if username in ("officer.hp", "viewer.hp") else 1
+        held = 2 if username in ("admin", "officer.kh") else 1
+        assert planned.count((username, "notification", "pending")) == at_once, username
+        assert planned.count((username, "notification", "held")) == held, username
+        assert planned.count((username, "digest", "pending")) == 1, username  # one digest, however many fed it

@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 import uvicorn
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from interdict.app import create_app
@@ -156,3 +157,47 @@ def test_persons_pushed_by_the_stream_are_audited_once_per_tick(client: TestClie
             events = Events(again)
             assert events.next()[:2] == ("notification", first)
             assert [(e.object_label, e.actor_username) for e in reads(world, mark)] == [(inc["reference"], "analyst")]
+
+
+@pytest.fixture
+def slow_poll(database_url: str, tmp_path: Path, world: World) -> Iterator[tuple[Live, FastAPI]]:
+    """A server whose stream polls only every 10 s: what arrives sooner was woken by the commit."""
+    settings = Settings(
+        database_url=database_url,
+        data_dir=tmp_path,
+        secret_key="test-secret-key",
+        linkage_worker=False,
+        delivery_worker=False,
+        stream_poll_seconds=10,  # the most allowed
+    )
+    app = create_app(settings)
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.started
+    yield Live(f"http://127.0.0.1:{port}"), app
+    server.should_exit = True
+    thread.join(15)
+    app.state.engine.dispose()
+
+
+def test_a_notification_committed_in_the_server_process_is_streamed_at_once(
+    client: TestClient, world: World, slow_poll: tuple[Live, FastAPI]
+) -> None:
+    live, app = slow_poll
+    http = httpx.Client(timeout=httpx.Timeout(10.0))
+    with http, _open(http, live.url, world.tokens["officer.hp"]) as response:  # type: ignore[attr-defined]
+        events = Events(response)
+        assert events.next()[0] == "unread"
+        deadline = time.monotonic() + 10
+        while app.state.broadcaster.ticks == 0 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        time.sleep(0.3)  # the broadcaster has taken its starting point
+        started = time.monotonic()
+        note = notify_one(world, "officer.hp")  # committed in this process (a worker, a request)
+        assert events.next()[:2] == ("notification", note.id)
+        assert time.monotonic() - started < 5.0  # not at the next poll, 10 s later

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, FetchedValue, Integer, String, literal, select, text, tuple_
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from interdict.core import wakeup
 from interdict.core.clock import utcnow
 from interdict.core.db import Base, UTCDateTime
 
@@ -51,6 +52,7 @@ class ConsumerOffset(Base):
 
 def emit(session: Session, topic: str, aggregate_id: uuid.UUID, payload: dict[str, Any]) -> None:
     session.add(OutboxEvent(topic=topic, aggregate_id=aggregate_id, payload=payload, attempts=0))
+    wakeup.mark(session, wakeup.OUTBOX)  # this process's consumers that wait on the outbox start at the commit
 
 
 def pending(session: Session, *, topics: list[str] | None = None, limit: int = 100) -> list[OutboxEvent]:

@@ -1,6 +1,8 @@
 """Background work of the server: a thread that runs one step (in its own transaction) again and again.
 
-A step returns how much it did; a full batch runs the next step at once, anything less waits ``interval``.
+A step returns how much it did; a full batch runs the next step at once, anything less waits ``interval`` — or less:
+a worker given ``wake_on`` starts its next step as soon as a transaction of this process that marked that topic
+commits (core.wakeup; e.g. the watch worker on an outbox event), so in-process work does not wait for the tick.
 A failed step is rolled back, logged and retried on the next tick; the server keeps serving. Several server
 processes may run the same worker: steps that consume the outbox lock their position (core.outbox.claim).
 """
@@ -15,6 +17,7 @@ from typing import Any, cast
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
+from interdict.core import wakeup
 from interdict.core.db import unit_of_work
 
 log = logging.getLogger("interdict.worker")
@@ -42,21 +45,40 @@ class Worker:
     manages its own transactions (e.g. the delivery dispatcher, which commits its claim before sending)."""
 
     def __init__(
-        self, name: str, factory: Any, step: Step | Callable[[], int], *, interval: float = 1.0, batch: int = 200
+        self,
+        name: str,
+        factory: Any,
+        step: Step | Callable[[], int],
+        *,
+        interval: float = 1.0,
+        batch: int = 200,
+        wake_on: str | None = None,
     ) -> None:
         self.name = name
         self.factory = factory
         self.step = step
         self.interval = interval
         self.batch = batch
+        self.wake_on = wake_on
         self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._unsubscribe: Callable[[], None] | None = None
         self._thread = threading.Thread(target=self._run, name=f"interdict-{name}", daemon=True)
 
     def start(self) -> None:
+        if self.wake_on is not None:
+            self._unsubscribe = wakeup.subscribe(self.wake_on, self.wake)
         self._thread.start()
 
+    def wake(self) -> None:
+        """Run the next step now (thread-safe; a step already running is followed by another one)."""
+        self._wake.set()
+
     def stop(self, timeout: float = 10.0) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
         self._stop.set()
+        self._wake.set()
         self._thread.join(timeout)
 
     def _run(self) -> None:
@@ -84,6 +106,8 @@ class Worker:
                 continue
             except Exception:
                 log.exception("%s step failed; retrying", self.name)
-                busy = False
+                self._stop.wait(self.interval)  # a failing step is retried on the tick, whatever wakes it
+                continue
             if not busy:
-                self._stop.wait(self.interval)
+                self._wake.wait(self.interval)
+            self._wake.clear()

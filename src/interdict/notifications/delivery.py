@@ -138,89 +138,104 @@ def next_digest_at(now: datetime, hour: int) -> datetime:
     return at if at > now else at + timedelta(days=1)
 
 
-def _open_batch(session: Session, user_id: uuid.UUID, kind: str) -> NotificationDelivery | None:
-    return session.scalars(
+def _open_batches(session: Session, user_ids: set[uuid.UUID]) -> dict[tuple[uuid.UUID, str], NotificationDelivery]:
+    """Each user's oldest digest or summary e-mail still collecting items (not tried yet), by (user, kind)."""
+    found: dict[tuple[uuid.UUID, str], NotificationDelivery] = {}
+    if not user_ids:
+        return found
+    for row in session.scalars(
         select(NotificationDelivery)
         .where(
-            NotificationDelivery.user_id == user_id,
+            NotificationDelivery.user_id.in_(user_ids),
             NotificationDelivery.channel == "email",
-            NotificationDelivery.kind == kind,
+            NotificationDelivery.kind.in_(("digest", "summary")),
             NotificationDelivery.status == "pending",
             NotificationDelivery.attempts == 0,
         )
         .order_by(NotificationDelivery.created_at)
-        .limit(1)
-    ).first()
+    ):
+        found.setdefault((row.user_id, row.kind), row)
+    return found
 
 
-def immediate_emails_since(session: Session, user_id: uuid.UUID, since: datetime) -> int:
-    """E-mails of the user planned to go at once since ``since`` (items and summaries, not held items)."""
-    return int(
-        session.scalar(
-            select(func.count())
-            .select_from(NotificationDelivery)
-            .where(
-                NotificationDelivery.user_id == user_id,
-                NotificationDelivery.channel == "email",
-                NotificationDelivery.created_at >= since,
-                NotificationDelivery.kind.in_(("notification", "summary")),
-                NotificationDelivery.batch_id.is_(None),
-            )
+def immediate_emails_since(session: Session, user_ids: set[uuid.UUID], since: datetime) -> dict[uuid.UUID, int]:
+    """E-mails of each user planned to go at once since ``since`` (items and summaries, not held items)."""
+    if not user_ids:
+        return {}
+    rows = session.execute(
+        select(NotificationDelivery.user_id, func.count())
+        .where(
+            NotificationDelivery.user_id.in_(user_ids),
+            NotificationDelivery.channel == "email",
+            NotificationDelivery.created_at >= since,
+            NotificationDelivery.kind.in_(("notification", "summary")),
+            NotificationDelivery.batch_id.is_(None),
         )
-        or 0
+        .group_by(NotificationDelivery.user_id)
     )
+    return {user_id: int(count) for user_id, count in rows}
 
 
 def plan_deliveries(session: Session, created: list[Notification]) -> None:
-    """The ``on_notified`` hook: plan each notification's e-mail and webhook messages in its transaction."""
+    """The ``on_notified`` hook: plan each notification's e-mail and webhook messages in its transaction (a few
+    statements for all of them, whatever their number)."""
     if not created:
         return
     cfg = _CONFIG
     user_ids = {n.user_id for n in created}
-    users = {u.id: u for u in session.scalars(select(User).where(User.id.in_(user_ids)))}
-    prefs = {
-        p.user_id: p
-        for p in session.scalars(select(NotificationPreference).where(NotificationPreference.user_id.in_(user_ids)))
-    }
+    emails: dict[uuid.UUID, str] = {}
+    prefs: dict[uuid.UUID, Preferences] = {}
+    if cfg.email_enabled:
+        emails = {
+            user_id: address
+            for user_id, address in session.execute(select(User.id, User.email).where(User.id.in_(user_ids)))
+            if address
+        }
+        rows_found = session.scalars(
+            select(NotificationPreference).where(NotificationPreference.user_id.in_(emails))
+        ).all()
+        prefs = {p.user_id: _from_row(p, cfg) for p in rows_found}
     endpoints: dict[uuid.UUID, list[WebhookEndpoint]] = {}
     for ep in session.scalars(
         select(WebhookEndpoint).where(WebhookEndpoint.user_id.in_(user_ids), WebhookEndpoint.active.is_(True))
     ):
         endpoints.setdefault(ep.user_id, []).append(ep)
 
+    # The hourly budget of each user who gets an e-mail at once, counted from their first notification's time.
+    since: dict[uuid.UUID, datetime] = {}
+    for n in created:
+        if n.user_id in emails and n.urgency in prefs.get(n.user_id, defaults(cfg)).email_urgencies:
+            since.setdefault(n.user_id, n.created_at - timedelta(hours=1))
     budget: dict[uuid.UUID, int] = {}
-    batches: dict[tuple[uuid.UUID, str], NotificationDelivery] = {}
+    for at in set(since.values()):
+        users_at = {u for u, t in since.items() if t == at}
+        used = immediate_emails_since(session, users_at, at)
+        budget.update({u: cfg.email_max_per_hour - used.get(u, 0) for u in users_at})
+    batches = _open_batches(session, set(emails))
 
     def batch(user_id: uuid.UUID, kind: str, at: datetime) -> NotificationDelivery:
         key = (user_id, kind)
         if key not in batches:
-            found = _open_batch(session, user_id, kind)
-            if found is None:
-                found = NotificationDelivery(
-                    id=new_id(),
-                    channel="email",
-                    kind=kind,
-                    user_id=user_id,
-                    status="pending",
-                    attempts=0,
-                    next_attempt_at=at,
-                    created_at=min(n.created_at for n in created),
-                )
-                session.add(found)
-                session.flush([found])
+            found = NotificationDelivery(
+                id=new_id(),
+                channel="email",
+                kind=kind,
+                user_id=user_id,
+                status="pending",
+                attempts=0,
+                next_attempt_at=at,
+                created_at=min(n.created_at for n in created),
+            )
+            session.add(found)  # written with the items below, before them (the unit of work keeps the order)
             batches[key] = found
         return batches[key]
 
     rows: list[NotificationDelivery] = []
     for n in created:
         now = n.created_at
-        user = users.get(n.user_id)
-        pref = _from_row(prefs.get(n.user_id), cfg)
-        if cfg.email_enabled and user is not None and user.email:
+        if n.user_id in emails:
+            pref = prefs.get(n.user_id, defaults(cfg))
             if n.urgency in pref.email_urgencies:
-                if n.user_id not in budget:
-                    used = immediate_emails_since(session, n.user_id, now - timedelta(hours=1))
-                    budget[n.user_id] = cfg.email_max_per_hour - used
                 if budget[n.user_id] > 0:
                     budget[n.user_id] -= 1
                     rows.append(_row("email", n, next_attempt_at=now))

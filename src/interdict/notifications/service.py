@@ -5,6 +5,11 @@ unit of work; each domain registers a :data:`Renderer` for its record type, whic
 through that domain's access rules *as the recipient* and returns ``None`` when the recipient may not
 read it. Nothing a notification shows is stored with it, so nobody learns through a notification what
 they could not read directly, and narrowing a record takes effect on notifications already listed.
+
+A fan-out (one incident alerting hundreds of users) is written with one INSERT whatever the number of recipients,
+and rendered by :func:`render_many`: a domain may also register a :data:`BatchRenderer` that reads each record
+once for all the recipients of a batch (readability decided per organisation), with the same result as its
+:data:`Renderer` gives one by one.
 """
 
 from __future__ import annotations
@@ -14,12 +19,14 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from interdict.accounts.models import User
 from interdict.accounts.service import subject_for_user
 from interdict.accounts.subject import Channel, Subject
+from interdict.core import wakeup
 from interdict.core.clock import utcnow
 from interdict.core.errors import FieldError, InvalidInput, NotFound
 from interdict.notifications.models import URGENCIES, Notification
@@ -40,21 +47,32 @@ class Rendered:
 
 
 Renderer = Callable[[Session, Subject, Notification], Rendered | None]
+# Renders many (reader, notification) pairs of one record type at once: one result per pair, in order, each exactly
+# what the Renderer would give for that pair.
+BatchRenderer = Callable[[Session, list[tuple[Subject, Notification]]], list[Rendered | None]]
 _RENDERERS: dict[str, Renderer] = {}
 # Per record type: how a read of its person data is audited (the domain's own action, e.g. incident.read_nominal),
 # given the records shown and how many persons of each.
 NominalReads = Callable[[Session, Subject, dict[uuid.UUID, int], str], None]
 _NOMINAL_READS: dict[str, NominalReads] = {}
+_BATCH_RENDERERS: dict[str, BatchRenderer] = {}
 
 # Called for every notification created (same transaction), e.g. to plan e-mail and webhook deliveries.
 NotifiedHook = Callable[[Session, list[Notification]], None]
 _HOOKS: list[NotifiedHook] = []
 
 
-def register_renderer(ref_type: str, renderer: Renderer, *, nominal_reads: NominalReads | None = None) -> None:
-    """``nominal_reads`` audits the person data a rendering shows (required if the renderer ever sets
+def register_renderer(
+    ref_type: str, renderer: Renderer, *, many: BatchRenderer | None = None, nominal_reads: NominalReads | None = None
+) -> None:
+    """``many`` renders a batch of (reader, notification) pairs at once (same results as ``renderer`` one by one);
+    ``nominal_reads`` audits the person data a rendering shows (required if the renderer ever sets
     ``Rendered.persons``)."""
     _RENDERERS[ref_type] = renderer
+    if many is not None:
+        _BATCH_RENDERERS[ref_type] = many
+    else:
+        _BATCH_RENDERERS.pop(ref_type, None)
     if nominal_reads is not None:
         _NOMINAL_READS[ref_type] = nominal_reads
     else:
@@ -98,7 +116,11 @@ def notify(
 
 
 def notify_all(session: Session, tells: list[Tell]) -> list[Notification]:
-    """Create many notifications at once (three statements whatever their number); see :func:`notify`."""
+    """Create many notifications at once (two statements whatever their number, then the hooks); see :func:`notify`.
+
+    The rows are written with one INSERT that skips any (user, event) already there (ON CONFLICT DO NOTHING on the
+    unique (user_id, event_key)): running the same fan-out again, after a crash or by a second worker, adds none.
+    Returns the notifications created, in id order; open streams of this process are woken at the commit."""
     for t in tells:
         if t.urgency not in URGENCIES:
             raise InvalidInput(FieldError(("urgency",), f"must be one of {', '.join(URGENCIES)}"))
@@ -106,37 +128,54 @@ def notify_all(session: Session, tells: list[Tell]) -> list[Notification]:
         return []
     users = {t.user_id for t in tells}
     active = set(session.scalars(select(User.id).where(User.id.in_(users), User.is_active.is_(True))))
-    keys = {t.event_key for t in tells}
-    told: set[tuple[uuid.UUID, str]] = {
-        (row[0], row[1])
-        for row in session.execute(
-            select(Notification.user_id, Notification.event_key).where(
-                Notification.user_id.in_(active), Notification.event_key.in_(keys)
-            )
-        )
-    }
-    created: list[Notification] = []
+    rows: dict[tuple[uuid.UUID, str], dict[str, Any]] = {}
+    now = utcnow()
     for t in tells:
-        if t.user_id not in active or (t.user_id, t.event_key) in told:
-            continue
-        told.add((t.user_id, t.event_key))
-        created.append(
-            Notification(
-                user_id=t.user_id,
-                kind=t.kind,
-                ref_type=t.ref_type,
-                ref_id=t.ref_id,
-                event_key=t.event_key,
-                urgency=t.urgency,
-                reason=t.reason,
-                created_at=utcnow(),
-            )
+        if t.user_id in active and (t.user_id, t.event_key) not in rows:
+            rows[(t.user_id, t.event_key)] = {
+                "user_id": t.user_id,
+                "kind": t.kind,
+                "ref_type": t.ref_type,
+                "ref_id": t.ref_id,
+                "event_key": t.event_key,
+                "urgency": t.urgency,
+                "reason": t.reason,
+                "created_at": now,
+            }
+    if not rows:
+        return []
+    session.flush()  # pending objects first (the INSERT below bypasses the unit of work)
+    if session.get_bind().dialect.name == "postgresql":
+        from psycopg.types.json import Json
+
+        # One statement of constant text whatever the number of rows (the rows travel as arrays).
+        columns = {c: [r[c] for r in rows.values()] for c in _INSERT_COLUMNS}
+        columns["reason"] = [Json(r) for r in columns["reason"]]
+        stmt: Any = select(Notification).from_statement(_PG_INSERT.columns(*Notification.__table__.c))
+        created = list(session.scalars(stmt, columns))
+    else:
+        upsert = (
+            sqlite_insert(Notification)
+            .on_conflict_do_nothing(index_elements=["user_id", "event_key"])
+            .returning(Notification)
         )
-    session.add_all(created)
-    session.flush()
+        created = list(session.scalars(upsert, list(rows.values())))
+    created.sort(key=lambda n: n.id)
+    if created:
+        wakeup.mark(session, wakeup.NOTIFICATIONS)
     for hook in _HOOKS:
         hook(session, created)
     return created
+
+
+_INSERT_COLUMNS = ("user_id", "kind", "ref_type", "ref_id", "event_key", "urgency", "reason", "created_at")
+_PG_INSERT = text(
+    "INSERT INTO notifications (user_id, kind, ref_type, ref_id, event_key, urgency, reason, created_at) "
+    "SELECT * FROM unnest(CAST(:user_id AS uuid[]), CAST(:kind AS varchar[]), CAST(:ref_type AS varchar[]), "
+    "CAST(:ref_id AS uuid[]), CAST(:event_key AS varchar[]), CAST(:urgency AS varchar[]), CAST(:reason AS json[]), "
+    "CAST(:created_at AS timestamptz[])) "
+    "ON CONFLICT (user_id, event_key) DO NOTHING RETURNING notifications.*"
+)
 
 
 def recipient(session: Session, user_id: uuid.UUID, *, channel: Channel = "system") -> Subject | None:
@@ -150,6 +189,25 @@ def recipient(session: Session, user_id: uuid.UUID, *, channel: Channel = "syste
 def render(session: Session, subject: Subject, notification: Notification) -> Rendered | None:
     renderer = _RENDERERS.get(notification.ref_type)
     return renderer(session, subject, notification) if renderer is not None else None
+
+
+def render_many(session: Session, pairs: list[tuple[Subject, Notification]]) -> list[Rendered | None]:
+    """Render each notification as its reader (one result per pair, in order; None where that reader may not read
+    the record): the same as :func:`render` pair by pair, in a few statements per record type where its domain
+    renders batches."""
+    out: list[Rendered | None] = [None] * len(pairs)
+    by_type: dict[str, list[int]] = {}
+    for i, (_, n) in enumerate(pairs):
+        by_type.setdefault(n.ref_type, []).append(i)
+    for ref_type, positions in by_type.items():
+        many = _BATCH_RENDERERS.get(ref_type)
+        if many is not None:
+            got = many(session, [pairs[i] for i in positions])
+        else:
+            got = [render(session, *pairs[i]) for i in positions]
+        for i, rendered in zip(positions, got, strict=True):
+            out[i] = rendered
+    return out
 
 
 def visible(
@@ -172,13 +230,15 @@ def visible(
         stmt = stmt.where(Notification.id > after_id).order_by(Notification.id)
     else:
         stmt = stmt.order_by(Notification.id.desc())
+    rows = list(session.scalars(stmt.limit(limit * 2)))
     out: list[tuple[Notification, Rendered]] = []
-    for row in session.scalars(stmt.limit(limit * 2)):
-        rendered = render(session, subject, row)
-        if rendered is not None:
-            out.append((row, rendered))
-            if len(out) == limit:
-                break
+    for start in range(0, len(rows), limit):  # rendered a page at a time, until the page is full
+        chunk = rows[start : start + limit]
+        for row, rendered in zip(chunk, render_many(session, [(subject, r) for r in chunk]), strict=True):
+            if rendered is not None:
+                out.append((row, rendered))
+                if len(out) == limit:
+                    return out
     return out
 
 

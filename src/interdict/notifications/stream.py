@@ -2,8 +2,13 @@
 
 The broadcaster polls the notifications table once per tick (~250 ms) for ids it has not seen — one query for
 every connection of the process, not one per connection — renders each new notification as its user (database work
-in a worker thread, off the event loop) and puts it on the queues of that user's open connections. Person data a
-pushed notification shows is audited once per tick, user and record (``service.record_shown``).
+in a worker thread, off the event loop) and puts it on the queues of that user's open connections. A transaction of
+this process that creates notifications wakes it at its commit (core.wakeup), so the next tick starts at once; the
+poll remains the rule for notifications created by other processes. A fan-out (one incident told to hundreds of
+connected users) is rendered in chunks of ``RENDER_CHUNK`` notifications (notifications.service.render_many: each
+record read once per chunk, decided per organisation) and each chunk is delivered as soon as it is rendered. Person data a
+pushed notification shows is audited once per chunk, user and record (``service.record_shown``), committed before
+the chunk is delivered.
 
 Ids are taken at INSERT, but transactions commit in another order (PostgreSQL), so an id below the newest one seen
 may still appear: ids skipped over are remembered for a minute and asked for again until they show up (a rolled-back
@@ -19,7 +24,7 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -28,15 +33,17 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from interdict.accounts.subject import Subject
+from interdict.core import wakeup
 from interdict.core.clock import utcnow
 from interdict.notifications.models import Notification
-from interdict.notifications.service import Rendered, latest_id, record_shown, render, unread_count, visible
+from interdict.notifications.service import Rendered, latest_id, record_shown, render_many, unread_count, visible
 
 log = logging.getLogger("interdict.notifications.stream")
 
 GAP_SECONDS = 60.0
 MAX_GAPS = 10_000
 TICK_ROWS = 5_000
+RENDER_CHUNK = 500
 BACKFILL = 200
 HEARTBEAT_SECONDS = 15.0
 QUEUE_SIZE = 1_000
@@ -80,6 +87,9 @@ class Broadcaster:
         self._task: asyncio.Task[None] | None = None
         self._cursor: int | None = None
         self._gaps: dict[int, float] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._wakeup: asyncio.Event | None = None
+        self._unsubscribe: Callable[[], None] | None = None
         self.ticks = 0
 
     # --- connections ---
@@ -90,9 +100,22 @@ class Broadcaster:
 
     def _ensure_running(self) -> None:
         if self._task is None or self._task.done():
-            self._task = asyncio.get_running_loop().create_task(self._run(), name="interdict-notification-stream")
+            self._loop = asyncio.get_running_loop()
+            self._wakeup = asyncio.Event()
+            if self._unsubscribe is None:
+                self._unsubscribe = wakeup.subscribe(wakeup.NOTIFICATIONS, self.wake)
+            self._task = self._loop.create_task(self._run(), name="interdict-notification-stream")
+
+    def wake(self) -> None:
+        """Poll now rather than at the next tick (thread-safe: called after a commit that created notifications)."""
+        loop, event = self._loop, self._wakeup
+        if loop is not None and event is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(event.set)
 
     async def stop(self) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -114,12 +137,15 @@ class Broadcaster:
 
     # --- the poller ---
 
-    def _poll(self, users: set[uuid.UUID]) -> dict[uuid.UUID, list[dict[str, Any]]]:
-        """One query for new (and late-committed) ids; then the connected users' ones, rendered as each user."""
+    def _poll(
+        self, subjects: dict[uuid.UUID, Subject], deliver: Callable[[dict[uuid.UUID, list[dict[str, Any]]]], None]
+    ) -> None:
+        """One query for new (and late-committed) ids; then the connected users' ones, rendered as each user
+        (``subjects``: one per connected user) in chunks, each chunk handed to ``deliver`` as soon as it is ready."""
         with self.factory() as session:
             if self._cursor is None:
                 self._cursor = latest_id(session)
-                return {}
+                return
             now = time.monotonic()
             self._gaps = {i: t for i, t in self._gaps.items() if now - t < GAP_SECONDS}
             cond = Notification.id > self._cursor
@@ -129,7 +155,7 @@ class Broadcaster:
                 select(Notification.id, Notification.user_id).where(cond).order_by(Notification.id).limit(TICK_ROWS)
             ).all()
             if not rows:
-                return {}
+                return
             seen = {r.id for r in rows}
             top = max(seen)
             if top - self._cursor <= TICK_ROWS + MAX_GAPS:  # a sequence jump beyond that is not waited for
@@ -139,42 +165,48 @@ class Broadcaster:
             for found in seen & self._gaps.keys():
                 del self._gaps[found]
             self._cursor = max(self._cursor, top)
-            wanted: dict[uuid.UUID, list[int]] = {}
-            for r in rows:
-                if r.user_id in users:
-                    wanted.setdefault(r.user_id, []).append(r.id)
-            out: dict[uuid.UUID, list[dict[str, Any]]] = {}
-            for user_id, ids in wanted.items():
-                subs = self._subs.get(user_id)
-                if not subs:
-                    continue
-                subject = next(iter(subs)).subject
-                shown: list[tuple[Notification, Rendered]] = []
-                for n in session.scalars(
-                    select(Notification).where(Notification.id.in_(ids)).order_by(Notification.id)
-                ):
-                    rendered = render(session, subject, n)
+            wanted = [r.id for r in rows if r.user_id in subjects]
+            for start in range(0, len(wanted), RENDER_CHUNK):
+                notes = session.scalars(
+                    select(Notification)
+                    .where(Notification.id.in_(wanted[start : start + RENDER_CHUNK]))
+                    .order_by(Notification.id)
+                ).all()
+                pairs = [(subjects[n.user_id], n) for n in notes]
+                out: dict[uuid.UUID, list[dict[str, Any]]] = {}
+                shown: dict[uuid.UUID, list[tuple[Notification, Rendered]]] = {}
+                for (_, n), rendered in zip(pairs, render_many(session, pairs), strict=True):
                     if rendered is not None:
-                        shown.append((n, rendered))
-                        out.setdefault(user_id, []).append(item(n, rendered))
-                record_shown(session, subject, shown, where="the live notification stream")
-            session.commit()  # the audit of person data pushed in this tick (nothing else is written)
-            return out
+                        out.setdefault(n.user_id, []).append(item(n, rendered))
+                        shown.setdefault(n.user_id, []).append((n, rendered))
+                for user_id, items in shown.items():
+                    record_shown(session, subjects[user_id], items, where="the live notification stream")
+                session.commit()  # the audit of the person data this chunk shows, before it is pushed
+                if out:
+                    deliver(out)
 
-    async def tick(self) -> int:
-        """One poll; returns how many items were pushed."""
-        self.ticks += 1
-        found = await asyncio.to_thread(self._poll, set(self._subs))
-        pushed = 0
+    def _push(self, found: dict[uuid.UUID, list[dict[str, Any]]], pushed: list[int]) -> None:
         for user_id, items in found.items():
             for sub in list(self._subs.get(user_id, ())):
                 for it in items:
                     try:
                         sub.queue.put_nowait(it)
-                        pushed += 1
+                        pushed[0] += 1
                     except asyncio.QueueFull:  # a stalled client: it resumes from Last-Event-ID after reconnecting
                         sub.overflowed = True
-        return pushed
+
+    async def tick(self) -> int:
+        """One poll; returns how many items were pushed."""
+        self.ticks += 1
+        loop = asyncio.get_running_loop()
+        subjects = {user_id: next(iter(subs)).subject for user_id, subs in self._subs.items() if subs}
+        pushed = [0]
+
+        def deliver(found: dict[uuid.UUID, list[dict[str, Any]]]) -> None:  # in the poll's thread
+            loop.call_soon_threadsafe(self._push, found, pushed)
+
+        await asyncio.to_thread(self._poll, subjects, deliver)
+        return pushed[0]  # the pushes were queued on the loop before the poll's end was
 
     async def _run(self) -> None:
         while True:
@@ -186,7 +218,17 @@ class Broadcaster:
             except Exception:  # the database may be restarting: keep the connections, try again
                 log.exception("notification stream poll failed; retrying")
                 await asyncio.sleep(1.0)
+            await self._idle()
+
+    async def _idle(self) -> None:
+        """Until the next tick, or a wake-up: whichever comes first."""
+        event = self._wakeup
+        if event is None:
             await asyncio.sleep(self.poll_seconds)
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(event.wait(), self.poll_seconds)
+        event.clear()
 
     # --- one connection ---
 

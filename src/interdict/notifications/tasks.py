@@ -35,7 +35,7 @@ from interdict.core.db import unit_of_work
 from interdict.core.egress import Network
 from interdict.notifications import email, webhooks
 from interdict.notifications.models import Notification, NotificationDelivery, WebhookEndpoint
-from interdict.notifications.service import Rendered, recipient, record_shown, render
+from interdict.notifications.service import Rendered, recipient, record_shown, render_many
 
 log = logging.getLogger("interdict.notifications")
 
@@ -123,12 +123,8 @@ def _renderable(
     subject = recipient(session, user_id)
     if subject is None:
         return None, []
-    out = []
-    for n in notifications:
-        rendered = render(session, subject, n)
-        if rendered is not None:
-            out.append((n, rendered))
-    return subject, out
+    shown = render_many(session, [(subject, n) for n in notifications])
+    return subject, [(n, rendered) for n, rendered in zip(notifications, shown, strict=True) if rendered is not None]
 
 
 def _send_email(session: Session, cfg: DispatchConfig, row: NotificationDelivery) -> Outcome:

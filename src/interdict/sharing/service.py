@@ -206,6 +206,12 @@ def audience_clause(model: type[Any], tokens: list[str]) -> ColumnElement[bool]:
     return model.audience.op("&&")(cast(array(tokens, type_=Text), ARRAY(Text)))  # type: ignore[no-any-return]
 
 
+def reader_key(subject: Subject) -> tuple[Any, ...]:
+    """What :func:`readable_clause` and :func:`can_see_nominal` depend on: subjects with the same key read the
+    same records and person data (those of one organisation), so a decision taken for one holds for all of them."""
+    return (subject.org_id, subject.root_org_id, subject.country, subject.ancestor_ids)
+
+
 def readable(stmt: SelectT, subject: Subject, model: type[Any]) -> SelectT:
     """Restrict a SELECT over ``model`` to the rows ``subject`` may read."""
     return stmt.where(readable_clause(model, subject))

@@ -5,14 +5,21 @@ about an incident the recipient may no longer read is not shown (returns None). 
 reason recorded about person data (a watched person's name as written in the incident) is shown only while
 the recipient may see that incident's person data, and showing it is audited as a read of the incident's
 nominal data (``Rendered.persons``; see ``notifications.service.record_shown``).
+
+A batch (the live stream's tick, a page of the notification centre, a digest) is rendered with
+:func:`render_incidents`: readers who read the same records (``reader_key``: the same organisation) are decided
+together, each incident is read once for all of them, in the same statement as the decision, and what the
+notification says about the incident is put together once per language; only the reason lines (the reader's own
+rules and watch lists) are per notification.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Hashable
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, literal, select, union_all
 from sqlalchemy.orm import Session, selectinload
 
 from interdict.accounts.subject import Subject
@@ -21,8 +28,11 @@ from interdict.incidents.vocab import LABELS
 from interdict.notifications.models import Notification
 from interdict.notifications.service import Rendered
 from interdict.reference.catalogue import get_index
-from interdict.sharing.service import can_see_nominal, readable
+from interdict.sharing.service import can_see_nominal, readable_clause, reader_key
 from interdict.web.i18n import gettext
+
+READERS_PER_STATEMENT = 50
+IDS_PER_STATEMENT = 10_000  # incident ids bound in one statement, over all its readers (databases cap parameters)
 
 
 def hit_lines(subject: Subject, reason: dict[str, Any], nominal_ok: Callable[[], bool]) -> tuple[list[str], int]:
@@ -55,22 +65,44 @@ def hit_lines(subject: Subject, reason: dict[str, Any], nominal_ok: Callable[[],
 
 
 def render_incident(session: Session, subject: Subject, n: Notification) -> Rendered | None:
-    def _(message: str) -> str:
-        return gettext(subject.locale, message)
+    return render_incidents(session, [(subject, n)])[0]
 
-    # What an organisation may read is the same for all its users: one read per incident and organisation for
-    # the session (the live stream renders a tick's notifications in one session, often many about one incident).
-    cache: dict[tuple[Any, Any], Incident | None] = session.info.setdefault("watch.render_incident", {})
-    key = (n.ref_id, subject.org_id)
-    if key not in cache:
-        stmt = select(Incident).where(Incident.id == n.ref_id).options(selectinload(Incident.substances))
-        cache[key] = session.scalar(readable(stmt, subject, Incident))
-    incident = cache[key]
-    if incident is None:
-        return None
-    index = get_index(session)
+
+def _readable_incidents(
+    session: Session, readers: list[Subject], ids: list[uuid.UUID]
+) -> dict[tuple[int, uuid.UUID], Incident]:
+    """Which of ``ids`` each reader (by position) may read, with the incident as read in the same statement."""
+    found: dict[tuple[int, uuid.UUID], Incident] = {}
+    for start in range(0, len(readers), READERS_PER_STATEMENT):
+        group = readers[start : start + READERS_PER_STATEMENT]
+        per_statement = max(1, IDS_PER_STATEMENT // len(group))  # each reader's part lists the ids again
+        for first in range(0, len(ids), per_statement):
+            some = ids[first : first + per_statement]
+            parts: list[Select[int, uuid.UUID]] = [
+                select(literal(start + j).label("reader"), Incident.id.label("incident_id")).where(
+                    Incident.id.in_(some), readable_clause(Incident, reader)
+                )
+                for j, reader in enumerate(group)
+            ]
+            allowed = (parts[0] if len(parts) == 1 else union_all(*parts)).subquery()
+            stmt = (
+                select(Incident, allowed.c.reader)
+                .join(allowed, allowed.c.incident_id == Incident.id)
+                .options(selectinload(Incident.substances))
+            )
+            for incident, reader in session.execute(stmt):
+                found[(int(reader), incident.id)] = incident
+    return found
+
+
+def _about(incident: Incident, locale: str, index: Any) -> tuple[str, list[tuple[str, str]], str]:
+    """What a notification says about the incident itself, in ``locale``: title, facts and substances."""
+
+    def _(message: str) -> str:
+        return gettext(locale, message)
+
     kind = _(LABELS.get(incident.incident_type, incident.incident_type))
-    where = incident.place_name or incident.locode or index.country_name(incident.country, subject.locale)
+    where = incident.place_name or incident.locode or index.country_name(incident.country, locale)
     names = []
     for s in incident.substances:
         ref = index.substances.get(s.substance_id) if s.substance_id else None
@@ -83,11 +115,20 @@ def render_incident(session: Session, subject: Subject, n: Notification) -> Rend
     ]
     if what:
         facts.append((_("Substances"), what))
-    reason = n.reason or {}
+    return f"{incident.reference} · {kind} · {where}", facts, what
+
+
+def _reason_lines(subject: Subject, reason: dict[str, Any], nominal_ok: Callable[[], bool]) -> tuple[list[str], int]:
+    """Why the reader is told: their own rules, watch-list hits (person data only while ``nominal_ok()``), a
+    deconfliction match; and how many of the lines show a natural person's data (to audit)."""
+
+    def _(message: str) -> str:
+        return gettext(subject.locale, message)
+
     lines = [
         _("Matches your watch rule “{name}”").format(name=rule.get("name", "")) for rule in reason.get("rules", [])
     ]
-    hits, persons = hit_lines(subject, reason, lambda: can_see_nominal(session, incident, subject))
+    hits, persons = hit_lines(subject, reason, nominal_ok)
     lines += hits
     if "deconfliction" in reason:
         d = reason["deconfliction"]
@@ -96,7 +137,50 @@ def render_incident(session: Session, subject: Subject, n: Notification) -> Rend
                 org=d.get("org", ""), kinds=", ".join(d.get("kinds", []))
             )
         )
-    title = f"{incident.reference} · {kind} · {where}"
-    return Rendered(
-        title=title, text="\n".join(lines) or what, url=f"/incidents/{incident.id}", facts=facts, persons=persons
-    )
+    return lines, persons
+
+
+def render_incidents(session: Session, pairs: list[tuple[Subject, Notification]]) -> list[Rendered | None]:
+    """:func:`render_incident` for many (reader, notification) pairs: one result per pair, in order."""
+    if not pairs:
+        return []
+    readers: dict[Hashable, int] = {}
+    subjects: list[Subject] = []
+    for subject, _n in pairs:
+        if reader_key(subject) not in readers:
+            readers[reader_key(subject)] = len(subjects)
+            subjects.append(subject)
+    incidents = _readable_incidents(session, subjects, list(dict.fromkeys(n.ref_id for _s, n in pairs)))
+    index = get_index(session)
+    about: dict[tuple[uuid.UUID, str], tuple[str, list[tuple[str, str]], str]] = {}
+    nominal: dict[tuple[int, uuid.UUID], bool] = {}
+
+    def nominal_ok(reader: int, incident: Incident) -> Callable[[], bool]:
+        def decide() -> bool:
+            if (reader, incident.id) not in nominal:
+                nominal[(reader, incident.id)] = can_see_nominal(session, incident, subjects[reader])
+            return nominal[(reader, incident.id)]
+
+        return decide
+
+    out: list[Rendered | None] = []
+    for subject, n in pairs:
+        reader = readers[reader_key(subject)]
+        incident = incidents.get((reader, n.ref_id))
+        if incident is None:
+            out.append(None)
+            continue
+        if (incident.id, subject.locale) not in about:
+            about[(incident.id, subject.locale)] = _about(incident, subject.locale, index)
+        title, facts, what = about[(incident.id, subject.locale)]
+        lines, persons = _reason_lines(subject, n.reason or {}, nominal_ok(reader, incident))
+        out.append(
+            Rendered(
+                title=title,
+                text="\n".join(lines) or what,
+                url=f"/incidents/{incident.id}",
+                facts=list(facts),
+                persons=persons,
+            )
+        )
+    return out

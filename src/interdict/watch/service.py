@@ -15,10 +15,10 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 
 from pydantic import TypeAdapter
-from sqlalchemy import exists, func, literal, select, union_all
+from sqlalchemy import Table, exists, func, literal, select, union_all
 from sqlalchemy.orm import Session, selectinload
 
 from interdict.accounts.models import Organisation, User
@@ -27,6 +27,7 @@ from interdict.alerts.models import RapidAlert
 from interdict.audit import service as audit
 from interdict.core import outbox
 from interdict.core.clock import today, utcnow
+from interdict.core.db import insert_rows
 from interdict.core.errors import FieldError, Forbidden, InvalidInput, NotFound
 from interdict.core.filters import STORED, Condition, FilterNode, Group, Registry
 from interdict.entities.extract import Found, compact, company_key, person_key
@@ -485,11 +486,11 @@ def match_rules(session: Session, incident: Incident, facts: IncidentFacts, read
     where they may see it). Pure matching: nothing is recorded."""
     public = facts.as_reader(nominal_visible=False)
     full = facts.as_reader(nominal_visible=True)
-    tested = [
-        (rule, rule.test(public) is True)
-        for rule in rule_book(session).candidates(facts)
-        if rule.test(public) is True or (incident.person_names is not None and rule.test(full) is True)
-    ]
+    tested = []
+    for rule in rule_book(session).candidates(facts):
+        without_persons = rule.test(public) is True
+        if without_persons or (incident.person_names is not None and rule.test(full) is True):
+            tested.append((rule, without_persons))
     readers.prefetch((r.owner_org_id for r, _ in tested), incident)
     return [
         rule
@@ -513,12 +514,16 @@ def _fire_rules(session: Session, incident: Incident, facts: IncidentFacts, read
     new = [r for r in matched if r.id not in already]
     by_user: dict[uuid.UUID, list[CompiledRule]] = defaultdict(list)
     for rule in new:
-        session.add(WatchFire(rule_id=rule.id, incident_id=incident.id, fired_at=_now()))
         users = [rule.owner_user_id] if rule.scope == "user" else readers.unit_users(rule.owner_org_id)
         for user_id in users:
             if user_id != incident.updated_by_id:  # nobody is alerted about their own change
                 by_user[user_id].append(rule)
-    session.flush()
+    fired_at = _now()
+    insert_rows(
+        session,
+        cast(Table, WatchFire.__table__),
+        [{"rule_id": r.id, "incident_id": incident.id, "fired_at": fired_at} for r in new],
+    )
     tells = [
         notifications.Tell(
             user_id,
