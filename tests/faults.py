@@ -148,7 +148,10 @@ def _install_pause() -> None:
             seen += 1
             hit = seen == after
         if hit:
-            marker.write_text(statement[:200], encoding="utf-8")
+            # Written whole then renamed: the killer acts as soon as the marker exists, and must read the statement.
+            partial = marker.with_name(marker.name + ".partial")
+            partial.write_text(statement[:200], encoding="utf-8")
+            os.replace(partial, marker)
             while True:  # until SIGKILL
                 time.sleep(60)
 
