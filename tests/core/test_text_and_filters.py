@@ -72,3 +72,26 @@ def test_in_accepts_lists_and_comma_strings(values: list[int]) -> None:
     assert str(a.compile(compile_kwargs={"literal_binds": True})) == str(
         b.compile(compile_kwargs={"literal_binds": True})
     )
+
+
+def test_indexing_many_narratives_keeps_none_of_them_in_memory() -> None:
+    """A server indexes every narrative it is sent; it must not keep them in a cache (memory grows with traffic)."""
+    import gc
+    import tracemalloc
+
+    def narrative(i: int) -> str:
+        return (
+            f"Hồ sơ {i}: tại cảng Hải Phòng, cán bộ hải quan phát hiện {i % 97} thùng hóa chất khai báo là "
+            f"dung môi công nghiệp, thực tế là tiền chất P-2-P; công ty Thành Đạt {i} khai báo sai mã HS 2914. "
+        ) * 4
+
+    search_document(narrative(0), "Công ty Thành Đạt")  # warm up the caches of short names
+    gc.collect()
+    tracemalloc.start()
+    before = tracemalloc.take_snapshot()
+    for i in range(1, 2001):
+        assert "tien" in search_document(narrative(i), "Công ty Thành Đạt").split()
+    gc.collect()
+    kept = sum(s.size_diff for s in tracemalloc.take_snapshot().compare_to(before, "filename"))
+    tracemalloc.stop()
+    assert kept < 256 * 1024, f"{kept} bytes kept after indexing 2,000 narratives"

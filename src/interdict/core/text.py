@@ -14,9 +14,17 @@ _SPACE_RE = re.compile(r"\s+")
 _COMBINING_RE = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
 
 
-@functools.lru_cache(maxsize=65536)
+# Names, words and codes recur from record to record, so their folding is cached; a narrative or a description is
+# seen once, and caching it would only keep it in memory (65,536 narratives of a few KB each, in every server process).
+_CACHED_LENGTH = 100
+
+
 def fold(text: str) -> str:
     """Lower-case, strip diacritics (Vietnamese đ -> d), NFKC-normalise; keeps CJK characters."""
+    return _fold_cached(text) if len(text) <= _CACHED_LENGTH else _fold(text)
+
+
+def _fold(text: str) -> str:
     if text.isascii():
         return text.lower()
     text = unicodedata.normalize("NFKC", text).translate(_SPECIAL_FOLD)
@@ -24,17 +32,26 @@ def fold(text: str) -> str:
     return unicodedata.normalize("NFKC", stripped).casefold()
 
 
+_fold_cached = functools.lru_cache(maxsize=65536)(_fold)
+
+
 def tokens(text: str) -> list[str]:
     """Folded word tokens; each CJK character is its own token (no word segmentation needed)."""
     return list(_tokens(text))
 
 
-@functools.lru_cache(maxsize=65536)
 def _tokens(text: str) -> tuple[str, ...]:
-    folded = fold(text)
+    return _tokens_cached(text) if len(text) <= _CACHED_LENGTH else _split(text)
+
+
+def _split(text: str) -> tuple[str, ...]:
+    folded = _fold(text)
     if not folded.isascii():
         folded = _CJK_RE.sub(r" \1 ", folded)
     return tuple(filter(None, _NON_WORD_RE.split(folded)))
+
+
+_tokens_cached = functools.lru_cache(maxsize=65536)(_split)
 
 
 def search_document(*parts: str | None) -> str:
