@@ -11,6 +11,8 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, FetchedValue, Integer, String, literal, select, text, tuple_
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from interdict.core import wakeup
@@ -87,11 +89,13 @@ def claim(session: Session, consumer: str, *, topics: list[str], limit: int = 20
         stmt = stmt.with_for_update(skip_locked=True)
     offset = session.scalar(stmt)
     if offset is None:
-        if session.get(ConsumerOffset, consumer) is not None:
+        if session.get(ConsumerOffset, consumer) is None:
+            # The consumer's first run. Worker processes of `serve --workers N` start together and may all get here:
+            # the position is created by whoever inserts first, the others' inserts do nothing (no unique-key error).
+            _create_position(session, consumer)
+        offset = session.scalar(stmt)
+        if offset is None:
             return None  # locked by another worker
-        offset = ConsumerOffset(name=consumer, last_event_id=0, last_xid=0, updated_at=utcnow())
-        session.add(offset)
-        session.flush()
     events = select(OutboxEvent).where(OutboxEvent.topic.in_(topics))
     if postgres:
         horizon = text(HORIZON_SQL)
@@ -102,6 +106,12 @@ def claim(session: Session, consumer: str, *, topics: list[str], limit: int = 20
     else:
         events = events.where(OutboxEvent.id > offset.last_event_id).order_by(OutboxEvent.id)
     return list(session.scalars(events.limit(limit)))
+
+
+def _create_position(session: Session, consumer: str) -> None:
+    values = {"name": consumer, "last_event_id": 0, "last_xid": 0, "updated_at": utcnow()}
+    insert: Any = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    session.execute(insert(ConsumerOffset).values(**values).on_conflict_do_nothing(index_elements=["name"]))
 
 
 def advance(session: Session, consumer: str, last: OutboxEvent) -> None:
