@@ -1,4 +1,4 @@
-"""Switching the interface between English and Vietnamese from the header."""
+"""Switching the interface between English and Vietnamese from the header; the choice is remembered."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ def test_switch_to_vietnamese_and_back_to_english(page: Page) -> None:
     expect(page.locator("html")).to_have_attribute("lang", "en")
     expect(nav.get_by_role("link", name="Incidents", exact=True)).to_be_visible()
 
-    languages.get_by_role("link", name="VI", exact=True).click()
+    languages.get_by_role("button", name="VI", exact=True).click()
 
     expect(page).to_have_url(re.compile(r"/dashboard$"))  # back on the page the switch was made from
     expect(page.locator("html")).to_have_attribute("lang", "vi")
@@ -33,7 +33,14 @@ def test_switch_to_vietnamese_and_back_to_english(page: Page) -> None:
     expect(page.locator("html")).to_have_attribute("lang", "vi")
     expect(page.locator("h1")).to_have_text("Vụ việc")
 
-    languages.get_by_role("link", name="EN", exact=True).click()
+    # And in the next session, from another browser: the choice belongs to the account.
+    page.context.clear_cookies()
+    login(page)
+    expect(page.locator("html")).to_have_attribute("lang", "vi")
+    nav.get_by_role("link", name="Vụ việc", exact=True).click()
+    expect(page).to_have_url(re.compile(r"/incidents$"))
+
+    languages.get_by_role("button", name="EN", exact=True).click()
 
     expect(page).to_have_url(re.compile(r"/incidents$"))
     expect(page.locator("html")).to_have_attribute("lang", "en")

@@ -186,6 +186,28 @@ def test_language_switch(client: TestClient, world: World) -> None:
     assert "Log in to Interdict" in client.get("/login").text
 
 
+def test_a_signed_in_users_language_switch_is_remembered_in_later_sessions(client: TestClient, world: World) -> None:
+    csrf = login(client)
+    try:
+        r = client.post("/lang/vi?next=/dashboard", data={"csrf_token": csrf}, follow_redirects=False)
+        assert r.status_code == 303 and r.headers["location"] == "/dashboard"
+        client.cookies.clear()  # another browser, or the next day's session
+        login(client)
+        page = client.get("/dashboard")
+        assert '<html lang="vi">' in page.text and "Đăng xuất" in page.text
+        # Without the form's token (a link from another site), nothing changes.
+        assert client.post("/lang/en", data={}, follow_redirects=False).status_code == 403
+        client.cookies.clear()
+        login(client)
+        assert '<html lang="vi">' in client.get("/dashboard").text
+    finally:
+        csrf = login(client)
+        client.post("/lang/en", data={"csrf_token": csrf}, follow_redirects=False)
+    client.cookies.clear()
+    login(client)
+    assert '<html lang="en">' in client.get("/dashboard").text
+
+
 def test_list_page_filters_and_pagination(client: TestClient, world: World) -> None:
     for _ in range(3):
         client.post("/api/v1/incidents", json=minimal_incident(), headers=world.h("officer.hp"))

@@ -260,6 +260,7 @@ def test_every_route_makes_an_authorisation_decision(client: TestClient, world: 
         "batch_id": loaded["batch_id"],
         "record_id": target_id,
         "job_id": job["id"],
+        "lang": "en",
     }
 
     def fill(template: str) -> str:

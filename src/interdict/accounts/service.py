@@ -154,6 +154,14 @@ def set_password(
     return revoked
 
 
+def set_locale(session: Session, user_id: uuid.UUID, locale: str) -> None:
+    """The user's language, remembered for every later session and for what is sent to them (e-mails)."""
+    user = session.get(User, user_id)
+    if user is not None and user.locale != locale:
+        user.locale = locale
+        session.flush()
+
+
 def list_users(session: Session, *, org_ids: list[uuid.UUID] | None = None) -> list[User]:
     stmt = select(User).order_by(User.username)
     if org_ids is not None:

@@ -445,8 +445,23 @@ def logout(request: Request, db: SessionDep, subject: WebSubject, form: CheckedF
 
 @router.get("/lang/{lang}")
 def set_language(lang: str, request: Request, next: str | None = None) -> Response:
-    """A display preference only (no data): allowed before login so the login page can be read in Vietnamese."""
+    """A display preference of this browser only (no data): allowed before login so the login page can be read in
+    Vietnamese. Signed-in users switch with the form below, which also remembers the choice in their account."""
     response = RedirectResponse(safe_next(next), status_code=303)
     if lang in LANGUAGES:
+        response.set_cookie(LANG_COOKIE, lang, samesite="lax", max_age=365 * 86400, path="/", httponly=True)
+    return response
+
+
+@router.post("/lang/{lang}")
+def remember_language(
+    lang: str, db: SessionDep, subject: WebSubject, form: CheckedForm, next: str | None = None
+) -> Response:
+    """The signed-in user's language: kept in the account (every browser, later sessions, e-mails and notifications
+    sent to them) and in this browser."""
+    own_account(subject)
+    response = RedirectResponse(safe_next(next), status_code=303)
+    if lang in LANGUAGES:
+        service.set_locale(db, subject.user_id, lang)
         response.set_cookie(LANG_COOKIE, lang, samesite="lax", max_age=365 * 86400, path="/", httponly=True)
     return response
