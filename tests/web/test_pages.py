@@ -170,6 +170,13 @@ def test_unknown_port_is_noted_on_the_incident_page(client: TestClient, world: W
     assert 'id="notes"' in page.text and "CNSHA is not in the reference list" in page.text
 
 
+def test_pages_have_an_icon_served_by_interdict(client: TestClient, world: World) -> None:
+    m = re.search(r'<link rel="icon" href="([^"]+)"', client.get("/login").text)
+    assert m and m.group(1).startswith("/static/")
+    icon = client.get(m.group(1))
+    assert icon.status_code == 200 and icon.headers["content-type"].startswith("image/svg+xml")
+
+
 def test_security_headers(client: TestClient, world: World) -> None:
     r = client.get("/login")
     csp = r.headers["content-security-policy"]
