@@ -220,6 +220,30 @@ def test_an_edit_relinks_and_events_are_linked_once(client: TestClient, world: W
         assert s.scalar(select(func.count()).select_from(Entity).where(Entity.kind == "company")) == 2
 
 
+def test_a_worker_step_past_its_time_budget_commits_what_it_linked_and_the_next_step_goes_on(
+    client: TestClient, world: World
+) -> None:
+    """The server's linkage worker keeps its transactions short: on PostgreSQL, alerts about incidents committed
+    while a linkage transaction runs wait for it to end (issue 16: fan-out p95)."""
+    link_now(world)
+    made = [report(client, world, parties=[company("shipper", f"Budget Trading {n} Co., Ltd")]) for n in range(3)]
+    factory = world.app.state.sessionmaker
+    from interdict.core.db import unit_of_work
+
+    steps = []
+    while True:
+        with unit_of_work(factory) as s:
+            read = linkage.process_events(s, budget=0.0)  # past its budget after each incident
+        if not read:
+            break
+        steps.append(read)
+    assert len(steps) == 3  # one incident a transaction; nothing skipped, nothing twice
+    with world.session() as s:
+        names = set(s.scalars(select(Entity.name).where(Entity.name.like("Budget Trading %"))))
+    assert names == {f"Budget Trading {n} Co., Ltd" for n in range(3)}, names
+    assert len(made) == 3
+
+
 def test_the_entity_page_shows_names_and_incidents_to_readers_only(client: TestClient, world: World) -> None:
     a = report(client, world, parties=[company("consignee", "CÔNG TY TNHH XNK HOÀNG PHÁT", phone="0903 123 456")])
     report(client, world, parties=[company("shipper", "Hoang Phat Import Export Co., Ltd")])

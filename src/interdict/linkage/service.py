@@ -23,6 +23,7 @@ the analysts' judgements, and tell a reader which incidents are linked to one it
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable
@@ -586,18 +587,33 @@ def _load(session: Session, incident_ids: list[uuid.UUID]) -> list[Incident]:
     )
 
 
-def process_events(session: Session, *, limit: int = 200) -> int:
+def process_events(session: Session, *, limit: int = 200, budget: float | None = None) -> int:
     """Link the incidents of the next outbox events (the caller commits). Returns how many events were read;
-    0 when there is nothing new or another worker holds the linkage position."""
+    0 when there is nothing new or another worker holds the linkage position.
+
+    With a ``budget`` (seconds), stop after the first incident that ends past it and advance only that far: the
+    worker's transaction stays short. On PostgreSQL other consumers (the watch rules that alert officers) read
+    only events below the oldest running transaction (outbox.HORIZON_SQL), so a linkage transaction of 200
+    incidents would hold back every alert committed while it runs."""
     events = outbox.claim(session, CONSUMER, topics=TOPICS, limit=limit)
     if not events:
         return 0
-    ids = list(dict.fromkeys(e.aggregate_id for e in events))
-    for incident in _load(session, ids):
-        index_incident(session, incident)
-        deconflict(session, incident)
-    outbox.advance(session, CONSUMER, events[-1])
-    return len(events)
+    deadline = None if budget is None else time.monotonic() + budget
+    incidents = {i.id: i for i in _load(session, list(dict.fromkeys(e.aggregate_id for e in events)))}
+    linked: set[uuid.UUID] = set()
+    read = 0
+    for event in events:
+        if event.aggregate_id not in linked:
+            if read and deadline is not None and time.monotonic() > deadline:
+                break
+            incident = incidents.get(event.aggregate_id)
+            if incident is not None:
+                index_incident(session, incident)
+                deconflict(session, incident)
+            linked.add(event.aggregate_id)
+        read += 1
+    outbox.advance(session, CONSUMER, events[read - 1])
+    return read
 
 
 def rebuild(

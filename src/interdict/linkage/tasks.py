@@ -28,7 +28,17 @@ def drain(factory: Any, *, limit: int = 200) -> int:
     return total
 
 
+# A worker step links for about this long, then commits (see process_events): alerts wait for it on PostgreSQL.
+STEP_BUDGET = 0.2
+
+
 def make_worker(factory: Any, *, interval: float = 1.0, limit: int = 200) -> worker.Worker:
+    # batch=1: a step that linked anything is followed by the next one at once (a step cut short by its time
+    # budget reads fewer than `limit` events although more are waiting).
     return worker.Worker(
-        "linkage", factory, lambda session: process_events(session, limit=limit), interval=interval, batch=limit
+        "linkage",
+        factory,
+        lambda session: process_events(session, limit=limit, budget=STEP_BUDGET),
+        interval=interval,
+        batch=1,
     )
