@@ -42,6 +42,7 @@ from interdict.incidents.vocab import (
     UNITS,
 )
 from interdict.linkage import service as linkage
+from interdict.reference.countries import resolve_country
 from interdict.reference.catalogue import get_index
 from interdict.sharing import groups as sharing_groups
 from interdict.sharing.schemas import SharingChange
@@ -127,9 +128,11 @@ def search_filter(values: dict[str, str]) -> Group | None:
     return params_filter(
         type=[values["type"]] if values.get("type") else None,
         status=[values["status"]] if values.get("status") else None,
-        country=[values["country"]] if values.get("country") else None,
+        country=[resolve_country(values["country"]) or values["country"]] if values.get("country") else None,
         port=[values["port"]] if values.get("port") else None,
-        route_country=[values["route_country"]] if values.get("route_country") else None,
+        route_country=[resolve_country(values["route_country"]) or values["route_country"]]
+        if values.get("route_country")
+        else None,
         substance=[values["substance"]] if values.get("substance") else None,
         substance_class=[values["substance_class"]] if values.get("substance_class") else None,
         date_from=date.fromisoformat(values["date_from"]) if values.get("date_from") else None,
