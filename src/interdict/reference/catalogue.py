@@ -27,7 +27,6 @@ from sqlalchemy.orm import Session
 
 from interdict.core.text import compact, fold, tokens
 from interdict.reference.files import data_dir, read_csv
-from interdict.reference.unlocode import location_sources
 from interdict.reference.models import (
     Country,
     HsCode,
@@ -40,6 +39,7 @@ from interdict.reference.models import (
     SubstanceName,
     TaxonomyTerm,
 )
+from interdict.reference.unlocode import location_sources
 
 # Which lists rank first when two substances match equally well.
 LIST_PRIORITY = {
@@ -371,7 +371,7 @@ class ReferenceIndex:
             offer(self._location_pos[q_code], 100)
         if 3 <= len(q_code) < 5:
             lo = bisect.bisect_left(self._codes, q_code)
-            for code in itertools.takewhile(lambda c: c.startswith(q_code), self._codes[lo:lo + 400]):
+            for code in itertools.takewhile(lambda c: c.startswith(q_code), self._codes[lo : lo + 400]):
                 offer(self._location_pos[code], 90)
         for i in names.whole(q_compact):
             offer(i, 85)

@@ -24,7 +24,6 @@ from interdict.core.clock import utcnow
 from interdict.core.text import fold
 from interdict.reference.catalogue import invalidate
 from interdict.reference.files import DatasetInfo, data_dir, datasets, read_csv
-from interdict.reference.unlocode import fill_rows, location_sources
 from interdict.reference.models import (
     Country,
     HsCode,
@@ -37,6 +36,7 @@ from interdict.reference.models import (
     SubstanceName,
     TaxonomyTerm,
 )
+from interdict.reference.unlocode import fill_rows, location_sources
 
 LOADER_VERSION = "3"
 SUBSTANCE_NAMESPACE = uuid.UUID("6f1f3c1e-5d2a-4c8e-9a51-1d1c0e2b7a10")

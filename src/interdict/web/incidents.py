@@ -42,8 +42,8 @@ from interdict.incidents.vocab import (
     UNITS,
 )
 from interdict.linkage import service as linkage
-from interdict.reference.countries import resolve_country
 from interdict.reference.catalogue import get_index
+from interdict.reference.countries import resolve_country
 from interdict.sharing import groups as sharing_groups
 from interdict.sharing.schemas import SharingChange
 from interdict.sharing.service import any_participant, can_edit, readable, require_editable, require_writer
