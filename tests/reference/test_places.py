@@ -187,3 +187,13 @@ def test_incident_country_fields_take_names(client: TestClient, world: World) ->
     body = minimal_incident(country="Việt Nam (VN)", origin_country="Trung Quốc", departure_country="china")
     inc = client.post("/api/v1/incidents", json=body, headers=world.h("officer.hp")).json()
     assert (inc["country"], inc["origin_country"], inc["departure_country"]) == ("VN", "CN", "CN")
+
+
+def test_incident_list_filters_by_a_country_picked_by_name(client: TestClient, world: World) -> None:
+    from tests.web.test_pages import login
+
+    inc = client.post("/api/v1/incidents", json=minimal_incident(), headers=world.h("officer.hp")).json()
+    login(client)
+    page = client.get("/incidents", params={"route_country": "Trung Quốc (CN)", "q": inc["bl_awb"]})
+    assert page.status_code == 200 and inc["reference"] in page.text
+    assert 'value="China (CN)"' in page.text  # shown by name, in the user's language
