@@ -158,6 +158,19 @@ def reference_status() -> None:
     out.print(table)
 
 
+@reference_app.command("unlocode-convert")
+def reference_unlocode_convert(
+    files: Annotated[list[Path], typer.Argument(help="UNECE's code list files of one release (CodeListPart1/2/3).")],
+    out_file: Annotated[Path, typer.Option("--out", help="The UTF-8 file to write, e.g. unlocode-2025-1.csv.")],
+) -> None:
+    """Convert a UNECE UN/LOCODE release into the shipped file format (see reference/data/unlocode/SOURCES.md)."""
+    from interdict.reference.unlocode import convert_release
+
+    rows, countries = convert_release(files, out_file)
+    out.print(f"wrote {out_file.name}: {rows} rows, {countries} countries")
+    out.print("next: point the 'unlocode' row of reference/data/datasets.csv at it, then 'interdict reference load'")
+
+
 @users_app.command("create-admin")
 def create_admin(
     username: Annotated[str, typer.Option(prompt=True)],

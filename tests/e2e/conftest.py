@@ -75,7 +75,7 @@ class LiveServer:
 
     def seed_incident(self, username: str = "officer.hp", *, submit: bool = True, **overrides: Any) -> str:
         """Record an incident directly through the service layer (arrange step); returns its reference."""
-        fields = {"departure_locode": None, **overrides}  # CNSHA is outside the partial UN/LOCODE list: a warning
+        fields = {"departure_locode": None, **overrides}
         body = IncidentCreate.model_validate({**minimal_incident(**fields), "submit": submit})
         with unit_of_work(self.app.state.sessionmaker) as session:
             subject = accounts.subject_by_username(session, username, channel="api")

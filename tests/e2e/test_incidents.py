@@ -43,7 +43,7 @@ def test_create_an_incident_through_the_form(page: Page) -> None:
     expect(page).to_have_url(re.compile(r"/incidents/new$"))
     page.select_option("#incident_type", label="Stopped shipment")
     page.fill("#incident_date", incident_date)
-    expect(page.locator("#country")).to_have_value("VN")  # the officer's country is prefilled
+    expect(page.locator("#country")).to_have_value("Vietnam (VN)")  # the officer's country is prefilled, by name
 
     # The substance is found by its Vietnamese name and stored as the catalogue entry.
     pick_suggestion(

@@ -29,7 +29,7 @@ def test_inline_validation_endpoint(client: TestClient, world: World) -> None:
         "/api/v1/reference/validate", params={"kind": "container", "value": "CSQU3054384"}, headers=h
     ).json()
     assert not bad["valid"] and "expected 3" in bad["message"]
-    warn = client.get("/api/v1/reference/validate", params={"kind": "locode", "value": "CNSHA"}, headers=h).json()
+    warn = client.get("/api/v1/reference/validate", params={"kind": "locode", "value": "BNMUA"}, headers=h).json()
     assert warn["valid"] and "not in the reference list" in warn["warning"]
     hs = client.get("/api/v1/reference/validate", params={"kind": "hs", "value": "2915.99"}, headers=h).json()
     assert not hs["valid"]

@@ -164,10 +164,12 @@ def test_create_edit_and_history_through_forms(client: TestClient, world: World)
 
 
 def test_unknown_port_is_noted_on_the_incident_page(client: TestClient, world: World) -> None:
-    inc = client.post("/api/v1/incidents", json=minimal_incident(), headers=world.h("officer.hp")).json()
+    # BNMUA (Muara, Brunei) is a real UN/LOCODE that no shipped source has.
+    body = minimal_incident(departure_country="BN", departure_locode="BNMUA")
+    inc = client.post("/api/v1/incidents", json=body, headers=world.h("officer.hp")).json()
     login(client)
     page = client.get(f"/incidents/{inc['reference']}")
-    assert 'id="notes"' in page.text and "CNSHA is not in the reference list" in page.text
+    assert 'id="notes"' in page.text and "BNMUA is not in the reference list" in page.text
 
 
 def test_pages_have_an_icon_served_by_interdict(client: TestClient, world: World) -> None:

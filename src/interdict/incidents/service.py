@@ -119,7 +119,7 @@ def check(
         elif code not in index.locations:
             errs.warn(
                 loc,
-                f"UN/LOCODE {code} is not in the reference list (UN/LOCODE 2024-2, partial); accepted as typed",
+                f"UN/LOCODE {code} is not in the reference list; accepted as typed",
             )
 
     check_locode(("locode",), data.locode, data.country, "the country")
@@ -191,7 +191,7 @@ def reference_notes(incident: Incident, index: ReferenceIndex) -> list[FieldErro
             notes.append(
                 FieldError(
                     (field,),
-                    f"UN/LOCODE {code} is not in the reference list (UN/LOCODE 2024-2, partial); kept as typed",
+                    f"UN/LOCODE {code} is not in the reference list; kept as typed",
                     "warning",
                 )
             )

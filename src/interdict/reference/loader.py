@@ -7,16 +7,15 @@ a substance keep pointing at it across reloads. Never commits (the CLI boundary 
 
 from __future__ import annotations
 
-import gettext
 import hashlib
 import re
+import unicodedata
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pycountry
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 from stdnum import casrn
@@ -37,6 +36,7 @@ from interdict.reference.models import (
     SubstanceName,
     TaxonomyTerm,
 )
+from interdict.reference.unlocode import fill_rows, location_sources
 
 LOADER_VERSION = "3"
 SUBSTANCE_NAMESPACE = uuid.UUID("6f1f3c1e-5d2a-4c8e-9a51-1d1c0e2b7a10")
@@ -59,10 +59,7 @@ _ABBREV_RE = re.compile(r"^[A-Za-z0-9αβγδ][\w\-,.'’ αβγδ()]{0,38}$")
 
 def _checksum(base: Path, info: DatasetInfo) -> str:
     h = hashlib.sha256(f"{LOADER_VERSION}:{info.version}".encode())
-    if info.path.startswith("("):
-        h.update(pycountry.__name__.encode())
-    else:
-        h.update((base / info.path).read_bytes())
+    h.update((base / info.path).read_bytes())
     return h.hexdigest()
 
 
@@ -225,22 +222,16 @@ def _load_substances(session: Session, base: Path) -> int:
     return len(drafts)
 
 
-def _load_countries(session: Session, base: Path) -> int:
-    try:
-        vi = gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=["vi"])
-        translate: Callable[[str], str] = vi.gettext
-    except OSError:
-        translate = str
-    session.execute(delete(Country))
-    rows = [
-        {
-            "code": c.alpha_2,
-            "alpha3": c.alpha_3,
-            "name_en": getattr(c, "common_name", c.name),
-            "name_vi": translate(c.name),
-        }
-        for c in pycountry.countries
+def country_rows(base: Path) -> list[dict[str, str]]:
+    return [
+        {"code": r["code"], "alpha3": r["alpha3"], "name_en": r["name_en"], "name_vi": r["name_vi"]}
+        for r in read_csv(base / datasets(base)["countries"].path)
     ]
+
+
+def _load_countries(session: Session, base: Path) -> int:
+    session.execute(delete(Country))
+    rows = country_rows(base)
     session.execute(insert(Country), rows)
     return len(rows)
 
@@ -260,6 +251,15 @@ def _load_hs(session: Session, base: Path) -> int:
     ]
     session.execute(insert(HsCode), rows)
     return len(rows)
+
+
+def _ascii(name: str) -> str:
+    """The name without diacritics, case kept ("Thu Dúc" -> "Thu Duc"), as UNECE's NameWoDiacritics column."""
+    decomposed = unicodedata.normalize("NFKD", name.translate(_ASCII_SPECIAL))
+    return unicodedata.normalize("NFKC", "".join(ch for ch in decomposed if not unicodedata.combining(ch)))
+
+
+_ASCII_SPECIAL = str.maketrans({"đ": "d", "Đ": "D", "ø": "o", "Ø": "O", "ł": "l", "Ł": "L", "ß": "ss"})
 
 
 def location_rows(base: Path) -> list[dict[str, Any]]:
@@ -287,6 +287,31 @@ def location_rows(base: Path) -> list[dict[str, Any]]:
                 "is_seaport": fn[0] == "1",
                 "is_airport": fn[3] == "4",
                 "is_border": "B" in fn,
+            }
+        )
+    # The fill has no function flags, status, IATA code or coordinates: its entries say nothing about them
+    # (the index shows their functions as unknown, from location_sources).
+    fill = location_sources(base).fill_names
+    for r in fill_rows(base):
+        code = (r["Country"] + r["Location"]).strip().upper()
+        if code not in fill or code in seen:
+            continue
+        seen.add(code)
+        name = r["Name"].strip()
+        rows.append(
+            {
+                "code": code,
+                "country": code[:2],
+                "name": name,
+                "name_ascii": _ascii(name),
+                "subdivision": r["Subdivision"].strip() or None,
+                "function": "--------",
+                "status": None,
+                "iata": None,
+                "coordinates": None,
+                "is_seaport": False,
+                "is_airport": False,
+                "is_border": False,
             }
         )
     return rows
@@ -329,7 +354,7 @@ LOADERS: list[tuple[tuple[str, ...], Callable[[Session, Path], int]]] = [
     (SUBSTANCE_DATASETS, _load_substances),
     (("countries",), _load_countries),
     (("hs2022",), _load_hs),
-    (("unlocode",), _load_locations),
+    (("unlocode", "unlocode-fill"), _load_locations),
     (("taxonomy",), _load_taxonomy),
 ]
 

@@ -40,6 +40,10 @@ class LocationHit(BaseModel):
     is_seaport: bool
     is_airport: bool
     is_border: bool
+    functions_known: bool = True
+    other_names: list[str] = []
+    source: str
+    label: str
 
 
 class HsHit(BaseModel):
@@ -50,6 +54,7 @@ class HsHit(BaseModel):
 class CountryRead(BaseModel):
     code: str
     name: str
+    label: str
 
 
 class TermRead(BaseModel):

@@ -14,6 +14,8 @@ from pydantic_core import PydanticCustomError
 from stdnum import casrn, imo, iso6346
 from stdnum.exceptions import InvalidChecksum, InvalidComponent, InvalidFormat, InvalidLength, ValidationError
 
+from interdict.reference.countries import resolve_country
+
 _LOCODE_RE = re.compile(r"^[A-Z]{2}[A-Z2-9]{3}$")
 _HS_RE = re.compile(r"^\d{4}(\d{2}(\d{2}(\d{2})?)?)?$")
 
@@ -101,16 +103,15 @@ def _normalise_locode(value: str) -> str:
 
 @functools.lru_cache(maxsize=1024)
 def _normalise_country(value: str) -> str:
+    """A country code, or a country's name in English or Vietnamese (as picked from the list: "Trung Quốc (CN)")."""
     raw = value.strip()
-    code = raw.upper()
-    country = None
-    if len(code) == 2:
-        country = pycountry.countries.get(alpha_2=code)
-    elif len(code) == 3:
-        country = pycountry.countries.get(alpha_3=code)
-    if country is None:
-        raise _fail("country", f"'{raw}' is not an ISO 3166 country code (e.g. VN, CN, KH)")
-    return str(country.alpha_2)
+    code = resolve_country(raw)
+    if code is None:
+        raise _fail(
+            "country",
+            f"'{raw}' is not an ISO 3166 country code (e.g. VN, CN, KH) or a country's name: pick one from the list",
+        )
+    return code
 
 
 def normalise_locode(value: object) -> str:

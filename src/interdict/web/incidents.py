@@ -43,6 +43,7 @@ from interdict.incidents.vocab import (
 )
 from interdict.linkage import service as linkage
 from interdict.reference.catalogue import get_index
+from interdict.reference.countries import resolve_country
 from interdict.sharing import groups as sharing_groups
 from interdict.sharing.schemas import SharingChange
 from interdict.sharing.service import any_participant, can_edit, readable, require_editable, require_writer
@@ -122,14 +123,19 @@ def dashboard(request: Request, db: SessionDep, subject: WebSubject) -> Response
     )
 
 
+def _country_code(value: str) -> str:
+    """A country picked or typed by name ("Trung Quốc (CN)", "trung quoc") as its code; anything else as typed."""
+    return resolve_country(value) or value
+
+
 def search_filter(values: dict[str, str]) -> Group | None:
     """The list page's filter form as a filter tree (raises ValueError for a malformed date)."""
     return params_filter(
         type=[values["type"]] if values.get("type") else None,
         status=[values["status"]] if values.get("status") else None,
-        country=[values["country"]] if values.get("country") else None,
+        country=[_country_code(values["country"])] if values.get("country") else None,
         port=[values["port"]] if values.get("port") else None,
-        route_country=[values["route_country"]] if values.get("route_country") else None,
+        route_country=[_country_code(values["route_country"])] if values.get("route_country") else None,
         substance=[values["substance"]] if values.get("substance") else None,
         substance_class=[values["substance_class"]] if values.get("substance_class") else None,
         date_from=date.fromisoformat(values["date_from"]) if values.get("date_from") else None,
@@ -143,6 +149,8 @@ def search_filter(values: dict[str, str]) -> Group | None:
 def list_page(request: Request, db: SessionDep, subject: WebSubject) -> Response:
     qp = request.query_params
     values = {k: qp.get(k, "") for k in LIST_PARAMS}
+    for key in ("country", "route_country"):  # picked by name ("Trung Quốc (CN)"): the code from here on (export link)
+        values[key] = _country_code(values[key]) if values[key] else ""
     lang = request_lang(request, subject)
     page = min(int(qp.get("page", "1")), MAX_PAGE) if qp.get("page", "1").isdigit() else 1
     errors: dict[str, list[str]] = {}

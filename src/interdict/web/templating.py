@@ -16,6 +16,7 @@ from markupsafe import Markup
 from interdict import __version__
 from interdict.accounts.subject import Subject
 from interdict.incidents.vocab import LABELS
+from interdict.reference.countries import country_label, resolve_country
 from interdict.web.i18n import DEFAULT, LANGUAGES, translations
 
 LANG_COOKIE = "interdict_lang"
@@ -73,6 +74,14 @@ def nl2br(value: str | None) -> Markup:
     return Markup("<br>").join(escape(line) for line in value.splitlines())
 
 
+def _country_label(value: str | None, lang: str) -> str:
+    """A country field's value as shown: a known country as "Trung Quốc (CN)", anything else as typed."""
+    if not value:
+        return ""
+    code = resolve_country(value)
+    return country_label(code, lang) if code else value
+
+
 def request_lang(request: Request, subject: Subject | None = None) -> str:
     lang = request.cookies.get(LANG_COOKIE)
     if lang in LANGUAGES:
@@ -106,6 +115,7 @@ def render(
         "_": tr.gettext,
         "ngettext": tr.ngettext,
         "label": label,
+        "country_label": functools.partial(_country_label, lang=lang),
         "csrf_token": getattr(request.state, "csrf_token", ""),
         "version": __version__,
         "path": request.url.path,

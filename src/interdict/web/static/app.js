@@ -15,7 +15,7 @@
     return r.json();
   }
 
-  // --- autocomplete for substances and UN/LOCODE places -------------------------------------
+  // --- autocomplete for substances, UN/LOCODE places and countries (picked by name) -------------------------------------
   const sources = {
     substance: async (q) => (await getJSON(`/api/v1/reference/substances?limit=10&q=${encodeURIComponent(q)}`)).map((s) => ({
       value: s.id,
@@ -28,6 +28,11 @@
       text: `${l.code} — ${l.name}`,
       fillText: l.code,
       sub: [l.country_name, l.is_seaport ? "⚓" : null, l.is_airport ? "✈" : null, l.is_border ? "⛿" : null].filter(Boolean).join(" "),
+    })),
+    country: async (q) => (await getJSON(`/api/v1/reference/countries?limit=10&lang=${lang}&q=${encodeURIComponent(q)}`)).map((c) => ({
+      value: c.code,
+      text: c.label,
+      fillText: c.label,
     })),
   };
 
