@@ -262,14 +262,12 @@ def demo(
     no_serve: Annotated[bool, typer.Option("--no-serve", help="Seed only; do not start the server.")] = False,
 ) -> None:
     """Create the demo data (once) and serve Interdict with it."""
-    from interdict.core.db import unit_of_work
-    from interdict.demo.seed import seed
+    from interdict.demo.seed import run
 
     settings = _settings()
     prepare_database(settings)
     _, factory = _factory(settings)
-    with unit_of_work(factory) as session:
-        result = seed(session, data_dir=settings.data_dir, incidents_count=incidents)
+    result = run(factory, data_dir=settings.data_dir, incidents_count=incidents)
     if result.already_seeded:
         console.print("demo data already present (not duplicated)")
     else:

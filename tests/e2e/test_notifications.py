@@ -72,3 +72,39 @@ def test_someone_elses_notification_does_not_appear(page: Page, live_server: Liv
     page.wait_for_timeout(1500)
     expect(page.locator("#toasts .toast", has_text=f"SECRET-{str(ref)[:8]}")).to_have_count(0)
     assert _count(page) == before
+
+
+def _notify_again(live_server: LiveServer, username: str, ref: uuid.UUID, rule: str) -> None:
+    """One more event of a kind that folds (watch.rule): the same item, counted."""
+    with unit_of_work(live_server.app.state.sessionmaker) as s:
+        uid = s.scalars(select(User.id).where(User.username == username)).one()
+        service.notify(
+            s,
+            user_ids=[uid],
+            kind="watch.rule",
+            ref_type=REF_TYPE,
+            ref_id=ref,
+            event_key=f"e2e-fold:{ref}",
+            reason={"rules": [{"name": rule}]},
+        )
+
+
+def test_repeated_events_show_as_one_counted_item_unread_again(page: Page, live_server: LiveServer) -> None:
+    login(page, "officer2.hp")
+    ref = uuid.uuid4()
+    _notify_again(live_server, "officer2.hp", ref, "first rule")
+    _notify_again(live_server, "officer2.hp", ref, "second rule")
+    page.goto("/notifications")
+    item = page.locator("#notification-list li.note", has_text=f"SECRET-{str(ref)[:8]}")
+    expect(item).to_have_count(1)
+    expect(item.locator(".note-count")).to_have_text("2 times")
+    expect(item.locator(".urgency")).to_have_text("Routine")
+    item.get_by_role("button", name="Mark read").click()
+    expect(page.locator("#notification-list li.note:not(.unread)", has_text=f"SECRET-{str(ref)[:8]}")).to_be_visible()
+    unread = _count(page)
+    _notify_again(live_server, "officer2.hp", ref, "third rule")  # something new: unread again, counted
+    page.reload()
+    item = page.locator("#notification-list li.note.unread", has_text=f"SECRET-{str(ref)[:8]}")
+    expect(item).to_have_count(1)
+    expect(item.locator(".note-count")).to_have_text("3 times")
+    assert _count(page) == unread + 1

@@ -491,3 +491,59 @@ def test_persons_mentioned_alongside_a_company_on_its_page_are_audited_reads(cli
     page = client.get(f"/api/v1/entities/{entity_id}", headers=world.h("officer.kh")).json()
     assert [c["kind"] for c in page["co_mentioned"]] == []
     assert _nominal_reads(world, mark) == []
+
+
+def test_deconfliction_folds_into_one_routine_item_per_own_record_and_organisation(
+    client: TestClient, world: World
+) -> None:
+    """One notification per own record and organisation that matched it: a further matching record of that
+    organisation counts one more (unread again), a later edit of matched records tells nobody, another
+    organisation is another item; routine, not urgent (issue 17)."""
+    from stdnum import iso6346
+
+    from interdict.notifications import service as notifications
+
+    body = f"TGHU{uuid.uuid4().int % 10**6:06d}"
+    container = [{"number": body + iso6346.calc_check_digit(body)}]
+    ours = report(client, world, user="police", distribution="unit", containers=container)
+    police = world.subject("police")
+
+    def told() -> list[tuple[Any, Any]]:
+        with world.session() as s:
+            return [
+                (n, r) for n, r in notifications.visible(s, police, limit=1000) if n.ref_id == uuid.UUID(ours["id"])
+            ]
+
+    report(client, world, distribution="unit", containers=container)  # Hai Phong Customs
+    link_now(world)
+    [(first, shown)] = told()
+    assert (first.kind, first.urgency, first.count, first.read_at) == ("linkage.deconfliction", "routine", 1, None)
+    assert "Hai Phong Customs recorded an incident that matches this one" in shown.text
+    with world.session() as s:
+        notifications.mark_read(s, police)
+
+    second = report(client, world, distribution="unit", containers=container)  # Hai Phong Customs again
+    link_now(world)
+    [(again, shown)] = told()
+    assert (again.id, again.count, again.read_at) == (first.id, 2, None)  # the same item, unread again
+    assert "Hai Phong Customs recorded 2 incidents that match this one (through: container)" in shown.text
+    with world.session() as s:
+        notifications.mark_read(s, police)
+
+    # Later edits of the records already matched tell nobody again.
+    r = client.patch(
+        f"/api/v1/incidents/{second['id']}",
+        json={"version": second["version"], "case_reference": "EDITED"},
+        headers=world.h("officer.hp"),
+    )
+    assert r.status_code == 200, r.text
+    link_now(world)
+    [(edited, _)] = told()
+    assert (edited.count, edited.read_at is not None) == (2, True)
+
+    # Another organisation matching the same record is another item (another unit to contact).
+    report(client, world, user="officer.hcm", distribution="unit", containers=container)
+    link_now(world)
+    items = told()
+    assert sorted((n.count, n.read_at is None) for n, _ in items) == [(1, True), (2, False)]
+    assert any("HCMC Customs" in r.text for n, r in items if n.count == 1)

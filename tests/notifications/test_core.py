@@ -45,6 +45,64 @@ def test_an_event_tells_each_user_once(client: TestClient, world: World) -> None
         assert len(s.scalars(select(Notification).where(Notification.ref_id == ref)).all()) == 2
 
 
+def test_repeated_events_of_a_folding_kind_are_one_item_counted_and_unread_again(
+    client: TestClient, world: World
+) -> None:
+    """Kinds that fold (notifications.kinds) keep one row per user and event key: each new event adds one to the
+    count, merges the reason, keeps the higher urgency and makes it unread; delivery is planned again only when the
+    item became more urgent. Kinds that do not fold still tell once."""
+    a, b = _user_id(world, "officer.hp"), _user_id(world, "analyst")
+    ref = uuid.uuid4()
+    planned: list[tuple[int, str]] = []
+
+    def hook(session: object, rows: list[Notification]) -> None:
+        planned.extend((n.id, n.urgency) for n in rows)
+
+    notifications.on_notified(hook)
+    try:
+
+        def tell(users: list[uuid.UUID], rule: str, urgency: str = "routine") -> list[Notification]:
+            with world.session() as s:
+                return notifications.notify(
+                    s,
+                    user_ids=users,
+                    kind="watch.rule",
+                    ref_type="test-record",
+                    ref_id=ref,
+                    event_key=f"fold:{ref}",
+                    urgency=urgency,
+                    reason={"rules": [{"name": rule}]},
+                )
+
+        first = tell([a], "r1")
+        assert [(n.count, n.urgency) for n in first] == [(1, "routine")]
+        with world.session() as s:
+            notifications.mark_read(s, world.subject("officer.hp"))
+        again = tell([a, b], "r2")  # a: folded; b: new
+        assert sorted((n.user_id == a, n.count) for n in again) == [(False, 1), (True, 2)]
+        tell([a], "r2", urgency="urgent")  # the same rule again (a new event) and more urgent
+        with world.session() as s:
+            row = s.scalars(select(Notification).where(Notification.user_id == a, Notification.ref_id == ref)).one()
+            assert (row.id, row.count, row.urgency, row.read_at) == (first[0].id, 3, "urgent", None)
+            assert row.reason == {"rules": [{"name": "r1"}, {"name": "r2"}]}
+            assert row.updated_at >= row.created_at
+            assert len(s.scalars(select(Notification).where(Notification.ref_id == ref)).all()) == 2
+        # Delivery was planned for the new rows and for the one that became urgent, never for a mere count.
+        assert [u for _, u in planned] == ["routine", "routine", "urgent"]
+        assert planned[0][0] == planned[2][0] == first[0].id
+    finally:
+        notifications._HOOKS.remove(hook)
+
+
+def test_every_kind_has_an_urgency_and_deconfliction_is_routine() -> None:
+    from interdict.notifications import kinds
+
+    assert kinds.urgency("linkage.deconfliction", "urgent") == "routine"
+    assert kinds.urgency("rapid_alert.issued", "immediate") == "immediate"  # the issuer's choice
+    assert kinds.urgency("notice.issued", "routine") == "urgent"
+    assert all(k.urgency in (None, "routine", "urgent", "immediate") for k in kinds.KINDS.values())
+
+
 def test_unknown_urgency_is_refused_naming_the_field(client: TestClient, world: World) -> None:
     with world.session() as s, pytest.raises(InvalidInput) as err:
         notifications.notify(

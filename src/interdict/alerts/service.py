@@ -430,8 +430,10 @@ def respond(
         kind="rapid_alert.response",
         ref_type=REF_TYPE,
         ref_id=alert.id,
-        event_key=f"alert:{alert.id}:response:{response.id}",
-        urgency=alert.urgency,
+        # One item per alert and recipient, counting the responses (notifications.kinds); urgent only when the
+        # alert itself was immediate: an answer is news for the issuer, not a call to act.
+        event_key=f"alert:{alert.id}:responses",
+        urgency="urgent" if alert.urgency == "immediate" else "routine",
         reason={"from": subject.org_code},
     )
     audit.record(

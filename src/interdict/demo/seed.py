@@ -1,9 +1,10 @@
 """`interdict demo`: a realistic, clearly labelled demo data set built from the real reference data.
 
 Organisations (Vietnam Customs' anti-smuggling department, provincial units, the four Port Control
-Units, two partner administrations), one user per role, and several hundred generated incidents.
-Every generated incident has ``is_demo`` set and says so in its narrative. Running it twice does
-not duplicate anything.
+Units, two partner administrations), one user per role, and several hundred generated incidents: three years of
+history, already linked and told about (and read), and a last week of a few incidents that the server's workers link
+and tell about when it starts. Every generated incident has ``is_demo`` set and says so in its narrative. Running it
+twice does not duplicate anything.
 """
 
 from __future__ import annotations
@@ -16,17 +17,19 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session, sessionmaker
 from stdnum import iso6346
 
 from interdict.accounts import service as accounts
 from interdict.accounts.models import User
 from interdict.accounts.schemas import OrganisationCreate, UserCreate
 from interdict.core.clock import today
+from interdict.core.db import unit_of_work
 from interdict.incidents import service as incidents
 from interdict.incidents.models import Incident
 from interdict.incidents.schemas import IncidentCreate
+from interdict.notifications.models import Notification
 from interdict.reference.catalogue import ReferenceIndex, get_index
 
 ORGS: list[dict[str, Any]] = [
@@ -367,13 +370,41 @@ def container_number(rng: random.Random) -> str:
     return body + iso6346.calc_check_digit(body)
 
 
-def _company(rng: random.Random, country: str) -> tuple[str, str]:
+# Distinctive parts of one-off traders' names (two syllables each, as Vietnamese and Chinese company names go):
+# most incidents involve traders seen once; a few recurring ones (the lists above) link incidents across units.
+VN_SYLLABLES = (
+    ["Hoàng", "Minh", "Thành", "Phú", "Tân", "Việt", "Đại", "Kim", "Hải", "Phương", "Thiên", "Bảo", "Đức", "Gia"],
+    ["Phát", "Anh", "Đạt", "Quý", "Thịnh", "Khang", "Hưng", "Dương", "Long", "Phúc", "Lộc", "Tín", "Lợi", "Tiến"],
+)
+CN_SYLLABLES = (
+    ["Tian", "Rui", "Xin", "Heng", "Hua", "Hong", "Jin", "Dong", "Kang", "Sheng", "Feng", "Yong", "Bao", "Zhong"],
+    ["he", "da", "yuan", "lian", "tai", "fa", "cheng", "yu", "an", "mao", "tong", "xing", "rong", "kai"],
+)
+CN_PLACES = ["Guangzhou", "Shenzhen", "Jiangsu", "Shandong", "Hebei", "Zhejiang", "Fujian", "Guangxi"]
+CN_TRADES = ["Chemical Co., Ltd", "Trading Co., Ltd", "Import and Export Co., Ltd", "Pharmaceutical Co., Ltd"]
+RECURRING_SHARE = 0.12  # share of parties that are one of the recurring traders
+RECURRING_SHARE_WEEK = 0.5  # the last week's cases, what the demo shows first, involve known traders more often
+
+
+def _company(rng: random.Random, country: str, recurring_share: float = RECURRING_SHARE) -> tuple[str, str]:
+    recurring = rng.random() < recurring_share
     if country == "VN":
-        name = f"{rng.choice(VN_FORMS)} {rng.choice(VN_SECTORS).upper()} {rng.choice(VN_COMPANY_WORDS).upper()}"
+        words = (
+            rng.choice(VN_COMPANY_WORDS)
+            if recurring
+            else f"{rng.choice(VN_SYLLABLES[0])} {rng.choice(VN_SYLLABLES[1])} {rng.choice(VN_SYLLABLES[1])}"
+        )
+        name = f"{rng.choice(VN_FORMS)} {rng.choice(VN_SECTORS).upper()} {words.upper()}"
         return name, f"{rng.randrange(10**9, 10**10)}"
     if country == "CN":
-        return rng.choice(CN_COMPANIES), f"91{rng.randrange(10**15, 10**16)}"
-    return rng.choice(OTHER_COMPANIES), ""
+        if recurring:
+            return rng.choice(CN_COMPANIES), f"91{rng.randrange(10**15, 10**16)}"
+        word = f"{rng.choice(CN_SYLLABLES[0])}{rng.choice(CN_SYLLABLES[1])}"
+        return f"{rng.choice(CN_PLACES)} {word} {rng.choice(CN_TRADES)}", f"91{rng.randrange(10**15, 10**16)}"
+    if recurring:
+        return rng.choice(OTHER_COMPANIES), ""
+    word = f"{rng.choice(CN_SYLLABLES[0])}{rng.choice(CN_SYLLABLES[1])}".capitalize()
+    return f"{word} {rng.choice(['Global', 'Asia', 'Pacific', 'Chemicals', 'Logistics'])} {rng.choice(CN_TRADES)}", ""
 
 
 def _substance(index: ReferenceIndex, cas: str) -> str | None:
@@ -381,10 +412,18 @@ def _substance(index: ReferenceIndex, cas: str) -> str | None:
     return str(found.id) if found else None
 
 
-def generate_incident(rng: random.Random, index: ReferenceIndex, unit_code: str, n: int) -> IncidentCreate:
+def generate_incident(
+    rng: random.Random,
+    index: ReferenceIndex,
+    unit_code: str,
+    n: int,
+    *,
+    days_ago: tuple[int, int] = (1, 3 * 365),
+    recurring_share: float = RECURRING_SHARE,
+) -> IncidentCreate:
     itype = rng.choices([t for t, _ in TYPE_WEIGHTS], weights=[w for _, w in TYPE_WEIGHTS])[0]
     country, locode, place_type, mode = rng.choice(UNIT_PLACES.get(unit_code, UNIT_PLACES["VNC-HP"]))
-    incident_date = today() - timedelta(days=rng.randrange(1, 3 * 365))
+    incident_date = today() - timedelta(days=rng.randrange(*days_ago))
     origin_country, origin_port = rng.choice(ORIGINS)
     is_precursor = itype in (
         "stopped_shipment",
@@ -448,8 +487,8 @@ def generate_incident(rng: random.Random, index: ReferenceIndex, unit_code: str,
             {"number": container_number(rng), "seal_numbers": f"S{rng.randrange(10**6, 10**7)}"}
             for _ in range(rng.choice([1, 1, 2, 3]))
         ]
-    shipper, shipper_tax = _company(rng, origin_country)
-    consignee, consignee_tax = _company(rng, country)
+    shipper, shipper_tax = _company(rng, origin_country, recurring_share)
+    consignee, consignee_tax = _company(rng, country, recurring_share)
     parties = [
         {
             "role": "shipper",
@@ -560,8 +599,20 @@ def demo_password(data_dir: Path) -> str:
     return password
 
 
+# The demo is an agency that has used Interdict for years: its history (incidents older than a week) was linked and
+# told about long ago, and what it was told it has read. Its last week is what the workers link and tell about when
+# the server starts, so a demo officer opens a realistic week of notifications (a few a day, not hundreds).
+WEEK_DAYS = 7
+
+
+def week_size(incidents_count: int) -> int:
+    """How many of the demo's incidents fall in its last week: about what a national customs service records."""
+    return min(incidents_count, max(5, incidents_count // 50))
+
+
 def seed(session: Session, *, data_dir: Path, incidents_count: int = 400, seed_value: int = 1988) -> DemoResult:
-    """Create the demo organisations, users and incidents if they are not there yet. Never commits."""
+    """Create the demo organisations, users and history (incidents dated more than a week ago) if they are not there
+    yet. Never commits. :func:`run` then settles the history and adds the last week (:func:`seed_week`)."""
     password = demo_password(data_dir)
     for org in ORGS:
         if accounts.get_org_by_code(session, org["code"]) is None:
@@ -576,14 +627,37 @@ def seed(session: Session, *, data_dir: Path, incidents_count: int = 400, seed_v
     already = session.scalar(select(func.count()).select_from(Incident).where(Incident.is_demo.is_(True))) or 0
     if already:
         return DemoResult(password, 0, [u["username"] for u in USERS], True)
+    history = incidents_count - week_size(incidents_count)
+    created = _create(
+        session, password, range(history), random.Random(seed_value), (WEEK_DAYS + 1, 3 * 365), RECURRING_SHARE
+    )
+    return DemoResult(password, created, [u["username"] for u in USERS], False)
+
+
+def seed_week(session: Session, *, data_dir: Path, incidents_count: int = 400, seed_value: int = 1988) -> int:
+    """The demo's last week: incidents dated within the last seven days, left for the linkage and watch workers
+    (their notifications are the demo users' unread ones). Never commits; returns how many were created."""
+    password = demo_password(data_dir)
+    history = incidents_count - week_size(incidents_count)
+    rng = random.Random(seed_value + 1)
+    return _create(session, password, range(history, incidents_count), rng, (0, WEEK_DAYS), RECURRING_SHARE_WEEK)
+
+
+def _create(
+    session: Session,
+    password: str,
+    numbers: range,
+    rng: random.Random,
+    days_ago: tuple[int, int],
+    recurring_share: float,
+) -> int:
     index = get_index(session)
-    rng = random.Random(seed_value)
     units = [c for c in UNIT_PLACES if c != "KHC"]
     created = 0
     by_unit: dict[str, list[incidents.BulkItem]] = {}
-    for n in range(incidents_count):
+    for n in numbers:
         unit = "KHC" if n % 40 == 0 else rng.choice(units)
-        data = generate_incident(rng, index, unit, n)
+        data = generate_incident(rng, index, unit, n, days_ago=days_ago, recurring_share=recurring_share)
         checked = incidents.check(index, data)
         status = rng.choices(["submitted", "updated", "closed", "draft"], weights=[55, 20, 20, 5])[0]
         by_unit.setdefault(unit, []).append(incidents.BulkItem(data, checked, status))
@@ -591,7 +665,35 @@ def seed(session: Session, *, data_dir: Path, incidents_count: int = 400, seed_v
         user = _unit_user(session, unit, password)
         subject = accounts.subject_for_user(session, user, channel="cli")
         created += len(incidents.bulk_create(session, subject, items, is_demo=True))
-    return DemoResult(password, created, [u["username"] for u in USERS], False)
+    return created
+
+
+def settle_history(factory: sessionmaker[Session]) -> None:
+    """Link the history and run the watch rules over it as the workers would have, in their own transactions (a
+    consumer reads only committed events), then mark what it told everyone as read."""
+    from interdict.linkage.tasks import drain
+    from interdict.watch.service import process_events
+
+    drain(factory)
+    while True:
+        with unit_of_work(factory) as session:
+            if not process_events(session):
+                break
+    with unit_of_work(factory) as session:
+        session.execute(
+            update(Notification).where(Notification.read_at.is_(None)).values(read_at=Notification.updated_at)
+        )
+
+
+def run(factory: sessionmaker[Session], *, data_dir: Path, incidents_count: int = 400) -> DemoResult:
+    """The demo data set, once: the history (settled: linked, told and read), then the last week (for the workers)."""
+    with unit_of_work(factory) as session:
+        result = seed(session, data_dir=data_dir, incidents_count=incidents_count)
+    if not result.already_seeded:
+        settle_history(factory)
+        with unit_of_work(factory) as session:
+            result.created_incidents += seed_week(session, data_dir=data_dir, incidents_count=incidents_count)
+    return result
 
 
 def _unit_user(session: Session, unit: str, password: str) -> User:

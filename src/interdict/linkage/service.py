@@ -534,7 +534,10 @@ def deconflict(session: Session, incident: Incident) -> list[DeconflictionNotice
 
 def _tell_owners(session: Session, incident: Incident, made: list[DeconflictionNotice]) -> None:
     """Each deconfliction notice also reaches the owning unit's users as a notification about their own
-    incident (who to contact and through what kind of value; never what the other record holds)."""
+    incident (who to contact and through what kind of value; never what the other record holds). One item per
+    own incident and organisation that matched it: each further matching record of that organisation adds one
+    to its count (and makes it unread again); a later edit of records already matched tells nobody (no new
+    notice is made)."""
     if not made:
         return
     matching = session.get(Organisation, incident.owner_org_id)
@@ -552,8 +555,8 @@ def _tell_owners(session: Session, incident: Incident, made: list[DeconflictionN
                 "linkage.deconfliction",
                 "incident",
                 n.incident_id,
-                f"deconfliction:{n.incident_id}:{n.matching_incident_id}",
-                "urgent",
+                f"deconfliction:{n.incident_id}:{n.matching_org_id}",
+                "routine",
                 {"deconfliction": {"org": matching.name if matching else "", "kinds": n.kinds}},
             )
             for n in made

@@ -547,7 +547,7 @@ def submit(session: Session, subject: Subject, notice_id: uuid.UUID | str, versi
     _audit(session, subject, notice, "submit", before={"status": before}, after={"status": notice.status})
     drafters = {notice.created_by_id, subject.user_id}
     supervisors = [u for u in active_users(session, notice.owner_org_id, SUPERVISOR_ROLES) if u not in drafters]
-    tell(session, notice, supervisors, "notice.approval_requested", f"submitted:{notice.version}")
+    tell(session, notice, supervisors, "notice.approval_requested", "submitted")
     return notice
 
 
@@ -611,7 +611,7 @@ def return_to_draft(
     notice.review_comment = comment
     session.flush()
     _audit(session, subject, notice, "return", before={"status": before}, after={"status": "draft"}, summary=comment)
-    tell(session, notice, [notice.created_by_id], "notice.returned", f"returned:{notice.version}")
+    tell(session, notice, [notice.created_by_id], "notice.returned", "returned")
     return notice
 
 
@@ -760,7 +760,7 @@ def file_report(
         notice,
         sorted(issuers),
         "notice.report_filed",
-        f"report:{mine.org_id}:{mine.report_revision}",
+        f"report:{mine.org_id}",
         reason={"recipient_org_id": str(mine.org_id), "correction": before is not None},
     )
     return mine

@@ -205,7 +205,7 @@ def plan_deliveries(session: Session, created: list[Notification]) -> None:
     since: dict[uuid.UUID, datetime] = {}
     for n in created:
         if n.user_id in emails and n.urgency in prefs.get(n.user_id, defaults(cfg)).email_urgencies:
-            since.setdefault(n.user_id, n.created_at - timedelta(hours=1))
+            since.setdefault(n.user_id, n.updated_at - timedelta(hours=1))
     budget: dict[uuid.UUID, int] = {}
     for at in set(since.values()):
         users_at = {u for u, t in since.items() if t == at}
@@ -224,7 +224,7 @@ def plan_deliveries(session: Session, created: list[Notification]) -> None:
                 status="pending",
                 attempts=0,
                 next_attempt_at=at,
-                created_at=min(n.created_at for n in created),
+                created_at=min(n.updated_at for n in created),
             )
             session.add(found)  # written with the items below, before them (the unit of work keeps the order)
             batches[key] = found
@@ -232,7 +232,7 @@ def plan_deliveries(session: Session, created: list[Notification]) -> None:
 
     rows: list[NotificationDelivery] = []
     for n in created:
-        now = n.created_at
+        now = n.updated_at  # when it was created, or folded in an event that made it more urgent
         if n.user_id in emails:
             pref = prefs.get(n.user_id, defaults(cfg))
             if n.urgency in pref.email_urgencies:
@@ -273,5 +273,5 @@ def _row(
         status=status,
         attempts=0,
         next_attempt_at=next_attempt_at,
-        created_at=n.created_at,
+        created_at=n.updated_at,
     )

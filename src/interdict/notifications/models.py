@@ -21,6 +21,10 @@ class Notification(Base):
     may no longer read (narrowed, unshared) disappears from the notification centre at once. ``event_key``
     is unique per user, so producing the same event twice (a repeated outbox batch after a crash) never
     tells the same user twice. The integer id orders the live stream (Server-Sent Events' Last-Event-ID).
+
+    Kinds whose events repeat (another match of the same records, another response to the same alert; see
+    ``notifications.kinds``) fold into one row per ``event_key``: each genuinely new event adds one to ``count``,
+    merges its reason, sets ``updated_at`` and makes the row unread again; the row keeps its id.
     """
 
     __tablename__ = "notifications"
@@ -41,6 +45,9 @@ class Notification(Base):
     # Why the user is told, in terms of the user's own things only (the rule or watch list that fired).
     reason: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # How many events this row stands for (1 unless its kind folds repeated events), and when the last one came.
+    count: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The recipient acknowledged it (alerts about incidents: the reporting unit sees who acknowledged, when).
     acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select, text, update
@@ -29,6 +30,7 @@ from interdict.accounts.subject import Channel, Subject
 from interdict.core import wakeup
 from interdict.core.clock import utcnow
 from interdict.core.errors import FieldError, InvalidInput, NotFound
+from interdict.notifications import kinds
 from interdict.notifications.models import URGENCIES, Notification
 
 
@@ -86,7 +88,8 @@ def on_notified(hook: NotifiedHook) -> None:
 
 @dataclass(frozen=True)
 class Tell:
-    """One notification to create: tell ``user_id`` about a record, once per ``event_key``."""
+    """One notification to create: tell ``user_id`` about a record, once per ``event_key`` (for a kind that folds,
+    a repeated ``event_key`` counts one more event on the same item; see :mod:`notifications.kinds`)."""
 
     user_id: uuid.UUID
     kind: str
@@ -108,19 +111,27 @@ def notify(
     urgency: str = "routine",
     reason: dict[str, Any] | None = None,
 ) -> list[Notification]:
-    """Tell each of ``user_ids`` (once per ``event_key``) about a record; returns the notifications created.
-    Users already told about this event, and inactive users, are skipped."""
+    """Tell each of ``user_ids`` (once per ``event_key``) about a record; returns the notifications created (or, for a
+    kind that folds, updated). Users already told about this event (kinds that do not fold), and inactive users, are
+    skipped."""
     return notify_all(
         session, [Tell(u, kind, ref_type, ref_id, event_key, urgency, reason or {}) for u in dict.fromkeys(user_ids)]
     )
 
 
 def notify_all(session: Session, tells: list[Tell]) -> list[Notification]:
-    """Create many notifications at once (two statements whatever their number, then the hooks); see :func:`notify`.
+    """Create many notifications at once (a few statements whatever their number, then the hooks); see :func:`notify`.
 
-    The rows are written with one INSERT that skips any (user, event) already there (ON CONFLICT DO NOTHING on the
-    unique (user_id, event_key)): running the same fan-out again, after a crash or by a second worker, adds none.
-    Returns the notifications created, in id order; open streams of this process are woken at the commit."""
+    The urgency of a kind listed in :mod:`notifications.kinds` is the table's, unless the table leaves it to the
+    record (then the tell's). New rows are written with one INSERT that skips any (user, event) already there (ON
+    CONFLICT DO NOTHING on the unique (user_id, event_key)): running the same fan-out again, after a crash or by a
+    second worker, adds none. For a kind that folds, an existing row of the same (user, event) is updated in place
+    instead: one more event in its count, the reasons merged, the higher urgency kept, unread again. Producers call
+    this only for genuinely new events, so a later edit of records already told about changes nothing.
+
+    Returns the notifications created or updated, in id order. The hooks (delivery planning) see the created ones and
+    the updated ones whose urgency rose; open streams of this process are woken at the commit when rows were created.
+    """
     for t in tells:
         if t.urgency not in URGENCIES:
             raise InvalidInput(FieldError(("urgency",), f"must be one of {', '.join(URGENCIES)}"))
@@ -131,50 +142,140 @@ def notify_all(session: Session, tells: list[Tell]) -> list[Notification]:
     rows: dict[tuple[uuid.UUID, str], dict[str, Any]] = {}
     now = utcnow()
     for t in tells:
-        if t.user_id in active and (t.user_id, t.event_key) not in rows:
-            rows[(t.user_id, t.event_key)] = {
-                "user_id": t.user_id,
-                "kind": t.kind,
-                "ref_type": t.ref_type,
-                "ref_id": t.ref_id,
-                "event_key": t.event_key,
-                "urgency": t.urgency,
-                "reason": t.reason,
-                "created_at": now,
-            }
+        if t.user_id not in active:
+            continue
+        key = (t.user_id, t.event_key)
+        folding = kinds.folds(t.kind)
+        if key in rows:
+            if folding:  # two events of the same item in one call
+                r = rows[key]
+                r["count"] += 1
+                r["reason"] = merge_reasons(r["reason"], t.reason)
+                r["urgency"] = _higher(r["urgency"], kinds.urgency(t.kind, t.urgency))
+            continue
+        rows[key] = {
+            "user_id": t.user_id,
+            "kind": t.kind,
+            "ref_type": t.ref_type,
+            "ref_id": t.ref_id,
+            "event_key": t.event_key,
+            "urgency": kinds.urgency(t.kind, t.urgency),
+            "reason": t.reason,
+            "created_at": now,
+            "count": 1,
+            "updated_at": now,
+            "_folds": folding,
+        }
     if not rows:
         return []
-    session.flush()  # pending objects first (the INSERT below bypasses the unit of work)
-    if session.get_bind().dialect.name == "postgresql":
-        from psycopg.types.json import Json
+    session.flush()  # pending objects first (the statements below bypass the unit of work)
+    updated, raised = _fold_into_existing(session, rows, now)
+    created: list[Notification] = []
+    if rows:
+        values = [{k: v for k, v in r.items() if k != "_folds"} for r in rows.values()]
+        if session.get_bind().dialect.name == "postgresql":
+            from psycopg.types.json import Json
 
-        # One statement of constant text whatever the number of rows (the rows travel as arrays).
-        columns = {c: [r[c] for r in rows.values()] for c in _INSERT_COLUMNS}
-        columns["reason"] = [Json(r) for r in columns["reason"]]
-        stmt: Any = select(Notification).from_statement(_PG_INSERT.columns(*Notification.__table__.c))
-        created = list(session.scalars(stmt, columns))
-    else:
-        upsert = (
-            sqlite_insert(Notification)
-            .on_conflict_do_nothing(index_elements=["user_id", "event_key"])
-            .returning(Notification)
-        )
-        created = list(session.scalars(upsert, list(rows.values())))
+            # One statement of constant text whatever the number of rows (the rows travel as arrays).
+            columns = {c: [r[c] for r in values] for c in _INSERT_COLUMNS}
+            columns["reason"] = [Json(r) for r in columns["reason"]]
+            stmt: Any = select(Notification).from_statement(_PG_INSERT.columns(*Notification.__table__.c))
+            created = list(session.scalars(stmt, columns))
+        else:
+            upsert = (
+                sqlite_insert(Notification)
+                .on_conflict_do_nothing(index_elements=["user_id", "event_key"])
+                .returning(Notification)
+            )
+            created = list(session.scalars(upsert, values))
     created.sort(key=lambda n: n.id)
     if created:
         wakeup.mark(session, wakeup.NOTIFICATIONS)
+    planned = sorted(created + raised, key=lambda n: n.id)
     for hook in _HOOKS:
-        hook(session, created)
-    return created
+        hook(session, planned)
+    return sorted(created + updated, key=lambda n: n.id)
 
 
-_INSERT_COLUMNS = ("user_id", "kind", "ref_type", "ref_id", "event_key", "urgency", "reason", "created_at")
+FOLD_USERS_PER_STATEMENT = 1000
+
+
+def _fold_into_existing(
+    session: Session, rows: dict[tuple[uuid.UUID, str], dict[str, Any]], now: datetime
+) -> tuple[list[Notification], list[Notification]]:
+    """Fold the rows of folding kinds whose (user, event) already has a notification into it (removing them from
+    ``rows``); returns the rows updated, and those of them whose urgency rose."""
+    folding = [key for key, r in rows.items() if r["_folds"]]
+    if not folding:
+        return [], []
+    event_keys = sorted({k for _u, k in folding})
+    user_ids = sorted({u for u, _k in folding})
+    updated: list[Notification] = []
+    raised: list[Notification] = []
+    for start in range(0, len(user_ids), FOLD_USERS_PER_STATEMENT):
+        some = user_ids[start : start + FOLD_USERS_PER_STATEMENT]
+        stmt = select(Notification).where(Notification.user_id.in_(some), Notification.event_key.in_(event_keys))
+        if session.get_bind().dialect.name == "postgresql":
+            stmt = stmt.with_for_update()
+        for n in session.scalars(stmt):
+            r = rows.get((n.user_id, n.event_key))
+            if r is None or not r["_folds"]:
+                continue
+            del rows[(n.user_id, n.event_key)]
+            urgency = _higher(n.urgency, r["urgency"])
+            if urgency != n.urgency:
+                raised.append(n)
+            n.count += r["count"]
+            n.reason = merge_reasons(n.reason or {}, r["reason"])
+            n.urgency = urgency
+            n.kind = r["kind"]
+            n.updated_at = now
+            n.read_at = None
+            updated.append(n)
+    session.flush()
+    return updated, raised
+
+
+def _higher(a: str, b: str) -> str:
+    return a if URGENCIES.index(a) >= URGENCIES.index(b) else b
+
+
+def merge_reasons(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """The reason of a folded notification: lists are joined (each item once), mappings merged key by key, other
+    values replaced by the newer one."""
+    out = dict(old)
+    for key, value in new.items():
+        before = out.get(key)
+        if isinstance(before, list) and isinstance(value, list):
+            out[key] = before + [v for v in value if v not in before]
+        elif isinstance(before, dict) and isinstance(value, dict):
+            out[key] = merge_reasons(before, value)
+        else:
+            out[key] = value
+    return out
+
+
+_INSERT_COLUMNS = (
+    "user_id",
+    "kind",
+    "ref_type",
+    "ref_id",
+    "event_key",
+    "urgency",
+    "reason",
+    "created_at",
+    "count",
+    "updated_at",
+)
 _PG_INSERT = text(
-    "INSERT INTO notifications (user_id, kind, ref_type, ref_id, event_key, urgency, reason, created_at) "
+    "INSERT INTO notifications (user_id, kind, ref_type, ref_id, event_key, urgency, reason, created_at, count, "
+    "updated_at) "
     "SELECT * FROM unnest(CAST(:user_id AS uuid[]), CAST(:kind AS varchar[]), CAST(:ref_type AS varchar[]), "
     "CAST(:ref_id AS uuid[]), CAST(:event_key AS varchar[]), CAST(:urgency AS varchar[]), CAST(:reason AS json[]), "
-    "CAST(:created_at AS timestamptz[])) "
-    "ON CONFLICT (user_id, event_key) DO NOTHING RETURNING notifications.*"
+    "CAST(:created_at AS timestamptz[]), CAST(:count AS integer[]), CAST(:updated_at AS timestamptz[])) "
+    "ON CONFLICT (user_id, event_key) DO NOTHING RETURNING "
+    # Named in the model's order (a migration may have added columns in another order to the table).
+    + ", ".join(f"notifications.{c.name}" for c in Notification.__table__.c)
 )
 
 

@@ -62,6 +62,9 @@ def item(n: Notification, r: Rendered) -> dict[str, Any]:
         "url": r.url,
         "facts": [list(f) for f in r.facts],
         "created_at": n.created_at.isoformat(),
+        # Kinds that fold repeated events (notifications.kinds): how many, and when the last one came.
+        "count": n.count,
+        "updated_at": n.updated_at.isoformat(),
         "read": n.read_at is not None,
         "acknowledged": n.acknowledged_at is not None,
     }

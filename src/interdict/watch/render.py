@@ -30,6 +30,7 @@ from interdict.notifications.service import Rendered
 from interdict.reference.catalogue import get_index
 from interdict.sharing.service import can_see_nominal, readable_clause, reader_key
 from interdict.web.i18n import gettext
+from interdict.web.i18n import ngettext as ngettext_in
 
 READERS_PER_STATEMENT = 50
 IDS_PER_STATEMENT = 10_000  # incident ids bound in one statement, over all its readers (databases cap parameters)
@@ -118,12 +119,18 @@ def _about(incident: Incident, locale: str, index: Any) -> tuple[str, list[tuple
     return f"{incident.reference} · {kind} · {where}", facts, what
 
 
-def _reason_lines(subject: Subject, reason: dict[str, Any], nominal_ok: Callable[[], bool]) -> tuple[list[str], int]:
+def _reason_lines(
+    subject: Subject, reason: dict[str, Any], nominal_ok: Callable[[], bool], count: int = 1
+) -> tuple[list[str], int]:
     """Why the reader is told: their own rules, watch-list hits (person data only while ``nominal_ok()``), a
-    deconfliction match; and how many of the lines show a natural person's data (to audit)."""
+    deconfliction match (``count``: how many records of that organisation matched); and how many of the lines show
+    a natural person's data (to audit)."""
 
     def _(message: str) -> str:
         return gettext(subject.locale, message)
+
+    def ngettext(singular: str, plural: str, n: int) -> str:
+        return ngettext_in(subject.locale, singular, plural, n)
 
     lines = [
         _("Matches your watch rule “{name}”").format(name=rule.get("name", "")) for rule in reason.get("rules", [])
@@ -133,9 +140,11 @@ def _reason_lines(subject: Subject, reason: dict[str, Any], nominal_ok: Callable
     if "deconfliction" in reason:
         d = reason["deconfliction"]
         lines.append(
-            _("{org} recorded an incident that matches this one (through: {kinds}); contact them.").format(
-                org=d.get("org", ""), kinds=", ".join(d.get("kinds", []))
-            )
+            ngettext(
+                "{org} recorded an incident that matches this one (through: {kinds}); contact them.",
+                "{org} recorded {count} incidents that match this one (through: {kinds}); contact them.",
+                count,
+            ).format(org=d.get("org", ""), kinds=", ".join(d.get("kinds", [])), count=count)
         )
     return lines, persons
 
@@ -173,7 +182,7 @@ def render_incidents(session: Session, pairs: list[tuple[Subject, Notification]]
         if (incident.id, subject.locale) not in about:
             about[(incident.id, subject.locale)] = _about(incident, subject.locale, index)
         title, facts, what = about[(incident.id, subject.locale)]
-        lines, persons = _reason_lines(subject, n.reason or {}, nominal_ok(reader, incident))
+        lines, persons = _reason_lines(subject, n.reason or {}, nominal_ok(reader, incident), n.count or 1)
         out.append(
             Rendered(
                 title=title,

@@ -9,7 +9,6 @@ the same transaction as the consumer's position: a crash repeats a batch, never 
 
 from __future__ import annotations
 
-import hashlib
 import threading
 import uuid
 from collections import defaultdict
@@ -473,10 +472,6 @@ class _Readers:
         return self._unit_users[org_id]
 
 
-def _digest(ids: list[uuid.UUID]) -> str:
-    return hashlib.sha256(",".join(sorted(str(i) for i in ids)).encode()).hexdigest()[:16]
-
-
 def _max_urgency(values: list[str]) -> str:
     return max(values, key=lambda u: URGENCY_RANK.get(u, 0))
 
@@ -530,7 +525,7 @@ def _fire_rules(session: Session, incident: Incident, facts: IncidentFacts, read
             "watch.rule",
             "incident",
             incident.id,
-            f"watch:{incident.id}:{_digest([r.id for r in rules])}",
+            f"watch:{incident.id}",
             _max_urgency([r.urgency for r in rules]),
             {"rules": [{"id": str(r.id), "name": r.name} for r in rules]},
         )
@@ -588,7 +583,7 @@ def _fire_lists(session: Session, incident: Incident, readers: _Readers) -> int:
                 "watch.list",
                 "incident",
                 incident.id,
-                f"watchlist:{incident.id}:{_digest(list(entries))}",
+                f"watchlist:{incident.id}",
                 _max_urgency([h.watched.urgency for h in entries.values()]),
                 reason,
             )
@@ -671,7 +666,7 @@ def process_alert(session: Session, alert_id: uuid.UUID, readers: _Readers | Non
             "watch.list",
             alerts.REF_TYPE,
             alert.id,
-            f"watchlist:{alert.id}:{_digest(list(entries))}",
+            f"watchlist:{alert.id}",
             _max_urgency([h.watched.urgency for h in entries.values()]),
             {"hits": [_hit_reason(h) for h in entries.values()]},
         )
