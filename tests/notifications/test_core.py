@@ -133,3 +133,35 @@ def test_what_the_renderer_hides_is_not_listed_nor_counted(client: TestClient, w
         assert notifications.unread_count(s, subject) == 1
         assert notifications.mark_read(s, subject) == 2
         assert notifications.unread_count(s, subject) == 0
+
+
+def test_a_user_with_hundreds_unread_marks_one_read_without_rendering_them_all(
+    client: TestClient, world: World
+) -> None:
+    """Counting renders each notification (it reveals nothing the reader may not read); the count stops at 100, shown
+    as "99+" (the soak run saw "mark read" take 5 s for users with hundreds unread)."""
+    from tests.web.test_pages import login
+
+    user = _user_id(world, "officer.hp")
+    rendered: list[uuid.UUID] = []
+
+    def counting(session: object, subject: object, n: Notification) -> notifications.Rendered | None:
+        rendered.append(n.ref_id)
+        return _render(session, subject, n)
+
+    notifications.register_renderer("test-many", counting)
+    with world.session() as s:
+        notifications.mark_read(s, world.subject("officer.hp"))
+        for _ in range(250):
+            ref = uuid.uuid4()
+            notifications.notify(s, user_ids=[user], kind="test", ref_type="test-many", ref_id=ref, event_key=str(ref))
+        newest = s.scalars(
+            select(Notification.id).where(Notification.user_id == user).order_by(Notification.id.desc())
+        ).first()
+    r = client.post("/api/v1/notifications/read", json={"ids": [newest]}, headers=world.h("officer.hp"))
+    assert r.status_code == 200 and r.json() == {"marked": 1, "unread": notifications.UNREAD_COUNT_CAP}
+    assert len(rendered) <= 2 * notifications.UNREAD_COUNT_CAP
+    login(client)
+    assert "99+ unread" in client.get("/notifications").text
+    with world.session() as s:
+        notifications.mark_read(s, world.subject("officer.hp"))

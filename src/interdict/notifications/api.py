@@ -68,7 +68,8 @@ def list_notifications(
 
 @router.post("/notifications/read")
 def mark_read(body: MarkRead, db: SessionDep, subject: SubjectDep) -> dict[str, int]:
-    """Mark some (``ids``) or all (``all: true``) of your notifications read."""
+    """Mark some (``ids``) or all (``all: true``) of your notifications read. ``unread`` is what is left unread,
+    counted up to 100 (100 means "100 or more")."""
     own_account(subject)
     if not body.all and not body.ids:
         raise InvalidInput(FieldError(("ids",), "give the notification ids, or all: true"))

@@ -60,6 +60,7 @@ def centre(
             "rows": rows,
             "unread_only": unread,
             "unread_count": service.unread_count(db, subject),
+            "unread_cap": service.UNREAD_COUNT_CAP,
             "next_before": rows[-1][0].id if len(rows) == PAGE else None,
             "urgency_labels": URGENCY_LABELS,
         },

@@ -8,9 +8,11 @@
   var count = 0;
   var seen = {};
 
+  var UNREAD_CAP = 100;  // notifications.service.UNREAD_COUNT_CAP
+
   function setCount(n) {
     count = Math.max(0, n);
-    bell.textContent = String(count);
+    bell.textContent = count >= UNREAD_CAP ? String(UNREAD_CAP - 1) + "+" : String(count);  // counted up to 100
     bell.hidden = count === 0;
     bell.setAttribute("data-count", String(count));
   }
