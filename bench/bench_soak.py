@@ -533,7 +533,7 @@ def create_rules(base: str, people: list[Person]) -> None:
         scope = "unit" if p.role in ("analyst", "admin") and i % 3 == 0 else "user"
         body = {"name": f"soak rule {i}", "scope": scope, "filter": RULES[i % len(RULES)], "urgency": "routine"}
         r = httpx.post(
-            f"{base}/api/v1/watch/rules", json=body, headers={"Authorization": f"Bearer {p.token}"}, timeout=60
+            f"{base}/api/v1/watch/rules", json=body, headers={"Authorization": f"Bearer {p.token}"}, timeout=600
         )
         if r.status_code != 201:
             raise RuntimeError(f"watch rule of {p.username}: {r.status_code} {r.text[:300]}")
@@ -828,7 +828,7 @@ def main() -> int:
         (tmp / "data").mkdir()
         log = tmp / "server.log"
         interrupted = False
-        with serve(tmp / "data", url, workers=args.workers, log=log, extra_env=env) as server:
+        with serve(tmp / "data", url, workers=args.workers, log=log, timeout=600, extra_env=env) as server:
             create_rules(server.url, people)
             t0 = time.perf_counter()
             sh = Shared(server.url, index, imports, manifests, tuple(args.think), t0)  # type: ignore[arg-type]
