@@ -226,9 +226,14 @@ class Shared:
                 self.failures.append(f"{kind} -> {status or 'transport error'}: {detail[:400]}")
 
 
+# The optimistic lock's two answers: the version sent is older than the record's (checked on reading), or another
+# user's change committed between that check and this one's UPDATE (version_id_col: StaleDataError, app.py).
+LOCK_MESSAGES = ("was changed since you opened it", "the record was changed by someone else meanwhile")
+
+
 def version_conflict(r: httpx.Response) -> str | None:
     """The optimistic lock's answer: another user changed the incident since this one read it."""
-    return "conflict" if r.status_code == 409 and "was changed since you opened it" in r.text else None
+    return "conflict" if r.status_code == 409 and any(m in r.text for m in LOCK_MESSAGES) else None
 
 
 def gone(r: httpx.Response) -> str | None:
