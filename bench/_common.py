@@ -135,6 +135,32 @@ def group_cpu_seconds(pgid: int) -> float:
     return total / tick
 
 
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and every live descendant (children, their children...), read from /proc."""
+    parent_of: dict[int, int] = {}
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                parent_of[int(d.name)] = int((d / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+    tree, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        tree.append(p)
+        todo += [c for c, parent in parent_of.items() if parent == p]
+    return tree
+
+
+def rss_kib(pid: int) -> int:
+    """VmRSS of a process in KiB (0 if it is gone)."""
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
 # --- scratch databases -------------------------------------------------------------------------
 
 
