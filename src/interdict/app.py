@@ -25,6 +25,7 @@ from interdict.audit.api import router as audit_router
 from interdict.config import Settings
 from interdict.core.db import make_engine, make_sessionmaker, unit_of_work
 from interdict.core.errors import DomainError, FieldError, InvalidInput, Unavailable, clean_loc
+from interdict.core.memory import limit_malloc_arenas
 from interdict.core.proxy import TrustedProxies
 from interdict.incidents.api import attachments_router
 from interdict.incidents.api import router as incidents_router
@@ -118,6 +119,7 @@ def _seal_stored_totp_secrets(app: FastAPI) -> None:
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     settings.ensure_dirs()
+    limit_malloc_arenas()  # before the request threads and workers start (core/memory.py)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
