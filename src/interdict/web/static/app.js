@@ -6,7 +6,9 @@
 
   function debounce(fn, ms) {
     let t;
-    return function (...args) { clearTimeout(t); t = setTimeout(() => fn.apply(this, args), ms); };
+    const run = function (...args) { clearTimeout(t); t = setTimeout(() => fn.apply(this, args), ms); };
+    run.cancel = () => clearTimeout(t);
+    return run;
   }
 
   async function getJSON(url) {
@@ -42,11 +44,16 @@
     list.hidden = true;
     input.setAttribute("role", "combobox");
     input.setAttribute("aria-autocomplete", "list");
+    input.setAttribute("aria-expanded", "false");
+    list.id = (input.id || "ac-" + Math.random().toString(36).slice(2)) + "-suggestions";
+    input.setAttribute("aria-controls", list.id);
     input.after(list);
     let items = [];
     let active = -1;
+    let asked = 0;  // the latest lookup: an older answer, or one arriving after the field was left, is dropped
 
-    function close() { list.hidden = true; active = -1; }
+    function show(open) { list.hidden = !open; input.setAttribute("aria-expanded", String(open)); }
+    function close() { asked++; lookup.cancel(); items = []; show(false); active = -1; }
     function choose(i) {
       const it = items[i];
       if (!it) return;
@@ -68,12 +75,16 @@
         li.addEventListener("mousedown", (e) => { e.preventDefault(); choose(i); });
         list.append(li);
       });
-      list.hidden = items.length === 0;
+      show(items.length > 0);
     }
     const lookup = debounce(async () => {
       const q = input.value.trim();
+      const mine = ++asked;
       if (q.length < 1) { items = []; render(); return; }
-      try { items = await sources[kind](q); } catch (e) { items = []; }
+      let found;
+      try { found = await sources[kind](q); } catch (e) { found = []; }
+      if (mine !== asked || document.activeElement !== input) return;
+      items = found;
       active = items.length ? 0 : -1;
       render();
     }, 150);
@@ -82,13 +93,17 @@
       lookup();
     });
     input.addEventListener("keydown", (e) => {
+      if (e.key === "Tab") { close(); return; }  // focus moves on; what was typed stays
       if (list.hidden) return;
       if (e.key === "ArrowDown") { active = Math.min(items.length - 1, active + 1); render(); e.preventDefault(); }
       else if (e.key === "ArrowUp") { active = Math.max(0, active - 1); render(); e.preventDefault(); }
       else if (e.key === "Enter") { if (active >= 0) { choose(active); e.preventDefault(); } }
       else if (e.key === "Escape") { close(); }
     });
-    input.addEventListener("blur", () => setTimeout(close, 150));
+    input.addEventListener("blur", () => {  // no answer opens the list once the field is left
+      asked++; lookup.cancel();
+      setTimeout(() => { if (document.activeElement !== input) close(); }, 150);
+    });
   }
 
   // --- inline validation of identifiers -----------------------------------------------------
@@ -115,8 +130,8 @@
   function renumber(container) {
     const name = container.dataset.lines;
     container.querySelectorAll(":scope > [data-line]").forEach((line, i) => {
-      line.querySelectorAll("[name], [id], [for], [data-ac-target]").forEach((el) => {
-        for (const attr of ["name", "id", "for", "data-ac-target"]) {
+      line.querySelectorAll("[name], [id], [for], [data-ac-target], [aria-controls]").forEach((el) => {
+        for (const attr of ["name", "id", "for", "data-ac-target", "aria-controls"]) {
           const val = el.getAttribute(attr);
           if (val) el.setAttribute(attr, val.replace(new RegExp(`^${name}-(\\d+|__i__)-`), `${name}-${i}-`));
         }
