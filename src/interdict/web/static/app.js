@@ -11,6 +11,22 @@
     return run;
   }
 
+  // --- the header menu: collapsed behind its button on narrow screens ------------------------
+  // Without JavaScript the button stays hidden and the menu shows, wrapped under the brand.
+  const menuToggle = document.getElementById("menu-toggle");
+  if (menuToggle) {
+    const header = menuToggle.closest("header");
+    const menu = document.getElementById(menuToggle.getAttribute("aria-controls"));
+    const isOpen = () => menuToggle.getAttribute("aria-expanded") === "true";
+    const setOpen = (open) => { menuToggle.setAttribute("aria-expanded", String(open)); menu.classList.toggle("open", open); };
+    menuToggle.hidden = false;
+    header.classList.add("menu-js");
+    menuToggle.addEventListener("click", () => setOpen(!isOpen()));
+    header.addEventListener("keydown", (e) => {
+      if (e.key === "Escape" && isOpen() && menuToggle.offsetParent !== null) { setOpen(false); menuToggle.focus(); }
+    });
+  }
+
   async function getJSON(url) {
     const r = await fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } });
     if (!r.ok) throw new Error("HTTP " + r.status);
