@@ -6,7 +6,25 @@
 
   function debounce(fn, ms) {
     let t;
-    return function (...args) { clearTimeout(t); t = setTimeout(() => fn.apply(this, args), ms); };
+    const run = function (...args) { clearTimeout(t); t = setTimeout(() => fn.apply(this, args), ms); };
+    run.cancel = () => clearTimeout(t);
+    return run;
+  }
+
+  // --- the header menu: collapsed behind its button on narrow screens ------------------------
+  // Without JavaScript the button stays hidden and the menu shows, wrapped under the brand.
+  const menuToggle = document.getElementById("menu-toggle");
+  if (menuToggle) {
+    const header = menuToggle.closest("header");
+    const menu = document.getElementById(menuToggle.getAttribute("aria-controls"));
+    const isOpen = () => menuToggle.getAttribute("aria-expanded") === "true";
+    const setOpen = (open) => { menuToggle.setAttribute("aria-expanded", String(open)); menu.classList.toggle("open", open); };
+    menuToggle.hidden = false;
+    header.classList.add("menu-js");
+    menuToggle.addEventListener("click", () => setOpen(!isOpen()));
+    header.addEventListener("keydown", (e) => {
+      if (e.key === "Escape" && isOpen() && menuToggle.offsetParent !== null) { setOpen(false); menuToggle.focus(); }
+    });
   }
 
   async function getJSON(url) {
@@ -47,11 +65,16 @@
     list.hidden = true;
     input.setAttribute("role", "combobox");
     input.setAttribute("aria-autocomplete", "list");
+    input.setAttribute("aria-expanded", "false");
+    list.id = (input.id || "ac-" + Math.random().toString(36).slice(2)) + "-suggestions";
+    input.setAttribute("aria-controls", list.id);
     input.after(list);
     let items = [];
     let active = -1;
+    let asked = 0;  // the latest lookup: an older answer, or one arriving after the field was left, is dropped
 
-    function close() { list.hidden = true; active = -1; }
+    function show(open) { list.hidden = !open; input.setAttribute("aria-expanded", String(open)); }
+    function close() { asked++; lookup.cancel(); items = []; show(false); active = -1; }
     function choose(i) {
       const it = items[i];
       if (!it) return;
@@ -73,12 +96,16 @@
         li.addEventListener("mousedown", (e) => { e.preventDefault(); choose(i); });
         list.append(li);
       });
-      list.hidden = items.length === 0;
+      show(items.length > 0);
     }
     const lookup = debounce(async () => {
       const q = input.value.trim();
+      const mine = ++asked;
       if (q.length < 1) { items = []; render(); return; }
-      try { items = await sources[kind](q); } catch (e) { items = []; }
+      let found;
+      try { found = await sources[kind](q); } catch (e) { found = []; }
+      if (mine !== asked || document.activeElement !== input) return;
+      items = found;
       active = items.length ? 0 : -1;
       render();
     }, 150);
@@ -87,13 +114,17 @@
       lookup();
     });
     input.addEventListener("keydown", (e) => {
+      if (e.key === "Tab") { close(); return; }  // focus moves on; what was typed stays
       if (list.hidden) return;
       if (e.key === "ArrowDown") { active = Math.min(items.length - 1, active + 1); render(); e.preventDefault(); }
       else if (e.key === "ArrowUp") { active = Math.max(0, active - 1); render(); e.preventDefault(); }
       else if (e.key === "Enter") { if (active >= 0) { choose(active); e.preventDefault(); } }
       else if (e.key === "Escape") { close(); }
     });
-    input.addEventListener("blur", () => setTimeout(close, 150));
+    input.addEventListener("blur", () => {  // no answer opens the list once the field is left
+      asked++; lookup.cancel();
+      setTimeout(() => { if (document.activeElement !== input) close(); }, 150);
+    });
   }
 
   // --- inline validation of identifiers -----------------------------------------------------
@@ -120,8 +151,8 @@
   function renumber(container) {
     const name = container.dataset.lines;
     container.querySelectorAll(":scope > [data-line]").forEach((line, i) => {
-      line.querySelectorAll("[name], [id], [for], [data-ac-target]").forEach((el) => {
-        for (const attr of ["name", "id", "for", "data-ac-target"]) {
+      line.querySelectorAll("[name], [id], [for], [data-ac-target], [aria-controls]").forEach((el) => {
+        for (const attr of ["name", "id", "for", "data-ac-target", "aria-controls"]) {
           const val = el.getAttribute(attr);
           if (val) el.setAttribute(attr, val.replace(new RegExp(`^${name}-(\\d+|__i__)-`), `${name}-${i}-`));
         }
