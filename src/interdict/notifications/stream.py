@@ -249,7 +249,11 @@ class Broadcaster:
                         session.commit()
                         backlog = [item(n, r) for n, r in missed]
                     # The user's recent notifications already there (counted, or on the page being opened): the
-                    # broadcaster may still push some of them, which must not count as new.
+                    # broadcaster may still push some of them, which must not count as new. The count and this list
+                    # are read in one snapshot: a notification committed between two statements would otherwise be
+                    # counted here and pushed as new (the bell showed one more than there was).
+                    if session.get_bind().dialect.name == "postgresql":
+                        session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
                     recent = set(
                         session.scalars(
                             select(Notification.id).where(
