@@ -114,9 +114,15 @@ def test_every_spreadsheet_file_is_written_through_the_shared_rule() -> None:
     """No module writes CSV or XLSX by itself: a new export cannot forget the rule."""
     writers = re.compile(r"csv\.writer\(|csv\.DictWriter\(|\bWorkbook\(|xlsxwriter|\.to_csv\(|\.to_excel\(")
     spark_csv = re.compile(r"(?<!read)\.csv\(")  # a DataFrame written as CSV (Spark reads are spark.read.csv)
+    # Files that are not for spreadsheets, each with its reason.
+    exempt = {
+        # `interdict reference unlocode-convert`: the product's own reference data in UNECE's column format, read
+        # back verbatim by the loader; its function codes begin with "-" ("--3-----") and must stay as written.
+        SRC / "reference" / "unlocode.py",
+    }
     offenders = []
     for path in sorted(SRC.rglob("*.py")):
-        if path == SRC / "core" / "spreadsheet" / "__init__.py":
+        if path == SRC / "core" / "spreadsheet" / "__init__.py" or path in exempt:
             continue
         text = path.read_text(encoding="utf-8")
         offenders += [f"{path.relative_to(SRC)}: {m.group(0)!r}" for m in writers.finditer(text)]
