@@ -61,6 +61,7 @@ def centre(
             "unread_only": unread,
             "unread_count": service.unread_count(db, subject),
             "unread_cap": service.UNREAD_COUNT_CAP,
+            "next_before_given": before is not None,  # a later page: the live stream does not backfill it
             "next_before": rows[-1][0].id if len(rows) == PAGE else None,
             "urgency_labels": URGENCY_LABELS,
         },

@@ -94,7 +94,11 @@
     list.insertBefore(li, list.firstChild);
   }
 
-  var source = new EventSource("/notifications/stream");
+  // The centre's newest listed notification: the stream sends what came after it, so one created between this page's
+  // rendering and the stream's start is listed too (not taken for "already on the page").
+  var listed = document.getElementById("notification-list");
+  var lastId = listed ? listed.getAttribute("data-last-id") : null;
+  var source = new EventSource("/notifications/stream" + (lastId && /^[0-9]+$/.test(lastId) ? "?last_event_id=" + lastId : ""));
   source.addEventListener("unread", function (e) {
     try { setCount(JSON.parse(e.data).count); } catch (err) { /* ignore a malformed event */ }
   });
