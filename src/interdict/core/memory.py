@@ -2,10 +2,10 @@
 
 glibc gives threads their own malloc arenas, up to eight per core, and an arena keeps the memory its thread freed
 for later reuse by that arena. The server runs many threads (the request thread pool grows to 40, plus the background
-workers), so its resident size grows for a long while as threads appear and each arena keeps its high-water mark —
-the 30-minute soak run (docs/benchmarks.md §16) saw +12.5 % with no leak found. Two arenas is the setting usually
-recommended for multi-threaded Python servers: Python objects are allocated under the interpreter lock anyway, so
-more arenas mostly buy fragmentation. An operator's own ``MALLOC_ARENA_MAX`` (read by glibc at start) wins.
+workers). Two arenas is the setting commonly recommended for multi-threaded Python servers. Measured: the soak run
+before this cap (and before three other fixes made at the same time) grew +12.5 % in 30 minutes, the runs after it
++3.3 % and +2.8 % (docs/benchmarks.md §16); the cap's own share of that was not measured separately. An operator's
+own ``MALLOC_ARENA_MAX`` (read by glibc at start) wins.
 """
 
 from __future__ import annotations
