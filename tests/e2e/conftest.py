@@ -7,6 +7,7 @@ container numbers, so tests do not depend on one another or on their order.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import re
 import socket
@@ -175,10 +176,12 @@ def browser(playwright_instance: Playwright) -> Iterator[Browser]:
     b.close()
 
 
-@pytest.fixture
-def page(browser: Browser, live_server: LiveServer) -> Iterator[Page]:
-    """A fresh browser context (no cookies) on the live server; uncaught JavaScript errors fail the test."""
-    context = browser.new_context(base_url=live_server.url, locale="en-GB", timezone_id="UTC")
+@contextlib.contextmanager
+def browser_page(browser: Browser, live_server: LiveServer, **context_options: Any) -> Iterator[Page]:
+    """A page in a fresh browser context (no cookies) on the live server, English, UTC (``context_options`` add to or
+    override that: a viewport, touch); uncaught JavaScript errors fail the test."""
+    options = {"base_url": live_server.url, "locale": "en-GB", "timezone_id": "UTC", **context_options}
+    context = browser.new_context(**options)
     context.set_default_timeout(TIMEOUT_MS)
     p = context.new_page()
     js_errors: list[str] = []
@@ -186,6 +189,13 @@ def page(browser: Browser, live_server: LiveServer) -> Iterator[Page]:
     yield p
     context.close()
     assert not js_errors, f"uncaught JavaScript errors in the page: {js_errors}"
+
+
+@pytest.fixture
+def page(browser: Browser, live_server: LiveServer) -> Iterator[Page]:
+    """A fresh browser context (no cookies) on the live server; uncaught JavaScript errors fail the test."""
+    with browser_page(browser, live_server) as p:
+        yield p
 
 
 # --- helpers -----------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from datetime import date, timedelta
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.conftest import TIMEOUT_MS, LiveServer, login
+from tests.e2e.conftest import LiveServer, browser_page, login
 
 pytestmark = pytest.mark.e2e
 
@@ -22,14 +22,8 @@ NOTICE_URL = re.compile(r"/notices/([0-9a-f-]{36})\?flash=(\w+)")
 @pytest.fixture
 def second_page(browser: Browser, live_server: LiveServer) -> Iterator[Page]:
     """Another browser context (another person at another desk), on the same live server."""
-    context = browser.new_context(base_url=live_server.url, locale="en-GB", timezone_id="UTC")
-    context.set_default_timeout(TIMEOUT_MS)
-    p = context.new_page()
-    errors: list[str] = []
-    p.on("pageerror", lambda exc: errors.append(str(exc)))
-    yield p
-    context.close()
-    assert not errors, f"uncaught JavaScript errors in the page: {errors}"
+    with browser_page(browser, live_server) as p:
+        yield p
 
 
 def _logout(page: Page) -> None:

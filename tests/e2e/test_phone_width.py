@@ -19,7 +19,7 @@ from interdict.targeting import service as targeting
 from interdict.targeting.schemas import OutcomeBody, ProfileCreate
 from interdict.watch import service as watch
 from interdict.watch.schemas import RuleCreate
-from tests.e2e.conftest import TIMEOUT_MS, LiveServer, login, unique_container
+from tests.e2e.conftest import LiveServer, browser_page, login, unique_container
 from tests.targeting.workflow_data import BAD, GOOD, write
 
 pytestmark = pytest.mark.e2e
@@ -85,16 +85,8 @@ LABELS = """() => {
 @pytest.fixture
 def phone(browser: Browser, live_server: LiveServer) -> Iterator[Page]:
     """A page in a 390 × 844 phone viewport; uncaught JavaScript errors fail the test."""
-    context = browser.new_context(
-        base_url=live_server.url, locale="en-GB", timezone_id="UTC", viewport=PHONE, has_touch=True
-    )
-    context.set_default_timeout(TIMEOUT_MS)
-    p = context.new_page()
-    errors: list[str] = []
-    p.on("pageerror", lambda exc: errors.append(str(exc)))
-    yield p
-    context.close()
-    assert not errors, f"uncaught JavaScript errors in the page: {errors}"
+    with browser_page(browser, live_server, viewport=PHONE, has_touch=True) as p:
+        yield p
 
 
 # --- arranged data: one set per live server (the pages need rows to show their tables) --------------------------

@@ -4,6 +4,7 @@ it missed, once."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -29,6 +30,26 @@ class Live:
     url: str
 
 
+@contextlib.contextmanager
+def _serving(settings: Settings) -> Iterator[tuple[Live, FastAPI]]:
+    """The application of ``settings`` served by uvicorn in a thread of this process, until the block ends."""
+    app = create_app(settings)
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.started
+    try:
+        yield Live(f"http://127.0.0.1:{port}"), app
+    finally:
+        server.should_exit = True
+        thread.join(15)
+        app.state.engine.dispose()
+
+
 @pytest.fixture  # per test: `client` empties the tables, and SQLite then hands out notification ids again
 def live(database_url: str, tmp_path_factory: pytest.TempPathFactory, world: World) -> Iterator[Live]:
     settings = Settings(
@@ -41,19 +62,8 @@ def live(database_url: str, tmp_path_factory: pytest.TempPathFactory, world: Wor
         jobs_worker=False,
         stream_poll_seconds=0.1,
     )
-    app = create_app(settings)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started
-    yield Live(f"http://127.0.0.1:{port}")
-    server.should_exit = True
-    thread.join(15)
-    app.state.engine.dispose()
+    with _serving(settings) as (live, _app):
+        yield live
 
 
 class Events:
@@ -170,19 +180,8 @@ def slow_poll(database_url: str, tmp_path: Path, world: World) -> Iterator[tuple
         delivery_worker=False,
         stream_poll_seconds=10,  # the most allowed
     )
-    app = create_app(settings)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started
-    yield Live(f"http://127.0.0.1:{port}"), app
-    server.should_exit = True
-    thread.join(15)
-    app.state.engine.dispose()
+    with _serving(settings) as served:
+        yield served
 
 
 def test_a_notification_committed_in_the_server_process_is_streamed_at_once(
