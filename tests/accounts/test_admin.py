@@ -256,6 +256,8 @@ def test_admin_pages_edit_deactivate_and_reset(client: TestClient, world: World)
     assert r.status_code == 200 and r.headers["cache-control"] == "no-store"
     shown = re.search(r'id="temporary-password">([^<]+)<', r.text).group(1)  # type: ignore[union-attr]
     assert "temporary-password" not in client.get(f"/admin/users/{uid}").text  # shown once
+    again = client.get(f"/admin/users/{uid}/reset-password", follow_redirects=False)  # its address opened again
+    assert again.status_code == 303 and again.headers["location"] == f"/admin/users/{uid}"
     r = client.post(f"/admin/users/{uid}/deactivate", data={"csrf_token": csrf}, follow_redirects=False)
     assert r.headers["location"] == f"/admin/users/{uid}?flash=deactivated" and not user_row(world, uid).is_active
     me = world.subject(ADMIN).user_id

@@ -506,6 +506,14 @@ def admin_reactivate_user(user_id: uuid.UUID, db: SessionDep, subject: WebSubjec
     return RedirectResponse(f"/admin/users/{user.id}?flash=reactivated", status_code=303)
 
 
+@router.get("/admin/users/{user_id}/reset-password")
+def admin_reset_password_again(user_id: uuid.UUID, db: SessionDep, subject: WebSubject) -> Response:
+    """The address of the reset's answer, opened again (a bookmark, a new tab): the user's page. Never a new reset,
+    and the temporary password is not shown again."""
+    user = admin.managed_user(db, subject, user_id)
+    return RedirectResponse(f"/admin/users/{user.id}", status_code=303)
+
+
 @router.post("/admin/users/{user_id}/reset-password")
 def admin_reset_password(
     user_id: uuid.UUID, request: Request, db: SessionDep, subject: WebSubject, form: CheckedForm
