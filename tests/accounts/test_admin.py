@@ -76,6 +76,22 @@ def test_admin_edits_details_and_role_with_audit_before_and_after(client: TestCl
     assert r.status_code == 422 and r.json()["error"]["errors"][0]["field"] == "org_code"
 
 
+def test_a_head_of_unit_moved_elsewhere_is_no_longer_its_head(client: TestClient, world: World) -> None:
+    code = f"VNC-{uuid.uuid4().hex[:6]}"
+    with world.session() as s:
+        unit = OrganisationCreate(code=code, name="Unit", kind="pcu", country="VN", parent_code="VNC")
+        accounts.create_organisation(s, unit)
+    name, uid, _token = new_user(world, org=code)
+    h = world.h(ADMIN)
+    assert client.patch(f"/api/v1/organisations/{code}", json={"head_username": name}, headers=h).status_code == 200
+    mark = last_seq(world)
+    assert client.patch(f"/api/v1/users/{uid}", json={"org_code": "VNC-HP"}, headers=h).status_code == 200
+    with world.session() as s:
+        assert accounts.get_org_by_code(s, code).head_user_id is None  # type: ignore[union-attr]
+    head = next(e for e in entries_since(world, mark) if e.action == "organisation.head")
+    assert head.object_label == code and head.after == {"head_user_id": None}
+
+
 def test_deactivation_stops_sessions_and_tokens_at_once_and_reactivation_restores_sign_in(
     app: FastAPI, client: TestClient, world: World
 ) -> None:

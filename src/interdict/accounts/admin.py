@@ -88,6 +88,25 @@ def _record_revoked(session: Session, subject: Subject, tokens: list[ApiToken], 
         )
 
 
+def _no_longer_head(session: Session, subject: Subject, user: User) -> None:
+    """A user who leaves a unit stops being its head (alerts it leaves unacknowledged escalate to its
+    administrators until another head is named)."""
+    for org in session.scalars(select(Organisation).where(Organisation.head_user_id == user.id)):
+        if org.id != user.org_id:
+            org.head_user_id = None
+            audit.record(
+                session,
+                subject,
+                "organisation.head",
+                object_type="organisation",
+                object_id=org.id,
+                object_label=org.code,
+                before={"head_user_id": user.id},
+                after={"head_user_id": None},
+                summary=f"{user.username} moved to another unit",
+            )
+
+
 def update_user(session: Session, subject: Subject, user: User, data: UserUpdate) -> User:
     """Change the user's name, e-mail address, unit, language and role (only the fields sent). Audited as
     ``user.update`` (details) and ``user.role`` (role), each with the values before and after."""
@@ -109,6 +128,7 @@ def update_user(session: Session, subject: Subject, user: User, data: UserUpdate
             old_org = session.get(Organisation, user.org_id)
             before["unit"], after["unit"] = (old_org.code if old_org else None), org.code
             user.org_id = org.id
+            _no_longer_head(session, subject, user)
     if "full_name" in sent and data.full_name:
         change("full_name", data.full_name)
     if "email" in sent:

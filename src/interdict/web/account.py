@@ -483,6 +483,8 @@ def admin_update_user(
         return _user_page(request, db, subject, user, 422, errors=errors_by_field(exc.errors), values=values)
     except Conflict:
         return _user_page(request, db, subject, user, 409, problem="last_admin", values=values)
+    if user.id == subject.user_id and user.role != "admin":  # no longer an administrator: this page is closed now
+        return RedirectResponse("/dashboard", status_code=303)
     return RedirectResponse(f"/admin/users/{user.id}?flash=saved", status_code=303)
 
 
