@@ -218,6 +218,121 @@ def create_admin(
     out.print(f"administrator '{username}' created in {org_code}")
 
 
+AsAdmin = Annotated[
+    str, typer.Option("--as", help="The administrator acting (their agency's users only; audited as them).")
+]
+
+
+def _admin_action(acting: str, username: str, action):  # type: ignore[no-untyped-def]
+    """Run ``action(session, subject, user)`` as the administrator ``acting`` on ``username``, in one unit of
+    work; a refusal (not an administrator, another agency's user, the last administrator) exits 1."""
+    from pydantic import ValidationError
+
+    from interdict.accounts import admin
+    from interdict.accounts.service import subject_by_username
+    from interdict.core.db import unit_of_work
+    from interdict.core.errors import DomainError, from_validation_error
+
+    _, factory = _factory(_settings())
+    try:
+        with unit_of_work(factory) as session:
+            subject = subject_by_username(session, acting, channel="cli")
+            return action(session, subject, admin.managed_user_by_username(session, subject, username))
+    except ValidationError as exc:
+        _fail(from_validation_error(exc).message)
+    except DomainError as exc:
+        _fail(exc.message)
+
+
+@users_app.command("list")
+def users_list(acting: AsAdmin) -> None:
+    """The users of your agency: unit, role, whether active, last login, two-factor authentication."""
+    from interdict.accounts import service
+    from interdict.accounts.service import subject_by_username
+    from interdict.core.db import unit_of_work
+    from interdict.core.errors import DomainError
+    from interdict.sharing.service import require_admin
+
+    _, factory = _factory(_settings())
+    table = Table("username", "name", "unit", "role", "active", "last login (UTC)", "2FA")
+    try:
+        with unit_of_work(factory) as session:
+            subject = subject_by_username(session, acting, channel="cli")
+            require_admin(subject, "only administrators list users")
+            orgs = {o.id: o for o in service.tree_organisations(session, subject)}
+            for u in service.list_users(session, org_ids=list(orgs)):
+                last = u.last_login_at.strftime("%Y-%m-%d %H:%M") if u.last_login_at else "never"
+                state = ("yes" if u.is_active else "no") + (" (must change password)" if u.must_change_password else "")
+                table.add_row(
+                    u.username, u.full_name, orgs[u.org_id].name, u.role, state, last, "on" if u.two_factor else "off"
+                )
+    except DomainError as exc:
+        _fail(exc.message)
+    out.print(table)
+
+
+@users_app.command("update")
+def users_update(
+    username: Annotated[str, typer.Argument(help="The user to change.")],
+    acting: AsAdmin,
+    full_name: Annotated[str | None, typer.Option(help="New display name.")] = None,
+    email: Annotated[str | None, typer.Option(help="New e-mail address ('' removes it).")] = None,
+    unit: Annotated[str | None, typer.Option("--unit", help="Code of the user's new unit (of your agency).")] = None,
+    locale: Annotated[str | None, typer.Option(help="Language: en or vi.")] = None,
+    role: Annotated[str | None, typer.Option(help="admin, analyst, officer, viewer or auditor.")] = None,
+) -> None:
+    """Change a user's details or role (only the options given change)."""
+    from interdict.accounts import admin
+    from interdict.accounts.schemas import UserUpdate
+
+    given = {"full_name": full_name, "email": email, "org_code": unit, "locale": locale, "role": role}
+
+    def run(session, subject, user):  # type: ignore[no-untyped-def]
+        admin.update_user(
+            session, subject, user, UserUpdate.model_validate({k: v for k, v in given.items() if v is not None})
+        )
+
+    _admin_action(acting, username, run)
+    out.print(f"user '{username}' updated")
+
+
+@users_app.command("deactivate")
+def users_deactivate(username: Annotated[str, typer.Argument()], acting: AsAdmin) -> None:
+    """The user can no longer sign in; their sessions end and their API tokens are revoked at once."""
+    from interdict.accounts import admin
+
+    _admin_action(acting, username, admin.deactivate_user)
+    out.print(f"user '{username}' deactivated")
+
+
+@users_app.command("reactivate")
+def users_reactivate(username: Annotated[str, typer.Argument()], acting: AsAdmin) -> None:
+    """The user can sign in again."""
+    from interdict.accounts import admin
+
+    _admin_action(acting, username, admin.reactivate_user)
+    out.print(f"user '{username}' reactivated")
+
+
+@users_app.command("reset-password")
+def users_reset_password(
+    username: Annotated[str, typer.Argument()],
+    acting: AsAdmin,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the temporary password from standard input.")
+    ] = False,
+) -> None:
+    """Set a temporary password (read from standard input, or generated and printed once); the user must change
+    it at their next sign-in."""
+    from interdict.accounts import admin
+
+    chosen = sys.stdin.readline().rstrip("\n") if password_stdin else None
+    generated = _admin_action(acting, username, lambda s, subj, u: admin.reset_password(s, subj, u, chosen))
+    out.print(f"password of '{username}' reset; the user must change it at the next sign-in")
+    if generated:
+        out.print(f"temporary password: {generated}")
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from interdict.accounts import service
+from interdict.accounts import admin, service
 from interdict.accounts.deps import AdminDep, SubjectDep, TokenManagerDep
 from interdict.accounts.models import ApiToken, Organisation, User
 from interdict.accounts.schemas import (
@@ -16,11 +16,14 @@ from interdict.accounts.schemas import (
     OrganisationChange,
     OrganisationCreate,
     OrganisationRead,
+    PasswordReset,
+    PasswordResetDone,
     TokenCreate,
     TokenCreated,
     TokenRead,
     UserCreate,
     UserRead,
+    UserUpdate,
 )
 from interdict.accounts.subject import Subject
 from interdict.audit import service as audit
@@ -178,3 +181,41 @@ def create_user(body: UserCreate, db: SessionDep, subject: AdminDep) -> UserRead
     user = service.create_user(db, body)
     audit_user(db, subject, user, org.code)
     return UserRead.model_validate(user)
+
+
+@router.get("/users/{user_id}", response_model=UserRead)
+def get_user(user_id: uuid.UUID, db: SessionDep, subject: AdminDep) -> UserRead:
+    """A user of your agency (administrators): details, role, whether active, last login."""
+    return UserRead.model_validate(admin.managed_user(db, subject, user_id))
+
+
+@router.patch("/users/{user_id}", response_model=UserRead)
+def update_user(user_id: uuid.UUID, body: UserUpdate, db: SessionDep, subject: AdminDep) -> UserRead:
+    """Change a user's name, e-mail address, unit, language or role (only the fields sent). The agency's last
+    active administrator keeps the role (409). Audited with the values before and after."""
+    return UserRead.model_validate(admin.update_user(db, subject, admin.managed_user(db, subject, user_id), body))
+
+
+@router.post("/users/{user_id}/deactivate", response_model=UserRead)
+def deactivate_user(user_id: uuid.UUID, db: SessionDep, subject: AdminDep) -> UserRead:
+    """The user can no longer sign in: their web sessions end and their API tokens are revoked at once. The
+    agency's last active administrator cannot be deactivated (409)."""
+    return UserRead.model_validate(admin.deactivate_user(db, subject, admin.managed_user(db, subject, user_id)))
+
+
+@router.post("/users/{user_id}/reactivate", response_model=UserRead)
+def reactivate_user(user_id: uuid.UUID, db: SessionDep, subject: AdminDep) -> UserRead:
+    """The user can sign in again (tokens revoked at deactivation stay revoked)."""
+    return UserRead.model_validate(admin.reactivate_user(db, subject, admin.managed_user(db, subject, user_id)))
+
+
+@router.post("/users/{user_id}/reset-password", response_model=PasswordResetDone)
+def reset_password(
+    user_id: uuid.UUID, db: SessionDep, subject: AdminDep, body: PasswordReset | None = None
+) -> PasswordResetDone:
+    """Set a temporary password (the one sent, which must meet the password policy, or a generated one returned
+    in this response only). The user must change it at their next sign-in; their sessions end and their API
+    tokens are revoked."""
+    user = admin.managed_user(db, subject, user_id)
+    generated = admin.reset_password(db, subject, user, body.password if body else None)
+    return PasswordResetDone(user=UserRead.model_validate(user), temporary_password=generated)

@@ -11,7 +11,7 @@ from interdict.accounts import service
 from interdict.accounts.subject import Subject
 from interdict.config import Settings
 from interdict.core.deps import SessionDep, SettingsDep
-from interdict.core.errors import Forbidden, Unauthenticated
+from interdict.core.errors import Forbidden, PasswordChangeRequired, Unauthenticated
 from interdict.core.security import constant_time_equals
 
 SESSION_COOKIE = "interdict_session"
@@ -20,8 +20,11 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def authenticate_request(
-    request: Request, db: Session, settings: Settings, *, check_csrf_header: bool
+    request: Request, db: Session, settings: Settings, *, check_csrf_header: bool, password_change: bool = False
 ) -> Subject | None:
+    """The caller, or None without credentials. A web session whose user must change an administrator-set password
+    is refused (:class:`PasswordChangeRequired`) except where ``password_change`` allows it (the change-password
+    page and logging out); API tokens are not concerned."""
     pepper = request.app.state.pepper
     ip = request.client.host if request.client else None
     auth = request.headers.get("authorization", "")
@@ -45,6 +48,8 @@ def authenticate_request(
     if found_ws is None:
         return None
     ws, user = found_ws
+    if user.must_change_password and not password_change:
+        raise PasswordChangeRequired()
     request.state.csrf_token = ws.csrf_token
     request.state.web_session_id = ws.id
     if check_csrf_header and request.method not in SAFE_METHODS:

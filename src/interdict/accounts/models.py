@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from interdict.core.clock import utcnow
@@ -54,6 +54,9 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set when an administrator sets the password (reset): the user must choose their own at the next login and
+    # can use nothing else with a web session until then.
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # TOTP (RFC 6238): the shared secret, when it was confirmed (None: not enabled), and the last time
     # step accepted (a code is never accepted twice).
     totp_secret: Mapped[str | None] = mapped_column(String(128))  # sealed (accounts.mfa)
@@ -62,6 +65,11 @@ class User(Base):
     # OpenID Connect: the provider identity bound to this account at its first provider sign-in.
     oidc_issuer: Mapped[str | None] = mapped_column(String(300))
     oidc_subject: Mapped[str | None] = mapped_column(String(255))
+
+    @property
+    def two_factor(self) -> bool:
+        """Two-factor authentication is turned on (confirmed)."""
+        return self.totp_enabled_at is not None
 
 
 class ApiToken(Base):

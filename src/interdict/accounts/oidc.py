@@ -31,7 +31,6 @@ from sqlalchemy.orm import Session
 
 from interdict.accounts.models import User
 from interdict.config import Settings
-from interdict.core.clock import utcnow
 
 # Asymmetric signatures only: "none" and HMAC with the client secret are refused.
 ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"]
@@ -239,7 +238,6 @@ def account_for(session: Session, settings: Settings, claims: dict[str, Any]) ->
     if user is not None:
         if not user.is_active:
             raise OidcError(f"account {user.username} is disabled")
-        user.last_login_at = utcnow()
         return user, False
     if settings.oidc_match_claim == "email":
         email = claims.get("email")
@@ -265,6 +263,5 @@ def account_for(session: Session, settings: Settings, claims: dict[str, Any]) ->
     if user.oidc_subject is not None:
         raise OidcError(f"account {user.username} is already bound to another provider identity")
     user.oidc_issuer, user.oidc_subject = issuer, subject
-    user.last_login_at = utcnow()
     session.flush()
     return user, True

@@ -83,6 +83,41 @@ class UserRead(BaseModel):
     org_id: uuid.UUID
     is_active: bool
     locale: str
+    last_login_at: datetime | None = Field(default=None, description="The last successful sign-in (UTC).")
+    must_change_password: bool = Field(
+        default=False, description="An administrator set the password: the user must change it at the next login."
+    )
+    two_factor: bool = Field(default=False, description="Two-factor authentication is turned on.")
+
+
+class UserUpdate(Input):
+    """An administrator's change to a user: only the fields sent change."""
+
+    model_config = ConfigDict(extra="forbid")
+    full_name: Line | None = Field(default=None, min_length=1, max_length=200)
+    email: OptLine = Field(default=None, max_length=200, description="An empty string removes the address.")
+    org_code: Line | None = Field(default=None, max_length=32, description="The user's unit (of your agency).")
+    locale: Literal["en", "vi"] | None = None
+    role: Role | None = None
+
+
+class PasswordReset(Input):
+    model_config = ConfigDict(extra="forbid")
+    raw_fields = frozenset({"password"})
+    password: Verbatim | None = Field(
+        default=None,
+        min_length=1,
+        max_length=256,
+        description="The temporary password to set; omitted: one is generated and returned once.",
+    )
+
+
+class PasswordResetDone(BaseModel):
+    user: UserRead
+    temporary_password: str | None = Field(
+        description="The generated temporary password (null when you chose it). Shown only in this response; the "
+        "user must change it at their next login."
+    )
 
 
 class TokenCreate(Input):

@@ -148,6 +148,7 @@ def set_password(
     check_password_policy(password, username=user.username, full_name=user.full_name)
     user.password_hash = security.hash_password(password)
     user.password_changed_at = utcnow()
+    user.must_change_password = False
     end_all_web_sessions(session, user.id, keep=keep_session_id)
     revoked = revoke_all_api_tokens(session, user.id)
     session.flush()
@@ -246,10 +247,15 @@ def authenticate(session: Session, username: str, password: str) -> User | None:
             user.failed_logins += 1
         return None
     user.failed_logins = 0
-    user.last_login_at = utcnow()
     if user.password_hash and security.password_needs_rehash(user.password_hash):
         user.password_hash = security.hash_password(password)
     return user
+
+
+def record_login(user: User) -> None:
+    """A complete sign-in (the password and, when on, the second factor; or the identity provider): what
+    administrators see as the last login."""
+    user.last_login_at = utcnow()
 
 
 # --- web sessions --------------------------------------------------------------------------

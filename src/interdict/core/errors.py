@@ -43,6 +43,16 @@ class Forbidden(DomainError):
     code = "forbidden"
 
 
+class PasswordChangeRequired(Forbidden):
+    """An administrator set the user's password: until they choose their own, a web session reaches nothing but
+    the change-password page (and logging out)."""
+
+    code = "password_change_required"
+
+    def __init__(self) -> None:
+        super().__init__("you must change the password an administrator set before you go on (sign in on the web)")
+
+
 class Unauthenticated(DomainError):
     status_code = 401
     code = "unauthenticated"

@@ -8,17 +8,18 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
-from interdict.accounts import mfa, service, throttle
+from interdict.accounts import admin, mfa, service, throttle
 from interdict.accounts.api import audit_head, audit_org, audit_token, audit_user
 from interdict.accounts.models import User
-from interdict.accounts.schemas import OrganisationCreate, TokenCreate, UserCreate
+from interdict.accounts.schemas import OrganisationCreate, TokenCreate, UserCreate, UserUpdate
 from interdict.audit import service as audit
 from interdict.core import security
 from interdict.core.deps import SessionDep, SettingsDep
-from interdict.core.errors import Forbidden, InvalidInput, NotFound, from_validation_error
+from interdict.core.errors import Conflict, Forbidden, InvalidInput, NotFound, from_validation_error
 from interdict.sharing.service import own_account, require_admin
 from interdict.web.auth import enrol_context, login_limits
-from interdict.web.deps import CheckedForm, WebSubject
+from interdict.web.deps import CheckedForm, PendingPasswordForm, PendingPasswordSubject, WebSubject
+from interdict.web.errors import PASSWORD_CHANGE_PAGE
 from interdict.web.forms import errors_by_field
 from interdict.web.templating import render
 
@@ -161,7 +162,7 @@ def admin_create_org(request: Request, db: SessionDep, subject: WebSubject, form
 # --- my security: password, two-factor authentication, sessions ---------------------------------
 
 
-def _me(db: SessionDep, subject: WebSubject) -> User:
+def _me(db: SessionDep, subject: PendingPasswordSubject) -> User:
     own_account(subject)
     user = db.get(User, subject.user_id)
     assert user is not None
@@ -253,6 +254,41 @@ def change_password(
         db, subject, "auth.password_changed", summary=f"other sessions ended; {len(revoked)} API token(s) revoked"
     )
     return RedirectResponse("/account/security?flash=password", status_code=303)
+
+
+@router.get(PASSWORD_CHANGE_PAGE)
+def new_password_page(request: Request, db: SessionDep, subject: PendingPasswordSubject) -> Response:
+    """Where a user whose password an administrator set is sent after signing in: nothing else opens until they
+    choose their own."""
+    user = _me(db, subject)
+    if not user.must_change_password:
+        return RedirectResponse("/account/security", status_code=303)
+    return render(request, "account/password_new.html", {"errors": {}, "reauth_failed": None, "same_password": False})
+
+
+@router.post(PASSWORD_CHANGE_PAGE)
+def new_password(
+    request: Request, db: SessionDep, settings: SettingsDep, subject: PendingPasswordSubject, form: PendingPasswordForm
+) -> Response:
+    user = _me(db, subject)
+    if not user.must_change_password:
+        return RedirectResponse("/account/security", status_code=303)
+    current, new = str(form.get("current_password") or ""), str(form.get("new_password") or "")
+
+    def again(**extra: object) -> Response:
+        ctx: dict[str, object] = {"errors": {}, "reauth_failed": None, "same_password": False, **extra}
+        return render(request, "account/password_new.html", ctx, status_code=422)
+
+    if not reauthenticated(db, settings, subject, user, current, "replace the password an administrator set"):
+        return again(reauth_failed="current_password")
+    if new == current:
+        return again(same_password=True)
+    try:
+        service.set_password(db, user, new, keep_session_id=getattr(request.state, "web_session_id", None))
+    except InvalidInput as exc:
+        return again(errors={"new_password": [e.msg for e in exc.errors]})
+    audit.record(db, subject, "auth.password_changed", summary="replaced the password an administrator set")
+    return RedirectResponse("/dashboard", status_code=303)
 
 
 @router.post("/account/logout-everywhere")
@@ -404,3 +440,96 @@ def admin_set_head(code: str, request: Request, db: SessionDep, subject: WebSubj
         )
     audit_head(db, subject, org, before)
     return RedirectResponse("/admin?flash=unit_changed", status_code=303)
+
+
+# --- administration of one user: details, role, deactivate / reactivate, password reset -----------------------
+
+
+def _user_page(
+    request: Request, db: SessionDep, subject: WebSubject, user: User, status_code: int = 200, **extra: object
+) -> Response:
+    orgs = service.tree_organisations(db, subject)
+    ctx: dict[str, object] = {
+        "user": user,
+        "orgs": orgs,
+        "unit": next((o for o in orgs if o.id == user.org_id), None),
+        "locked": throttle.locked_accounts(db, [user.username]).get(user.username),
+        "errors": {},
+        "values": {},
+        "problem": None,  # "last_admin": the agency's last active administrator (the page says so, translated)
+        "temporary_password": None,
+        **extra,
+    }
+    return render(request, "admin/user.html", ctx, status_code=status_code)
+
+
+@router.get("/admin/users/{user_id}")
+def admin_user_page(user_id: uuid.UUID, request: Request, db: SessionDep, subject: WebSubject) -> Response:
+    return _user_page(request, db, subject, admin.managed_user(db, subject, user_id))
+
+
+@router.post("/admin/users/{user_id}")
+def admin_update_user(
+    user_id: uuid.UUID, request: Request, db: SessionDep, subject: WebSubject, form: CheckedForm
+) -> Response:
+    user = admin.managed_user(db, subject, user_id)
+    values = {k: str(form.get(k) or "") for k in ("full_name", "email", "org_code", "locale", "role")}
+    try:
+        admin.update_user(db, subject, user, UserUpdate.model_validate(values))
+    except ValidationError as exc:
+        errors = errors_by_field(from_validation_error(exc).errors)
+        return _user_page(request, db, subject, user, 422, errors=errors, values=values)
+    except InvalidInput as exc:
+        return _user_page(request, db, subject, user, 422, errors=errors_by_field(exc.errors), values=values)
+    except Conflict:
+        return _user_page(request, db, subject, user, 409, problem="last_admin", values=values)
+    if user.id == subject.user_id and user.role != "admin":  # no longer an administrator: this page is closed now
+        return RedirectResponse("/dashboard", status_code=303)
+    return RedirectResponse(f"/admin/users/{user.id}?flash=saved", status_code=303)
+
+
+@router.post("/admin/users/{user_id}/deactivate")
+def admin_deactivate_user(
+    user_id: uuid.UUID, request: Request, db: SessionDep, subject: WebSubject, form: CheckedForm
+) -> Response:
+    user = admin.managed_user(db, subject, user_id)
+    try:
+        admin.deactivate_user(db, subject, user)
+    except Conflict:
+        return _user_page(request, db, subject, user, 409, problem="last_admin")
+    if user.id == subject.user_id:  # their own session has just ended
+        return RedirectResponse("/login", status_code=303)
+    return RedirectResponse(f"/admin/users/{user.id}?flash=deactivated", status_code=303)
+
+
+@router.post("/admin/users/{user_id}/reactivate")
+def admin_reactivate_user(user_id: uuid.UUID, db: SessionDep, subject: WebSubject, form: CheckedForm) -> Response:
+    user = admin.reactivate_user(db, subject, admin.managed_user(db, subject, user_id))
+    return RedirectResponse(f"/admin/users/{user.id}?flash=reactivated", status_code=303)
+
+
+@router.get("/admin/users/{user_id}/reset-password")
+def admin_reset_password_again(user_id: uuid.UUID, db: SessionDep, subject: WebSubject) -> Response:
+    """The address of the reset's answer, opened again (a bookmark, a new tab): the user's page. Never a new reset,
+    and the temporary password is not shown again."""
+    user = admin.managed_user(db, subject, user_id)
+    return RedirectResponse(f"/admin/users/{user.id}", status_code=303)
+
+
+@router.post("/admin/users/{user_id}/reset-password")
+def admin_reset_password(
+    user_id: uuid.UUID, request: Request, db: SessionDep, subject: WebSubject, form: CheckedForm
+) -> Response:
+    """A temporary password, chosen or generated; a generated one is shown on this answer only (never stored in
+    clear, never in the address). The user must change it at their next login."""
+    user = admin.managed_user(db, subject, user_id)
+    chosen = str(form.get("password") or "")
+    try:
+        generated = admin.reset_password(db, subject, user, chosen or None)
+    except InvalidInput as exc:
+        return _user_page(request, db, subject, user, 422, errors={"password": [e.msg for e in exc.errors]})
+    if user.id == subject.user_id:
+        return RedirectResponse("/login", status_code=303)
+    response = _user_page(request, db, subject, user, temporary_password=generated, reset_done=True)
+    response.headers["Cache-Control"] = "no-store"
+    return response

@@ -21,7 +21,7 @@ from interdict.core import security
 from interdict.core.deps import SessionDep, SettingsDep
 from interdict.core.fields import Line, Verbatim
 from interdict.sharing.service import own_account
-from interdict.web.deps import CheckedForm, WebSubject
+from interdict.web.deps import CheckedForm, PendingPasswordForm, PendingPasswordSubject, WebSubject
 from interdict.web.i18n import LANGUAGES
 from interdict.web.templating import LANG_COOKIE, render
 
@@ -180,6 +180,7 @@ def _full_login(
     how: str = "",
 ) -> Response:
     ip = client_ip(request)
+    service.record_login(user)
     record_for_user(
         request, db, user, "auth.login", summary=how or ("with two-factor authentication" if mfa.enabled(user) else "")
     )
@@ -432,7 +433,7 @@ def enrol(
 
 
 @router.post("/logout")
-def logout(request: Request, db: SessionDep, subject: WebSubject, form: CheckedForm) -> Response:
+def logout(request: Request, db: SessionDep, subject: PendingPasswordSubject, form: PendingPasswordForm) -> Response:
     own_account(subject)
     audit.record(db, subject, "auth.logout")
     cookie = request.cookies.get(SESSION_COOKIE)

@@ -23,11 +23,21 @@ def web_subject(request: Request, db: SessionDep, settings: SettingsDep) -> Subj
     return subject
 
 
+def pending_password_subject(request: Request, db: SessionDep, settings: SettingsDep) -> Subject:
+    """Like :func:`web_subject`, but also for a user who must still change an administrator-set password: only
+    the change-password page and logging out use it."""
+    subject = authenticate_request(request, db, settings, check_csrf_header=False, password_change=True)
+    if subject is None or subject.channel != "web":
+        raise LoginRequired()
+    request.state.subject = subject
+    return subject
+
+
 WebSubject = Annotated[Subject, Depends(web_subject)]
+PendingPasswordSubject = Annotated[Subject, Depends(pending_password_subject)]
 
 
-async def checked_form(request: Request, subject: WebSubject) -> FormData:
-    """The posted form, after checking its CSRF token against the session's."""
+async def _checked(request: Request) -> FormData:
     form = await request.form(max_files=20, max_fields=5000)
     sent = form.get("csrf_token")
     expected = getattr(request.state, "csrf_token", "")
@@ -38,4 +48,15 @@ async def checked_form(request: Request, subject: WebSubject) -> FormData:
     return form
 
 
+async def checked_form(request: Request, subject: WebSubject) -> FormData:
+    """The posted form, after checking its CSRF token against the session's."""
+    return await _checked(request)
+
+
+async def pending_password_form(request: Request, subject: PendingPasswordSubject) -> FormData:
+    """:func:`checked_form` for the change-password page and logging out."""
+    return await _checked(request)
+
+
 CheckedForm = Annotated[FormData, Depends(checked_form)]
+PendingPasswordForm = Annotated[FormData, Depends(pending_password_form)]

@@ -7,7 +7,7 @@ from urllib.parse import quote
 from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 
-from interdict.core.errors import DomainError, Unauthenticated
+from interdict.core.errors import DomainError, PasswordChangeRequired, Unauthenticated
 from interdict.web.templating import render
 
 
@@ -16,7 +16,12 @@ class LoginRequired(Unauthenticated):
         super().__init__("please log in")
 
 
+PASSWORD_CHANGE_PAGE = "/account/password/new"  # noqa: S105 (a page address, not a secret)
+
+
 def render_error_page(request: Request, exc: DomainError) -> Response:
+    if isinstance(exc, PasswordChangeRequired):
+        return RedirectResponse(PASSWORD_CHANGE_PAGE, status_code=303)
     if isinstance(exc, Unauthenticated):
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
