@@ -75,6 +75,13 @@ def _recorder(session: Session, org_code: str, password: str) -> Subject:
     return accounts.subject_for_user(session, user, channel="web")
 
 
+def _officer(session: Session, unit: str, password: str) -> Subject:
+    """The (demo) officer of a Vietnamese unit, who records its incidents (made by the seed if it is not there yet)."""
+    from interdict.demo.seed import _unit_user
+
+    return accounts.subject_for_user(session, _unit_user(session, unit, password), channel="web")
+
+
 def _read(session: Session, subject: Subject, ref_id: uuid.UUID) -> None:
     """The user opened what they were told about this record (they acted on it)."""
     ids = session.scalars(
@@ -94,8 +101,8 @@ def seed_activity(session: Session, *, password: str, now: datetime | None = Non
     recorded = seed_group_incidents(session, password, now, rng)
     seed_watch_rules(session)
     share_to_group(session, now)
-    seed_alerts(session, now, recorded)
-    seed_notices(session, now, recorded)
+    seed_alerts(session, now, recorded, password)
+    seed_notices(session, now, recorded, password)
     return len(recorded)
 
 
@@ -353,7 +360,7 @@ def seed_watch_rules(session: Session) -> None:
 # --- rapid alerts ---------------------------------------------------------------------------------------------------
 
 
-def seed_alerts(session: Session, now: datetime, recorded: dict[str, str]) -> None:
+def seed_alerts(session: Session, now: datetime, recorded: dict[str, str], password: str) -> None:
     analyst = _user(session, "analyst")
     officer_hp = _user(session, "officer.hp")
     officer_hcm = _user(session, "officer.hcm")
@@ -384,7 +391,7 @@ def seed_alerts(session: Session, now: datetime, recorded: dict[str, str]) -> No
         ),
         now=t,
     )
-    alerts.acknowledge(session, _user(session, "demo.vnc-qn"), answered.id, now=t + timedelta(minutes=12))
+    alerts.acknowledge(session, _officer(session, "VNC-QN", password), answered.id, now=t + timedelta(minutes=12))
     alerts.respond(
         session,
         pcu_hp,
@@ -400,7 +407,7 @@ def seed_alerts(session: Session, now: datetime, recorded: dict[str, str]) -> No
         "Same shipper as in our Phnom Penh seizure of this week; see the incident shared with the Mekong Dragon group.",
         now=t + timedelta(days=1, hours=2),
     )
-    for subject in (pcu_hp, officer_kh, _user(session, "demo.vnc-qn")):
+    for subject in (pcu_hp, officer_kh, _officer(session, "VNC-QN", password)):
         _read(session, subject, answered.id)
 
     # Four days ago: the national department warns Ho Chi Minh City; both addressed units acknowledge.
@@ -424,7 +431,9 @@ def seed_alerts(session: Session, now: datetime, recorded: dict[str, str]) -> No
         now=t,
     )
     alerts.acknowledge(session, officer_hcm, acknowledged.id, now=t + timedelta(minutes=25))
-    alerts.acknowledge(session, _user(session, "demo.vnc-pcu-hcm"), acknowledged.id, now=t + timedelta(minutes=50))
+    alerts.acknowledge(
+        session, _officer(session, "VNC-PCU-HCM", password), acknowledged.id, now=t + timedelta(minutes=50)
+    )
     _read(session, officer_hcm, acknowledged.id)
 
     # Two days ago: the national department alerts the partners; Cambodia answers, Laos and Thailand do not
@@ -544,7 +553,7 @@ def _approve(session: Session, drafter: Subject, approver: Subject, notice: Any)
     return notice
 
 
-def seed_notices(session: Session, now: datetime, recorded: dict[str, str]) -> None:
+def seed_notices(session: Session, now: datetime, recorded: dict[str, str], password: str) -> None:
     analyst = _user(session, "analyst")
     admin = _user(session, "admin")
     officer_hp = _user(session, "officer.hp")
@@ -587,14 +596,14 @@ def seed_notices(session: Session, now: datetime, recorded: dict[str, str]) -> N
     closed = notices.issue(session, analyst, closed.id, closed.version, now=issued_at)
     report(officer_hp, closed, issued_at + timedelta(days=2), "nothing_found", "No such declaration in the period.")
     report(
-        _user(session, "demo.vnc-qn"),
+        _officer(session, "VNC-QN", password),
         closed,
         issued_at + timedelta(days=2, hours=5),
         "irregularity",
         "One declaration under 3814 without a licence; goods held for laboratory analysis.",
     )
     closed = notices.close(session, analyst, closed.id, closed.version)
-    for subject in (analyst, officer_hp, _user(session, "demo.vnc-qn")):
+    for subject in (analyst, officer_hp, _officer(session, "VNC-QN", password)):
         _read(session, subject, closed.id)
 
     # Overdue: issued five days ago to Lang Son and Lao Cai with a deadline two days ago; Lang Son has not reported.
@@ -617,13 +626,13 @@ def seed_notices(session: Session, now: datetime, recorded: dict[str, str]) -> N
     overdue = _approve(session, analyst, admin, overdue)
     overdue = notices.issue(session, analyst, overdue.id, overdue.version, now=issued_at)
     report(
-        _user(session, "demo.vnc-lc"),
+        _officer(session, "VNC-LC", password),
         overdue,
         issued_at + timedelta(days=2),
         "nothing_found",
         "No such truck at Lao Cai in the period.",
     )
-    notices.acknowledge(session, _user(session, "demo.vnc-ls"), overdue.id, now=issued_at + timedelta(hours=6))
+    notices.acknowledge(session, _officer(session, "VNC-LS", password), overdue.id, now=issued_at + timedelta(hours=6))
     notice_tasks.tick(session, now - timedelta(days=1))  # the notices worker found Lang Son overdue yesterday
     _read(session, analyst, overdue.id)
 
