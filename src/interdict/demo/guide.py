@@ -20,8 +20,9 @@ TRY_FIRST: dict[str, str] = {
         "alert about the MV Mekong Pearl."
     ),
     "analyst": _(
-        "Open Sharing groups → Mekong Dragon and the incidents the partners shared with it; then follow the "
-        "warning notices: one overdue, one approved and waiting to be issued."
+        "Open the incidents the partners shared with the Mekong Dragon group this week (from Laos, Cambodia and "
+        "Thailand, among the newest incidents), then your rapid alert that Laos and Thailand have not acknowledged, "
+        "then Warning notices: one overdue, one to issue."
     ),
     "pcu.hp": _(
         "Acknowledge the warning notice issued to your unit, then open Targeting and the worklist of the latest load."
@@ -34,8 +35,8 @@ TRY_FIRST: dict[str, str] = {
         "Administration."
     ),
     "officer.kh": _(
-        "Partner view: see what Vietnam Customs shares with the Mekong Dragon group, and the rapid alert still "
-        "waiting for Laos and Thailand to acknowledge."
+        "Partner view: open the watch hit about the stopped shipment in Laos, then Incidents: what Vietnam Customs "
+        "and the other partners share with the Mekong Dragon group."
     ),
     "viewer": _(
         "Read-only: search the incidents (try “anhydrit axetic” or “P2P”) and open the network graph from an incident."
