@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import json
+import os
 import sys
 from enum import StrEnum
 from pathlib import Path
@@ -399,6 +400,7 @@ def demo(
     if not no_serve:
         import uvicorn
 
+        os.environ["INTERDICT_DEMO"] = "true"  # the served app says it is the demo (banner, demo users)
         uvicorn.run(
             "interdict.app:create_app",
             factory=True,

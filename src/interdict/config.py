@@ -104,6 +104,11 @@ class Settings(BaseSettings):
         description="A running job of another host whose progress has not moved for this long is marked failed.",
     )
     default_locale: str = Field(default="en", pattern="^(en|vi)$")
+    demo: bool = Field(
+        default=False,
+        description="Running as the demo (set by `interdict demo`): every page says its data is synthetic, and the "
+        "login page and dashboard list the demo users and what to try first.",
+    )
     page_size_max: int = Field(default=200, ge=10)
     sql_echo: bool = False
     linkage_worker: bool = Field(

@@ -41,7 +41,7 @@ def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     d = tmp_path_factory.mktemp("cli")
     r = run(["demo", "--no-serve", "--incidents", "120"], d)
     assert r.returncode == 0, r.stderr
-    assert "demo data created: 120 incidents" in r.stderr
+    assert "demo data created: 123 incidents" in r.stderr  # 120 generated, and 3 the partners recorded this week
     assert "password:" in r.stderr and "http://127.0.0.1:8000" in r.stderr
     return d
 
@@ -58,11 +58,11 @@ def count(data_dir: Path, demo: bool | None = None) -> int:
 
 
 def test_demo_twice_does_not_duplicate(demo_dir: Path) -> None:
-    assert count(demo_dir) == 120
+    assert count(demo_dir) == 123
     password = (demo_dir / "demo-credentials.txt").read_text().strip()
     r = run(["demo", "--no-serve"], demo_dir)
     assert r.returncode == 0 and "already present" in r.stderr and password in r.stderr
-    assert count(demo_dir) == 120
+    assert count(demo_dir) == 123
 
 
 def test_db_upgrade_is_idempotent(demo_dir: Path) -> None:

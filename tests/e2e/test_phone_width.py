@@ -439,3 +439,19 @@ def test_the_autocomplete_closes_on_tab(page: Page) -> None:
     page.wait_for_timeout(1_000)  # longer than the lookup's delay and the local server's answer
     expect(suggestions).to_be_hidden()
     expect(port).to_have_attribute("aria-expanded", "false")
+
+
+def test_the_demo_banner_and_users_fit_a_phone(phone: Page, live_server: LiveServer) -> None:
+    """As the demo (`interdict demo`): the banner on every page and the table of demo users on the login page and
+    the dashboard, at 390 px, without sideways scrolling."""
+    live_server.app.state.settings.demo = True
+    try:
+        problems = walk(phone, ["/login"], menu=False)
+        expect(phone.locator(".demo-banner")).to_be_visible()
+        expect(phone.locator("#demo-users code", has_text="officer.hp")).to_be_visible()
+        login(phone, "officer.hp")
+        problems += walk(phone, ["/incidents", "/dashboard"])
+        expect(phone.locator(".demo-next")).to_be_visible()
+    finally:
+        live_server.app.state.settings.demo = False
+    assert not problems, "\n".join(problems)

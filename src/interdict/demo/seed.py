@@ -1,9 +1,10 @@
 """`interdict demo`: a realistic, clearly labelled demo data set built from the real reference data.
 
 Organisations (Vietnam Customs' anti-smuggling department, provincial units, the four Port Control
-Units, two partner administrations), one user per role, and several hundred generated incidents: three years of
+Units, three partner administrations), one user per role, and several hundred generated incidents: three years of
 history, already linked and told about (and read), and a last week of a few incidents that the server's workers link
-and tell about when it starts. Every generated incident has ``is_demo`` set and says so in its narrative. Running it
+and tell about when it starts, with the week's sharing group, watch rules, rapid alerts and warning notices
+(:mod:`interdict.demo.activity`). Every generated incident has ``is_demo`` set and says so in its narrative. Running it
 twice does not duplicate anything.
 """
 
@@ -143,6 +144,7 @@ ORGS: list[dict[str, Any]] = [
         "country": "KH",
     },
     {"code": "LAC", "name": "Lao Customs Department (demo partner)", "kind": "agency", "country": "LA"},
+    {"code": "THC", "name": "Thai Customs Department (demo partner)", "kind": "agency", "country": "TH"},
 ]
 
 USERS: list[dict[str, str]] = [
@@ -693,7 +695,17 @@ def run(factory: sessionmaker[Session], *, data_dir: Path, incidents_count: int 
         settle_history(factory)
         with unit_of_work(factory) as session:
             result.created_incidents += seed_week(session, data_dir=data_dir, incidents_count=incidents_count)
+        seed_week_activity(factory, data_dir=data_dir, result=result)
     return result
+
+
+def seed_week_activity(factory: sessionmaker[Session], *, data_dir: Path, result: DemoResult) -> None:
+    """The week's work between the demo organisations (interdict.demo.activity): the Mekong Dragon group and its
+    incidents, watch rules, rapid alerts and warning notices."""
+    from interdict.demo.activity import seed_activity
+
+    with unit_of_work(factory) as session:
+        result.created_incidents += seed_activity(session, password=demo_password(data_dir))
 
 
 def _unit_user(session: Session, unit: str, password: str) -> User:

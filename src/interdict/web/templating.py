@@ -92,6 +92,16 @@ def request_lang(request: Request, subject: Subject | None = None) -> str:
     return "vi" if accept.lower().startswith("vi") else DEFAULT
 
 
+def _demo_context(request: Request) -> list[Any] | None:
+    """The demo users and what to try first, when Interdict runs as the demo (else None: no banner)."""
+    settings = getattr(request.app.state, "settings", None)
+    if settings is None or not settings.demo:
+        return None
+    from interdict.demo.guide import demo_users
+
+    return list(demo_users())
+
+
 def render(
     request: Request,
     template: str,
@@ -120,6 +130,7 @@ def render(
         "version": __version__,
         "path": request.url.path,
         "flash": request.query_params.get("flash"),
+        "demo": _demo_context(request),
     }
     ctx.update(context or {})
     html = environment().get_template(template).render(ctx)
