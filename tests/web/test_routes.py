@@ -137,6 +137,7 @@ API_BODIES: dict[tuple[str, str], dict[str, Any]] = {
         "result": "nothing_found",
     },
     ("PATCH", "/api/v1/organisations/{code}"): {"head_username": None},
+    ("PATCH", "/api/v1/me"): {"time_zone": None},
     ("POST", "/api/v1/alerts"): {"subject": "Route test", "addressees": ["VNC-HP"]},
     ("POST", "/api/v1/alerts/{alert_id}/responses"): {"text": "route test"},
     ("POST", "/api/v1/alerts/{alert_id}/close"): {"status": "closed"},
