@@ -113,3 +113,9 @@ def test_the_zone_list_is_grouped_and_finds_places_by_name() -> None:
     choices = dict(localtime.zone_choices(AT))
     assert ("Asia/Ho_Chi_Minh", "Ho Chi Minh (GMT+7)") in choices["Asia"]
     assert all(localtime.is_zone(name) for items in choices.values() for name, _ in items)
+
+
+def test_a_zone_is_named_by_its_place_and_offset() -> None:
+    assert localtime.zone_title("Asia/Ho_Chi_Minh", AT) == "Ho Chi Minh (GMT+7)"
+    assert localtime.zone_title("America/Argentina/Buenos_Aires", AT) == "Argentina / Buenos Aires (GMT-3)"
+    assert localtime.zone_title("UTC", AT) == localtime.zone_title(None, AT) == "UTC"

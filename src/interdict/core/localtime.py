@@ -40,11 +40,18 @@ def zone_choices(now: datetime | None = None) -> list[tuple[str, list[tuple[str,
     groups: dict[str, list[tuple[str, str]]] = {}
     for name in all_zones():
         region, _, place = name.partition("/")
-        label = place.replace("/", " / ").replace("_", " ") if place else name
-        groups.setdefault(region if place else "UTC", []).append(
-            (name, f"{label} ({gmt_label(at, zoneinfo.ZoneInfo(name))})")
-        )
+        groups.setdefault(region if place else "UTC", []).append((name, zone_title(name, at)))
     return [(region, sorted(items, key=lambda i: i[1])) for region, items in sorted(groups.items())]
+
+
+def zone_title(name: str | None, now: datetime | None = None) -> str:
+    """A zone as a person reads it: its place and its offset now, "Ho Chi Minh (GMT+7)"; "UTC" for UTC."""
+    tz = zone(name)
+    label = gmt_label(_aware(now) if now is not None else datetime.now(UTC), tz)
+    if not name or tz is UTC or name == "UTC":
+        return "UTC"
+    place = name.partition("/")[2] or name
+    return f"{place.replace('/', ' / ').replace('_', ' ')} ({label})"
 
 
 def is_zone(name: str | None) -> bool:

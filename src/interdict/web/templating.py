@@ -148,6 +148,7 @@ def render(
         # (for the scripts) and the date-time fields use it.
         "time_zone": subject.time_zone if subject is not None else localtime.DEFAULT_ZONE,
         "zone_label": localtime.gmt_label(utcnow(), localtime.zone(subject.time_zone if subject else None)),
+        "zone_title": localtime.zone_title,
         "languages": LANGUAGES,
         "_": tr.gettext,
         "ngettext": tr.ngettext,
