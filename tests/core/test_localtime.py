@@ -90,6 +90,9 @@ def test_a_date_time_field_is_read_in_the_users_zone_and_stored_in_utc() -> None
 
 
 def test_a_calendar_day_is_the_users_day() -> None:
+    evening = datetime(2026, 12, 7, 20, 0, tzinfo=UTC)  # a seizure recorded at 03:00 on 8 December in Viet Nam
+    assert localtime.local_date(evening, "Asia/Ho_Chi_Minh") == date(2026, 12, 8)
+    assert localtime.local_date(evening, "UTC") == date(2026, 12, 7)
     start, end = localtime.day_bounds(date(2026, 12, 7), "Asia/Ho_Chi_Minh")
     assert start == datetime(2026, 12, 6, 17, 0, tzinfo=UTC) and end == datetime(2026, 12, 7, 17, 0, tzinfo=UTC)
 

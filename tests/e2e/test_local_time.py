@@ -96,3 +96,14 @@ def test_a_live_notification_is_written_in_vietnam_time(browser: Browser, live_s
             format_datetime(at, "vi", VIETNAM)
         )
         _no_sideways_scroll(page)
+
+
+def test_the_graph_writes_an_incidents_date_day_first_in_vietnamese(browser: Browser, live_server: LiveServer) -> None:
+    ref = live_server.seed_incident("officer.hcm", incident_date="2026-03-14", parties=[], bl_awb=None)
+    with browser_page(browser, live_server) as page:
+        _in_vietnamese(page, live_server)
+        login(page, "officer.hcm")
+        page.goto(f"/graph?start={ref}&depth=1")
+        expect(page.locator("#graph")).to_have_attribute("data-layout", "done")
+        start = page.locator("#graph-svg g.node-incident.start")
+        expect(start).to_have_attribute("aria-label", re.compile(r"· 14/03/2026$"))

@@ -160,11 +160,16 @@ def format_number(value: Decimal | float | int | None, lang: str = "en") -> str:
     return format_decimal(value, locale=_lang(lang), decimal_quantization=False)
 
 
+def local_date(value: datetime, tz_name: str | None) -> date:
+    """The calendar day on which a time falls where the user is."""
+    return _aware(value).astimezone(zone(tz_name)).date()
+
+
 def local_today(tz_name: str | None) -> date:
     """Today's date where the user is."""
     from interdict.core.clock import utcnow
 
-    return utcnow().astimezone(zone(tz_name)).date()
+    return local_date(utcnow(), tz_name)
 
 
 def to_utc(local: datetime, tz_name: str | None) -> datetime:
