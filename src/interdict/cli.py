@@ -179,6 +179,10 @@ def create_admin(
     full_name: Annotated[str, typer.Option(help="Display name.")] = "",
     org_name: Annotated[str | None, typer.Option(help="Name of the organisation, when it is created.")] = None,
     country: Annotated[str, typer.Option(help="ISO country code of the organisation, when it is created.")] = "VN",
+    time_zone: Annotated[
+        str | None,
+        typer.Option(help="IANA time zone of the organisation, when it is created (default: its country's)."),
+    ] = None,
     password_stdin: Annotated[
         bool, typer.Option("--password-stdin", help="Read the password from standard input.")
     ] = False,
@@ -200,7 +204,9 @@ def create_admin(
             if service.get_org_by_code(session, org_code) is None:
                 service.create_organisation(
                     session,
-                    OrganisationCreate(code=org_code, name=org_name or org_code, kind="agency", country=country),
+                    OrganisationCreate(
+                        code=org_code, name=org_name or org_code, kind="agency", country=country, time_zone=time_zone
+                    ),
                 )
             service.create_user(
                 session,
@@ -332,6 +338,57 @@ def users_reset_password(
     out.print(f"password of '{username}' reset; the user must change it at the next sign-in")
     if generated:
         out.print(f"temporary password: {generated}")
+
+
+@users_app.command("org-time-zone")
+def org_time_zone(
+    org_code: Annotated[str, typer.Argument(help="Organisation code.")],
+    zone: Annotated[
+        str | None,
+        typer.Argument(help="IANA time zone, e.g. Asia/Ho_Chi_Minh; leave out to show the current one."),
+    ] = None,
+    country_default: Annotated[
+        bool, typer.Option("--country-default", help="Set the zone of the organisation's country.")
+    ] = False,
+) -> None:
+    """Show or set the time zone in which an organisation's users see times (each user may choose their own)."""
+    from pydantic import ValidationError
+
+    from interdict.accounts import service
+    from interdict.accounts.schemas import OrganisationChange
+    from interdict.audit import service as audit
+    from interdict.core.db import unit_of_work
+    from interdict.core.errors import from_validation_error
+
+    settings = _settings()
+    prepare_database(settings, quiet=True)
+    _, factory = _factory(settings)
+    try:
+        body = OrganisationChange(time_zone=zone)
+    except ValidationError as exc:
+        _fail(from_validation_error(exc).message)
+    with unit_of_work(factory) as session:
+        org = service.get_org_by_code(session, org_code)
+        if org is None:
+            _fail(f"no organisation with code '{org_code}'")
+        assert org is not None
+        if zone is None and not country_default:
+            out.print(org.time_zone)
+            return
+        before = service.set_time_zone(org, body.time_zone)
+        if before != org.time_zone:
+            audit.record(
+                session,
+                None,
+                "organisation.time_zone",
+                object_type="organisation",
+                object_id=org.id,
+                object_label=org.code,
+                before={"time_zone": before},
+                after={"time_zone": org.time_zone},
+                channel="cli",
+            )
+    out.print(f"{org_code}: {org.time_zone}")
 
 
 @app.command()

@@ -124,6 +124,19 @@ def test_create_admin(demo_dir: Path) -> None:
     assert weak.returncode == 1 and "password" in weak.stderr
 
 
+def test_an_organisations_time_zone_is_shown_and_set(demo_dir: Path) -> None:
+    shown = run(["users", "org-time-zone", "VNC-HP"], demo_dir)
+    assert shown.returncode == 0 and shown.stdout.strip() == "Asia/Ho_Chi_Minh"  # the demo's units: Viet Nam's
+    changed = run(["users", "org-time-zone", "VNC-HP", "Asia/Bangkok"], demo_dir)
+    assert changed.returncode == 0, changed.stderr
+    assert run(["users", "org-time-zone", "VNC-HP"], demo_dir).stdout.strip() == "Asia/Bangkok"
+    bad = run(["users", "org-time-zone", "VNC-HP", "Asia/Saigonn"], demo_dir)
+    assert bad.returncode == 1 and "time zone" in bad.stderr
+    back = run(["users", "org-time-zone", "VNC-HP", "--country-default"], demo_dir)
+    assert back.returncode == 0 and "Asia/Ho_Chi_Minh" in back.stdout
+    assert run(["users", "org-time-zone", "NOPE"], demo_dir).returncode == 1
+
+
 def test_reference_status(demo_dir: Path) -> None:
     r = run(["reference", "status"], demo_dir)
     assert r.returncode == 0 and "unlocode" in r.stdout and "hs2022" in r.stdout

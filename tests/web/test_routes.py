@@ -138,6 +138,7 @@ API_BODIES: dict[tuple[str, str], dict[str, Any]] = {
     },
     ("PATCH", "/api/v1/organisations/{code}"): {"head_username": None},
     ("PATCH", "/api/v1/users/{user_id}"): {"full_name": "Route Target"},
+    ("PATCH", "/api/v1/me"): {"time_zone": None},
     ("POST", "/api/v1/alerts"): {"subject": "Route test", "addressees": ["VNC-HP"]},
     ("POST", "/api/v1/alerts/{alert_id}/responses"): {"text": "route test"},
     ("POST", "/api/v1/alerts/{alert_id}/close"): {"status": "closed"},

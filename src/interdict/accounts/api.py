@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -13,6 +14,7 @@ from interdict.accounts.deps import AdminDep, SubjectDep, TokenManagerDep
 from interdict.accounts.models import ApiToken, Organisation, User
 from interdict.accounts.schemas import (
     Me,
+    MeChange,
     OrganisationChange,
     OrganisationCreate,
     OrganisationRead,
@@ -42,7 +44,7 @@ def audit_org(db: Session, subject: Subject, org: Organisation) -> None:
         object_type="organisation",
         object_id=org.id,
         object_label=org.code,
-        after={"name": org.name, "kind": org.kind, "country": org.country},
+        after={"name": org.name, "kind": org.kind, "country": org.country, "time_zone": org.time_zone},
     )
 
 
@@ -70,9 +72,23 @@ def audit_user(db: Session, subject: Subject, user: User, org_code: str) -> None
     )
 
 
-@router.get("/me", response_model=Me)
-def me(subject: SubjectDep) -> Me:
-    own_account(subject)
+def audit_time_zone(db: Session, subject: Subject, target: Organisation | User, before: str | None) -> None:
+    """A changed time zone, the user's own or an organisation's, in the audit trail."""
+    is_org = isinstance(target, Organisation)
+    audit.record(
+        db,
+        subject,
+        "organisation.time_zone" if is_org else "user.time_zone",
+        object_type="organisation" if is_org else "user",
+        object_id=target.id,
+        object_label=target.code if isinstance(target, Organisation) else target.username,
+        before={"time_zone": before},
+        after={"time_zone": target.time_zone},
+    )
+
+
+def _me(db: Session, subject: Subject) -> Me:
+    user = db.get(User, subject.user_id)
     return Me(
         id=subject.user_id,
         username=subject.username,
@@ -82,7 +98,30 @@ def me(subject: SubjectDep) -> Me:
         org_name=subject.org_name,
         country=subject.country,
         locale=subject.locale,
+        time_zone=subject.time_zone,
+        own_time_zone=user.time_zone if user is not None else None,
     )
+
+
+@router.get("/me", response_model=Me)
+def me(db: SessionDep, subject: SubjectDep) -> Me:
+    own_account(subject)
+    return _me(db, subject)
+
+
+@router.patch("/me", response_model=Me)
+def change_me(body: MeChange, db: SessionDep, subject: SubjectDep) -> Me:
+    """Choose the time zone in which you see times (null: your organisation's)."""
+    own_account(subject)
+    user = db.get(User, subject.user_id)
+    if user is None:
+        raise NotFound("no such user")
+    before = service.set_time_zone(user, body.time_zone)
+    if before != user.time_zone:
+        audit_time_zone(db, subject, user, before)
+    org = db.get(Organisation, user.org_id)
+    assert org is not None
+    return _me(db, replace(subject, time_zone=user.time_zone or org.time_zone))
 
 
 @router.get("/tokens", response_model=list[TokenRead])
@@ -153,14 +192,20 @@ def audit_head(db: Session, subject: Subject, org: Organisation, before: uuid.UU
 
 @router.patch("/organisations/{code}", response_model=OrganisationRead)
 def change_organisation(code: str, body: OrganisationChange, db: SessionDep, subject: AdminDep) -> OrganisationRead:
-    """Name a unit's head: urgent rapid alerts the unit leaves unacknowledged escalate to this user.
-    Administrators of the unit's agency."""
+    """Name a unit's head (urgent rapid alerts the unit leaves unacknowledged escalate to this user) or set its
+    time zone. Fields left out stay as they are. Administrators of the unit's agency."""
     require_admin(subject, "only administrators can change units")
     org = service.get_org_by_code(db, code)
     if not service.in_tree(org, subject):
         raise NotFound("organisation not found")
-    before = service.set_head(db, org, body.head_username)
-    audit_head(db, subject, org, before)
+    given = body.model_fields_set
+    if "head_username" in given or not given:
+        before = service.set_head(db, org, body.head_username)
+        audit_head(db, subject, org, before)
+    if "time_zone" in given:
+        zone_before = service.set_time_zone(org, body.time_zone)
+        if zone_before != org.time_zone:
+            audit_time_zone(db, subject, org, zone_before)
     return OrganisationRead.model_validate(org)
 
 

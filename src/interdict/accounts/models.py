@@ -4,13 +4,20 @@ import uuid
 from datetime import datetime
 
 from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, String, UniqueConstraint, false
+from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlalchemy.orm import Mapped, mapped_column
 
 from interdict.core.clock import utcnow
 from interdict.core.db import Base, UTCDateTime, new_id
+from interdict.core.localtime import default_zone
 
 ORG_KINDS = ("agency", "department", "provincial_unit", "pcu", "border_gate", "partner", "other")
 ROLES = ("admin", "analyst", "officer", "viewer", "auditor")
+
+
+def _country_zone(context: DefaultExecutionContext) -> str:
+    """An organisation created without a zone gets its country's (core.localtime.default_zone)."""
+    return default_zone(context.get_current_parameters().get("country"))  # type: ignore[no-untyped-call]
 
 
 class Organisation(Base):
@@ -35,6 +42,8 @@ class Organisation(Base):
     head_user_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("users.id", use_alter=True, name="fk_organisations_head_user_id_users")
     )
+    # The IANA time zone in which its users see times (unless they choose their own), e.g. Asia/Ho_Chi_Minh.
+    time_zone: Mapped[str] = mapped_column(String(64), default=_country_zone, server_default="UTC")
 
 
 class User(Base):
@@ -65,6 +74,8 @@ class User(Base):
     # OpenID Connect: the provider identity bound to this account at its first provider sign-in.
     oidc_issuer: Mapped[str | None] = mapped_column(String(300))
     oidc_subject: Mapped[str | None] = mapped_column(String(255))
+    # The user's own time zone (IANA name); None: their organisation's.
+    time_zone: Mapped[str | None] = mapped_column(String(64))
 
     @property
     def two_factor(self) -> bool:

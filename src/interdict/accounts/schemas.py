@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from interdict.core.fields import Line, OptLine, Verbatim
+from interdict.core.localtime import check_zone
 from interdict.core.schemas import Input
 from interdict.reference.validators import normalise_country
 
@@ -16,6 +17,12 @@ Role = Literal["admin", "analyst", "officer", "viewer", "auditor"]
 Scope = Literal["read", "write", "admin"]
 
 _USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
+
+_ZONE_HELP = "An IANA time zone name, e.g. Asia/Ho_Chi_Minh"
+
+
+def _zone_or_none(v: str | None) -> str | None:
+    return check_zone(v) if v is not None and v.strip() else None
 
 
 class OrganisationCreate(Input):
@@ -27,8 +34,15 @@ class OrganisationCreate(Input):
     country: Line
     parent_code: OptLine = Field(default=None, max_length=32)
     contact_email: OptLine = Field(default=None, max_length=200)
+    time_zone: OptLine = Field(
+        default=None,
+        max_length=64,
+        description=f"{_ZONE_HELP}; the zone in which its users see times. Default: the country's "
+        "(Asia/Ho_Chi_Minh for Viet Nam, UTC where a country has several).",
+    )
 
     _country = field_validator("country")(normalise_country)
+    _zone = field_validator("time_zone")(_zone_or_none)
 
 
 class OrganisationRead(BaseModel):
@@ -41,6 +55,7 @@ class OrganisationRead(BaseModel):
     country: str
     parent_id: uuid.UUID | None
     head_user_id: uuid.UUID | None = None
+    time_zone: str = "UTC"
 
 
 class OrganisationChange(Input):
@@ -49,8 +64,16 @@ class OrganisationChange(Input):
         default=None,
         max_length=64,
         description="The unit's head, a user of the unit (urgent alerts it leaves unacknowledged escalate to them); "
-        "null: no head.",
+        "null: no head. Left as it is when absent.",
     )
+    time_zone: OptLine = Field(
+        default=None,
+        max_length=64,
+        description=f"{_ZONE_HELP}; the zone in which the unit's users see times; null: the country's. "
+        "Left as it is when absent.",
+    )
+
+    _zone = field_validator("time_zone")(_zone_or_none)
 
 
 class UserCreate(Input):
@@ -152,3 +175,14 @@ class Me(BaseModel):
     org_name: str
     country: str
     locale: str
+    time_zone: str = Field(description="The zone in which you see times: your own choice, else your organisation's.")
+    own_time_zone: str | None = Field(default=None, description="Your own choice of zone; null: your organisation's.")
+
+
+class MeChange(Input):
+    model_config = ConfigDict(extra="forbid")
+    time_zone: OptLine = Field(
+        default=None, max_length=64, description=f"{_ZONE_HELP}; null: your organisation's zone."
+    )
+
+    _zone = field_validator("time_zone")(_zone_or_none)

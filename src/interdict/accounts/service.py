@@ -17,6 +17,7 @@ from interdict.core import security
 from interdict.core.clock import utcnow
 from interdict.core.db import new_id
 from interdict.core.errors import Conflict, FieldError, InvalidInput, NotFound
+from interdict.core.localtime import default_zone
 
 MIN_PASSWORD_LENGTH = 12
 MIN_PASSWORD_SCORE = 3  # zxcvbn 0-4: 3 = "safely unguessable: moderate protection from offline attacks"
@@ -73,6 +74,7 @@ def create_organisation(session: Session, data: OrganisationCreate) -> Organisat
         country=data.country,
         parent_id=parent.id if parent else None,
         contact_email=data.contact_email,
+        time_zone=data.time_zone or default_zone(data.country),
     )
     org.root_id = parent.root_id if parent and parent.root_id else (parent.id if parent else org.id)
     session.add(org)
@@ -91,6 +93,17 @@ def tree_organisations(session: Session, subject: Subject) -> list[Organisation]
 
 def list_organisations(session: Session) -> list[Organisation]:
     return list(session.scalars(select(Organisation).order_by(Organisation.country, Organisation.code)))
+
+
+def set_time_zone(target: Organisation | User, name: str | None) -> str | None:
+    """Set an organisation's time zone (None: its country's) or a user's own (None: their organisation's);
+    returns the previous value. The name is an IANA zone, checked by the caller's schema."""
+    before = target.time_zone
+    if isinstance(target, Organisation):
+        target.time_zone = name or default_zone(target.country)
+    else:
+        target.time_zone = name or None
+    return before
 
 
 def set_head(session: Session, org: Organisation, username: str | None) -> uuid.UUID | None:
@@ -216,6 +229,7 @@ def subject_for(
         root_org_id=org.root_id or org.id,
         country=org.country,
         locale=user.locale,
+        time_zone=user.time_zone or org.time_zone or "UTC",
         channel=channel,
         scopes=scopes if scopes is not None else frozenset({"read", "write", "admin"}),
         ip=ip,

@@ -24,6 +24,8 @@ class Subject:
     root_org_id: uuid.UUID
     country: str
     locale: str = "en"
+    # The IANA time zone in which this user sees times: their own choice, else their organisation's.
+    time_zone: str = "UTC"
     channel: Channel = "web"
     scopes: frozenset[str] = field(default_factory=lambda: frozenset({"read", "write", "admin"}))
     # The subject's organisation and every organisation above it (for sharing-group membership).

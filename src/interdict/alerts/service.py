@@ -25,7 +25,7 @@ from interdict.accounts.subject import Subject
 from interdict.alerts.models import AlertAddressee, AlertCounter, AlertIncident, AlertResponse, RapidAlert
 from interdict.alerts.schemas import AlertCreate, Closing
 from interdict.audit import service as audit
-from interdict.core import outbox
+from interdict.core import localtime, outbox
 from interdict.core.clock import utcnow
 from interdict.core.db import new_id
 from interdict.core.errors import Conflict, ErrorCollector, FieldError, Forbidden, InvalidInput, NotFound
@@ -667,7 +667,9 @@ def render_notification(
     if alert.route:
         facts.append(("Route", " → ".join(p.get("locode") or p["country"] for p in alert.route)))
     if alert.expected_arrival:
-        facts.append(("Expected arrival", alert.expected_arrival.strftime("%Y-%m-%d %H:%M UTC")))
+        facts.append(
+            ("Expected arrival", localtime.format_datetime(alert.expected_arrival, subject.locale, subject.time_zone))
+        )
     names = [index.substances[uuid.UUID(s)].name for s in alert.substance_ids if uuid.UUID(s) in index.substances]
     if names:
         facts.append(("Substances", ", ".join(names)))

@@ -13,7 +13,7 @@ import json
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import Select, event, func, insert, or_, select, update
@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from interdict.accounts.models import Organisation
 from interdict.accounts.subject import Subject
 from interdict.audit.models import GENESIS, AuditEntry, AuditEntryOrg, AuditHead
+from interdict.core import localtime
 from interdict.core.clock import utcnow
 from interdict.sharing.service import decided
 
@@ -291,10 +292,11 @@ def query(subject: Subject, f: AuditFilter) -> Select[Any]:
         stmt = stmt.where(or_(AuditEntry.object_label == o, AuditEntry.object_id == o))
     if f.channel:
         stmt = stmt.where(AuditEntry.channel == f.channel)
+    # Days are the subject's calendar days (their time zone), as the pages show the times.
     if f.date_from:
-        stmt = stmt.where(AuditEntry.at >= datetime.combine(f.date_from, datetime.min.time(), UTC))
+        stmt = stmt.where(AuditEntry.at >= localtime.day_bounds(f.date_from, subject.time_zone)[0])
     if f.date_to:
-        stmt = stmt.where(AuditEntry.at < datetime.combine(f.date_to, datetime.min.time(), UTC) + timedelta(days=1))
+        stmt = stmt.where(AuditEntry.at < localtime.day_bounds(f.date_to, subject.time_zone)[1])
     if f.before_seq:
         stmt = stmt.where(AuditEntry.seq < f.before_seq)
     return stmt.order_by(AuditEntry.seq.desc())

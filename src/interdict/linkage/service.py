@@ -454,6 +454,7 @@ def org_subject(session: Session, org_id: uuid.UUID) -> Subject:
         org_name=org.name,
         root_org_id=org.root_id or org.id,
         country=org.country,
+        time_zone=org.time_zone,
         channel="cli",
         scopes=frozenset({"read"}),
         ancestor_ids=tuple(ancestors_of(session, org.id)),

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, selectinload
 from interdict.accounts.models import Organisation, User
 from interdict.accounts.subject import Subject
 from interdict.audit import service as audit
+from interdict.core import localtime
 from interdict.core.clock import utcnow
 from interdict.core.db import new_id
 from interdict.core.errors import (
@@ -1181,7 +1182,7 @@ def render_notification(
         org = session.get(Organisation, rec.org_id)
         unit = org.code if org else ""
     owner = session.get(Organisation, notice.owner_org_id)
-    deadline = notice.report_deadline.isoformat() if notice.report_deadline else "-"
+    deadline = localtime.format_day(notice.report_deadline, subject.locale) if notice.report_deadline else "-"
     title = _KIND_TITLES.get(notification.kind, "Warning notice {number}").format(
         number=notice.number, unit=unit, deadline=deadline
     )

@@ -30,7 +30,8 @@ from interdict.accounts.models import Organisation, User
 from interdict.accounts.subject import ROLE_RANK, Subject
 from interdict.audit import service as audit
 from interdict.config import Settings
-from interdict.core import spreadsheet
+from interdict.core import localtime, spreadsheet
+from interdict.core.clock import utcnow
 from interdict.core.errors import FieldError, Forbidden, InvalidInput, NotFound, from_validation_error
 from interdict.core.filters import Group
 from interdict.core.spreadsheet.reader import Limits
@@ -726,7 +727,8 @@ def incident_prefill(
     ]
     data: dict[str, Any] = {
         "incident_type": "seizure",
-        "incident_date": (rec.outcome_at or datetime.now()).date().isoformat(),
+        # The seizure's day where the officer is (a time stored in UTC may fall on the day before).
+        "incident_date": localtime.local_date(rec.outcome_at or utcnow(), subject.time_zone).isoformat(),
         "country": subject.country,
         "place_type": "seaport",
         "mode_of_transport": "sea",

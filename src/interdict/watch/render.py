@@ -23,6 +23,7 @@ from sqlalchemy import Select, literal, select, union_all
 from sqlalchemy.orm import Session, selectinload
 
 from interdict.accounts.subject import Subject
+from interdict.core.localtime import format_day
 from interdict.incidents.models import Incident
 from interdict.incidents.vocab import LABELS
 from interdict.notifications.models import Notification
@@ -111,7 +112,7 @@ def _about(incident: Incident, locale: str, index: Any) -> tuple[str, list[tuple
     what = ", ".join(x for x in names if x)
     facts: list[tuple[str, str]] = [
         (_("Incident"), f"{incident.reference} · {kind}"),
-        (_("Date"), incident.incident_date.isoformat()),
+        (_("Date"), format_day(incident.incident_date, locale)),
         (_("Place"), where),
     ]
     if what:

@@ -9,11 +9,18 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
 from interdict.accounts import admin, mfa, service, throttle
-from interdict.accounts.api import audit_head, audit_org, audit_token, audit_user
-from interdict.accounts.models import User
-from interdict.accounts.schemas import OrganisationCreate, TokenCreate, UserCreate, UserUpdate
+from interdict.accounts.api import audit_head, audit_org, audit_time_zone, audit_token, audit_user
+from interdict.accounts.models import Organisation, User
+from interdict.accounts.schemas import (
+    MeChange,
+    OrganisationChange,
+    OrganisationCreate,
+    TokenCreate,
+    UserCreate,
+    UserUpdate,
+)
 from interdict.audit import service as audit
-from interdict.core import security
+from interdict.core import localtime, security
 from interdict.core.deps import SessionDep, SettingsDep
 from interdict.core.errors import Conflict, Forbidden, InvalidInput, NotFound, from_validation_error
 from interdict.sharing.service import own_account, require_admin
@@ -88,6 +95,8 @@ def _admin_context(db: SessionDep, subject: WebSubject) -> dict[str, object]:
         "users": users,
         "org_by_id": {o.id: o for o in orgs},
         "locked": throttle.locked_accounts(db, [u.username for u in users]),
+        "zone_choices": localtime.zone_choices(),
+        "zone_org": None,
         "errors": {},
         "values": {},
     }
@@ -134,10 +143,13 @@ def admin_create_user(request: Request, db: SessionDep, subject: WebSubject, for
 @router.post("/admin/organisations")
 def admin_create_org(request: Request, db: SessionDep, subject: WebSubject, form: CheckedForm) -> Response:
     require_admin(subject, "administration is for administrators")
-    values = {k: str(form.get(k) or "") for k in ("code", "name", "name_local", "kind", "country", "parent_code")}
+    fields = ("code", "name", "name_local", "kind", "country", "parent_code", "time_zone")
+    values = {k: str(form.get(k) or "") for k in fields}
     ctx = _admin_context(db, subject)
     try:
-        body = OrganisationCreate.model_validate({**values, "name_local": values["name_local"] or None})
+        body = OrganisationCreate.model_validate(
+            {**values, "name_local": values["name_local"] or None, "time_zone": values["time_zone"] or None}
+        )
         parent = service.get_org_by_code(db, body.parent_code) if body.parent_code else None
         if not service.in_tree(parent, subject):
             raise Forbidden("you can add units only under an organisation of your own agency")
@@ -170,8 +182,11 @@ def _me(db: SessionDep, subject: PendingPasswordSubject) -> User:
 
 
 def _security_page(request: Request, db: SessionDep, user: User, **extra: object) -> Response:
+    org = db.get(Organisation, user.org_id)
     ctx: dict[str, object] = {
         "user": user,
+        "zone_choices": localtime.zone_choices(),
+        "org_time_zone": org.time_zone if org is not None else localtime.DEFAULT_ZONE,
         "mfa_enabled": mfa.enabled(user),
         "mfa_required": mfa.required(db, user),
         "active_tokens": len(service.active_api_tokens(db, user.id)),
@@ -224,6 +239,20 @@ def reauthenticated(
 @router.get("/account/security")
 def security_page(request: Request, db: SessionDep, subject: WebSubject) -> Response:
     return _security_page(request, db, _me(db, subject))
+
+
+@router.post("/account/time-zone")
+def change_time_zone(request: Request, db: SessionDep, subject: WebSubject, form: CheckedForm) -> Response:
+    """The user's own time zone (empty: their organisation's)."""
+    user = _me(db, subject)
+    try:
+        body = MeChange(time_zone=str(form.get("time_zone") or "") or None)
+    except ValidationError as exc:
+        return _security_page(request, db, user, errors=errors_by_field(from_validation_error(exc).errors))
+    before = service.set_time_zone(user, body.time_zone)
+    if before != user.time_zone:
+        audit_time_zone(db, subject, user, before)
+    return RedirectResponse("/account/security?flash=time_zone#time-zone", status_code=303)
 
 
 @router.post("/account/password")
@@ -418,6 +447,30 @@ def admin_require_mfa(code: str, db: SessionDep, subject: WebSubject, form: Chec
         object_label=org.code,
         after={"require_2fa": org.require_2fa},
     )
+    return RedirectResponse("/admin?flash=unit_changed", status_code=303)
+
+
+@router.post("/admin/organisations/time-zone")
+def admin_set_time_zone(request: Request, db: SessionDep, subject: WebSubject, form: CheckedForm) -> Response:
+    """The zone in which a unit's users see times (empty: its country's); each user may choose their own."""
+    require_admin(subject, "administration is for administrators")
+    code = str(form.get("org_code") or "")
+    org = service.get_org_by_code(db, code) if code else None
+    if not service.in_tree(org, subject):
+        raise NotFound("organisation not found")
+    try:
+        body = OrganisationChange(time_zone=str(form.get("time_zone") or "") or None)
+    except ValidationError as exc:
+        errors = [e.msg for e in from_validation_error(exc).errors]
+        return render(
+            request,
+            "admin/index.html",
+            {**_admin_context(db, subject), "errors": {"zone_time_zone": errors}, "zone_org": org.code},
+            status_code=422,
+        )
+    before = service.set_time_zone(org, body.time_zone)
+    if before != org.time_zone:
+        audit_time_zone(db, subject, org, before)
     return RedirectResponse("/admin?flash=unit_changed", status_code=303)
 
 

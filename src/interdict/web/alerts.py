@@ -20,6 +20,7 @@ from interdict.alerts.schemas import AlertCreate, CloseRequest, ResponseCreate
 from interdict.core.clock import utcnow
 from interdict.core.deps import SessionDep, SettingsDep
 from interdict.core.errors import FieldError, InvalidInput, from_validation_error
+from interdict.core.localtime import local_input_to_utc
 from interdict.core.pagination import MAX_PAGE, PageParams
 from interdict.incidents.vocab import DISTRIBUTIONS, TLPS
 from interdict.sharing import groups as sharing_groups
@@ -62,10 +63,10 @@ def _lines(text: str) -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip()]
 
 
-def alert_from_form(form: FormData) -> tuple[dict[str, Any], dict[str, Any]]:
+def alert_from_form(form: FormData, time_zone: str = "UTC") -> tuple[dict[str, Any], dict[str, Any]]:
     """(input for AlertCreate, the raw values to show again). Lists are typed one per line (companies, persons
     as "name; nationality; document", substances) or separated by commas/spaces (containers, route, incidents,
-    addressees)."""
+    addressees). The expected arrival is typed in the user's time zone (``time_zone``) and stored in UTC."""
     raw: dict[str, Any] = {k: (v.strip() if isinstance(v := form.get(k), str) else "") for k in TEXT_FIELDS}
     raw["groups"] = [g for g in form.getlist("groups") if isinstance(g, str) and g]
     raw["share_nominal"] = form.get("share_nominal") == "on"
@@ -84,7 +85,7 @@ def alert_from_form(form: FormData) -> tuple[dict[str, Any], dict[str, Any]]:
         "vessel_imo": raw["vessel_imo"] or None,
         "voyage": raw["voyage"] or None,
         "bl_awb": raw["bl_awb"] or None,
-        "expected_arrival": raw["expected_arrival"] or None,
+        "expected_arrival": local_input_to_utc(raw["expected_arrival"], time_zone),
         "containers": _words(raw["containers"]),
         "companies": _lines(raw["companies"]),
         "persons": persons,
@@ -171,7 +172,7 @@ def new_page(request: Request, db: SessionDep, subject: WebSubject) -> Response:
 @router.post("/alerts/new")
 def create(request: Request, db: SessionDep, subject: WebSubject, form: CheckedForm) -> Response:
     require_writer(subject, "your role cannot issue rapid alerts")
-    data, raw = alert_from_form(form)
+    data, raw = alert_from_form(form, subject.time_zone)
     try:
         alert = svc.issue_alert(db, subject, AlertCreate.model_validate(data))
     except (ValidationError, InvalidInput) as exc:

@@ -20,6 +20,7 @@ from interdict.core.clock import today
 from interdict.core.deps import SessionDep, SettingsDep
 from interdict.core.errors import Conflict, FieldError, InvalidInput, from_validation_error
 from interdict.core.filters import Group
+from interdict.core.localtime import local_today
 from interdict.core.pagination import MAX_PAGE, PageParams
 from interdict.incidents import attachments as att_service
 from interdict.incidents import service as svc
@@ -222,7 +223,7 @@ def _form_context(
         "transit_lines": form_lines(data, "transits"),
         "modus_terms": [t for t in index.taxonomy.get("modus", {}).values() if t.active],
         "substance_names": {str(k): v.name for k, v in index.substances.items()},
-        "today": today().isoformat(),
+        "today": local_today(subject.time_zone).isoformat(),  # the browser's max: the user's day
         **vocab(),
     }
 
@@ -232,7 +233,7 @@ def new_page(request: Request, db: SessionDep, subject: WebSubject) -> Response:
     require_writer(subject)
     data: dict[str, Any] = {
         "country": subject.country,
-        "reported_date": today().isoformat(),
+        "reported_date": local_today(subject.time_zone).isoformat(),
         "distribution": "organisation",
         "tlp": "AMBER",
     }

@@ -16,9 +16,10 @@ from starlette.datastructures import FormData, UploadFile
 
 from interdict.accounts.models import Organisation
 from interdict.accounts.subject import Subject
-from interdict.core.clock import today, utcnow
+from interdict.core.clock import utcnow
 from interdict.core.deps import SessionDep, SettingsDep
 from interdict.core.errors import Conflict, FieldError, InvalidInput, from_validation_error
+from interdict.core.localtime import local_today
 from interdict.core.pagination import MAX_PAGE, PageParams
 from interdict.incidents import attachments as files
 from interdict.incidents.vocab import DISTRIBUTIONS, TLPS
@@ -208,10 +209,10 @@ def list_page(request: Request, db: SessionDep, subject: WebSubject) -> Response
 @router.get("/notices/new")
 def new_page(request: Request, db: SessionDep, subject: WebSubject) -> Response:
     require_writer(subject, "your role cannot draft warning notices")
-    _pattern, place, number = svc.numbering(db, subject, today().year)
+    _pattern, place, number = svc.numbering(db, subject, local_today(subject.time_zone).year)
     data: dict[str, Any] = {
         "number": number,
-        "notice_date": today().isoformat(),
+        "notice_date": local_today(subject.time_zone).isoformat(),
         "place": place,
         "distribution": "unit",
         "tlp": "AMBER",

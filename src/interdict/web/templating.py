@@ -10,11 +10,14 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context, select_autoescape
+from jinja2.runtime import Context
 from markupsafe import Markup
 
 from interdict import __version__
 from interdict.accounts.subject import Subject
+from interdict.core import localtime
+from interdict.core.clock import utcnow
 from interdict.incidents.vocab import LABELS
 from interdict.reference.countries import country_label, resolve_country
 from interdict.web.i18n import DEFAULT, LANGUAGES, translations
@@ -31,27 +34,57 @@ def environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters["qty"] = format_quantity
-    env.filters["dt"] = format_datetime
+    # Times, dates and numbers in the viewer's zone and language: the filters read "lang" and "time_zone" from
+    # the render context (a macro imported without context falls back to English and UTC).
+    env.filters["qty"] = _qty
+    env.filters["num"] = _qty
+    env.filters["dt"] = _dt
+    env.filters["day"] = _day
+    env.filters["local_input"] = _local_input
     env.filters["nl2br"] = nl2br
     env.filters["change"] = format_change
     return env
 
 
-def format_quantity(value: Decimal | None) -> str:
-    if value is None:
-        return ""
-    q = value.normalize()
-    text = f"{q:,f}"
-    return text.rstrip("0").rstrip(".") if "." in text else text
+def _ctx_lang(ctx: Context) -> str:
+    lang = ctx.get("lang")
+    return lang if isinstance(lang, str) else DEFAULT
 
 
-def format_datetime(value: datetime | date | None) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M UTC")
-    return value.isoformat()
+def _ctx_zone(ctx: Context) -> str:
+    tz = ctx.get("time_zone")
+    return tz if isinstance(tz, str) else localtime.DEFAULT_ZONE
+
+
+@pass_context
+def _qty(ctx: Context, value: Decimal | float | int | None) -> str:
+    return format_quantity(value, _ctx_lang(ctx))
+
+
+@pass_context
+def _dt(ctx: Context, value: datetime | date | None) -> str:
+    return format_datetime(value, _ctx_lang(ctx), _ctx_zone(ctx))
+
+
+@pass_context
+def _day(ctx: Context, value: datetime | date | None) -> str:
+    return localtime.format_day(value, _ctx_lang(ctx), _ctx_zone(ctx))
+
+
+@pass_context
+def _local_input(ctx: Context, value: datetime | None) -> str:
+    return localtime.to_local_input(value, _ctx_zone(ctx))
+
+
+def format_quantity(value: Decimal | float | int | None, lang: str = DEFAULT) -> str:
+    """A quantity or count as the language writes it: 21.155 and 1.234,5 in Vietnamese, 21,155 and 1,234.5 in
+    English."""
+    return localtime.format_number(value, lang)
+
+
+def format_datetime(value: datetime | date | None, lang: str = DEFAULT, tz_name: str | None = None) -> str:
+    """A time in the viewer's zone and language, with the zone: "07/12/2026 14:05 (GMT+7)"."""
+    return localtime.format_datetime(value, lang, tz_name)
 
 
 def format_change(value: Any) -> str:
@@ -121,6 +154,11 @@ def render(
         "request": request,
         "subject": subject,
         "lang": lang,
+        # The viewer's time zone (their own, else their organisation's): the "dt" filter, the <body> element
+        # (for the scripts) and the date-time fields use it.
+        "time_zone": subject.time_zone if subject is not None else localtime.DEFAULT_ZONE,
+        "zone_label": localtime.gmt_label(utcnow(), localtime.zone(subject.time_zone if subject else None)),
+        "zone_title": localtime.zone_title,
         "languages": LANGUAGES,
         "_": tr.gettext,
         "ngettext": tr.ngettext,

@@ -1,7 +1,7 @@
 """users.must_change_password: an administrator-set password must be changed at the next login
 
 Revision ID: 0024
-Revises: 0022
+Revises: 0023
 
 Account administration (deactivate, reactivate, re-role, reset a password). ``users.is_active`` and
 ``users.last_login_at`` exist since 0001; only the forced-change flag is new. Existing users keep their passwords.
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0024"
-down_revision = "0022"
+down_revision = "0023"
 branch_labels = None
 depends_on = None
 

@@ -19,6 +19,17 @@
     kindLabels[box.value] = box.closest("label").textContent.trim();
   });
 
+  // Dates and numbers as the page's language writes them (core.localtime): "14/03/2026" and "0,85" in Vietnamese,
+  // "14 Mar 2026" and "0.85" in English. An incident's date is a calendar date: no time zone applies.
+  const lang = document.body.dataset.lang === "vi" ? "vi" : "en";
+  const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+  const score2 = new Intl.NumberFormat(lang, { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+  function formatDay(iso) {
+    const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(iso || "");
+    if (!m) return iso;
+    return lang === "vi" ? `${m[3]}/${m[2]}/${m[1]}` : `${Number(m[3])} ${MONTHS[Number(m[2]) - 1]} ${m[1]}`;
+  }
+
   const nodes = new Map(); // id -> node {id, type, kind, label, date, incidents, url, x, y, vx, vy, el, expanded}
   const edges = new Map(); // "a|b" -> {source, target, type, roles:Set, status, score, el}
   const layerEdges = document.createElementNS(NS, "g");
@@ -134,7 +145,7 @@
       line.setAttribute("class", `edge edge-${edge.type}` + (edge.status ? ` link-${edge.status}` : ""));
       const title = document.createElementNS(NS, "title");
       title.textContent =
-        edge.type === "link" ? `${edge.status} ${Number(edge.score).toFixed(2)}` : [...edge.roles].join(", ");
+        edge.type === "link" ? `${edge.status} ${score2.format(Number(edge.score))}` : [...edge.roles].join(", ");
       line.append(title);
       layerEdges.append(line);
       edge.el = line;
@@ -172,7 +183,9 @@
   }
 
   function describe(node) {
-    if (node.type === "incident") return [typeLabels[node.kind] || node.kind, node.date].filter(Boolean).join(" · ");
+    if (node.type === "incident") {
+      return [typeLabels[node.kind] || node.kind, formatDay(node.date)].filter(Boolean).join(" · ");
+    }
     return `${kindLabels[node.kind] || node.kind} · ${node.incidents || 0} ${msg.msgIncidents}`;
   }
 

@@ -17,6 +17,40 @@
     bell.setAttribute("data-count", String(count));
   }
 
+  // A time as the server writes it (core.localtime): in the viewer's zone and language, with the zone, both
+  // given on <body> (data-tz, data-lang): "07/12/2026 14:05 (GMT+7)" in Vietnamese, "7 Dec 2026, 14:05 GMT+7"
+  // in English.
+  var MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+  function formatTime(iso) {
+    var at = new Date(iso);
+    if (!iso || isNaN(at.getTime())) return "";
+    var lang = document.body.getAttribute("data-lang") === "vi" ? "vi" : "en";
+    var zone = document.body.getAttribute("data-tz") || "UTC";
+    var options = {
+      timeZone: zone, year: "numeric", month: "numeric", day: "numeric", hour: "2-digit", minute: "2-digit",
+      hourCycle: "h23", timeZoneName: "shortOffset"
+    };
+    var parts = {};
+    var fmt;
+    try {
+      fmt = new Intl.DateTimeFormat("en-GB", options);
+    } catch (e) {  // an unknown zone, or no "shortOffset" in this browser
+      options.timeZone = "UTC";
+      delete options.timeZoneName;
+      fmt = new Intl.DateTimeFormat("en-GB", options);
+    }
+    fmt.formatToParts(at).forEach(function (p) { parts[p.type] = p.value; });
+    var gmt = parts.timeZoneName || "GMT";
+    var label = gmt === "GMT" || gmt === "UTC" ? "UTC" : gmt.replace(/^UTC/, "GMT");
+    var day = Number(parts.day), month = Number(parts.month);
+    var time = parts.hour + ":" + parts.minute;
+    if (lang === "vi") {
+      return (day < 10 ? "0" : "") + day + "/" + (month < 10 ? "0" : "") + month + "/" + parts.year + " " + time +
+        " (" + label + ")";
+    }
+    return day + " " + MONTHS[month - 1] + " " + parts.year + ", " + time + " " + label;
+  }
+
   function safeUrl(url) {
     return typeof url === "string" && url.charAt(0) === "/" && url.charAt(1) !== "/" ? url : "/notifications";
   }
@@ -62,7 +96,7 @@
     head.appendChild(a);
     var when = document.createElement("span");
     when.className = "muted";
-    when.textContent = String(item.created_at || "").slice(0, 16).replace("T", " ") + " UTC";
+    when.textContent = formatTime(item.updated_at || item.created_at);  // as the page lists it
     head.appendChild(when);
     var csrf = document.body.getAttribute("data-csrf");
     if (csrf) {
