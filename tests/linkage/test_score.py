@@ -253,3 +253,51 @@ def test_a_one_letter_difference_in_pinyin_is_another_chinese_name() -> None:
     assert score_pair("Wang Wei", "Yang Wei", "Person").score < SUGGEST_THRESHOLD
     assert score_pair("Zhang Wei", "Wei Zhang", "Person").score >= DEFAULT_THRESHOLD
     assert score_pair("Micheal Smith", "Michael Smith", "Person").score >= DEFAULT_THRESHOLD  # not pinyin: typo
+
+
+# --- names outside the Vietnamese and Chinese rules ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("William Smith", "Bill Smith"),  # nickname
+        ("Robert Jones", "Bob Jones"),
+        ("John Michael Smith", "John Smith"),  # a middle name on one side only
+        ("John Michael Smith", "J. Smith"),  # initial
+        ("SMITH, John", "John Smith"),  # order
+        ("Mohammed Hassan", "Muhammad Hassan"),  # sounds alike
+        ("Katherine Schmidt", "Katherine Schmdit"),  # transposed letters
+        ("Владимир Путин", "Vladimir Putin"),  # Cyrillic against Latin
+        ("Γιώργος Παπαδόπουλος", "Giorgos Papadopoulos"),  # Greek against Latin
+        ("Ali Hassan Ali", "Ali Hassan"),  # a part written twice
+    ],
+)
+def test_international_person_variants_link(a: str, b: str) -> None:
+    assert s(a, b, "Person").score >= DEFAULT_THRESHOLD, s(a, b, "Person")
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("John Smith Jr.", "John Smith Sr."),  # father and son
+        ("John Smith", "K. Smith"),  # another initial
+        ("William Smith", "Richard Smith"),  # same surname, another person
+        ("Georg Müller", "Georg Meier"),
+        ("Smith", "John Smith"),  # a surname alone is not enough
+        ("Nguyễn Văn Hùng", "Nguyễn Văn Hưng"),  # Vietnamese rules stay strict
+        ("Nguyen Van Hung", "Nguyen Van Hang"),
+    ],
+)
+def test_international_persons_that_differ_do_not_link(a: str, b: str) -> None:
+    assert s(a, b, "Person").score < DEFAULT_THRESHOLD, s(a, b, "Person")
+
+
+def test_international_reasons_name_the_variation() -> None:
+    assert any(
+        r.startswith("nickname: bill ~ william") or r.startswith("nickname: william ~ bill")
+        for r in s("William Smith", "Bill Smith", "Person").reasons
+    )
+    assert any("one side only: michael" in r for r in s("John Michael Smith", "John Smith", "Person").reasons)
+    assert "compared across scripts after transliteration" in s("Владимир Путин", "Vladimir Putin", "Person").reasons
+    assert any("different generations" in r for r in s("John Smith Jr.", "John Smith Sr.", "Person").reasons)

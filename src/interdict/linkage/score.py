@@ -21,10 +21,13 @@ does not know Vietnamese syllable structure or the business-word concepts above.
 from __future__ import annotations
 
 import functools
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from nicknames import NickNamer
 from rapidfuzz.distance import OSA, JaroWinkler
+from rigour.text import metaphone
 
 from interdict.linkage.names import CompanyName, PersonName, company, company_markers, person, person_weight
 from interdict.linkage.tables import company_lexicon
@@ -79,6 +82,60 @@ def token_similarity(a: str, b: str) -> float:
     return max(0.0, ((jw - 0.84) / 0.16) ** 1.5 if jw > 0.84 else 0.0, (osa - 0.4) / 0.6)
 
 
+@functools.cache
+def _nicknamer() -> NickNamer:
+    return NickNamer()
+
+
+@functools.lru_cache(maxsize=262144)
+def _nickname_of(a: str, b: str) -> bool:
+    """Whether one name is a nickname of the other or both share a full form (William/Bill, Bill/Will)."""
+    nn = _nicknamer()
+    if b in nn.nicknames_of(a) or a in nn.nicknames_of(b):
+        return True
+    return bool(nn.canonicals_of(a) & (nn.canonicals_of(b) | {b}))
+
+
+@functools.lru_cache(maxsize=262144)
+def _metaphone(token: str) -> str:
+    return str(metaphone(token))
+
+
+# Credit of a token pair in a name outside the Vietnamese and Chinese rules (international_similarity).
+_NICKNAME = 0.9
+_INITIAL = 0.9
+_SOUNDS_ALIKE = 0.9
+_ONE_EDIT = 0.9
+
+
+@functools.lru_cache(maxsize=262144)
+def international_similarity(a: str, b: str) -> tuple[float, str]:
+    """Similarity of two folded name tokens of a name outside the Vietnamese rules, and its kind.
+
+    Kinds: ``same``, ``nickname`` (William/Bill, from the ``nicknames`` package), ``initial`` (J/John),
+    ``sounds`` (same Metaphone code: Mohammed/Muhammad, Catherine/Katherine), ``spelling`` (typos:
+    one edit, or Jaro-Winkler), ``""`` when none applies.
+    """
+    if a == b:
+        return 1.0, "same"
+    if (len(a) == 1 and b.startswith(a)) or (len(b) == 1 and a.startswith(b)):
+        return _INITIAL, "initial"
+    if len(a) < 2 or len(b) < 2 or not a.isalpha() or not b.isalpha():
+        return 0.0, ""
+    if _nickname_of(a, b):
+        return _NICKNAME, "nickname"
+    if min(len(a), len(b)) >= 4 and _metaphone(a) == _metaphone(b):
+        return _SOUNDS_ALIKE, "sounds"
+    edits = OSA.distance(a, b)
+    if edits == 1 and min(len(a), len(b)) >= 4:
+        return _ONE_EDIT, "spelling"
+    jw = float(JaroWinkler.similarity(a, b))
+    sim = max(token_similarity(a, b), (jw - 0.8) / 0.2 * 0.85 if jw > 0.8 else 0.0)
+    if edits == 2 and min(len(a), len(b)) >= 7:
+        sim = max(sim, 0.8)
+    return sim, ("spelling" if sim > 0 else "")
+
+
 def _merge(tokens: Sequence[str], marks: Sequence[str], targets: set[str]) -> tuple[list[str], list[str]]:
     """Join runs of tokens that the other side writes as one word: hua qiang -> huaqiang."""
     out: list[str] = []
@@ -116,6 +173,7 @@ def _align(
     b_marks: Sequence[str],
     weight: Callable[[str], float],
     check_marks: bool,
+    similarity: Callable[[str, str], float] = token_similarity,
 ) -> _Alignment:
     """Greedy best-first token alignment, weighted; order-independent."""
     if len(a) > 1 or len(b) > 1:
@@ -124,7 +182,7 @@ def _align(
     cands: list[tuple[float, int, int]] = []
     for i, ta in enumerate(a):
         for j, tb in enumerate(b):
-            s = token_similarity(ta, tb)
+            s = similarity(ta, tb)
             if s >= _MIN_TOKEN_SIMILARITY:
                 cands.append((s, i, j))
     cands.sort(key=lambda c: -c[0])
@@ -160,6 +218,8 @@ def _align(
 def _score_person(n1: PersonName, n2: PersonName) -> PairScore:
     if not n1.tokens or not n2.tokens:
         return PairScore(0.0, "Person", {}, ("a name is empty",))
+    if is_international(n1, n2):
+        return _score_person_international(n1, n2)
     check = n1.has_marks and n2.has_marks
     al = _align(n1.tokens, n1.marked, n2.tokens, n2.marked, person_weight, check)
     # A possible leading title ("Anh", "Chi") that finds no partner: compare without it.
@@ -181,6 +241,94 @@ def _score_person(n1: PersonName, n2: PersonName) -> PairScore:
         reasons.append("one side written without diacritics")
     feats = {"tokens": round(al.similarity, 4), "diacritic_conflicts": float(len(al.diacritic_conflicts))}
     return PairScore(_clamp(score), "Person", feats, tuple(reasons))
+
+
+# Generational suffixes: "Jr" and "Sr" are father and son, not one person.
+_GENERATIONS = {"jr": "jr", "junior": "jr", "sr": "sr", "senior": "sr", "ii": "ii", "iii": "iii", "iv": "iv"}
+# A name part found on one side only ("John Michael Smith" / "John Smith") when the rest agrees.
+_EXTRA_WEIGHT = 0.3
+# Titles and particles left inside a name ("Thomas, 1st Baron Clifford of Chudleigh"): almost no weight.
+_MINOR_WEIGHT = 0.1
+_MINOR_WORDS = frozenset({"of", "von", "van", "der", "de", "del", "la", "le", "bin", "ibn", "al", "el", "baron", "sir"})
+
+
+def is_international(n1: PersonName, n2: PersonName) -> bool:
+    """Whether a pair of person names falls outside the Vietnamese and Chinese rules.
+
+    Vietnamese persons keep their strict rules (one different syllable is another person): a pair is
+    international when neither side carries Vietnamese diacritics and some token is neither a Vietnamese
+    syllable nor pinyin ("William", "Schmidt", "Vladimir").
+    """
+    if n1.has_marks or n2.has_marks:
+        return False
+    return any(
+        len(t) > 1 and t.isalpha() and not is_vn_syllable(t) and not is_pinyin_word(t) for t in n1.tokens + n2.tokens
+    )
+
+
+def _intl_similarity(a: str, b: str) -> float:
+    return international_similarity(a, b)[0]
+
+
+_KIND_WORDS = {"nickname": "nickname", "initial": "initial", "sounds": "sounds alike", "spelling": "similar spelling"}
+
+
+def _score_person_international(n1: PersonName, n2: PersonName) -> PairScore:
+    """Name-part alignment tolerant of typos, nicknames, initials, missing middle names, order and script."""
+
+    def parts(n: PersonName) -> tuple[list[str], set[str]]:
+        seen: set[str] = set()
+        out: list[str] = []
+        gens: set[str] = set()
+        for t in n.tokens:
+            if t in _GENERATIONS:
+                gens.add(_GENERATIONS[t])
+            elif t not in seen:  # a part written twice counts once ("Ali Hassan Ali")
+                seen.add(t)
+                out.append(t)
+        return out, gens
+
+    t1, g1 = parts(n1)
+    t2, g2 = parts(n2)
+    if not t1 or not t2:
+        return PairScore(0.0, "Person", {}, ("a name is empty",))
+    al = _align(t1, t1, t2, t2, person_weight, False, _intl_similarity)
+
+    def extra_weight(t: str) -> float:
+        return _MINOR_WEIGHT if t in _MINOR_WORDS or not t.isalpha() else _EXTRA_WEIGHT
+
+    num = sum((person_weight(x) + person_weight(y)) * sim for x, y, sim in al.matched)
+    den = sum(person_weight(x) + person_weight(y) for x, y, _ in al.matched)
+    one_sided = not (al.unmatched_a and al.unmatched_b)
+    lenient = one_sided and len(al.matched) >= 2
+    for t in al.unmatched_a + al.unmatched_b:
+        den += person_weight(t) * (extra_weight(t) if lenient or t in _MINOR_WORDS else 1.0)
+    score = num / den if den else 0.0
+    score *= _CONFLICT_FACTOR ** min(len(al.unmatched_a), len(al.unmatched_b))
+    reasons: list[str] = []
+    if all(x == y for x, y, _ in al.matched) and not al.unmatched_a and not al.unmatched_b:
+        in_order = [x for x, _, _ in al.matched] == [y for _, y, _ in al.matched]
+        reasons.append("same name tokens" + ("" if in_order else " in another order"))
+    for x, y, sim in al.matched:
+        if x != y:
+            kind = international_similarity(x, y)[1]
+            reasons.append(f"{_KIND_WORDS.get(kind, 'similar')}: {x} ~ {y} ({sim:.2f})")
+    if lenient and (al.unmatched_a or al.unmatched_b):
+        reasons.append("name parts on one side only: " + ", ".join(al.unmatched_a + al.unmatched_b))
+    elif al.unmatched_a or al.unmatched_b:
+        reasons.append("unmatched: " + ", ".join(al.unmatched_a + al.unmatched_b))
+    if g1 and g2 and g1 != g2:
+        score *= 0.5
+        reasons.append("different generations: " + ", ".join(sorted(g1)) + " / " + ", ".join(sorted(g2)))
+    if _other_script(n1.original) != _other_script(n2.original):
+        reasons.append("compared across scripts after transliteration")
+    feats = {"tokens": round(score, 4), "international": 1.0}
+    return PairScore(_clamp(score), "Person", feats, tuple(reasons))
+
+
+def _other_script(text: str) -> bool:
+    """Whether a name has letters of a script other than Latin (Chinese characters aside)."""
+    return any(ch.isalpha() and not ch.isascii() and "LATIN" not in unicodedata.name(ch, "") for ch in text)
 
 
 def _differences(al: _Alignment, unmatched_label: str) -> list[str]:

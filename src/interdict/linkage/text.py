@@ -7,6 +7,7 @@ import re
 import unicodedata
 
 from pypinyin import lazy_pinyin
+from rigour.text import ascii_text
 
 from interdict.core.text import fold as _fold_word
 
@@ -46,14 +47,30 @@ def marked_tokens(text: str) -> list[str]:
 
 
 def has_tone_marks(marked: str, folded: str) -> bool:
-    """Whether a token carries diacritics other than đ (which many type even without accents)."""
-    return marked.replace("đ", "d") != folded
+    """Whether a token carries diacritics other than đ (which many type even without accents).
+
+    A token of another script ("владимир", read "vladimir") has none: it was transliterated, not marked.
+    """
+    return marked.replace("đ", "d") != folded and _is_latin(marked)
+
+
+@functools.lru_cache(maxsize=262144)
+def _is_latin(token: str) -> bool:
+    return all(ch.isascii() or not ch.isalpha() or "LATIN" in unicodedata.name(ch, "") for ch in token)
 
 
 @functools.lru_cache(maxsize=262144)
 def fold_token(token: str) -> tuple[str, ...]:
-    """Fold one marked token (diacritics off, đ -> d); usually one token, rarely none or several."""
-    return tuple(_TOKEN_RE.findall(_fold_word(token)))
+    """Fold one marked token (diacritics off, đ -> d); usually one token, rarely none or several.
+
+    A token of another script than Latin or Chinese characters (Cyrillic, Greek, Arabic, Hebrew, Georgian,
+    Armenian, Devanagari, Thai, Hangul, Kana, Ethiopic...) is transliterated to Latin letters by rigour
+    (``ascii_text``, ICU-based tables): "Владимир" -> "vladimir", so it meets its Latin spelling.
+    """
+    folded = _fold_word(token)
+    if not folded.isascii() and not is_han(folded):
+        folded = _fold_word(ascii_text(folded))
+    return tuple(_TOKEN_RE.findall(folded))
 
 
 def token_pairs(text: str) -> list[tuple[str, str]]:
