@@ -301,3 +301,38 @@ def test_international_reasons_name_the_variation() -> None:
     assert any("one side only: michael" in r for r in s("John Michael Smith", "John Smith", "Person").reasons)
     assert "compared across scripts after transliteration" in s("Владимир Путин", "Vladimir Putin", "Person").reasons
     assert any("different generations" in r for r in s("John Smith Jr.", "John Smith Sr.", "Person").reasons)
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("Siemens Logistics GmbH", "Siemens Logistics Gesellschaft mit beschränkter Haftung"),
+        ("Van Leer Chemicals B.V.", "Van Leer Chemicals Besloten Vennootschap"),
+        ("Sundaram Pharma Pvt. Ltd.", "Sundaram Pharmaceuticals Private Limited"),
+        ('ООО "Ромашка"', "Romashka LLC"),
+        ("Hanjin Logistics 주식회사", "Hanjin Logistics Co., Ltd."),
+        ("Three Rivers Trading Ltd", "3 Rivers Trading Limited"),
+        ("Third Avenue Shipping Corp", "3rd Avenue Shipping Corporation"),
+        ("Whitehead Brothers Manufacturing Inc", "Whitehead Bros Mfg Inc."),
+        ("Whitehead Engineering Ltd", "Whitejead Engineering Ltd"),
+    ],
+)
+def test_international_company_variants_link(a: str, b: str) -> None:
+    assert s(a, b, "Company").score >= DEFAULT_THRESHOLD, s(a, b, "Company")
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("Alpha 1 Trading Ltd", "Alpha 2 Trading Ltd"),  # numbered companies
+        ("Siemens Logistics GmbH", "Bosch Logistics GmbH"),  # the same business word only
+        ("Whitehead Shipping Ltd", "Whitehead Chemicals Ltd"),
+    ],
+)
+def test_international_companies_that_differ_do_not_link(a: str, b: str) -> None:
+    assert s(a, b, "Company").score < DEFAULT_THRESHOLD, s(a, b, "Company")
+
+
+def test_vessel_prefixes_with_a_slash() -> None:
+    assert s("M/T Ocean Glory", "OCEAN GLORY", "Vessel").score >= DEFAULT_THRESHOLD
+    assert s("Ocean Glory 2", "Ocean Glory 3", "Vessel").score < DEFAULT_THRESHOLD

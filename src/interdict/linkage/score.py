@@ -21,6 +21,7 @@ does not know Vietnamese syllable structure or the business-word concepts above.
 from __future__ import annotations
 
 import functools
+import re
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -378,7 +379,15 @@ def _score_company(c1: CompanyName, c2: CompanyName) -> PairScore:
         al = None
     else:
         check = c1.has_marks and c2.has_marks
-        al = _align([t for t, _ in d1], [m for _, m in d1], [t for t, _ in d2], [m for _, m in d2], _one_weight, check)
+        al = _align(
+            [t for t, _ in d1],
+            [m for _, m in d1],
+            [t for t, _ in d2],
+            [m for _, m in d2],
+            _one_weight,
+            check,
+            company_token_similarity,
+        )
         dist = al.similarity
         if dist == 1.0:
             same_core = c1.core == c2.core
@@ -427,18 +436,69 @@ def _score_company(c1: CompanyName, c2: CompanyName) -> PairScore:
     return PairScore(_clamp(score), "Company", feats, tuple(reasons))
 
 
+_ORDINAL_RE = re.compile(r"(\d+)(?:st|nd|rd|th)")
+_NUMBER_WORDS = {
+    w: str(i)
+    for i, words in enumerate(
+        [
+            (),
+            ("one", "first"),
+            ("two", "second"),
+            ("three", "third"),
+            ("four", "fourth"),
+            ("five", "fifth"),
+            ("six", "sixth"),
+            ("seven", "seventh"),
+            ("eight", "eighth"),
+            ("nine", "ninth"),
+            ("ten", "tenth"),
+            ("eleven", "eleventh"),
+            ("twelve", "twelfth"),
+        ]
+    )
+    for w in words
+}
+
+
+def number_token(token: str) -> str:
+    """A number written as a word or an ordinal, as digits: "three", "third", "3rd" -> "3"."""
+    if (m := _ORDINAL_RE.fullmatch(token)) is not None:
+        return m.group(1)
+    return _NUMBER_WORDS.get(token, token)
+
+
+@functools.lru_cache(maxsize=262144)
+def company_token_similarity(a: str, b: str) -> float:
+    """Distinctive words of company names: numbers in any spelling are equal ("Three" = "3rd"); words outside the
+    Vietnamese and pinyin syllables get the typo tolerance of international names ("Whitejead" ~ "Whitehead")."""
+    a, b = number_token(a), number_token(b)
+    base = token_similarity(a, b)
+    if base == 1.0 or (is_vn_syllable(a) and is_vn_syllable(b)) or (is_pinyin_word(a) and is_pinyin_word(b)):
+        return base
+    if min(len(a), len(b)) < 4 or not a.isalpha() or not b.isalpha():
+        return base
+    sim, kind = international_similarity(a, b)
+    return max(base, sim) if kind in ("spelling", "sounds") else base
+
+
 def _one_weight(token: str) -> float:
     return 1.0
 
 
 def _score_vessel(name1: str, name2: str) -> PairScore:
     lex = company_lexicon()
-    prefixes = {k for k, e in lex.latin.items() if e.role == "vessel_prefix" and len(k) == 1}
+    prefixes = sorted((k for k, e in lex.latin.items() if e.role == "vessel_prefix"), key=len, reverse=True)
 
     def toks(text: str) -> list[str]:
         t = fold_tokens(text)
-        while len(t) > 1 and (t[0],) in prefixes:
-            t = t[1:]
+        stripped = True
+        while stripped:  # "MV", "M/V", "M/T", "Tàu"
+            stripped = False
+            for p in prefixes:
+                if len(t) > len(p) and tuple(t[: len(p)]) == p:
+                    t = t[len(p) :]
+                    stripped = True
+                    break
         return t
 
     t1, t2 = toks(name1), toks(name2)
