@@ -271,6 +271,11 @@ def test_a_one_letter_difference_in_pinyin_is_another_chinese_name() -> None:
         ("Владимир Путин", "Vladimir Putin"),  # Cyrillic against Latin
         ("Γιώργος Παπαδόπουλος", "Giorgos Papadopoulos"),  # Greek against Latin
         ("Ali Hassan Ali", "Ali Hassan"),  # a part written twice
+        ("Artie Hoare", "Arthur Hoare"),  # diminutive
+        ("Stan Colman", "Stanley Colman"),  # short form
+        ("محمد حسن", "Muhammad Hasan"),  # Arabic: consonants only
+        ("राहुल गांधी", "Rahul Gandhi"),  # Devanagari vowel signs stay in their word
+        ("Thomas Gough", "Thomas G0ugh"),  # a digit for a letter
     ],
 )
 def test_international_person_variants_link(a: str, b: str) -> None:

@@ -97,12 +97,42 @@ def _nickname_of(a: str, b: str) -> bool:
     return bool(nn.canonicals_of(a) & (nn.canonicals_of(b) | {b}))
 
 
+_DIMINUTIVE_RE = re.compile("(?:ie|ey|y|o)$")
+_VOWELS_RE = re.compile("[aeiouy]")
+_DOUBLE_RE = re.compile(r"(.)\\1+")
+
+
+def _short_form(short: str, full: str) -> bool:
+    """A given name and its short form or diminutive: Stan/Stanley, Herb/Herbert, Artie/Arthur, Hughie/Hugh."""
+    if len(short) >= len(full):
+        return False
+    if len(short) >= 3 and full.startswith(short):
+        return True
+    stem = _DIMINUTIVE_RE.sub("", short)
+    return len(stem) >= 3 and stem != short and (full.startswith(stem) or stem == full)
+
+
+def _skeleton(token: str) -> str:
+    return _DOUBLE_RE.sub(r"\\1", _VOWELS_RE.sub("", token))
+
+
+def _skeleton_match(a: str, b: str) -> bool:
+    """A name from a script written without short vowels (Arabic, Hebrew) against its Latin spelling:
+    "mhmd" ~ "muhammad". One side must have no vowel at all."""
+    if _VOWELS_RE.search(a) and _VOWELS_RE.search(b):
+        return False
+    ka, kb = _skeleton(a), _skeleton(b)
+    return len(ka) >= 3 and (ka == kb or (min(len(ka), len(kb)) >= 4 and OSA.distance(ka, kb) == 1))
+
+
 @functools.lru_cache(maxsize=262144)
 def _metaphone(token: str) -> str:
     return str(metaphone(token))
 
 
 # Credit of a token pair in a name outside the Vietnamese and Chinese rules (international_similarity).
+_SHORT_FORM = 0.85
+_CONSONANTS = 0.85
 _NICKNAME = 0.9
 _INITIAL = 0.9
 _SOUNDS_ALIKE = 0.9
@@ -121,10 +151,19 @@ def international_similarity(a: str, b: str) -> tuple[float, str]:
         return 1.0, "same"
     if (len(a) == 1 and b.startswith(a)) or (len(b) == 1 and a.startswith(b)):
         return _INITIAL, "initial"
-    if len(a) < 2 or len(b) < 2 or not a.isalpha() or not b.isalpha():
+    if len(a) < 2 or len(b) < 2:
+        return 0.0, ""
+    if not a.isalpha() or not b.isalpha():
+        # A digit for a letter, as scanned documents have it ("G0ugh", "Warkwor5h").
+        if a.isalnum() and b.isalnum() and min(len(a), len(b)) >= 4 and OSA.distance(a, b) == 1:
+            return _ONE_EDIT, "spelling"
         return 0.0, ""
     if _nickname_of(a, b):
         return _NICKNAME, "nickname"
+    if _short_form(a, b) or _short_form(b, a):
+        return _SHORT_FORM, "short form"
+    if _skeleton_match(a, b):
+        return _CONSONANTS, "consonants"
     if min(len(a), len(b)) >= 4 and _metaphone(a) == _metaphone(b):
         return _SOUNDS_ALIKE, "sounds"
     edits = OSA.distance(a, b)
@@ -271,7 +310,14 @@ def _intl_similarity(a: str, b: str) -> float:
     return international_similarity(a, b)[0]
 
 
-_KIND_WORDS = {"nickname": "nickname", "initial": "initial", "sounds": "sounds alike", "spelling": "similar spelling"}
+_KIND_WORDS = {
+    "nickname": "nickname",
+    "short form": "short form",
+    "initial": "initial",
+    "sounds": "sounds alike",
+    "consonants": "same consonants",
+    "spelling": "similar spelling",
+}
 
 
 def _score_person_international(n1: PersonName, n2: PersonName) -> PairScore:

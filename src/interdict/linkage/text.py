@@ -12,8 +12,29 @@ from rigour.text import ascii_text
 from interdict.core.text import fold as _fold_word
 
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-# A run of Chinese characters, or a run of other letters/digits: "abc贸易" -> "abc", "贸易".
-_TOKEN_RE = re.compile(f"[{_CJK}]+|[^\\W_{_CJK}]+")
+
+
+def _mark_ranges() -> str:
+    """Every combining mark of the Basic Multilingual Plane as a character-class body: the vowel signs of
+    Devanagari and Thai, Arabic and Hebrew points belong to the word they are written in."""
+    out: list[str] = []
+    start = prev = -2
+    for cp in range(0x300, 0x10000):
+        if unicodedata.category(chr(cp)).startswith("M"):
+            if cp != prev + 1:
+                if start >= 0:
+                    out.append(f"\\u{start:04x}-\\u{prev:04x}")
+                start = cp
+            prev = cp
+    out.append(f"\\u{start:04x}-\\u{prev:04x}")
+    return "".join(out)
+
+
+# A run of Chinese characters, or a run of other letters/digits (with their combining marks):
+# "abc贸易" -> "abc", "贸易"; "राहुल" stays one word.
+_TOKEN_RE = re.compile(f"[{_CJK}]+|[^\\W_{_CJK}](?:[^\\W_{_CJK}]|[{_mark_ranges()}])*")
+# What a transliteration writes inside a word: "gimjeong-eun", "smw'l".
+_TRANSLIT_JOINERS = re.compile("[-'\u02bc\u02bb?]")
 _HAN_RE = re.compile(f"[{_CJK}]")
 
 # One Vietnamese syllable without diacritics (onset, nucleus, coda). Used to decide that two
@@ -69,7 +90,7 @@ def fold_token(token: str) -> tuple[str, ...]:
     """
     folded = _fold_word(token)
     if not folded.isascii() and not is_han(folded):
-        folded = _fold_word(ascii_text(folded))
+        folded = _fold_word(_TRANSLIT_JOINERS.sub("", ascii_text(folded)))
     return tuple(_TOKEN_RE.findall(folded))
 
 
