@@ -341,3 +341,17 @@ def test_international_companies_that_differ_do_not_link(a: str, b: str) -> None
 def test_vessel_prefixes_with_a_slash() -> None:
     assert s("M/T Ocean Glory", "OCEAN GLORY", "Vessel").score >= DEFAULT_THRESHOLD
     assert s("Ocean Glory 2", "Ocean Glory 3", "Vessel").score < DEFAULT_THRESHOLD
+
+
+def test_calibration_curve_is_monotone_and_keeps_the_raw_score() -> None:
+    from interdict.linkage.tables import calibration
+
+    cal = calibration()
+    assert cal.version
+    xs, ys = cal.curves["person_international"]
+    assert list(ys) == sorted(ys) and xs[0] == 0.0 and xs[-1] == 1.0
+    near = s("William Smith", "Bill Smith", "Person")
+    assert near.features["raw"] == pytest.approx(0.95)
+    assert near.score == pytest.approx(cal.apply("person_international", 0.95))
+    # Vietnamese persons keep their raw score: the curve was fitted on other names.
+    assert "raw" not in s("Nguyễn Văn Hùng", "Nguyen Van Hung", "Person").features

@@ -31,7 +31,7 @@ from rapidfuzz.distance import OSA, JaroWinkler
 from rigour.text import metaphone
 
 from interdict.linkage.names import CompanyName, PersonName, company, company_markers, person, person_weight
-from interdict.linkage.tables import company_lexicon
+from interdict.linkage.tables import calibration, company_lexicon
 from interdict.linkage.text import fold_tokens, has_tone_marks, is_pinyin_word, is_vn_syllable
 
 DEFAULT_THRESHOLD = 0.85
@@ -575,5 +575,22 @@ def score_pair(name1: str, name2: str, schema: str | None = None) -> PairScore:
         schema != "Person" and (company_markers(name1) or company_markers(name2))
     )
     if as_company:
-        return _score_company(company(name1), company(name2))
-    return _score_person(person(name1), person(name2))
+        return _calibrated(_score_company(company(name1), company(name2)), "company")
+    result = _score_person(person(name1), person(name2))
+    return _calibrated(result, "person_international") if result.features.get("international") else result
+
+
+def _calibrated(result: PairScore, group: str) -> PairScore:
+    """The raw score mapped to the share of true matches among pairs that score so on the labelled
+    development set (``data/calibration.csv``, fitted by bench/fit_linkage_calibration.py), so that one
+    threshold serves persons and companies. The raw score stays in the features."""
+    cal = calibration().apply(group, result.score)
+    if cal is None:
+        return result
+    feats = {**result.features, "raw": round(result.score, 4)}
+    return PairScore(_clamp(cal), result.schema, feats, result.reasons)
+
+
+def raw_score(result: PairScore) -> float:
+    """The score before calibration."""
+    return result.features.get("raw", result.score)
