@@ -47,6 +47,17 @@ def best_threshold(scored: list[tuple[float, bool]]) -> tuple[float, float]:
     return best
 
 
+def source_of(kind: str) -> str:
+    """Where a kind of pair comes from: labels of public data sets, of a package, or of this project's patterns."""
+    if kind.startswith(("person_historical", "person_febrl")):
+        return "historical_50k + FEBRL4 (labels of the data sets)"
+    if kind.startswith("person_nickname"):
+        return "nicknames package"
+    if kind.startswith("person_script"):
+        return "ICU transliteration"
+    return "patterns written here (persons, companies, vessels)"
+
+
 def score_rows(path: Path) -> list[dict[str, str]]:
     """Every row with the product's score and match, through the score-pairs code."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -99,6 +110,12 @@ def main(argv: list[str] | None = None) -> int:
             f"   (best on this part {wbt:.2f}: F1 {wbf:.3f})"
         )
         reliability(scored)
+        by_source: dict[str, list[tuple[float, bool]]] = defaultdict(list)
+        for r in rs:
+            by_source[source_of(r["kind"])].append((float(r["score"]), r["label"] == "1"))
+        for src in sorted(by_source):
+            sp, sr, sf = prf(by_source[src], DEFAULT_THRESHOLD)
+            print(f"  source {src:<46} {len(by_source[src]):>5}  P {sp:.3f} R {sr:.3f} F1 {sf:.3f}")
         if args.kinds:
             by_kind: dict[str, list[tuple[float, bool]]] = defaultdict(list)
             for r in rs:
