@@ -14,8 +14,21 @@ Tokens are compared exactly when both are Vietnamese syllables or short: "Hùng"
 credit from Jaro-Winkler ("micheal"/"michael"). Tokens equal once folded but written with
 different diacritics on both sides ("Hùng"/"Hưng") are a likely different name: partial credit.
 
-rigour's name comparison (``rigour.names.compare``) is not used: it works on tagged name parts and
-does not know Vietnamese syllable structure or the business-word concepts above.
+Persons outside those rules (no Vietnamese diacritics, and some part that is neither a Vietnamese
+syllable nor pinyin: "William", "Schmidt", "Владимир") get a tolerant alignment instead
+(``_score_person_international``): nicknames (the ``nicknames`` package: William/Bill), short forms and
+diminutives (Stan/Stanley, Artie/Arthur), initials (J/John), same Metaphone code (rigour: Mohammed/
+Muhammad), same consonants (a name from Arabic or Hebrew script, written without short vowels), one typing
+error; a name part on one side only (a middle name, a title left inside) weighs little when the rest
+agrees; a part written twice counts once; Jr/Sr on the two sides are father and son. Their raw score is
+then calibrated (``data/calibration.csv``: the share of true matches at that score on the labelled
+development set), so the one threshold serves them too. Names in other scripts are transliterated by
+rigour when folded (``text.fold_token``). Companies also take numbers in any spelling (3 = three = 3rd)
+and typo credit for words outside Vietnamese and pinyin syllables.
+
+rigour's name comparison (``rigour.names.compare``, ``analyze_names`` with its symbol tagger) is not
+used: it does not know Vietnamese syllable structure or the business-word concepts above, and its person
+tagger takes about 20 s to build on first use in each process.
 """
 
 from __future__ import annotations

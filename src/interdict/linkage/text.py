@@ -32,7 +32,17 @@ def _mark_ranges() -> str:
 
 # A run of Chinese characters, or a run of other letters/digits (with their combining marks):
 # "abc贸易" -> "abc", "贸易"; "राहुल" stays one word.
-_TOKEN_RE = re.compile(f"[{_CJK}]+|[^\\W_{_CJK}](?:[^\\W_{_CJK}]|[{_mark_ranges()}])*")
+_MARKS = _mark_ranges()
+_TOKEN_MARKS_RE = re.compile(f"[{_CJK}]+|[^\\W_{_CJK}](?:[^\\W_{_CJK}]|[{_MARKS}])*")
+_PLAIN_TOKEN_RE = re.compile(f"[{_CJK}]+|[^\\W_{_CJK}]+")
+_HAS_MARK_RE = re.compile(f"[{_MARKS}]")
+
+
+def _tokens(text: str) -> list[str]:
+    """The plain pattern unless the text has a combining mark (rare once NFKC has composed Latin letters)."""
+    return (_TOKEN_MARKS_RE if _HAS_MARK_RE.search(text) else _PLAIN_TOKEN_RE).findall(text)
+
+
 # What a transliteration writes inside a word: "gimjeong-eun", "smw'l".
 _TRANSLIT_JOINERS = re.compile("[-'\u02bc\u02bb?]")
 _HAN_RE = re.compile(f"[{_CJK}]")
@@ -64,7 +74,7 @@ ETH = str.maketrans({"Ð": "Đ", "ð": "đ"})
 
 def marked_tokens(text: str) -> list[str]:
     """NFKC + casefold tokens with diacritics kept: "Nguyễn Văn-Hùng" -> nguyễn, văn, hùng."""
-    return _TOKEN_RE.findall(unicodedata.normalize("NFKC", text).translate(ETH).casefold())
+    return _tokens(unicodedata.normalize("NFKC", text).translate(ETH).casefold())
 
 
 def has_tone_marks(marked: str, folded: str) -> bool:
@@ -91,7 +101,7 @@ def fold_token(token: str) -> tuple[str, ...]:
     folded = _fold_word(token)
     if not folded.isascii() and not is_han(folded):
         folded = _fold_word(_TRANSLIT_JOINERS.sub("", ascii_text(folded)))
-    return tuple(_TOKEN_RE.findall(folded))
+    return tuple(_tokens(folded))
 
 
 def token_pairs(text: str) -> list[tuple[str, str]]:
