@@ -276,6 +276,7 @@ def test_a_one_letter_difference_in_pinyin_is_another_chinese_name() -> None:
         ("محمد حسن", "Muhammad Hasan"),  # Arabic: consonants only
         ("राहुल गांधी", "Rahul Gandhi"),  # Devanagari vowel signs stay in their word
         ("Thomas Gough", "Thomas G0ugh"),  # a digit for a letter
+        ("José García", "Jose Garsia"),  # accents that are not Vietnamese letters, and a typo
     ],
 )
 def test_international_person_variants_link(a: str, b: str) -> None:

@@ -309,14 +309,23 @@ def is_international(n1: PersonName, n2: PersonName) -> bool:
     """Whether a pair of person names falls outside the Vietnamese and Chinese rules.
 
     Vietnamese persons keep their strict rules (one different syllable is another person): a pair is
-    international when neither side carries Vietnamese diacritics and some token is neither a Vietnamese
-    syllable nor pinyin ("William", "Schmidt", "Vladimir").
+    international when neither side has a letter only Vietnamese writes (ư, ơ, ă, ễ...; "José", "Müller" do
+    not) and some token is neither a Vietnamese syllable nor pinyin ("William", "Schmidt", "Vladimir").
     """
-    if n1.has_marks or n2.has_marks:
+    if _has_vietnamese_letter(n1.original) or _has_vietnamese_letter(n2.original):
         return False
     return any(
         len(t) > 1 and t.isalpha() and not is_vn_syllable(t) and not is_pinyin_word(t) for t in n1.tokens + n2.tokens
     )
+
+
+# Letters only Vietnamese writes (ă, ơ, ư, đ, and vowels with a hook above, a dot below or two marks): "José" and
+# "Müller" are not Vietnamese names, "Nguyễn" is.
+_VIETNAMESE_LETTERS = frozenset("ăằắẳẵặâầấẩẫậđêềếểễệôồốổỗộơờớởỡợưừứửữựảạẻẽẹỉịỏọủụỳỷỹỵĩũ")
+
+
+def _has_vietnamese_letter(text: str) -> bool:
+    return not text.isascii() and any(ch in _VIETNAMESE_LETTERS for ch in unicodedata.normalize("NFC", text.lower()))
 
 
 def _intl_similarity(a: str, b: str) -> float:
