@@ -147,9 +147,22 @@ def test_rigour_alone_misses_vietnamese_and_unspaced_chinese_legal_forms() -> No
 
 
 def test_foreign_legal_form_not_in_the_tables_comes_from_rigour() -> None:
-    c = company("Alpha Chemie OOO")
-    assert c.legal_form == "other:ooo"
+    c = company("Alpha Chemie S.p.A.")
+    assert c.legal_form == "other:spa"
     assert c.distinctive == ("alpha", "chemie")
+    # At the start too, as Indonesian names write it.
+    c = company("PT Alpha Chemie")
+    assert c.legal_form == "other:pt"
+    assert c.distinctive == ("alpha", "chemie")
+
+
+def test_legal_forms_of_many_countries_are_in_the_tables() -> None:
+    assert company("Alpha Chemie OOO").legal_form == "llc"
+    assert company('ООО "Альфа"').legal_form == "llc"
+    assert company("Alpha Chemie Gesellschaft mit beschränkter Haftung").legal_form == "llc"
+    assert company("Alpha Chemie Aktiengesellschaft").legal_form == "jsc"
+    assert company("Alpha 주식회사").legal_form == "llc"
+    assert company("Alpha Chemie Besloten Vennootschap").distinctive == ("alpha", "chemie")
 
 
 # --- persons -----------------------------------------------------------------------------------

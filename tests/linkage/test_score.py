@@ -253,3 +253,106 @@ def test_a_one_letter_difference_in_pinyin_is_another_chinese_name() -> None:
     assert score_pair("Wang Wei", "Yang Wei", "Person").score < SUGGEST_THRESHOLD
     assert score_pair("Zhang Wei", "Wei Zhang", "Person").score >= DEFAULT_THRESHOLD
     assert score_pair("Micheal Smith", "Michael Smith", "Person").score >= DEFAULT_THRESHOLD  # not pinyin: typo
+
+
+# --- names outside the Vietnamese and Chinese rules ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("William Smith", "Bill Smith"),  # nickname
+        ("Robert Jones", "Bob Jones"),
+        ("John Michael Smith", "John Smith"),  # a middle name on one side only
+        ("John Michael Smith", "J. Smith"),  # initial
+        ("SMITH, John", "John Smith"),  # order
+        ("Mohammed Hassan", "Muhammad Hassan"),  # sounds alike
+        ("Katherine Schmidt", "Katherine Schmdit"),  # transposed letters
+        ("Владимир Путин", "Vladimir Putin"),  # Cyrillic against Latin
+        ("Γιώργος Παπαδόπουλος", "Giorgos Papadopoulos"),  # Greek against Latin
+        ("Ali Hassan Ali", "Ali Hassan"),  # a part written twice
+        ("Artie Hoare", "Arthur Hoare"),  # diminutive
+        ("Stan Colman", "Stanley Colman"),  # short form
+        ("محمد حسن", "Muhammad Hasan"),  # Arabic: consonants only
+        ("राहुल गांधी", "Rahul Gandhi"),  # Devanagari vowel signs stay in their word
+        ("Thomas Gough", "Thomas G0ugh"),  # a digit for a letter
+        ("José García", "Jose Garsia"),  # accents that are not Vietnamese letters, and a typo
+    ],
+)
+def test_international_person_variants_link(a: str, b: str) -> None:
+    assert s(a, b, "Person").score >= DEFAULT_THRESHOLD, s(a, b, "Person")
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("John Smith Jr.", "John Smith Sr."),  # father and son
+        ("John Smith", "K. Smith"),  # another initial
+        ("William Smith", "Richard Smith"),  # same surname, another person
+        ("Georg Müller", "Georg Meier"),
+        ("Smith", "John Smith"),  # a surname alone is not enough
+        ("Nguyễn Văn Hùng", "Nguyễn Văn Hưng"),  # Vietnamese rules stay strict
+        ("Nguyen Van Hung", "Nguyen Van Hang"),
+    ],
+)
+def test_international_persons_that_differ_do_not_link(a: str, b: str) -> None:
+    assert s(a, b, "Person").score < DEFAULT_THRESHOLD, s(a, b, "Person")
+
+
+def test_international_reasons_name_the_variation() -> None:
+    assert any(
+        r.startswith("nickname: bill ~ william") or r.startswith("nickname: william ~ bill")
+        for r in s("William Smith", "Bill Smith", "Person").reasons
+    )
+    assert any("one side only: michael" in r for r in s("John Michael Smith", "John Smith", "Person").reasons)
+    assert "compared across scripts after transliteration" in s("Владимир Путин", "Vladimir Putin", "Person").reasons
+    assert any("different generations" in r for r in s("John Smith Jr.", "John Smith Sr.", "Person").reasons)
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("Siemens Logistics GmbH", "Siemens Logistics Gesellschaft mit beschränkter Haftung"),
+        ("Van Leer Chemicals B.V.", "Van Leer Chemicals Besloten Vennootschap"),
+        ("Sundaram Pharma Pvt. Ltd.", "Sundaram Pharmaceuticals Private Limited"),
+        ('ООО "Ромашка"', "Romashka LLC"),
+        ("Hanjin Logistics 주식회사", "Hanjin Logistics Co., Ltd."),
+        ("Three Rivers Trading Ltd", "3 Rivers Trading Limited"),
+        ("Third Avenue Shipping Corp", "3rd Avenue Shipping Corporation"),
+        ("Whitehead Brothers Manufacturing Inc", "Whitehead Bros Mfg Inc."),
+        ("Whitehead Engineering Ltd", "Whitejead Engineering Ltd"),
+    ],
+)
+def test_international_company_variants_link(a: str, b: str) -> None:
+    assert s(a, b, "Company").score >= DEFAULT_THRESHOLD, s(a, b, "Company")
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("Alpha 1 Trading Ltd", "Alpha 2 Trading Ltd"),  # numbered companies
+        ("Siemens Logistics GmbH", "Bosch Logistics GmbH"),  # the same business word only
+        ("Whitehead Shipping Ltd", "Whitehead Chemicals Ltd"),
+    ],
+)
+def test_international_companies_that_differ_do_not_link(a: str, b: str) -> None:
+    assert s(a, b, "Company").score < DEFAULT_THRESHOLD, s(a, b, "Company")
+
+
+def test_vessel_prefixes_with_a_slash() -> None:
+    assert s("M/T Ocean Glory", "OCEAN GLORY", "Vessel").score >= DEFAULT_THRESHOLD
+    assert s("Ocean Glory 2", "Ocean Glory 3", "Vessel").score < DEFAULT_THRESHOLD
+
+
+def test_calibration_curve_is_monotone_and_keeps_the_raw_score() -> None:
+    from interdict.linkage.tables import calibration
+
+    cal = calibration()
+    assert cal.version
+    xs, ys = cal.curves["person_international"]
+    assert list(ys) == sorted(ys) and xs[0] == 0.0 and xs[-1] == 1.0
+    near = s("William Smith", "Bill Smith", "Person")
+    assert near.features["raw"] == pytest.approx(0.95)
+    assert near.score == pytest.approx(cal.apply("person_international", 0.95))
+    # Vietnamese persons keep their raw score: the curve was fitted on other names.
+    assert "raw" not in s("Nguyễn Văn Hùng", "Nguyen Van Hung", "Person").features

@@ -175,10 +175,17 @@ def _rigour_legal_form(original: str, b: _CompanyBuilder) -> str | None:
     text, compare = found[-1]
     toks = [f for _, f in token_pairs(text)]
     n = len(toks)
-    if not n or len(b.distinctive) <= n or b.distinctive[-n:] != toks or b.core[-n:] != toks:
-        return None
-    del b.distinctive[-n:], b.marked[-n:], b.core[-n:]
-    return "other:" + "".join(fold_token(compare))
+    if n and len(b.distinctive) > n and b.distinctive[-n:] == toks and b.core[-n:] == toks:
+        del b.distinctive[-n:], b.marked[-n:], b.core[-n:]
+        return "other:" + "".join(fold_token(compare))
+    # Or at the start, as Russian and Indonesian write it: АО "Ромашка", PT Maju Jaya.
+    text, compare = found[0]
+    toks = [f for _, f in token_pairs(text)]
+    n = len(toks)
+    if n and len(b.distinctive) > n and b.distinctive[:n] == toks and b.core[:n] == toks:
+        del b.distinctive[:n], b.marked[:n], b.core[:n]
+        return "other:" + "".join(fold_token(compare))
+    return None
 
 
 @functools.lru_cache(maxsize=65536)

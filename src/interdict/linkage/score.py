@@ -14,20 +14,37 @@ Tokens are compared exactly when both are Vietnamese syllables or short: "Hùng"
 credit from Jaro-Winkler ("micheal"/"michael"). Tokens equal once folded but written with
 different diacritics on both sides ("Hùng"/"Hưng") are a likely different name: partial credit.
 
-rigour's name comparison (``rigour.names.compare``) is not used: it works on tagged name parts and
-does not know Vietnamese syllable structure or the business-word concepts above.
+Persons outside those rules (no Vietnamese diacritics, and some part that is neither a Vietnamese
+syllable nor pinyin: "William", "Schmidt", "Владимир") get a tolerant alignment instead
+(``_score_person_international``): nicknames (the ``nicknames`` package: William/Bill), short forms and
+diminutives (Stan/Stanley, Artie/Arthur), initials (J/John), same Metaphone code (rigour: Mohammed/
+Muhammad), same consonants (a name from Arabic or Hebrew script, written without short vowels), one typing
+error; a name part on one side only (a middle name, a title left inside) weighs little when the rest
+agrees; a part written twice counts once; Jr/Sr on the two sides are father and son. Their raw score is
+then calibrated (``data/calibration.csv``: the share of true matches at that score on the labelled
+development set), so the one threshold serves them too. Names in other scripts are transliterated by
+rigour when folded (``text.fold_token``). Companies also take numbers in any spelling (3 = three = 3rd)
+and typo credit for words outside Vietnamese and pinyin syllables.
+
+rigour's name comparison (``rigour.names.compare``, ``analyze_names`` with its symbol tagger) is not
+used: it does not know Vietnamese syllable structure or the business-word concepts above, and its person
+tagger takes about 20 s to build on first use in each process.
 """
 
 from __future__ import annotations
 
 import functools
+import re
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from nicknames import NickNamer
 from rapidfuzz.distance import OSA, JaroWinkler
+from rigour.text import metaphone
 
 from interdict.linkage.names import CompanyName, PersonName, company, company_markers, person, person_weight
-from interdict.linkage.tables import company_lexicon
+from interdict.linkage.tables import calibration, company_lexicon
 from interdict.linkage.text import fold_tokens, has_tone_marks, is_pinyin_word, is_vn_syllable
 
 DEFAULT_THRESHOLD = 0.85
@@ -79,6 +96,99 @@ def token_similarity(a: str, b: str) -> float:
     return max(0.0, ((jw - 0.84) / 0.16) ** 1.5 if jw > 0.84 else 0.0, (osa - 0.4) / 0.6)
 
 
+@functools.cache
+def _nicknamer() -> NickNamer:
+    return NickNamer()
+
+
+@functools.lru_cache(maxsize=262144)
+def _nickname_of(a: str, b: str) -> bool:
+    """Whether one name is a nickname of the other or both share a full form (William/Bill, Bill/Will)."""
+    nn = _nicknamer()
+    if b in nn.nicknames_of(a) or a in nn.nicknames_of(b):
+        return True
+    return bool(nn.canonicals_of(a) & (nn.canonicals_of(b) | {b}))
+
+
+_DIMINUTIVE_RE = re.compile("(?:ie|ey|y|o)$")
+_VOWELS_RE = re.compile("[aeiouy]")
+_DOUBLE_RE = re.compile(r"(.)\\1+")
+
+
+def _short_form(short: str, full: str) -> bool:
+    """A given name and its short form or diminutive: Stan/Stanley, Herb/Herbert, Artie/Arthur, Hughie/Hugh."""
+    if len(short) >= len(full):
+        return False
+    if len(short) >= 3 and full.startswith(short):
+        return True
+    stem = _DIMINUTIVE_RE.sub("", short)
+    return len(stem) >= 3 and stem != short and (full.startswith(stem) or stem == full)
+
+
+def _skeleton(token: str) -> str:
+    return _DOUBLE_RE.sub(r"\\1", _VOWELS_RE.sub("", token))
+
+
+def _skeleton_match(a: str, b: str) -> bool:
+    """A name from a script written without short vowels (Arabic, Hebrew) against its Latin spelling:
+    "mhmd" ~ "muhammad". One side must have no vowel at all."""
+    if _VOWELS_RE.search(a) and _VOWELS_RE.search(b):
+        return False
+    ka, kb = _skeleton(a), _skeleton(b)
+    return len(ka) >= 3 and (ka == kb or (min(len(ka), len(kb)) >= 4 and OSA.distance(ka, kb) == 1))
+
+
+@functools.lru_cache(maxsize=262144)
+def _metaphone(token: str) -> str:
+    return str(metaphone(token))
+
+
+# Credit of a token pair in a name outside the Vietnamese and Chinese rules (international_similarity).
+_SHORT_FORM = 0.85
+_CONSONANTS = 0.85
+_NICKNAME = 0.9
+_INITIAL = 0.9
+_SOUNDS_ALIKE = 0.9
+_ONE_EDIT = 0.9
+
+
+@functools.lru_cache(maxsize=262144)
+def international_similarity(a: str, b: str) -> tuple[float, str]:
+    """Similarity of two folded name tokens of a name outside the Vietnamese rules, and its kind.
+
+    Kinds: ``same``, ``nickname`` (William/Bill, from the ``nicknames`` package), ``initial`` (J/John),
+    ``sounds`` (same Metaphone code: Mohammed/Muhammad, Catherine/Katherine), ``spelling`` (typos:
+    one edit, or Jaro-Winkler), ``""`` when none applies.
+    """
+    if a == b:
+        return 1.0, "same"
+    if (len(a) == 1 and b.startswith(a)) or (len(b) == 1 and a.startswith(b)):
+        return _INITIAL, "initial"
+    if len(a) < 2 or len(b) < 2:
+        return 0.0, ""
+    if not a.isalpha() or not b.isalpha():
+        # A digit for a letter, as scanned documents have it ("G0ugh", "Warkwor5h").
+        if a.isalnum() and b.isalnum() and min(len(a), len(b)) >= 4 and OSA.distance(a, b) == 1:
+            return _ONE_EDIT, "spelling"
+        return 0.0, ""
+    if _nickname_of(a, b):
+        return _NICKNAME, "nickname"
+    if _short_form(a, b) or _short_form(b, a):
+        return _SHORT_FORM, "short form"
+    if _skeleton_match(a, b):
+        return _CONSONANTS, "consonants"
+    if min(len(a), len(b)) >= 4 and _metaphone(a) == _metaphone(b):
+        return _SOUNDS_ALIKE, "sounds"
+    edits = OSA.distance(a, b)
+    if edits == 1 and min(len(a), len(b)) >= 4:
+        return _ONE_EDIT, "spelling"
+    jw = float(JaroWinkler.similarity(a, b))
+    sim = max(token_similarity(a, b), (jw - 0.8) / 0.2 * 0.85 if jw > 0.8 else 0.0)
+    if edits == 2 and min(len(a), len(b)) >= 7:
+        sim = max(sim, 0.8)
+    return sim, ("spelling" if sim > 0 else "")
+
+
 def _merge(tokens: Sequence[str], marks: Sequence[str], targets: set[str]) -> tuple[list[str], list[str]]:
     """Join runs of tokens that the other side writes as one word: hua qiang -> huaqiang."""
     out: list[str] = []
@@ -116,6 +226,7 @@ def _align(
     b_marks: Sequence[str],
     weight: Callable[[str], float],
     check_marks: bool,
+    similarity: Callable[[str, str], float] = token_similarity,
 ) -> _Alignment:
     """Greedy best-first token alignment, weighted; order-independent."""
     if len(a) > 1 or len(b) > 1:
@@ -124,7 +235,7 @@ def _align(
     cands: list[tuple[float, int, int]] = []
     for i, ta in enumerate(a):
         for j, tb in enumerate(b):
-            s = token_similarity(ta, tb)
+            s = similarity(ta, tb)
             if s >= _MIN_TOKEN_SIMILARITY:
                 cands.append((s, i, j))
     cands.sort(key=lambda c: -c[0])
@@ -160,6 +271,8 @@ def _align(
 def _score_person(n1: PersonName, n2: PersonName) -> PairScore:
     if not n1.tokens or not n2.tokens:
         return PairScore(0.0, "Person", {}, ("a name is empty",))
+    if is_international(n1, n2):
+        return _score_person_international(n1, n2)
     check = n1.has_marks and n2.has_marks
     al = _align(n1.tokens, n1.marked, n2.tokens, n2.marked, person_weight, check)
     # A possible leading title ("Anh", "Chi") that finds no partner: compare without it.
@@ -181,6 +294,110 @@ def _score_person(n1: PersonName, n2: PersonName) -> PairScore:
         reasons.append("one side written without diacritics")
     feats = {"tokens": round(al.similarity, 4), "diacritic_conflicts": float(len(al.diacritic_conflicts))}
     return PairScore(_clamp(score), "Person", feats, tuple(reasons))
+
+
+# Generational suffixes: "Jr" and "Sr" are father and son, not one person.
+_GENERATIONS = {"jr": "jr", "junior": "jr", "sr": "sr", "senior": "sr", "ii": "ii", "iii": "iii", "iv": "iv"}
+# A name part found on one side only ("John Michael Smith" / "John Smith") when the rest agrees.
+_EXTRA_WEIGHT = 0.3
+# Titles and particles left inside a name ("Thomas, 1st Baron Clifford of Chudleigh"): almost no weight.
+_MINOR_WEIGHT = 0.1
+_MINOR_WORDS = frozenset({"of", "von", "van", "der", "de", "del", "la", "le", "bin", "ibn", "al", "el", "baron", "sir"})
+
+
+def is_international(n1: PersonName, n2: PersonName) -> bool:
+    """Whether a pair of person names falls outside the Vietnamese and Chinese rules.
+
+    Vietnamese persons keep their strict rules (one different syllable is another person): a pair is
+    international when neither side has a letter only Vietnamese writes (ư, ơ, ă, ễ...; "José", "Müller" do
+    not) and some token is neither a Vietnamese syllable nor pinyin ("William", "Schmidt", "Vladimir").
+    """
+    if _has_vietnamese_letter(n1.original) or _has_vietnamese_letter(n2.original):
+        return False
+    return any(
+        len(t) > 1 and t.isalpha() and not is_vn_syllable(t) and not is_pinyin_word(t) for t in n1.tokens + n2.tokens
+    )
+
+
+# Letters only Vietnamese writes (ă, ơ, ư, đ, and vowels with a hook above, a dot below or two marks): "José" and
+# "Müller" are not Vietnamese names, "Nguyễn" is.
+_VIETNAMESE_LETTERS = frozenset("ăằắẳẵặâầấẩẫậđêềếểễệôồốổỗộơờớởỡợưừứửữựảạẻẽẹỉịỏọủụỳỷỹỵĩũ")
+
+
+def _has_vietnamese_letter(text: str) -> bool:
+    return not text.isascii() and any(ch in _VIETNAMESE_LETTERS for ch in unicodedata.normalize("NFC", text.lower()))
+
+
+def _intl_similarity(a: str, b: str) -> float:
+    return international_similarity(a, b)[0]
+
+
+_KIND_WORDS = {
+    "nickname": "nickname",
+    "short form": "short form",
+    "initial": "initial",
+    "sounds": "sounds alike",
+    "consonants": "same consonants",
+    "spelling": "similar spelling",
+}
+
+
+def _score_person_international(n1: PersonName, n2: PersonName) -> PairScore:
+    """Name-part alignment tolerant of typos, nicknames, initials, missing middle names, order and script."""
+
+    def parts(n: PersonName) -> tuple[list[str], set[str]]:
+        seen: set[str] = set()
+        out: list[str] = []
+        gens: set[str] = set()
+        for t in n.tokens:
+            if t in _GENERATIONS:
+                gens.add(_GENERATIONS[t])
+            elif t not in seen:  # a part written twice counts once ("Ali Hassan Ali")
+                seen.add(t)
+                out.append(t)
+        return out, gens
+
+    t1, g1 = parts(n1)
+    t2, g2 = parts(n2)
+    if not t1 or not t2:
+        return PairScore(0.0, "Person", {}, ("a name is empty",))
+    al = _align(t1, t1, t2, t2, person_weight, False, _intl_similarity)
+
+    def extra_weight(t: str) -> float:
+        return _MINOR_WEIGHT if t in _MINOR_WORDS or not t.isalpha() else _EXTRA_WEIGHT
+
+    num = sum((person_weight(x) + person_weight(y)) * sim for x, y, sim in al.matched)
+    den = sum(person_weight(x) + person_weight(y) for x, y, _ in al.matched)
+    one_sided = not (al.unmatched_a and al.unmatched_b)
+    lenient = one_sided and len(al.matched) >= 2
+    for t in al.unmatched_a + al.unmatched_b:
+        den += person_weight(t) * (extra_weight(t) if lenient or t in _MINOR_WORDS else 1.0)
+    score = num / den if den else 0.0
+    score *= _CONFLICT_FACTOR ** min(len(al.unmatched_a), len(al.unmatched_b))
+    reasons: list[str] = []
+    if all(x == y for x, y, _ in al.matched) and not al.unmatched_a and not al.unmatched_b:
+        in_order = [x for x, _, _ in al.matched] == [y for _, y, _ in al.matched]
+        reasons.append("same name tokens" + ("" if in_order else " in another order"))
+    for x, y, sim in al.matched:
+        if x != y:
+            kind = international_similarity(x, y)[1]
+            reasons.append(f"{_KIND_WORDS.get(kind, 'similar')}: {x} ~ {y} ({sim:.2f})")
+    if lenient and (al.unmatched_a or al.unmatched_b):
+        reasons.append("name parts on one side only: " + ", ".join(al.unmatched_a + al.unmatched_b))
+    elif al.unmatched_a or al.unmatched_b:
+        reasons.append("unmatched: " + ", ".join(al.unmatched_a + al.unmatched_b))
+    if g1 and g2 and g1 != g2:
+        score *= 0.5
+        reasons.append("different generations: " + ", ".join(sorted(g1)) + " / " + ", ".join(sorted(g2)))
+    if _other_script(n1.original) != _other_script(n2.original):
+        reasons.append("compared across scripts after transliteration")
+    feats = {"tokens": round(score, 4), "international": 1.0}
+    return PairScore(_clamp(score), "Person", feats, tuple(reasons))
+
+
+def _other_script(text: str) -> bool:
+    """Whether a name has letters of a script other than Latin (Chinese characters aside)."""
+    return any(ch.isalpha() and not ch.isascii() and "LATIN" not in unicodedata.name(ch, "") for ch in text)
 
 
 def _differences(al: _Alignment, unmatched_label: str) -> list[str]:
@@ -230,7 +447,15 @@ def _score_company(c1: CompanyName, c2: CompanyName) -> PairScore:
         al = None
     else:
         check = c1.has_marks and c2.has_marks
-        al = _align([t for t, _ in d1], [m for _, m in d1], [t for t, _ in d2], [m for _, m in d2], _one_weight, check)
+        al = _align(
+            [t for t, _ in d1],
+            [m for _, m in d1],
+            [t for t, _ in d2],
+            [m for _, m in d2],
+            _one_weight,
+            check,
+            company_token_similarity,
+        )
         dist = al.similarity
         if dist == 1.0:
             same_core = c1.core == c2.core
@@ -279,18 +504,69 @@ def _score_company(c1: CompanyName, c2: CompanyName) -> PairScore:
     return PairScore(_clamp(score), "Company", feats, tuple(reasons))
 
 
+_ORDINAL_RE = re.compile(r"(\d+)(?:st|nd|rd|th)")
+_NUMBER_WORDS = {
+    w: str(i)
+    for i, words in enumerate(
+        [
+            (),
+            ("one", "first"),
+            ("two", "second"),
+            ("three", "third"),
+            ("four", "fourth"),
+            ("five", "fifth"),
+            ("six", "sixth"),
+            ("seven", "seventh"),
+            ("eight", "eighth"),
+            ("nine", "ninth"),
+            ("ten", "tenth"),
+            ("eleven", "eleventh"),
+            ("twelve", "twelfth"),
+        ]
+    )
+    for w in words
+}
+
+
+def number_token(token: str) -> str:
+    """A number written as a word or an ordinal, as digits: "three", "third", "3rd" -> "3"."""
+    if (m := _ORDINAL_RE.fullmatch(token)) is not None:
+        return m.group(1)
+    return _NUMBER_WORDS.get(token, token)
+
+
+@functools.lru_cache(maxsize=262144)
+def company_token_similarity(a: str, b: str) -> float:
+    """Distinctive words of company names: numbers in any spelling are equal ("Three" = "3rd"); words outside the
+    Vietnamese and pinyin syllables get the typo tolerance of international names ("Whitejead" ~ "Whitehead")."""
+    a, b = number_token(a), number_token(b)
+    base = token_similarity(a, b)
+    if base == 1.0 or (is_vn_syllable(a) and is_vn_syllable(b)) or (is_pinyin_word(a) and is_pinyin_word(b)):
+        return base
+    if min(len(a), len(b)) < 4 or not a.isalpha() or not b.isalpha():
+        return base
+    sim, kind = international_similarity(a, b)
+    return max(base, sim) if kind in ("spelling", "sounds") else base
+
+
 def _one_weight(token: str) -> float:
     return 1.0
 
 
 def _score_vessel(name1: str, name2: str) -> PairScore:
     lex = company_lexicon()
-    prefixes = {k for k, e in lex.latin.items() if e.role == "vessel_prefix" and len(k) == 1}
+    prefixes = sorted((k for k, e in lex.latin.items() if e.role == "vessel_prefix"), key=len, reverse=True)
 
     def toks(text: str) -> list[str]:
         t = fold_tokens(text)
-        while len(t) > 1 and (t[0],) in prefixes:
-            t = t[1:]
+        stripped = True
+        while stripped:  # "MV", "M/V", "M/T", "Tàu"
+            stripped = False
+            for p in prefixes:
+                if len(t) > len(p) and tuple(t[: len(p)]) == p:
+                    t = t[len(p) :]
+                    stripped = True
+                    break
         return t
 
     t1, t2 = toks(name1), toks(name2)
@@ -321,5 +597,22 @@ def score_pair(name1: str, name2: str, schema: str | None = None) -> PairScore:
         schema != "Person" and (company_markers(name1) or company_markers(name2))
     )
     if as_company:
-        return _score_company(company(name1), company(name2))
-    return _score_person(person(name1), person(name2))
+        return _calibrated(_score_company(company(name1), company(name2)), "company")
+    result = _score_person(person(name1), person(name2))
+    return _calibrated(result, "person_international") if result.features.get("international") else result
+
+
+def _calibrated(result: PairScore, group: str) -> PairScore:
+    """The raw score mapped to the share of true matches among pairs that score so on the labelled
+    development set (``data/calibration.csv``, fitted by bench/fit_linkage_calibration.py), so that one
+    threshold serves persons and companies. The raw score stays in the features."""
+    cal = calibration().apply(group, result.score)
+    if cal is None:
+        return result
+    feats = {**result.features, "raw": round(result.score, 4)}
+    return PairScore(_clamp(cal), result.schema, feats, result.reasons)
+
+
+def raw_score(result: PairScore) -> float:
+    """The score before calibration."""
+    return result.features.get("raw", result.score)

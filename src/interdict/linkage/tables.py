@@ -8,6 +8,7 @@ unspaced Chinese text. See ``data/SOURCES.md``.
 
 from __future__ import annotations
 
+import bisect
 import csv
 import functools
 from collections.abc import Iterator
@@ -135,3 +136,39 @@ def placeholders() -> tuple[frozenset[str], tuple[str, ...]]:
         else:
             exact.add(folded)
     return frozenset(exact), tuple(prefixes)
+
+
+@dataclass(frozen=True, slots=True)
+class Calibration:
+    """A monotone map from a raw score to the share of true matches, per scorer path (``calibration.csv``)."""
+
+    version: str
+    curves: dict[str, tuple[tuple[float, ...], tuple[float, ...]]]  # group -> (raw points, calibrated points)
+
+    def apply(self, group: str, raw: float) -> float | None:
+        """The calibrated score, linear between the fitted points; None when the group has no curve."""
+        curve = self.curves.get(group)
+        if curve is None:
+            return None
+        xs, ys = curve
+        if raw <= xs[0]:
+            return ys[0]
+        if raw >= xs[-1]:
+            return ys[-1]
+        i = bisect.bisect_right(xs, raw)
+        x0, x1, y0, y1 = xs[i - 1], xs[i], ys[i - 1], ys[i]
+        return y0 + (y1 - y0) * (raw - x0) / (x1 - x0) if x1 > x0 else y1
+
+
+@functools.cache
+def calibration() -> Calibration:
+    points: dict[str, list[tuple[float, float]]] = {}
+    versions: set[str] = set()
+    for r in _rows("calibration.csv"):
+        versions.add(r["version"])
+        points.setdefault(r["group"], []).append((float(r["raw"]), float(r["calibrated"])))
+    curves = {}
+    for group, pts in points.items():
+        pts.sort()
+        curves[group] = (tuple(x for x, _ in pts), tuple(y for _, y in pts))
+    return Calibration(",".join(sorted(versions)), curves)

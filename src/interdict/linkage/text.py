@@ -7,12 +7,44 @@ import re
 import unicodedata
 
 from pypinyin import lazy_pinyin
+from rigour.text import ascii_text
 
 from interdict.core.text import fold as _fold_word
 
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-# A run of Chinese characters, or a run of other letters/digits: "abc贸易" -> "abc", "贸易".
-_TOKEN_RE = re.compile(f"[{_CJK}]+|[^\\W_{_CJK}]+")
+
+
+def _mark_ranges() -> str:
+    """Every combining mark of the Basic Multilingual Plane as a character-class body: the vowel signs of
+    Devanagari and Thai, Arabic and Hebrew points belong to the word they are written in."""
+    out: list[str] = []
+    start = prev = -2
+    for cp in range(0x300, 0x10000):
+        if unicodedata.category(chr(cp)).startswith("M"):
+            if cp != prev + 1:
+                if start >= 0:
+                    out.append(f"\\u{start:04x}-\\u{prev:04x}")
+                start = cp
+            prev = cp
+    out.append(f"\\u{start:04x}-\\u{prev:04x}")
+    return "".join(out)
+
+
+# A run of Chinese characters, or a run of other letters/digits (with their combining marks):
+# "abc贸易" -> "abc", "贸易"; "राहुल" stays one word.
+_MARKS = _mark_ranges()
+_TOKEN_MARKS_RE = re.compile(f"[{_CJK}]+|[^\\W_{_CJK}](?:[^\\W_{_CJK}]|[{_MARKS}])*")
+_PLAIN_TOKEN_RE = re.compile(f"[{_CJK}]+|[^\\W_{_CJK}]+")
+_HAS_MARK_RE = re.compile(f"[{_MARKS}]")
+
+
+def _tokens(text: str) -> list[str]:
+    """The plain pattern unless the text has a combining mark (rare once NFKC has composed Latin letters)."""
+    return (_TOKEN_MARKS_RE if _HAS_MARK_RE.search(text) else _PLAIN_TOKEN_RE).findall(text)
+
+
+# What a transliteration writes inside a word: "gimjeong-eun", "smw'l".
+_TRANSLIT_JOINERS = re.compile("[-'\u02bc\u02bb?]")
 _HAN_RE = re.compile(f"[{_CJK}]")
 
 # One Vietnamese syllable without diacritics (onset, nucleus, coda). Used to decide that two
@@ -42,18 +74,34 @@ ETH = str.maketrans({"Ð": "Đ", "ð": "đ"})
 
 def marked_tokens(text: str) -> list[str]:
     """NFKC + casefold tokens with diacritics kept: "Nguyễn Văn-Hùng" -> nguyễn, văn, hùng."""
-    return _TOKEN_RE.findall(unicodedata.normalize("NFKC", text).translate(ETH).casefold())
+    return _tokens(unicodedata.normalize("NFKC", text).translate(ETH).casefold())
 
 
 def has_tone_marks(marked: str, folded: str) -> bool:
-    """Whether a token carries diacritics other than đ (which many type even without accents)."""
-    return marked.replace("đ", "d") != folded
+    """Whether a token carries diacritics other than đ (which many type even without accents).
+
+    A token of another script ("владимир", read "vladimir") has none: it was transliterated, not marked.
+    """
+    return marked.replace("đ", "d") != folded and _is_latin(marked)
+
+
+@functools.lru_cache(maxsize=262144)
+def _is_latin(token: str) -> bool:
+    return all(ch.isascii() or not ch.isalpha() or "LATIN" in unicodedata.name(ch, "") for ch in token)
 
 
 @functools.lru_cache(maxsize=262144)
 def fold_token(token: str) -> tuple[str, ...]:
-    """Fold one marked token (diacritics off, đ -> d); usually one token, rarely none or several."""
-    return tuple(_TOKEN_RE.findall(_fold_word(token)))
+    """Fold one marked token (diacritics off, đ -> d); usually one token, rarely none or several.
+
+    A token of another script than Latin or Chinese characters (Cyrillic, Greek, Arabic, Hebrew, Georgian,
+    Armenian, Devanagari, Thai, Hangul, Kana, Ethiopic...) is transliterated to Latin letters by rigour
+    (``ascii_text``, ICU-based tables): "Владимир" -> "vladimir", so it meets its Latin spelling.
+    """
+    folded = _fold_word(token)
+    if not folded.isascii() and not is_han(folded):
+        folded = _fold_word(_TRANSLIT_JOINERS.sub("", ascii_text(folded)))
+    return tuple(_tokens(folded))
 
 
 def token_pairs(text: str) -> list[tuple[str, str]]:
