@@ -309,6 +309,7 @@ def detail(ref: str, request: Request, db: SessionDep, subject: WebSubject) -> R
         {
             "i": read,
             "links": links,
+            "linking_running": incident.status != "draft" and not linkage.linking_done(db, incident),
             "notices": links.deconfliction,
             "acknowledged": watch.acknowledgements(db, subject, incident),
             "entities": linkage.incident_entities(db, subject, incident),
