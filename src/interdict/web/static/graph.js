@@ -102,7 +102,10 @@
     status.classList.toggle("error", !!error);
   }
 
+  let generation = 0; // a reload (new filters) makes answers to earlier requests stale
+
   async function load(start, depth, origin) {
+    const asked = generation;
     busy += 1;
     root.dataset.layout = "running";
     setStatus(msg.msgLoading);
@@ -119,6 +122,10 @@
       if (origin) origin.removeClass("expanded");
       setStatus(msg.msgError, true);
       if (!busy) root.dataset.layout = "done";
+      return;
+    }
+    if (asked !== generation) {
+      busy -= 1;
       return;
     }
     const added = merge(data, origin);
@@ -338,6 +345,7 @@
   });
 
   function reload() {
+    generation += 1;
     cy.elements().remove();
     truncated = false;
     detail.replaceChildren();
