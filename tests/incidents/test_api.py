@@ -452,3 +452,39 @@ def test_a_broad_search_over_the_count_cap_still_lists_the_newest_first(client: 
     assert page2["items"][0]["incident_date"] < dates[-1]
     exact = client.get("/api/v1/incidents", params={"q": "hoang", "exact_total": "true"}, headers=world.h("analyst"))
     assert exact.json()["total"] == 1005
+
+
+def test_search_results_say_why_they_matched_with_the_words_highlighted(client: TestClient, world: World) -> None:
+    from tests.web.test_pages import login
+
+    parties = [
+        {"role": "consignee", "kind": "company", "name": "CÔNG TY <b>TNHH</b> XNK Hoàng Phát Quỳnh", "country": "VN"},
+        {"role": "person_involved", "kind": "person", "name": "Hoàng Văn Quỳnh"},
+    ]
+    a = create(client, world, parties=parties, distribution="all", share_nominal=False, submit=True)
+
+    def matched(user: str, **params: object) -> list[dict[str, object]]:
+        r = client.get("/api/v1/incidents", params=params, headers=world.h(user))
+        assert r.status_code == 200, r.text
+        rows = [it for it in r.json()["items"] if it["id"] == a["id"]]
+        assert len(rows) == 1, r.json()
+        return rows[0]["matched"]  # type: ignore[no-any-return]
+
+    def marked(reason: dict[str, object]) -> list[str]:
+        return [p["text"] for p in reason["parts"] if p["mark"]]  # type: ignore[attr-defined, index]
+
+    # The company, with the query's words marked as written (diacritics and case ignored).
+    owner = matched("officer.hp", q="hoang quynh")
+    assert [(r["field"], r["role"]) for r in owner] == [("company", "consignee"), ("person", "person_involved")]
+    assert marked(owner[0]) == ["Hoàng", "Quỳnh"] and marked(owner[1]) == ["Hoàng", "Quỳnh"]
+    # Another agency reads the record without its persons: the person is never a reason there.
+    other = matched("police", q="hoang quynh")
+    assert [r["field"] for r in other] == ["company"]
+    # The company filter is a reason too.
+    assert marked(matched("officer.hp", company="phat")[0]) == ["Phát"]
+
+    login(client, "officer.hp")
+    html = client.get("/incidents", params={"q": "hoang quynh"}).text
+    assert "<mark>Hoàng</mark> Phát <mark>Quỳnh</mark>" in html
+    assert "&lt;b&gt;TNHH&lt;/b&gt;" in html and "<b>TNHH</b>" not in html  # the name is escaped, only <mark> added
+    assert "Importer / consignee:" in html

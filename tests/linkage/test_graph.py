@@ -346,3 +346,9 @@ def test_the_graph_page_is_linked_from_incident_and_entity_pages(
     form = client.get("/graph").text
     assert 'id="graph-start-form"' in form and "graph.js" not in form
     assert client.get("/static/graph.js").status_code == 200
+    # The graph is drawn by Cytoscape.js, served by Interdict itself with its licence beside it.
+    assert '<script src="/static/vendor/cytoscape/cytoscape.min.js?v=3.35.0"' in html
+    library = client.get("/static/vendor/cytoscape/cytoscape.min.js")
+    assert library.status_code == 200 and "Cytoscape Consortium" in library.text
+    assert "Permission is hereby granted" in client.get("/static/vendor/cytoscape/LICENSE").text
+    assert 'id="graph-list"' in html  # the keyboard's way in: a list of the nodes with buttons

@@ -547,3 +547,44 @@ def test_deconfliction_folds_into_one_routine_item_per_own_record_and_organisati
     items = told()
     assert sorted((n.count, n.read_at is None) for n, _ in items) == [(1, True), (2, False)]
     assert any("HCMC Customs" in r.text for n, r in items if n.count == 1)
+
+
+def test_the_linking_status_says_running_until_the_worker_linked_the_incident(client: TestClient, world: World) -> None:
+    from tests.web.test_pages import login
+
+    link_now(world)  # what earlier tests left
+    a = report(client, world, containers=[{"number": "CSQU3054383"}])
+    link_now(world)
+    b = report(client, world, containers=[{"number": "CSQU3054383"}])
+    status = f"/api/v1/incidents/{b['id']}/linking"
+    assert client.get(status, headers=world.h("officer.hp")).json() == {"done": False, "linked": None}
+    # The status is read through sharing: an incident the caller may not read is a plain 404.
+    theirs = report(client, world, user="police", distribution="unit")
+    assert client.get(f"/api/v1/incidents/{theirs['id']}/linking", headers=world.h("officer.hp")).status_code == 404
+
+    login(client, "officer.hp")
+    page = client.get(f"/incidents/{b['reference']}").text
+    assert 'id="linking-status"' in page and "Linking is running" in page
+    assert '<script src="/static/linking.js' in page and f'data-url="{status}"' in page
+    assert client.get("/static/linking.js").status_code == 200
+
+    link_now(world)
+    assert client.get(status, headers=world.h("officer.hp")).json() == {"done": True, "linked": 1}
+    assert client.get(f"/api/v1/incidents/{a['id']}/linking", headers=world.h("officer.hp")).json()["done"] is True
+    page = client.get(f"/incidents/{b['reference']}").text
+    assert 'id="linking-status"' not in page and "linking.js" not in page and a["reference"] in page
+
+    # A draft has nothing to link; an edit of a submitted incident is linked again.
+    draft = client.post(
+        "/api/v1/incidents", json={"submit": False, **minimal_incident(parties=[])}, headers=world.h("officer.hp")
+    ).json()
+    assert 'id="linking-status"' not in client.get(f"/incidents/{draft['reference']}").text
+    r = client.patch(
+        f"/api/v1/incidents/{b['id']}",
+        json={"version": b["version"], "narrative": "Corrected narrative."},
+        headers=world.h("officer.hp"),
+    )
+    assert r.status_code == 200, r.text
+    assert client.get(status, headers=world.h("officer.hp")).json()["done"] is False
+    link_now(world)
+    assert client.get(status, headers=world.h("officer.hp")).json()["done"] is True

@@ -122,3 +122,17 @@ def advance(session: Session, consumer: str, last: OutboxEvent) -> None:
     offset.last_event_id = last.id
     offset.last_xid = last.xid or 0
     offset.updated_at = utcnow()
+
+
+def consumed(session: Session, consumer: str, *, topics: list[str], aggregate_id: uuid.UUID) -> bool:
+    """Whether ``consumer`` has handled every committed event of ``aggregate_id`` (in ``topics``): none of them
+    lies after its position (in the order :func:`claim` reads). True when there is no such event at all."""
+    offset = session.get(ConsumerOffset, consumer)
+    events = select(OutboxEvent.id).where(OutboxEvent.topic.in_(topics), OutboxEvent.aggregate_id == aggregate_id)
+    if offset is not None:
+        if session.get_bind().dialect.name == "postgresql":
+            position = tuple_(literal(offset.last_xid), literal(offset.last_event_id))
+            events = events.where(tuple_(OutboxEvent.xid, OutboxEvent.id) > position)
+        else:
+            events = events.where(OutboxEvent.id > offset.last_event_id)
+    return session.scalar(events.limit(1)) is None

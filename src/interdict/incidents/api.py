@@ -19,7 +19,7 @@ from interdict.core.pagination import MAX_PAGE, Page, PageParams
 from interdict.incidents import attachments as att_service
 from interdict.incidents import importexport
 from interdict.incidents import service as svc
-from interdict.incidents.present import to_read, to_summaries
+from interdict.incidents.present import persons_matched, to_read, to_summaries
 from interdict.incidents.schemas import (
     AttachmentRead,
     IncidentCreate,
@@ -166,8 +166,10 @@ def list_incidents(
         page=PageParams(page=page, page_size=page_size),
         count_cap=None if exact_total else svc.COUNT_CAP,
     )
+    items = to_summaries(db, result.items, q=q, company=company, subject=subject)
+    svc.record_nominal_reads(db, subject, persons_matched(items), where="why search results matched")
     return Page[IncidentSummary](
-        items=to_summaries(db, result.items, q=q),
+        items=items,
         total=result.total,
         total_exact=result.total_exact,
         page=page,
@@ -186,8 +188,10 @@ def search_incidents(body: SearchRequest, db: SessionDep, subject: ReaderDep) ->
         sort=body.sort,
         page=PageParams(page=body.page, page_size=body.page_size),
     )
+    items = to_summaries(db, result.items, q=body.q, subject=subject)
+    svc.record_nominal_reads(db, subject, persons_matched(items), where="why search results matched")
     return Page[IncidentSummary](
-        items=to_summaries(db, result.items, q=body.q),
+        items=items,
         total=result.total,
         total_exact=result.total_exact,
         page=body.page,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from decimal import Decimal
 
 from sqlalchemy.orm import Session
@@ -12,6 +13,8 @@ from interdict.incidents.schemas import (
     ContainerRead,
     IncidentRead,
     IncidentSummary,
+    MatchPart,
+    MatchRead,
     OrgRef,
     PartyRead,
     SharingGroupRef,
@@ -21,7 +24,7 @@ from interdict.incidents.schemas import (
     UserRef,
     Warning_,
 )
-from interdict.incidents.search import snippet
+from interdict.incidents.search import snippet, why_matched
 from interdict.incidents.service import orgs_by_id, users_by_id
 from interdict.reference.catalogue import ReferenceIndex, get_index
 from interdict.sharing.models import SharingGroup
@@ -156,8 +159,17 @@ def to_read(
 
 
 def to_summaries(
-    session: Session, incidents: list[Incident], *, q: str | None = None, lang: str = "en"
+    session: Session,
+    incidents: list[Incident],
+    *,
+    q: str | None = None,
+    lang: str = "en",
+    company: str | None = None,
+    subject: Subject | None = None,
 ) -> list[IncidentSummary]:
+    """Rows of a list. With a text query or company filter, each row says why it matched (``matched``); persons
+    among the reasons only for a ``subject`` that may see the record's persons (the caller audits those reads:
+    :func:`persons_matched`)."""
     index = get_index(session)
     orgs = orgs_by_id(session, {i.owner_org_id for i in incidents})
     out = []
@@ -191,6 +203,22 @@ def to_summaries(
                 tlp=i.tlp,
                 is_demo=i.is_demo,
                 snippet=snippet(i.narrative, q) or snippet(i.goods_description, q) if q else None,
+                matched=[
+                    MatchRead(field=r.field, role=r.role, parts=[MatchPart(text=t, mark=m) for t, m in r.parts])
+                    for r in why_matched(
+                        i,
+                        q,
+                        company,
+                        persons_visible=subject is not None and can_see_nominal(session, i, subject),
+                    )
+                ]
+                if q or company
+                else [],
             )
         )
     return out
+
+
+def persons_matched(summaries: list[IncidentSummary]) -> dict[uuid.UUID, int]:
+    """Per row, how many persons its match reasons show (for the audit of nominal reads)."""
+    return {s.id: n for s in summaries if (n := sum(1 for m in s.matched if m.field == "person"))}

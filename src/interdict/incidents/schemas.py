@@ -373,6 +373,21 @@ class IncidentRead(BaseModel):
     warnings: list[Warning_] = Field(default_factory=list)
 
 
+class MatchPart(BaseModel):
+    text: str
+    mark: bool = Field(description="a word of the query (shown highlighted)")
+
+
+class MatchRead(BaseModel):
+    """Why a row is a search result: a field where the query's words are found, as an excerpt."""
+
+    field: str = Field(
+        description="company, person, container, vessel, bl_awb, vehicle, parcel, reference, place, goods or narrative"
+    )
+    role: str | None = Field(default=None, description="a party's role (consignee, shipper...)")
+    parts: list[MatchPart]
+
+
 class IncidentSummary(BaseModel):
     id: uuid.UUID
     reference: str
@@ -389,6 +404,9 @@ class IncidentSummary(BaseModel):
     tlp: str
     is_demo: bool
     snippet: str | None = None
+    matched: list[MatchRead] = Field(
+        default_factory=list, description="why the row matched the text query or company filter (highlighted)"
+    )
 
 
 class VersionRead(BaseModel):

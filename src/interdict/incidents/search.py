@@ -152,6 +152,123 @@ def snippet(source: str | None, q: str | None, width: int = 80) -> str | None:
     return None
 
 
+# --- why a row matched -----------------------------------------------------------------------------
+
+# A highlighted excerpt: (text, marked) pieces, in order; the template escapes each piece and wraps marked ones in
+# <mark>. Never HTML.
+Parts = list[tuple[str, bool]]
+
+
+@dataclass(frozen=True)
+class MatchReason:
+    field: str  # company, person, container, vessel, bl_awb, vehicle, parcel, reference, goods, narrative, place
+    role: str | None  # a party's role (consignee, shipper...)
+    parts: Parts
+
+
+def _folded_with_positions(source: str) -> tuple[str, list[int]]:
+    """``source`` folded character by character, and for each folded character the index of its source one."""
+    out: list[str] = []
+    where: list[int] = []
+    for i, ch in enumerate(source):
+        f = fold(ch)
+        out.append(f)
+        where.extend([i] * len(f))
+    return "".join(out), where
+
+
+def _is_cjk(word: str) -> bool:
+    return len(word) == 1 and ord(word) >= 0x2E80
+
+
+def highlight(source: str | None, words: list[str], *, width: int = 120) -> Parts | None:
+    """``source`` cut into pieces with the query words marked (every word whole, the last one also as a word prefix,
+    CJK characters anywhere, ignoring case and diacritics); None when no word is in it. A long text is cut to about
+    ``width`` characters around the first mark."""
+    if not source or not words:
+        return None
+    folded, where = _folded_with_positions(source)
+    spans: list[tuple[int, int]] = []
+    for n, word in enumerate(words):
+        if _is_cjk(word):
+            pattern = re.escape(word)
+        else:
+            pattern = r"(?<!\w)" + re.escape(word) + ("" if n == len(words) - 1 else r"(?!\w)")
+        for m in re.finditer(pattern, folded):
+            if m.end() > m.start():
+                spans.append((where[m.start()], where[m.end() - 1] + 1))
+    if not spans:
+        return None
+    spans.sort()
+    merged: list[tuple[int, int]] = []
+    for a, b in spans:
+        if merged and a <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], b))
+        else:
+            merged.append((a, b))
+    start, end = 0, len(source)
+    if len(source) > width:
+        first = merged[0][0]
+        start = max(0, first - width // 3)
+        end = min(len(source), start + width)
+    parts: Parts = [("…", False)] if start else []
+    at = start
+    for a, b in merged:
+        a, b = max(a, start), min(b, end)
+        if a >= b:
+            continue
+        if a > at:
+            parts.append((source[at:a], False))
+        parts.append((source[a:b], True))
+        at = b
+    if at < end:
+        parts.append((source[at:end], False))
+    if end < len(source):
+        parts.append(("…", False))
+    return parts
+
+
+MAX_REASONS = 3
+
+
+def why_matched(
+    incident: Incident, q: str | None, company: str | None = None, *, persons_visible: bool = False
+) -> list[MatchReason]:
+    """Why ``incident`` is a result of the text query ``q`` and the company filter: the fields where their words are
+    found, highlighted (a company or person first, then identifiers, then the longer texts), at most three. Persons
+    only with ``persons_visible`` (the reader may see this record's persons)."""
+    text_words = query_tokens(q) if q else []
+    company_words = query_tokens(company) if company else []
+    if not text_words and not company_words:
+        return []
+    found: list[MatchReason] = []
+
+    def add(field: str, role: str | None, value: str | None, words: list[str]) -> None:
+        parts = highlight(value, words)
+        if parts is not None and not any(r.field == field and r.parts == parts for r in found):
+            found.append(MatchReason(field, role, parts))
+
+    parties = sorted(incident.parties, key=lambda p: p.seq)
+    for words in (company_words, text_words):
+        for p in parties:
+            if p.kind != "person":
+                add("company", p.role, p.name, words)
+            elif persons_visible:
+                add("person", p.role, p.name, words)
+    if text_words:
+        for c in incident.containers:
+            add("container", None, c.number, text_words)
+        add("vessel", None, " · ".join(v for v in (incident.vessel_name, incident.vessel_imo) if v), text_words)
+        add("bl_awb", None, incident.bl_awb, text_words)
+        add("vehicle", None, incident.vehicle_plate, text_words)
+        add("parcel", None, incident.parcel_tracking, text_words)
+        add("reference", None, " · ".join(v for v in (incident.reference, incident.case_reference) if v), text_words)
+        add("place", None, incident.place_name, text_words)
+        add("goods", None, incident.goods_description, text_words)
+        add("narrative", None, incident.narrative, text_words)
+    return found[:MAX_REASONS]
+
+
 # --- the filter language: incident fields ----------------------------------------------------
 
 

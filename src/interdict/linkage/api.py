@@ -143,6 +143,23 @@ def get_incident_links(incident_id: str, db: SessionDep, subject: SubjectDep) ->
     )
 
 
+class LinkingRead(BaseModel):
+    done: bool = Field(description="true when the linkage worker has handled the incident's latest change")
+    linked: int | None = Field(
+        default=None, description="when done: how many linked incidents you may read (the links endpoint lists them)"
+    )
+
+
+@router.get("/incidents/{incident_id}/linking", response_model=LinkingRead)
+def get_incident_linking(incident_id: str, db: SessionDep, subject: SubjectDep) -> LinkingRead:
+    """Whether linking has run for this incident's latest change (right after a submission it runs within
+    seconds), and then how many linked incidents you may read. An incident you may not read is 404."""
+    incident = incidents.get_incident(db, subject, incident_id)
+    if not svc.linking_done(db, incident):
+        return LinkingRead(done=False)
+    return LinkingRead(done=True, linked=len(svc.linked_incidents(db, subject, incident).linked))
+
+
 @router.post("/entity-links/{link_id}/confirm", response_model=LinkJudgement)
 def confirm_link(link_id: str, db: SessionDep, subject: WriterDep) -> LinkJudgement:
     """The two entities are the same, for your agency: their clusters merge (and their incidents link) for its

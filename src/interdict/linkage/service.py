@@ -620,6 +620,12 @@ def process_events(session: Session, *, limit: int = 200, budget: float | None =
     return read
 
 
+def linking_done(session: Session, incident: Incident) -> bool:
+    """Whether the linkage worker has handled the incident's latest change (submission, update, sharing change or
+    closing): its links are then as they will stay until the next change. A draft has nothing to link."""
+    return outbox.consumed(session, CONSUMER, topics=TOPICS, aggregate_id=incident.id)
+
+
 def rebuild(
     session: Session,
     *,

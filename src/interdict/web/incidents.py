@@ -26,7 +26,7 @@ from interdict.incidents import attachments as att_service
 from interdict.incidents import service as svc
 from interdict.incidents.api import params_filter
 from interdict.incidents.models import Incident
-from interdict.incidents.present import to_read, to_summaries
+from interdict.incidents.present import persons_matched, to_read, to_summaries
 from interdict.incidents.schemas import IncidentCreate, IncidentPatch
 from interdict.incidents.vocab import (
     DETECTION_METHODS,
@@ -124,6 +124,27 @@ def dashboard(request: Request, db: SessionDep, subject: WebSubject) -> Response
     )
 
 
+def _(message: str) -> str:
+    """Marks ``message`` for extraction (scripts/i18n-update); the template translates it at render time."""
+    return message
+
+
+# What a search result's "why it matched" line names (incidents.search.why_matched's fields; parties by their role).
+MATCH_FIELDS = {
+    "company": _("Company"),
+    "person": _("Person"),
+    "container": _("Container"),
+    "vessel": _("Vessel"),
+    "bl_awb": _("B/L or AWB"),
+    "vehicle": _("Vehicle"),
+    "parcel": _("Parcel"),
+    "reference": _("Reference"),
+    "place": _("Place"),
+    "goods": _("Goods description"),
+    "narrative": _("Narrative"),
+}
+
+
 def _country_code(value: str) -> str:
     """A country picked or typed by name ("Trung Quốc (CN)", "trung quoc") as its code; anything else as typed."""
     return resolve_country(value) or value
@@ -174,7 +195,14 @@ def list_page(request: Request, db: SessionDep, subject: WebSubject) -> Response
             field = _filter_field(e, values)
             errors.setdefault(field, []).append(e.msg)
     index = get_index(db)
-    items = to_summaries(db, result.items, q=values["q"] or None, lang=lang) if result else []
+    items = (
+        to_summaries(
+            db, result.items, q=values["q"] or None, lang=lang, company=values["company"] or None, subject=subject
+        )
+        if result
+        else []
+    )
+    svc.record_nominal_reads(db, subject, persons_matched(items), where="why search results matched")
     query = {k: v for k, v in values.items() if v}
     return render(
         request,
@@ -189,6 +217,7 @@ def list_page(request: Request, db: SessionDep, subject: WebSubject) -> Response
             "pages": result.pages if result else 1,
             "query": query,
             "urlencode": urlencode,
+            "match_fields": MATCH_FIELDS,
             "classes": sorted(index.class_labels.items()),
             "control_lists": list(index.control_lists.values()),
             **vocab(),
@@ -310,6 +339,7 @@ def detail(ref: str, request: Request, db: SessionDep, subject: WebSubject) -> R
         {
             "i": read,
             "links": links,
+            "linking_running": incident.status != "draft" and not linkage.linking_done(db, incident),
             "notices": links.deconfliction,
             "acknowledged": watch.acknowledgements(db, subject, incident),
             "entities": linkage.incident_entities(db, subject, incident),
