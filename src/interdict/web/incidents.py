@@ -26,7 +26,7 @@ from interdict.incidents import service as svc
 from interdict.incidents.api import params_filter
 from interdict.incidents.models import Incident
 from interdict.incidents.present import to_read, to_summaries
-from interdict.incidents.schemas import IncidentCreate, IncidentPatch
+from interdict.incidents.schemas import IncidentBase, IncidentCreate, IncidentPatch
 from interdict.incidents.vocab import (
     DETECTION_METHODS,
     DISTRIBUTIONS,
@@ -50,7 +50,7 @@ from interdict.sharing.service import any_participant, can_edit, readable, requi
 from interdict.targeting import service as targeting
 from interdict.watch import service as watch
 from interdict.web.deps import CheckedForm, WebSubject
-from interdict.web.forms import errors_by_field, form_lines, incident_from_form
+from interdict.web.forms import errors_by_field, form_lines, incident_error_ids, incident_from_form, validate_all
 from interdict.web.templating import render, request_lang
 
 router = APIRouter(include_in_schema=False)
@@ -213,6 +213,7 @@ def _form_context(
     return {
         "data": data,
         "errors": errors,
+        "error_ids": incident_error_ids(errors),
         "incident": incident,
         "sharing_groups": sharing_groups.visible_groups(db, subject),
         "warnings": warnings or [],
@@ -272,7 +273,8 @@ def create(request: Request, db: SessionDep, subject: WebSubject, form: CheckedF
         "from_target_ref": form.get("from_target_ref") or "",
     }
     try:
-        body = IncidentCreate.model_validate({**data, "submit": submit})
+        index = get_index(db)
+        body = validate_all(IncidentCreate, {**data, "submit": submit}, lambda partial: svc.check(index, partial))
         incident, warnings = svc.create_incident(db, subject, body)
         if isinstance(from_response, str) and from_response:
             alerts.link_response_incident(db, subject, from_response, incident)
@@ -349,6 +351,10 @@ def update(ref: str, request: Request, db: SessionDep, subject: WebSubject, form
     data = incident_from_form(form)
     version = form.get("version")
     try:
+        # The whole form as a record first: its format errors and the reference-data checks, all in one answer.
+        index = get_index(db)
+        default = incident.reported_date
+        validate_all(IncidentBase, data, lambda partial: svc.check(index, partial, reported_default=default))
         patch = IncidentPatch.model_validate(
             {**data, "version": int(version) if isinstance(version, str) and version.isdigit() else -1}
         )
