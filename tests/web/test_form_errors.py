@@ -4,14 +4,17 @@ with what was typed kept."""
 
 from __future__ import annotations
 
+import html
 import re
+from pathlib import Path
 
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from interdict.alerts.models import RapidAlert
 from interdict.notices.models import WarningNotice
-from tests.conftest import World
+from tests.conftest import World, run_jobs
+from tests.targeting.workflow_data import GOOD, write
 from tests.web.test_pages import login
 
 
@@ -153,3 +156,69 @@ def test_the_notice_form_reports_format_and_directory_problems_in_one_submit(cli
     assert "NO-SUCH-INCIDENT" in _field_error(r.text, "incidents")
     assert _field_error(r.text, "report_deadline")
     assert _count(world, WarningNotice) == before
+
+
+def test_a_load_for_the_wrong_mapping_gets_one_message_and_keeps_the_file_and_the_values(
+    client: TestClient, world: World, tmp_path: Path
+) -> None:
+    token = login(client)
+    path = write(tmp_path / "manifest.csv", GOOD)
+    with path.open("rb") as fh:
+        r = client.post(
+            "/targeting/upload",
+            data={"csrf_token": token, "mapping": "kcs-customs-declarations", "batch_name": "EVER KEPT 7E"},
+            files={"file": (path.name, fh, "text/csv")},
+        )
+    assert r.status_code == 422
+    page = r.text
+    # One message naming the missing columns, next to the mapping, not one per column.
+    message = _field_error(page, "mapping")
+    assert "manifest.csv lacks the columns" in message and message.count("lacks") == 1
+    assert page.count('class="field-error"') == 1
+    assert 'href="#t-mapping"' in page  # the summary links to the mapping
+    # The values and the file are kept: the file is named with its size, and a new submit may leave it out.
+    assert 'value="EVER KEPT 7E"' in page
+    kept = re.search(r'name="kept" value="([0-9a-f]{32})"', page)
+    assert kept, "the file is not kept"
+    size = -(-path.stat().st_size // 1024)
+    assert f"The file manifest.csv ({size} kB) is kept" in html.unescape(page)
+    assert 'id="t-file" name="file" type="file" accept=".csv,.xlsx,.json" aria-describedby="t-kept"' in page
+
+    # Another user cannot use it.
+    other = login(client, "officer2.hp")
+    r = client.post(
+        "/targeting/upload",
+        data={"csrf_token": other, "mapping": "generic-manifest", "batch_name": "x", "kept": kept.group(1)},
+    )
+    assert r.status_code == 422 and "choose a file to load" in r.text
+
+    token = login(client)
+    r = client.post(
+        "/targeting/upload",
+        data={"csrf_token": token, "mapping": "generic-manifest", "batch_name": "EVER KEPT 7E", "kept": kept.group(1)},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303, r.text
+    assert run_jobs(world.app) == 1
+    job = client.get(r.headers["location"])
+    assert 'data-status="done"' in job.text and "EVER KEPT 7E" in job.text
+    # Used once: the kept file is gone.
+    r = client.post(
+        "/targeting/upload",
+        data={"csrf_token": token, "mapping": "generic-manifest", "batch_name": "again", "kept": kept.group(1)},
+    )
+    assert r.status_code == 422 and "choose a file to load" in r.text
+
+
+def test_a_refused_file_is_not_kept(client: TestClient, world: World, tmp_path: Path) -> None:
+    token = login(client)
+    bad = tmp_path / "evil.csv"
+    bad.write_bytes(b"\x00\x01\x02garbage")
+    with bad.open("rb") as fh:
+        r = client.post(
+            "/targeting/upload",
+            data={"csrf_token": token, "mapping": "generic-manifest", "batch_name": "EVER BAD 1"},
+            files={"file": (bad.name, fh, "text/csv")},
+        )
+    assert r.status_code == 422
+    assert _field_error(r.text, "file") and 'name="kept"' not in r.text and 'value="EVER BAD 1"' in r.text

@@ -380,6 +380,19 @@ def load(
         return _load(p, mapping, require_outcome, limits or file_limits(), progress, name or p.name)
 
 
+def check_file_columns(path: Path, mapping: Mapping, fmt: str, limits: Limits, name: str) -> None:
+    """Check a CSV or XLSX file's header against ``mapping`` (:func:`check_columns`) without reading its rows, so
+    an upload for the wrong mapping is refused on its form at once; a JSON file's keys are checked as it loads."""
+    if (mapping.format or fmt) not in ("csv", "xlsx"):
+        return
+    kind: Kind = "xlsx" if (mapping.format or fmt) == "xlsx" else "csv"
+    opened = open_table(
+        path, kind, limits, delimiter=mapping.delimiter, sheet=mapping.sheet, sheet_loc=("mapping", "sheet"), name=name
+    )
+    with opened as table:
+        check_columns(mapping, table.header, name)
+
+
 def _load(
     p: Path, mapping: Mapping, require_outcome: bool, limits: Limits, progress: Progress | None, name: str
 ) -> LoadResult:
