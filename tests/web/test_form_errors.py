@@ -222,3 +222,27 @@ def test_a_refused_file_is_not_kept(client: TestClient, world: World, tmp_path: 
         )
     assert r.status_code == 422
     assert _field_error(r.text, "file") and 'name="kept"' not in r.text and 'value="EVER BAD 1"' in r.text
+
+
+def test_an_incident_import_of_another_format_gets_one_message_on_the_form(
+    client: TestClient, world: World, tmp_path: Path
+) -> None:
+    """A targeting manifest chosen by mistake: the form says at once which columns it lacks, in one message (and
+    one for the columns it does not know), not one error per column, and queues nothing."""
+    token = login(client)
+    path = write(tmp_path / "manifest.csv", GOOD)
+    with path.open("rb") as fh:
+        r = client.post(
+            "/incidents/import",
+            data={"csrf_token": token, "skip_invalid": "on"},
+            files={"file": (path.name, fh, "text/csv")},
+            follow_redirects=False,
+        )
+    assert r.status_code == 422
+    messages = _field_error(r.text, "file").split(" | ")
+    assert len(messages) == 2, messages
+    assert "lacks the columns incident_type, incident_date, country" in messages[0]
+    assert "does not know" in messages[1]
+    assert 'href="#i-file"' in r.text
+    assert 'name="skip_invalid" checked' in r.text  # the value is kept
+    assert run_jobs(world.app) == 0

@@ -756,8 +756,22 @@ def queue_import(
         filename=safe,
         suffix=kind,
         params={"skip_invalid": bool(skip_invalid), "filename": safe},
-        write=lambda path: jobs.store_upload(stream, path, limit, head=head),
+        write=lambda path: _store_checked(stream, path, limit, head, kind, import_limits(settings), safe),
     )
+
+
+def _store_checked(stream: BinaryIO, path: Path, limit: int, head: bytes, kind: Any, limits: Limits, name: str) -> None:
+    """Store an upload and check its header, so a file of another format is refused on the form at once with one
+    message (:func:`check_header`), not by the job a moment later; a refused file is removed."""
+    jobs.store_upload(stream, path, limit, head=head)
+    try:
+        with open_table(path, kind, limits, name=name) as table:
+            header = [c for c in table.header if c]
+        if header:
+            check_header(header)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
 
 
 def run_import_job(

@@ -36,6 +36,7 @@ def _index_context(db: SessionDep, subject: WebSubject) -> dict[str, Any]:
         "mappings": shipped_mappings(),
         "errors": {},
         "values": {},
+        "kept": None,  # an upload kept from the previous try (jobs.held)
     }
 
 
