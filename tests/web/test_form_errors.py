@@ -246,3 +246,25 @@ def test_an_incident_import_of_another_format_gets_one_message_on_the_form(
     assert 'href="#i-file"' in r.text
     assert 'name="skip_invalid" checked' in r.text  # the value is kept
     assert run_jobs(world.app) == 0
+
+
+def test_a_refused_attachment_comes_back_on_the_incident_page_with_its_description(
+    client: TestClient, world: World
+) -> None:
+    token = login(client)
+    created = client.post(
+        "/incidents/new",
+        data={"csrf_token": token, "incident_type": "seizure", "incident_date": "2026-01-05", "country": "VN"},
+        follow_redirects=False,
+    )
+    ref = created.headers["location"].split("/incidents/")[1].split("?")[0]
+    r = client.post(
+        f"/incidents/{ref}/attachments",
+        data={"csrf_token": token, "description": "Photo of the drums <at the quay>"},
+        files={"file": ("tool.exe", b"MZ\x90\x00\x03binary", "application/octet-stream")},
+    )
+    assert r.status_code == 422
+    assert "this file type is not accepted" in _field_error(r.text, "file")
+    assert 'value="Photo of the drums &lt;at the quay&gt;"' in r.text  # kept, escaped
+    assert 'href="#file"' in r.text and ref in r.text
+    assert client.get(f"/api/v1/incidents/{ref}/attachments", headers=world.h("officer.hp")).json() == []

@@ -18,7 +18,7 @@ from interdict.accounts.subject import Subject
 from interdict.alerts import service as alerts
 from interdict.core.clock import today
 from interdict.core.deps import SessionDep, SettingsDep
-from interdict.core.errors import Conflict, FieldError, InvalidInput, from_validation_error
+from interdict.core.errors import Conflict, FieldError, InvalidInput, PayloadTooLarge, from_validation_error
 from interdict.core.filters import Group
 from interdict.core.pagination import MAX_PAGE, PageParams
 from interdict.incidents import attachments as att_service
@@ -294,6 +294,12 @@ def create(request: Request, db: SessionDep, subject: WebSubject, form: CheckedF
 
 @router.get("/incidents/{ref}")
 def detail(ref: str, request: Request, db: SessionDep, subject: WebSubject) -> Response:
+    return _detail(ref, request, db, subject)
+
+
+def _detail(ref: str, request: Request, db: SessionDep, subject: Subject, **extra: Any) -> Response:
+    """The incident page; ``extra``: a refused attachment's errors and description (``att_errors``, ``att_values``),
+    shown on its form (answered 422)."""
     incident = svc.get_incident(db, subject, ref)
     read = to_read(db, incident, subject=subject)
     versions = svc.history(db, subject, incident.id)
@@ -330,7 +336,11 @@ def detail(ref: str, request: Request, db: SessionDep, subject: WebSubject) -> R
             "control_label": lambda c: (lambda cl: (cl.label_vi if lang == "vi" else cl.label_en) if cl else c)(
                 index.control_lists.get(c)
             ),
+            "att_errors": {},
+            "att_values": {},
+            **extra,
         },
+        status_code=422 if extra.get("att_errors") else 200,
     )
 
 
@@ -434,19 +444,25 @@ def upload(
 ) -> Response:
     incident = svc.get_incident(db, subject, ref)
     file = form.get("file")
-    if not isinstance(file, UploadFile) or not file.filename:
-        raise InvalidInput(FieldError(("file",), "choose a file to upload"))
     description = form.get("description")
-    att_service.add_attachment(
-        db,
-        subject,
-        att_service.Storage(settings.attachments_dir),
-        incident.id,
-        filename=file.filename,
-        stream=file.file,
-        limit=settings.max_upload_bytes,
-        description=description if isinstance(description, str) else None,
-    )
+    try:
+        if not isinstance(file, UploadFile) or not file.filename:
+            raise InvalidInput(FieldError(("file",), "choose a file to upload"))
+        att_service.add_attachment(
+            db,
+            subject,
+            att_service.Storage(settings.attachments_dir),
+            incident.id,
+            filename=file.filename,
+            stream=file.file,
+            limit=settings.max_upload_bytes,
+            description=description if isinstance(description, str) else None,
+        )
+    except (InvalidInput, PayloadTooLarge) as exc:  # the page again, the reason by the file, the description kept
+        db.rollback()
+        errs = exc.errors if isinstance(exc, InvalidInput) else [FieldError(("file",), exc.message)]
+        values = {"description": description if isinstance(description, str) else ""}
+        return _detail(ref, request, db, subject, att_errors=errors_by_field(errs), att_values=values)
     return RedirectResponse(f"/incidents/{incident.reference}?flash=attached#attachments", status_code=303)
 
 
