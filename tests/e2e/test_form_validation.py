@@ -85,6 +85,7 @@ def test_the_error_summary_lists_every_problem_and_each_link_focuses_its_field(p
         "#substances",
         "#addressees",
     ]
+    expect(links.first).to_have_text(re.compile(r"^Subject: "))  # each problem named by its field's label
     summary.get_by_role("link", name=re.compile("NOPE")).click()
     field = page.locator("#addressees")
     expect(field).to_be_focused()

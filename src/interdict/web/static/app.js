@@ -39,6 +39,12 @@
       return x.compareDocumentPosition(y) & Node.DOCUMENT_POSITION_FOLLOWING ? -1 : 1;
     });
     items.forEach((li) => list.appendChild(li));
+    // Each problem named by its field's label ("Subject: ..."), as the field shows it.
+    for (const link of list.querySelectorAll("a[data-summary-for]")) {
+      const label = document.querySelector(`label[for="${CSS.escape(link.dataset.summaryFor)}"]`);
+      const name = label && label.textContent.replace(/\s*\*\s*$/, "").replace(/\s+/g, " ").trim();
+      if (name) link.prepend(name + ": ");
+    }
     summary.addEventListener("click", (e) => {
       const link = e.target.closest("a[data-summary-for]");
       const field = link && document.getElementById(link.dataset.summaryFor);
