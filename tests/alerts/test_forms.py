@@ -74,7 +74,8 @@ def test_the_form_shows_errors_next_to_fields_and_keeps_what_was_typed(client: T
     for field, reason in (("containers", "wrong check digit (expected 3)"), ("vessel_imo", "wrong check digit")):
         assert re.search(rf'<p class="field-error" data-for="{field}">[^<]*{re.escape(reason)}', page), field
     assert "CSQU3054384" in page and "Precursor shipment" in page
-    # Once the formats are right, the checks against the directory and the catalogue speak.
+    # The checks against the directory speak in the same answer, and again once the formats are right.
+    assert re.search(r'<p class="field-error" data-for="addressees">no organisation with code &#39;NOPE&#39;', page)
     form.update(containers="CSQU3054383", vessel_imo="9074729")
     r = client.post("/alerts/new", data=form)
     assert r.status_code == 422

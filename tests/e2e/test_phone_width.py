@@ -82,6 +82,21 @@ LABELS = """() => {
 }"""
 
 
+# At phone width: visible text fields, selects and text areas narrower than 80 % of their form (a small box in a
+# corner, or two squeezed side by side); each as "id: field px of form px". A table row's action (form.inline: a
+# choice and its button in a cell) is not a form to fill in.
+NARROW = """() => {
+  const out = [];
+  const fields = "main form :is(input:not([type=checkbox], [type=radio], [type=hidden], [type=submit]), select, textarea)";
+  for (const field of document.querySelectorAll(fields)) {
+    if (!field.offsetParent || field.closest("form.inline")) continue;
+    const form = field.closest("form").getBoundingClientRect(), f = field.getBoundingClientRect();
+    if (f.width < 0.8 * form.width) out.push((field.id || field.name) + ": " + Math.round(f.width) + " px of " + Math.round(form.width) + " px");
+  }
+  return out;
+}"""
+
+
 @pytest.fixture
 def phone(browser: Browser, live_server: LiveServer) -> Iterator[Page]:
     """A page in a 390 × 844 phone viewport; uncaught JavaScript errors fail the test."""
@@ -343,6 +358,8 @@ def test_every_form_puts_its_labels_above_its_fields(
         if prepare:
             prepare(page)
         problems.extend(f"{path}: {p}" for p in page.evaluate(LABELS))
+        if viewport == PHONE:
+            problems.extend(f"{path}: {p}" for p in page.evaluate(NARROW))
         if page.evaluate("document.documentElement.scrollWidth") > viewport["width"]:
             problems.append(f"{path}: the page scrolls sideways")
 

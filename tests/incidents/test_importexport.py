@@ -229,8 +229,28 @@ def test_unknown_columns_are_refused_before_any_row(client: TestClient, world: W
 
     with pytest.raises(InvalidInput) as exc:
         _import(client, path)
-    fields = {e.path: e.msg for e in exc.value.errors}
-    assert fields == {"header.colour": "unknown column", "header.country": "required column is missing"}
+    lacks, unknown = exc.value.errors
+    assert lacks.msg.startswith("the file lacks the column country:")
+    assert unknown.msg == "the file has column the import format does not know: colour"
+
+
+def test_a_file_of_another_format_gets_one_message_naming_the_missing_columns(
+    client: TestClient, world: World, tmp_path: Path
+) -> None:
+    """A file with many columns of another format: one message for what is missing, one for what is unknown,
+    not one per column (and nothing about its rows)."""
+    import pytest
+
+    from interdict.core.errors import InvalidInput
+
+    path = tmp_path / "manifest.csv"
+    columns = [f"col_{i}" for i in range(24)]
+    path.write_text(",".join(columns) + "\n" + ",".join("x" for _ in columns) + "\n", encoding="utf-8")
+    with pytest.raises(InvalidInput) as exc:
+        _import(client, path)
+    lacks, unknown = exc.value.errors
+    assert "lacks the columns incident_type, incident_date, country" in lacks.msg
+    assert unknown.msg.count("col_") == 24
 
 
 def test_export_only_contains_what_the_user_can_read(client: TestClient, world: World) -> None:

@@ -103,7 +103,7 @@ def test_bad_input_exits_2_naming_field_and_column(
         app, ["targeting", "score", str(data), "--mapping", MAPPING, "--model", str(fitted_model), "--out", str(out)]
     )
     assert result.exit_code == 2
-    assert "mapping.fields.hs_code: column 'HS6 Code' is not in renamed.csv" in result.output
+    assert "mapping: renamed.csv lacks the column 'HS6 Code': the mapping" in result.output
     assert not out.exists()
     result = runner.invoke(
         app,

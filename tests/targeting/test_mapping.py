@@ -33,8 +33,27 @@ def test_mapping_naming_a_missing_column_names_field_and_column(tmp_path: Path) 
     with pytest.raises(InvalidInput) as err:
         load(path, read_mapping(GENERIC))
     [e] = err.value.errors
-    assert e.path == "mapping.fields.hs_code"
-    assert "'hs_code' is not in m.csv" in e.msg
+    assert e.path == "mapping"
+    assert e.msg.startswith(
+        "m.csv lacks the column 'hs_code': the mapping 'generic-manifest' expects 'hs_code' for hs_code"
+    )
+
+
+def test_a_file_for_another_mapping_gets_one_message_naming_every_missing_column(tmp_path: Path) -> None:
+    """Not one error per mapped column, each repeating the file's columns: one message listing what is missing."""
+    path = tmp_path / "other.csv"
+    path.write_text("a,b,c\n1,2,3\n", encoding="utf-8")
+    mapping = read_mapping(GENERIC)
+    with pytest.raises(InvalidInput) as err:
+        load(path, mapping)
+    [e] = err.value.errors
+    expected = [c for _where, c in mapping.columns() if c not in mapping.optional_columns()]
+    expected = [c for c in dict.fromkeys(expected) if c != (mapping.outcome.column if mapping.outcome else None)]
+    assert len(expected) > 5
+    assert e.msg.startswith("other.csv lacks the columns ")
+    for column in expected:
+        assert f"'{column}'" in e.msg
+    assert e.msg.count("Its columns: 'a', 'b', 'c'") == 1
 
 
 def test_absent_outcome_column_is_fine_for_scoring_not_for_fitting(tmp_path: Path) -> None:
@@ -43,8 +62,9 @@ def test_absent_outcome_column_is_fine_for_scoring_not_for_fitting(tmp_path: Pat
     assert load(path, read_mapping(GENERIC)).records == []
     with pytest.raises(InvalidInput) as err:
         load(path, read_mapping(GENERIC), require_outcome=True)
-    assert err.value.errors[0].path == "mapping.outcome.column"
-    assert "'inspection_result'" in err.value.errors[0].msg
+    [e] = err.value.errors
+    assert e.path == "mapping"
+    assert "lacks the column 'inspection_result'" in e.msg and "'inspection_result' for outcome" in e.msg
 
 
 def test_bad_mapping_files_are_reported_with_their_field(tmp_path: Path) -> None:

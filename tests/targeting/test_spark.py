@@ -190,7 +190,7 @@ def test_cli_scores_typed_parquet_in_partitions_and_names_bad_columns(
     args = ["targeting", "spark-score", str(renamed), "--mapping", MAPPING, "--model", str(fitted_model)]
     result = runner.invoke(app, [*args, "--out", str(tmp_path / "x")])
     assert result.exit_code == 2
-    assert "mapping.fields.hs_code: column 'HS6 Code' is not in renamed.csv" in result.output
+    assert "mapping: renamed.csv lacks the column 'HS6 Code': the mapping" in result.output
     assert not (tmp_path / "x").exists()
     result = runner.invoke(app, [*args[:2], str(data), *args[3:], "--out", str(data.parent)])
     assert result.exit_code == 2 and "is not the output of an earlier spark-score" in result.output

@@ -109,7 +109,8 @@ def test_form_with_errors_is_shown_again_with_messages_and_values(client: TestCl
     assert 'data-for="containers-0-number"' in r.text and "expected 3" in r.text
     assert "keep &lt;this&gt; text" in r.text  # kept and escaped
     assert 'value="unobtainium"' in r.text
-    # Format errors come first; once the form is well-formed, the reference data checks name the substance.
+    # The reference data checks speak in the same answer as the format errors, and again once the format is right.
+    assert 'data-for="substances-0-substance"' in r.text and "unknown substance" in r.text
     r = client.post("/incidents/new", data={**form, "containers-0-number": "CSQU3054383"})
     assert r.status_code == 422
     assert 'data-for="substances-0-substance"' in r.text and "unknown substance" in r.text

@@ -251,11 +251,11 @@ def users_of(session: Session, org_id: uuid.UUID) -> list[uuid.UUID]:
     return list(session.scalars(select(User.id).where(User.org_id == org_id, User.is_active.is_(True))))
 
 
-def issue_alert(session: Session, subject: Subject, data: AlertCreate, *, now: datetime | None = None) -> RapidAlert:
-    """Issue an alert and tell every addressed unit's users. Every problem is reported at once, naming its field;
-    nothing is written unless all is well."""
-    sharing.require_writer(subject, "your role cannot issue rapid alerts")
-    now = now or utcnow()
+def check_alert(
+    session: Session, subject: Subject, data: AlertCreate
+) -> tuple[list[_Addressee], list[uuid.UUID], list[str], uuid.UUID | None]:
+    """The checks against what is recorded (addressees, incidents, substances, sharing group): every problem at once
+    as InvalidInput; reads only. Returns the addressees, incident ids, substance ids and sharing group id."""
     errs = ErrorCollector()
     addressees = _resolve_addressees(session, subject, data, errs)
     incident_ids = _resolve_incidents(session, subject, data.incidents, errs)
@@ -266,6 +266,15 @@ def issue_alert(session: Session, subject: Subject, data: AlertCreate, *, now: d
     except InvalidInput as exc:
         errs.errors.extend(exc.errors)
     errs.raise_if_any()
+    return addressees, incident_ids, substance_ids, group_id
+
+
+def issue_alert(session: Session, subject: Subject, data: AlertCreate, *, now: datetime | None = None) -> RapidAlert:
+    """Issue an alert and tell every addressed unit's users. Every problem is reported at once, naming its field;
+    nothing is written unless all is well."""
+    sharing.require_writer(subject, "your role cannot issue rapid alerts")
+    now = now or utcnow()
+    addressees, incident_ids, substance_ids, group_id = check_alert(session, subject, data)
 
     alert = RapidAlert(
         id=new_id(),

@@ -379,8 +379,26 @@ def check_header(columns: list[str]) -> None:
             continue
         bad.append(c)
     missing = [c for c in ("incident_type", "incident_date", "country") if c not in columns]
-    errors = [FieldError(("header", c), "unknown column") for c in bad]
-    errors += [FieldError(("header", c), "required column is missing") for c in missing]
+    # One message each for the whole header, not one per column (a file of another format has dozens).
+    errors = []
+    if missing:
+        errors.append(
+            FieldError(
+                ("header",),
+                f"the file lacks the column{'s' if len(missing) > 1 else ''} {', '.join(missing)}: the import format "
+                "expects at least incident_type, incident_date and country (the column names of an export)",
+                "missing_columns",
+            )
+        )
+    if bad:
+        shown = ", ".join(bad[:30]) + (f" and {len(bad) - 30} more" if len(bad) > 30 else "")
+        errors.append(
+            FieldError(
+                ("header",),
+                f"the file has column{'s' if len(bad) > 1 else ''} the import format does not know: {shown}",
+                "unknown_columns",
+            )
+        )
     if errors:
         raise InvalidInput(errors)
 
@@ -738,8 +756,22 @@ def queue_import(
         filename=safe,
         suffix=kind,
         params={"skip_invalid": bool(skip_invalid), "filename": safe},
-        write=lambda path: jobs.store_upload(stream, path, limit, head=head),
+        write=lambda path: _store_checked(stream, path, limit, head, kind, import_limits(settings), safe),
     )
+
+
+def _store_checked(stream: BinaryIO, path: Path, limit: int, head: bytes, kind: Any, limits: Limits, name: str) -> None:
+    """Store an upload and check its header, so a file of another format is refused on the form at once with one
+    message (:func:`check_header`), not by the job a moment later; a refused file is removed."""
+    jobs.store_upload(stream, path, limit, head=head)
+    try:
+        with open_table(path, kind, limits, name=name) as table:
+            header = [c for c in table.header if c]
+        if header:
+            check_header(header)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
 
 
 def run_import_job(

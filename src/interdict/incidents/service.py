@@ -100,13 +100,14 @@ def check(
     reported_default: date | None = None,
     errors: ErrorCollector | None = None,
 ) -> Checked:
-    """Checks that need the reference data or several fields. Raises InvalidInput listing every problem."""
+    """Checks that need the reference data or several fields. Raises InvalidInput listing every problem. Reads only;
+    copes with a missing required field (the web form's one-pass check of a partly malformed form)."""
     errs = errors or ErrorCollector()
     now = today()
-    if data.incident_date > now + timedelta(days=1):
+    if data.incident_date is not None and data.incident_date > now + timedelta(days=1):
         errs.add(("incident_date",), "the incident date is in the future")
     reported = data.reported_date or reported_default or now
-    if reported < data.incident_date:
+    if data.incident_date is not None and reported < data.incident_date:
         errs.add(("reported_date",), "the reported date cannot be before the incident date")
     if reported > now + timedelta(days=1):
         errs.add(("reported_date",), "the reported date is in the future")

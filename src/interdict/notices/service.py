@@ -295,14 +295,16 @@ def _resolve_links(
     return incident_ids, entity_ids, org_ids
 
 
-def _check(session: Session, subject: Subject, data: NoticeBase, *, notice: WarningNotice | None) -> Any:
+def check_notice(session: Session, subject: Subject, data: NoticeBase, *, notice: WarningNotice | None) -> Any:
+    """Every problem of a draft at once (InvalidInput); reads only, and copes with a missing required field (the web
+    form's one-pass check of a partly malformed form). Returns the sharing group id and the resolved links."""
     notice_id = notice.id if notice is not None else None
     errs = ErrorCollector()
-    if data.report_deadline is not None and data.report_deadline < data.notice_date:
+    if data.report_deadline is not None and data.notice_date is not None and data.report_deadline < data.notice_date:
         errs.add(("report_deadline",), "the report deadline cannot be before the notice's date")
     if data.number and _number_taken(session, subject.org_id, data.number, exclude=notice_id):
         errs.add(("number",), f"your organisation already has a notice numbered {data.number}", "duplicate")
-    if not data.body.strip():
+    if data.body is not None and not data.body.strip():
         errs.add(("body",), "write the text of the notice")
     group_id = None
     try:
@@ -390,7 +392,7 @@ def _audit(
 
 def create_notice(session: Session, subject: Subject, data: NoticeCreate) -> WarningNotice:
     require_writer(subject, "your role cannot draft warning notices")
-    group_id, links = _check(session, subject, data, notice=None)
+    group_id, links = check_notice(session, subject, data, notice=None)
     now = utcnow()
     notice = WarningNotice(
         id=new_id(),
@@ -471,7 +473,7 @@ def update_notice(session: Session, subject: Subject, notice_id: uuid.UUID | str
         data = NoticeBase.model_validate(merged)
     except ValidationError as exc:
         raise from_validation_error(exc) from None
-    group_id, links = _check(session, subject, data, notice=notice)
+    group_id, links = check_notice(session, subject, data, notice=notice)
     old = snapshot(notice)
     notice.number = data.number or notice.number
     _apply(session, notice, data, group_id, links)

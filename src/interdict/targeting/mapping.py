@@ -380,6 +380,19 @@ def load(
         return _load(p, mapping, require_outcome, limits or file_limits(), progress, name or p.name)
 
 
+def check_file_columns(path: Path, mapping: Mapping, fmt: str, limits: Limits, name: str) -> None:
+    """Check a CSV or XLSX file's header against ``mapping`` (:func:`check_columns`) without reading its rows, so
+    an upload for the wrong mapping is refused on its form at once; a JSON file's keys are checked as it loads."""
+    if (mapping.format or fmt) not in ("csv", "xlsx"):
+        return
+    kind: Kind = "xlsx" if (mapping.format or fmt) == "xlsx" else "csv"
+    opened = open_table(
+        path, kind, limits, delimiter=mapping.delimiter, sheet=mapping.sheet, sheet_loc=("mapping", "sheet"), name=name
+    )
+    with opened as table:
+        check_columns(mapping, table.header, name)
+
+
 def _load(
     p: Path, mapping: Mapping, require_outcome: bool, limits: Limits, progress: Progress | None, name: str
 ) -> LoadResult:
@@ -463,20 +476,32 @@ def _csv_blocks(
 def check_columns(mapping: Mapping, columns: Sequence[str], source: str, *, require_outcome: bool = False) -> bool:
     """Check that every column the mapping names is among ``columns`` (those of ``source``).
 
-    Returns whether the outcome column is present. Raises :class:`InvalidInput` naming the
-    mapping field and the column of every one missing (the outcome column only if
-    ``require_outcome``)."""
+    Returns whether the outcome column is present. Raises :class:`InvalidInput` with one message naming every
+    missing column and the mapping fields that read it (the outcome column only if ``require_outcome``)."""
     present = set(columns)
     has_outcome = mapping.outcome is not None and mapping.outcome.column in present
-    errors = [
-        FieldError(
-            ("mapping", *where.split(".")), f"column '{column}' is not in {source} (its columns: {_list(columns)})"
+    missing: dict[str, list[str]] = {}  # column -> the mapping's fields reading it
+    for where, column in mapping.columns():
+        if (
+            column not in present
+            and not (where == "outcome.column" and not require_outcome)
+            and column not in mapping.optional_columns()
+        ):
+            parts = where.split(".")  # fields.<name>[.also], extra.<name>, outcome.column
+            missing.setdefault(column, []).append(parts[1] if parts[0] in ("fields", "extra") else parts[0])
+    errors = []
+    if missing:
+        # One message for the file, not one per column (a file for another mapping lacks most of them).
+        expects = "; ".join(f"'{c}' for {', '.join(dict.fromkeys(fields))}" for c, fields in missing.items())
+        errors.append(
+            FieldError(
+                ("mapping",),
+                f"{source} lacks the column{'s' if len(missing) > 1 else ''} {_list(missing)}: the mapping "
+                f"'{mapping.name}' expects {expects}. Its columns: {_list(columns)}. Choose the mapping that fits "
+                "the file, or rename the columns",
+                "missing_columns",
+            )
         )
-        for where, column in mapping.columns()
-        if column not in present
-        and not (where == "outcome.column" and not require_outcome)
-        and column not in mapping.optional_columns()
-    ]
     if require_outcome and mapping.outcome is None:
         errors.append(FieldError(("mapping", "outcome"), "the mapping names no outcome column; fitting needs outcomes"))
     if errors:

@@ -42,7 +42,7 @@ from interdict.jobs import service as jobs
 from interdict.jobs.models import Job
 from interdict.sharing.service import decided, nominal_clause, readable_clause, require_editable
 from interdict.targeting import engine, profiles
-from interdict.targeting.mapping import shipped_mappings
+from interdict.targeting.mapping import check_file_columns, read_mapping, shipped_mappings
 from interdict.targeting.models import (
     ProfileHit,
     RiskProfile,
@@ -391,6 +391,16 @@ def queue_upload(
     safe = safe_filename(filename)
     fmt = sniff_load(safe, head)
     limit = settings.targeting_max_upload_bytes
+    chosen = read_mapping(mapping)
+
+    def write(path: Path) -> None:
+        jobs.store_upload(stream, path, limit, head=head)
+        try:  # a file for another mapping is refused here, on the form, not by the job a moment later
+            check_file_columns(path, chosen, fmt, load_limits(settings), safe)
+        except BaseException:
+            path.unlink(missing_ok=True)
+            raise
+
     return jobs.enqueue(
         session,
         subject,
@@ -399,7 +409,7 @@ def queue_upload(
         filename=safe,
         suffix=fmt,
         params={"mapping": mapping, "batch_name": name or None, "filename": safe},
-        write=lambda path: jobs.store_upload(stream, path, limit, head=head),
+        write=write,
     )
 
 

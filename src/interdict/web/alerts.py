@@ -26,6 +26,7 @@ from interdict.incidents.vocab import DISTRIBUTIONS, TLPS
 from interdict.sharing import groups as sharing_groups
 from interdict.sharing.service import require_writer
 from interdict.web.deps import CheckedForm, WebSubject
+from interdict.web.forms import validate_all
 from interdict.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -174,7 +175,8 @@ def create(request: Request, db: SessionDep, subject: WebSubject, form: CheckedF
     require_writer(subject, "your role cannot issue rapid alerts")
     data, raw = alert_from_form(form, subject.time_zone)
     try:
-        alert = svc.issue_alert(db, subject, AlertCreate.model_validate(data))
+        body = validate_all(AlertCreate, data, lambda partial: svc.check_alert(db, subject, partial))
+        alert = svc.issue_alert(db, subject, body)
     except (ValidationError, InvalidInput) as exc:
         err = from_validation_error(exc) if isinstance(exc, ValidationError) else exc
         return render(

@@ -18,7 +18,7 @@ from interdict.accounts.subject import Subject
 from interdict.alerts import service as alerts
 from interdict.core.clock import today
 from interdict.core.deps import SessionDep, SettingsDep
-from interdict.core.errors import Conflict, FieldError, InvalidInput, from_validation_error
+from interdict.core.errors import Conflict, FieldError, InvalidInput, PayloadTooLarge, from_validation_error
 from interdict.core.filters import Group
 from interdict.core.localtime import local_today
 from interdict.core.pagination import MAX_PAGE, PageParams
@@ -27,7 +27,7 @@ from interdict.incidents import service as svc
 from interdict.incidents.api import params_filter
 from interdict.incidents.models import Incident
 from interdict.incidents.present import persons_matched, to_read, to_summaries
-from interdict.incidents.schemas import IncidentCreate, IncidentPatch
+from interdict.incidents.schemas import IncidentBase, IncidentCreate, IncidentPatch
 from interdict.incidents.vocab import (
     DETECTION_METHODS,
     DISTRIBUTIONS,
@@ -51,7 +51,7 @@ from interdict.sharing.service import any_participant, can_edit, readable, requi
 from interdict.targeting import service as targeting
 from interdict.watch import service as watch
 from interdict.web.deps import CheckedForm, WebSubject
-from interdict.web.forms import errors_by_field, form_lines, incident_from_form
+from interdict.web.forms import errors_by_field, form_lines, incident_error_ids, incident_from_form, validate_all
 from interdict.web.templating import render, request_lang
 
 router = APIRouter(include_in_schema=False)
@@ -243,6 +243,7 @@ def _form_context(
     return {
         "data": data,
         "errors": errors,
+        "error_ids": incident_error_ids(errors),
         "incident": incident,
         "sharing_groups": sharing_groups.visible_groups(db, subject),
         "warnings": warnings or [],
@@ -302,7 +303,8 @@ def create(request: Request, db: SessionDep, subject: WebSubject, form: CheckedF
         "from_target_ref": form.get("from_target_ref") or "",
     }
     try:
-        body = IncidentCreate.model_validate({**data, "submit": submit})
+        index = get_index(db)
+        body = validate_all(IncidentCreate, {**data, "submit": submit}, lambda partial: svc.check(index, partial))
         incident, warnings = svc.create_incident(db, subject, body)
         if isinstance(from_response, str) and from_response:
             alerts.link_response_incident(db, subject, from_response, incident)
@@ -322,6 +324,12 @@ def create(request: Request, db: SessionDep, subject: WebSubject, form: CheckedF
 
 @router.get("/incidents/{ref}")
 def detail(ref: str, request: Request, db: SessionDep, subject: WebSubject) -> Response:
+    return _detail(ref, request, db, subject)
+
+
+def _detail(ref: str, request: Request, db: SessionDep, subject: Subject, **extra: Any) -> Response:
+    """The incident page; ``extra``: a refused attachment's errors and description (``att_errors``, ``att_values``),
+    shown on its form (answered 422)."""
     incident = svc.get_incident(db, subject, ref)
     read = to_read(db, incident, subject=subject)
     versions = svc.history(db, subject, incident.id)
@@ -359,7 +367,11 @@ def detail(ref: str, request: Request, db: SessionDep, subject: WebSubject) -> R
             "control_label": lambda c: (lambda cl: (cl.label_vi if lang == "vi" else cl.label_en) if cl else c)(
                 index.control_lists.get(c)
             ),
+            "att_errors": {},
+            "att_values": {},
+            **extra,
         },
+        status_code=422 if extra.get("att_errors") else 200,
     )
 
 
@@ -380,6 +392,10 @@ def update(ref: str, request: Request, db: SessionDep, subject: WebSubject, form
     data = incident_from_form(form)
     version = form.get("version")
     try:
+        # The whole form as a record first: its format errors and the reference-data checks, all in one answer.
+        index = get_index(db)
+        default = incident.reported_date
+        validate_all(IncidentBase, data, lambda partial: svc.check(index, partial, reported_default=default))
         patch = IncidentPatch.model_validate(
             {**data, "version": int(version) if isinstance(version, str) and version.isdigit() else -1}
         )
@@ -459,19 +475,25 @@ def upload(
 ) -> Response:
     incident = svc.get_incident(db, subject, ref)
     file = form.get("file")
-    if not isinstance(file, UploadFile) or not file.filename:
-        raise InvalidInput(FieldError(("file",), "choose a file to upload"))
     description = form.get("description")
-    att_service.add_attachment(
-        db,
-        subject,
-        att_service.Storage(settings.attachments_dir),
-        incident.id,
-        filename=file.filename,
-        stream=file.file,
-        limit=settings.max_upload_bytes,
-        description=description if isinstance(description, str) else None,
-    )
+    try:
+        if not isinstance(file, UploadFile) or not file.filename:
+            raise InvalidInput(FieldError(("file",), "choose a file to upload"))
+        att_service.add_attachment(
+            db,
+            subject,
+            att_service.Storage(settings.attachments_dir),
+            incident.id,
+            filename=file.filename,
+            stream=file.file,
+            limit=settings.max_upload_bytes,
+            description=description if isinstance(description, str) else None,
+        )
+    except (InvalidInput, PayloadTooLarge) as exc:  # the page again, the reason by the file, the description kept
+        db.rollback()
+        errs = exc.errors if isinstance(exc, InvalidInput) else [FieldError(("file",), exc.message)]
+        values = {"description": description if isinstance(description, str) else ""}
+        return _detail(ref, request, db, subject, att_errors=errors_by_field(errs), att_values=values)
     return RedirectResponse(f"/incidents/{incident.reference}?flash=attached#attachments", status_code=303)
 
 

@@ -57,6 +57,8 @@ async def import_upload(
     except (InvalidInput, PayloadTooLarge) as exc:
         db.rollback()
         errs = exc.errors if isinstance(exc, InvalidInput) else [FieldError(("file",), exc.message)]
+        # A problem of the file's header ("header") is said next to the file field.
+        errs = [FieldError(("file",), e.msg, e.type) if e.loc[:1] == ("header",) else e for e in errs]
         status = 422 if isinstance(exc, InvalidInput) else 413
         ctx = {"errors": errors_by_field(errs), "values": values}
         return render(request, "jobs/import.html", ctx, status_code=status)

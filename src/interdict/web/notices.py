@@ -25,10 +25,11 @@ from interdict.incidents import attachments as files
 from interdict.incidents.vocab import DISTRIBUTIONS, TLPS
 from interdict.notices import service as svc
 from interdict.notices.models import INDICATOR_KINDS, NOTICE_STATUSES, REPORT_RESULTS
-from interdict.notices.schemas import NoticeCreate, NoticePatch, ReportBody
+from interdict.notices.schemas import NoticeBase, NoticeCreate, NoticePatch, ReportBody
 from interdict.sharing import groups as sharing_groups
 from interdict.sharing.service import TLP_EXPORT_FORBIDDEN, can_edit, require_writer
 from interdict.web.deps import CheckedForm, WebSubject
+from interdict.web.forms import validate_all
 from interdict.web.templating import render
 
 router = APIRouter()
@@ -228,7 +229,8 @@ def create(request: Request, db: SessionDep, subject: WebSubject, form: CheckedF
     require_writer(subject, "your role cannot draft warning notices")
     data = notice_from_form(form)
     try:
-        notice = svc.create_notice(db, subject, NoticeCreate.model_validate(data))
+        body = validate_all(NoticeCreate, data, lambda partial: svc.check_notice(db, subject, partial, notice=None))
+        notice = svc.create_notice(db, subject, body)
     except (ValidationError, InvalidInput) as exc:
         errors = errors_by_field(_invalid(exc).errors)
         return render(request, "notices/form.html", _form_context(db, subject, data, errors), status_code=422)
@@ -301,6 +303,10 @@ def update(notice_id: str, request: Request, db: SessionDep, subject: WebSubject
     data = notice_from_form(form)
     version = _version(form)
     try:
+        # The whole form as a draft first: its format errors and the checks against the records, in one answer.
+        current = notice
+        full = {**data, "number": data.get("number") or notice.number}
+        validate_all(NoticeBase, full, lambda partial: svc.check_notice(db, subject, partial, notice=current))
         notice = svc.update_notice(db, subject, notice.id, NoticePatch.model_validate({**data, "version": version}))
     except (ValidationError, InvalidInput) as exc:
         errors = errors_by_field(_invalid(exc).errors)

@@ -16,6 +16,7 @@ from starlette.datastructures import UploadFile
 from interdict.core.clock import utcnow
 from interdict.core.deps import SessionDep, SettingsDep
 from interdict.core.errors import FieldError, InvalidInput, PayloadTooLarge, from_validation_error
+from interdict.jobs import held
 from interdict.targeting import service
 from interdict.targeting.mapping import shipped_mappings
 from interdict.targeting.profiles import FIELDS_DOC
@@ -35,6 +36,7 @@ def _index_context(db: SessionDep, subject: WebSubject) -> dict[str, Any]:
         "mappings": shipped_mappings(),
         "errors": {},
         "values": {},
+        "kept": None,  # an upload kept from the previous try (jobs.held)
     }
 
 
@@ -49,34 +51,63 @@ async def upload(
 ) -> Response:
     values = {k: str(form.get(k) or "") for k in ("mapping", "batch_name")}
     file = form.get("file")
+    chosen = file if isinstance(file, UploadFile) and file.filename else None
+    # A file kept from the previous try (the form came back for another problem) serves unless another is chosen.
+    kept = None if chosen else held.get(settings, subject, str(form.get("kept") or ""))
     try:
-        if not isinstance(file, UploadFile) or not file.filename:
+        if chosen is None and kept is None:
             raise InvalidInput(FieldError(("file",), "choose a file to load"))
-        job = await run_in_threadpool(  # copies the file to disk: not in the event loop
-            lambda: service.queue_upload(
-                db,
-                subject,
-                settings,
-                filename=file.filename,
-                stream=file.file,
-                mapping=values["mapping"],
-                batch_name=values["batch_name"],
-            )
-        )
-    except InvalidInput as exc:
+
+        def queue() -> Any:  # copies the file to disk: not in the event loop
+            if chosen is not None:
+                return service.queue_upload(
+                    db,
+                    subject,
+                    settings,
+                    filename=chosen.filename,
+                    stream=chosen.file,
+                    mapping=values["mapping"],
+                    batch_name=values["batch_name"],
+                )
+            assert kept is not None
+            with kept.path.open("rb") as stream:
+                return service.queue_upload(
+                    db,
+                    subject,
+                    settings,
+                    filename=kept.filename,
+                    stream=stream,
+                    mapping=values["mapping"],
+                    batch_name=values["batch_name"],
+                )
+
+        job = await run_in_threadpool(queue)
+    except (InvalidInput, PayloadTooLarge) as exc:  # the form again, with its values and the file kept
         db.rollback()
+        errs = exc.errors if isinstance(exc, InvalidInput) else [FieldError(("file",), exc.message)]
+        if any(e.loc[:1] == ("file",) for e in errs):  # the file itself was refused: nothing worth keeping
+            if kept is not None:
+                held.drop(settings, kept.token)
+            kept = None
+        elif chosen is not None:
+            limit = settings.targeting_max_upload_bytes
+            upload = chosen
+            try:
+                kept = await run_in_threadpool(
+                    lambda: held.hold(settings, subject, upload.file, upload.filename or "upload", limit)
+                )
+            except PayloadTooLarge as too_large:  # refused before its size was known (another field's problem)
+                errs = [*errs, FieldError(("file",), too_large.message)]
         ctx = _index_context(db, subject)
+        status = 413 if isinstance(exc, PayloadTooLarge) else 422
         return render(
             request,
             "targeting/index.html",
-            {**ctx, "errors": errors_by_field(exc.errors), "values": values},
-            status_code=422,
+            {**ctx, "errors": errors_by_field(errs), "values": values, "kept": kept},
+            status_code=status,
         )
-    except PayloadTooLarge as exc:  # the form again, with the reason next to the file field
-        db.rollback()
-        ctx = _index_context(db, subject)
-        errors = errors_by_field([FieldError(("file",), exc.message)])
-        return render(request, "targeting/index.html", {**ctx, "errors": errors, "values": values}, status_code=413)
+    if kept is not None:
+        held.drop(settings, kept.token)
     return RedirectResponse(f"/jobs/{job.id}", status_code=303)
 
 

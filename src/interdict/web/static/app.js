@@ -27,6 +27,37 @@
     });
   }
 
+  // --- the error summary of a form: in the form's order, focused when the page opens, each link to its field ------
+  const summary = document.querySelector(".error-summary");
+  if (summary) {
+    const list = summary.querySelector("ul");
+    const target = (li) => { const a = li.querySelector("a[data-summary-for]"); return a && document.getElementById(a.dataset.summaryFor); };
+    const items = Array.from(list.children);
+    items.sort((a, b) => {
+      const x = target(a), y = target(b);
+      if (!x || !y) return (x ? 1 : 0) - (y ? 1 : 0);  // messages of the whole form first
+      return x.compareDocumentPosition(y) & Node.DOCUMENT_POSITION_FOLLOWING ? -1 : 1;
+    });
+    items.forEach((li) => list.appendChild(li));
+    // Each problem named by its field's label ("Subject: ..."), as the field shows it.
+    for (const link of list.querySelectorAll("a[data-summary-for]")) {
+      const label = document.querySelector(`label[for="${CSS.escape(link.dataset.summaryFor)}"]`);
+      const name = label && label.textContent.replace(/\s*\*\s*$/, "").replace(/\s+/g, " ").trim();
+      if (name) link.prepend(name + ": ");
+    }
+    summary.addEventListener("click", (e) => {
+      const link = e.target.closest("a[data-summary-for]");
+      const field = link && document.getElementById(link.dataset.summaryFor);
+      if (!field) return;
+      e.preventDefault();
+      const closed = field.closest("details:not([open])");
+      if (closed) closed.open = true;
+      field.scrollIntoView({ block: "center" });
+      field.focus({ preventScroll: true });
+      history.replaceState(null, "", "#" + field.id);
+    });
+  }
+
   async function getJSON(url) {
     const r = await fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } });
     if (!r.ok) throw new Error("HTTP " + r.status);
@@ -194,6 +225,7 @@
   });
 
   enhance(document);
-  const firstError = document.querySelector("[aria-invalid='true']");
+  // A form that came back with problems: its summary first (it links to each field), else the first field marked.
+  const firstError = summary || document.querySelector("[aria-invalid='true']");
   if (firstError) firstError.focus();
 })();
