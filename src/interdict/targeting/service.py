@@ -227,6 +227,7 @@ def load_batch(
     batch = session.scalar(
         select(TargetingBatch).where(TargetingBatch.owner_org_id == subject.org_id, TargetingBatch.name == name)
     )
+    created = batch is None
     if batch is None:
         batch = TargetingBatch(
             owner_org_id=subject.org_id,
@@ -253,6 +254,11 @@ def load_batch(
             existing[found.record_id] = found
     new = updated = unchanged = 0
     touched: list[TargetingRecord] = []
+    foreign: list[TargetingRejection] = []
+    # Idempotent by record id (docs/targeting-data.md): a record already loaded stays in the load that brought it
+    # (its worklist, selection and outcome live there); identical content is "unchanged", changed content is
+    # updated in place and that load re-scored. Only new records go into this file's load.
+    held: Counter[uuid.UUID] = Counter()
     for k, (rid, rec) in enumerate(by_id.items()):
         if k % 1000 == 0 and k:
             session.flush()  # written as it goes, so the progress counts the real work
@@ -262,9 +268,8 @@ def load_batch(
         digest = hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
         row: TargetingRecord | None = existing.get(rid)
         if row is not None and row.owner_org_id != subject.org_id:
-            session.add(
+            foreign.append(
                 TargetingRejection(
-                    batch_id=batch.id,
                     row=rec.row,
                     record_id=rid,
                     field="id",
@@ -273,7 +278,9 @@ def load_batch(
                 )
             )
             continue
-        if row is not None and row.content_hash == digest and row.batch_id == batch.id:
+        if row is not None:
+            held[row.batch_id] += 1
+        if row is not None and row.content_hash == digest:
             unchanged += 1
             continue
         if row is None:
@@ -289,11 +296,18 @@ def load_batch(
             new += 1
         else:
             updated += 1
-            row.batch_id = batch.id
         _apply(row, data)
         row.content_hash = digest
         row.updated_at = now
         touched.append(row)
+    session.flush()
+    if created and not new and held:
+        # Every record of the file is already in other loads: no empty load claiming them; the report is about
+        # the load that holds most of them.
+        session.delete(batch)
+        session.flush()
+        batch = session.get_one(TargetingBatch, held.most_common(1)[0][0])
+        batch.updated_at = now
     session.query(TargetingRejection).filter(TargetingRejection.batch_id == batch.id).delete()
     rejections = [
         TargetingRejection(
@@ -301,17 +315,24 @@ def load_batch(
         )
         for r in result.rejections
     ]
+    for f in foreign:
+        f.batch_id = batch.id
+    rejections.extend(foreign)
     session.add_all(rejections)
     session.flush()
     _first_seen(session, root_id, touched)
     batch.rows = result.rows
     batch.rejected = result.rejected_rows
-    batch.loaded = session.scalar(select(func.count()).where(TargetingRecord.batch_id == batch.id)) or 0
     note = None
-    if touched or new:
-        if progress is not None:
-            progress("scoring", 0, None)
-        note = engine.score_batch(session, batch, settings, now=now)
+    # Every load this file changed is re-scored and recounted (counts stay true).
+    changed = {r.batch_id for r in touched} | {batch.id}
+    for other in session.scalars(select(TargetingBatch).where(TargetingBatch.id.in_(changed))):
+        other.loaded = session.scalar(select(func.count()).where(TargetingRecord.batch_id == other.id)) or 0
+        if other.id in {r.batch_id for r in touched}:
+            if progress is not None:
+                progress("scoring", 0, None)
+            other_note = engine.score_batch(session, other, settings, now=now)
+            note = note or other_note
     audit.record(
         session,
         subject,
