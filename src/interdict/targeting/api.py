@@ -6,7 +6,7 @@ import uuid
 from dataclasses import asdict
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Response, UploadFile
+from fastapi import APIRouter, File, Form, Query, Response, UploadFile
 
 from interdict.accounts.deps import SubjectDep, WriterDep
 from interdict.core.clock import utcnow
@@ -108,6 +108,7 @@ def rejections(batch_id: uuid.UUID, db: SessionDep, subject: SubjectDep) -> list
 @router.get("/batches/{batch_id}/records", response_model=list[RecordRead])
 def worklist(
     batch_id: uuid.UUID,
+    response: Response,
     db: SessionDep,
     subject: SubjectDep,
     lane: str | None = None,
@@ -115,10 +116,15 @@ def worklist(
     origin: str | None = None,
     party: str | None = None,
     text: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=5000, description="Records per page.")] = 500,
+    offset: Annotated[int, Query(ge=0, description="Records to skip (the page's start).")] = 0,
 ) -> list[RecordRead]:
-    """The load's records ranked by score, with the reasons you may see."""
+    """The load's records ranked by score (records not scored yet last), with the reasons you may see; one page
+    of ``limit`` records from ``offset``, the number of all matching records in the ``X-Total-Count`` header."""
     batch = service.get_batch(db, subject, batch_id)
-    rows = service.worklist(db, subject, batch, lane=lane, hs=hs, origin=origin, party=party, text=text)
+    filters: service.WorklistFilters = {"lane": lane, "hs": hs, "origin": origin, "party": party, "text": text}
+    response.headers["X-Total-Count"] = str(service.worklist_total(db, subject, batch, **filters))
+    rows = service.worklist(db, subject, batch, **filters, limit=limit, offset=offset)
     return service.records_read(db, subject, rows)
 
 
