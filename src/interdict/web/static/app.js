@@ -193,6 +193,16 @@
     if (confirmBtn && !window.confirm(confirmBtn.dataset.confirm)) e.preventDefault();
   });
 
+  // --- risk-profile conditions: the value's suggestions follow the chosen field ---------------------
+  document.addEventListener("change", (e) => {
+    const select = e.target.closest("select[data-values-for]");
+    if (!select) return;
+    const input = document.getElementById(select.dataset.valuesFor);
+    if (!input) return;
+    if (select.value && document.getElementById("values-" + select.value)) input.setAttribute("list", "values-" + select.value);
+    else input.removeAttribute("list");
+  });
+
   enhance(document);
   const firstError = document.querySelector("[aria-invalid='true']");
   if (firstError) firstError.focus();
