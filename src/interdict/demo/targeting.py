@@ -116,13 +116,14 @@ def seed_targeting(
     now: datetime,
     history: Path | None = None,
     arrivals: Path | None = None,
+    user: str = USER,
 ) -> TargetingDemo:
     """The demo's model (unless one is configured or fitted already), risk profiles and scored arrival."""
     started = time.perf_counter()
     fitted = 0
     if settings.effective_targeting_model is None:
         fitted = fit_model(history or sample(HISTORY), settings.default_targeting_model)
-    subject = subject_by_username(session, USER, channel="cli")
+    subject = subject_by_username(session, user, channel="cli")
     names = set(session.scalars(select(RiskProfile.name).where(RiskProfile.owner_org_id == subject.org_id)))
     created = 0
     for p in PROFILES:
