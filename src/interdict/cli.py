@@ -280,7 +280,7 @@ def demo(
     if t is not None and (t.model_records or t.load_name):
         fitted = f"model fitted on {t.model_records} sample records, " if t.model_records else ""
         loaded = f"'{t.load_name}' loaded and ranked ({t.loaded} records)" if t.load_name else ""
-        console.print(f"targeting demo: {fitted}{t.profiles_created} risk profiles, {loaded} in {t.seconds} s")
+        console.print(f"targeting demo: {fitted}{t.profiles_created} risk profiles, {loaded} in {t.seconds} s ({t.cpu_seconds} s CPU)")
     console.print(
         f"\n  Interdict:  http://{host}:{port}\n  log in as:  admin  (or {', '.join(result.users[1:])})"
         f"\n  password:   {result.password}\n",
