@@ -133,3 +133,23 @@ def test_many_open_records_are_rescored_as_a_background_job(
     page = client.get(r.headers["location"])
     assert 'data-status="done"' in page.text and "Re-scored 1 open loads" in page.text
     assert reasons(world, "R2")[0] == 0.5
+
+
+def test_the_api_rescores_open_loads_when_a_profile_changes(client: TestClient, world: World, tmp_path: Path) -> None:
+    load(world, write(tmp_path / "m.csv", GOOD))
+    body = {
+        "name": "Acetic anhydride by HS",
+        "criteria": {"all": [{"field": "hs_code", "op": "eq", "value": "291524"}]},
+        "weight": 0.5,
+        "rationale": "HS 2915.24 names acetic anhydride.",
+    }
+    r = client.post("/api/v1/targeting/profiles", json=body, headers=world.h("analyst"))
+    assert r.status_code == 201, r.text
+    assert reasons(world, "R2")[0] == 0.5
+    r = client.patch(f"/api/v1/targeting/profiles/{r.json()['id']}", json={"weight": 0.9}, headers=world.h("analyst"))
+    assert r.status_code == 200 and reasons(world, "R2")[0] == 0.9
+    r = client.delete(f"/api/v1/targeting/profiles/{r.json()['id']}", headers=world.h("analyst"))
+    assert r.status_code == 204 and reasons(world, "R2") == (None, [])
+    # The form suggests the precursor HS codes of the reference data even before any load holds them.
+    login(client, "analyst")
+    assert '<option value="291524">' in client.get("/targeting/profiles").text

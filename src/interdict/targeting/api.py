@@ -38,8 +38,11 @@ def list_profiles(db: SessionDep, subject: SubjectDep, settings: SettingsDep) ->
 
 @router.post("/profiles", response_model=ProfileRead, status_code=201)
 def create_profile(body: ProfileCreate, db: SessionDep, subject: WriterDep, settings: SettingsDep) -> ProfileRead:
-    """Criteria in the filter language over targeting fields; a weight (0-1) or a direct lane (analysts)."""
-    p = service.create_profile(db, subject, body, now=utcnow())
+    """Criteria in the filter language over targeting fields; a weight (0-1) or a direct lane (analysts). The open
+    loads are re-scored (a background job when they are large)."""
+    now = utcnow()
+    p = service.create_profile(db, subject, body, now=now)
+    service.after_profile_change(db, subject, settings, now=now)
     return service.profiles_read(db, subject, settings, [p])[0]
 
 
@@ -52,13 +55,18 @@ def get_profile(profile_id: uuid.UUID, db: SessionDep, subject: SubjectDep, sett
 def update_profile(
     profile_id: uuid.UUID, body: ProfileUpdate, db: SessionDep, subject: WriterDep, settings: SettingsDep
 ) -> ProfileRead:
-    p = service.update_profile(db, subject, profile_id, body, now=utcnow())
+    """Change a profile (a new version is kept); the open loads are re-scored."""
+    now = utcnow()
+    p = service.update_profile(db, subject, profile_id, body, now=now)
+    service.after_profile_change(db, subject, settings, now=now)
     return service.profiles_read(db, subject, settings, [p])[0]
 
 
 @router.delete("/profiles/{profile_id}", status_code=204)
-def delete_profile(profile_id: uuid.UUID, db: SessionDep, subject: WriterDep) -> Response:
+def delete_profile(profile_id: uuid.UUID, db: SessionDep, subject: WriterDep, settings: SettingsDep) -> Response:
     service.delete_profile(db, subject, profile_id)
+    db.flush()
+    service.after_profile_change(db, subject, settings, now=utcnow())
     return Response(status_code=204)
 
 

@@ -1173,10 +1173,13 @@ def profile_suggestions(session: Session, subject: Subject) -> dict[str, list[st
             )
         ]
     index = get_index(session)
+    substance_codes = profiles.substance_hs_lists(session)
     countries = sorted(index.countries)
     for name in ("country_origin", "country_departure"):
         out[name] = out[name] + [c for c in countries if c not in out[name]]
     out["port_transshipment"] = sorted({*out["port_loading"], *out["port_discharge"]})
+    precursors = substance_codes("precursor") or frozenset()
+    out["hs_code"] = out["hs_code"] + sorted(c for c in precursors if c not in out["hs_code"])
     out["hs_in_list"] = index.known_classes()
     out["goods_mentions_chemical_but_hs_not_chemical"] = ["true", "false"]
     return out
