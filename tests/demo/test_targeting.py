@@ -7,7 +7,6 @@ import csv
 import gzip
 from pathlib import Path
 
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
@@ -28,7 +27,7 @@ def smaller_history(target: Path, every: int = 2) -> Path:
 
 
 def test_the_demo_fits_a_model_adds_profiles_and_ranks_an_arrival_with_reasons(
-    client: TestClient, world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    client: TestClient, world: World, tmp_path: Path
 ) -> None:
     settings = world.app.state.settings.model_copy(
         update={"data_dir": tmp_path / "data", "targeting_model": None, "targeting_random_share": 0.0}
@@ -65,7 +64,11 @@ def test_the_demo_fits_a_model_adds_profiles_and_ranks_an_arrival_with_reasons(
 
     # The worklist as the officer sees it: ranked, reasons, no guidance about a missing model.
     login(client, "analyst")
-    monkeypatch.setattr(world.app.state, "settings", settings)
-    page = client.get(f"/targeting/batches/{batch.id}")
+    before = world.app.state.settings
+    world.app.state.settings = settings
+    try:
+        page = client.get(f"/targeting/batches/{batch.id}")
+    finally:
+        world.app.state.settings = before
     assert page.status_code == 200 and "not-scored" not in page.text and 'id="guide-model"' not in page.text
     assert "Records 1–100 of 175" in page.text and 'class="reason-model"' in page.text
