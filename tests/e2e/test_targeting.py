@@ -17,7 +17,7 @@ from interdict.core.clock import utcnow
 from interdict.core.db import unit_of_work
 from interdict.targeting import service
 from interdict.targeting.schemas import ProfileCreate
-from tests.e2e.conftest import LiveServer, browser_page, login
+from tests.e2e.conftest import LiveServer, browser_page, login, unique_container
 from tests.e2e.test_incidents import pick_suggestion
 from tests.targeting.workflow_data import BAD, GOOD, write
 
@@ -147,11 +147,13 @@ def test_an_analyst_writes_previews_and_edits_a_profile_and_the_load_is_rescored
 
     tag = uuid.uuid4().hex[:6]
     consignee = f"Precursor Test Trading {tag}"
+    unique = {"consignee": consignee, "vessel": f"PF TEST {tag}", "shipper": f"PF Shipper {tag}"}
     manifest = write(
         tmp_path / "m.csv",
         [
-            {**GOOD[1], "record_id": f"PF-{tag}-1", "consignee": consignee},
-            {**GOOD[0], "record_id": f"PF-{tag}-2", "consignee": consignee},
+            # containers and a vessel no incident of the other tests mentions (no intelligence hit)
+            {**GOOD[1], **unique, "record_id": f"PF-{tag}-1", "containers": unique_container()},
+            {**GOOD[0], **unique, "record_id": f"PF-{tag}-2", "containers": unique_container()},
         ],
     )
     with unit_of_work(live_server.app.state.sessionmaker) as session:
