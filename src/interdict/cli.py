@@ -444,11 +444,18 @@ def demo(
     settings = _settings()
     prepare_database(settings)
     _, factory = _factory(settings)
-    result = run(factory, data_dir=settings.data_dir, incidents_count=incidents)
+    result = run(factory, data_dir=settings.data_dir, incidents_count=incidents, settings=settings)
     if result.already_seeded:
         console.print("demo data already present (not duplicated)")
     else:
         console.print(f"demo data created: {result.created_incidents} incidents (labelled as demo data)")
+    t = result.targeting
+    if t is not None and (t.model_records or t.load_name):
+        fitted = f"model fitted on {t.model_records} sample records, " if t.model_records else ""
+        loaded = f"'{t.load_name}' loaded and ranked ({t.loaded} records)" if t.load_name else ""
+        console.print(
+            f"targeting demo: {fitted}{t.profiles_created} risk profiles, {loaded} in {t.seconds} s ({t.cpu_seconds} s CPU)"
+        )
     console.print(
         f"\n  Interdict:  http://{host}:{port}\n  log in as:  admin  (or {', '.join(result.users[1:])})"
         f"\n  password:   {result.password}\n",

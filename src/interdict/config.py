@@ -234,7 +234,8 @@ class Settings(BaseSettings):
     # Container targeting (PCU workflow): see README "Container targeting".
     targeting_model: Path | None = Field(
         default=None,
-        description="Directory of a fitted targeting model (interdict targeting fit/retrain); unset: profiles and "
+        description="Directory of a fitted targeting model (interdict targeting fit/retrain); unset: the model in "
+        "DATA_DIR/targeting-model if one was fitted there (interdict targeting retrain, the demo), else profiles and "
         "intelligence only.",
     )
     targeting_random_share: float = Field(
@@ -295,6 +296,19 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'interdict.db').as_posix()}"
+
+    @property
+    def default_targeting_model(self) -> Path:
+        """Where `interdict targeting retrain` (and the demo) write the model when no other place is given."""
+        return self.data_dir / "targeting-model"
+
+    @property
+    def effective_targeting_model(self) -> Path | None:
+        """The model the risk engine uses: TARGETING_MODEL, else a model fitted into the data directory."""
+        if self.targeting_model is not None:
+            return self.targeting_model
+        default = self.default_targeting_model
+        return default if (default / "model.json").is_file() else None
 
     @property
     def attachments_dir(self) -> Path:

@@ -10,14 +10,14 @@ import uuid
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from interdict.accounts import service as accounts
 from interdict.core.clock import utcnow
 from interdict.core.db import unit_of_work
 from interdict.targeting import service
 from interdict.targeting.schemas import ProfileCreate
-from tests.e2e.conftest import LiveServer, login
+from tests.e2e.conftest import LiveServer, browser_page, login, unique_container
 from tests.e2e.test_incidents import pick_suggestion
 from tests.targeting.workflow_data import BAD, GOOD, write
 
@@ -138,3 +138,69 @@ def test_manifest_to_worklist_to_seizure_incident(page: Page, live_server: LiveS
     expect(month).to_be_visible()
     cells = month.locator("td")
     assert int(cells.nth(1).inner_text()) >= 1 and int(cells.nth(2).inner_text()) >= 1
+
+
+def test_an_analyst_writes_previews_and_edits_a_profile_and_the_load_is_rescored(
+    page: Page, browser: Browser, live_server: LiveServer, tmp_path: Path
+) -> None:
+    from tests.e2e.test_phone_width import PHONE, layout_problems
+
+    tag = uuid.uuid4().hex[:6]
+    consignee = f"Precursor Test Trading {tag}"
+    unique = {"consignee": consignee, "vessel": f"PF TEST {tag}", "shipper": f"PF Shipper {tag}"}
+    manifest = write(
+        tmp_path / "m.csv",
+        [
+            # containers and a vessel no incident of the other tests mentions (no intelligence hit)
+            {**GOOD[1], **unique, "record_id": f"PF-{tag}-1", "containers": unique_container()},
+            {**GOOD[0], **unique, "record_id": f"PF-{tag}-2", "containers": unique_container()},
+        ],
+    )
+    with unit_of_work(live_server.app.state.sessionmaker) as session:
+        officer = accounts.subject_by_username(session, "officer.hp", channel="web")
+        settings = live_server.app.state.settings.model_copy(update={"targeting_random_share": 0.0})
+        batch = service.load_batch(
+            session, officer, settings, manifest, "generic-manifest", batch_name=f"PF {tag}", now=utcnow()
+        ).batch
+        batch_url = f"/targeting/batches/{batch.id}"
+
+    login(page, "analyst")
+    page.goto("/targeting/profiles")
+    page.fill("#p-name", f"Acetic anhydride {tag}")
+    page.fill("#p-weight", "0.45")
+    page.select_option("#c-field-0", "hs_code")
+    expect(page.locator("#c-value-0")).to_have_attribute("list", "values-hs_code")  # suggestions follow the field
+    page.fill("#c-value-0", "2915.24")
+    page.select_option("#c-field-1", "consignee")
+    page.select_option("#c-op-1", "contains")
+    expect(page.locator("#c-value-1")).to_have_attribute("list", "values-consignee")
+    page.fill("#c-value-1", consignee)
+    page.fill("#p-rationale", "HS 2915.24 names acetic anhydride (1988 Convention Table I).")
+    page.locator("#p-preview").click()
+    expect(page.locator("#preview")).to_contain_text(re.compile(r"Would hit 1 of the last [\d,]+ records"))
+    expect(page.locator("#c-value-1")).to_have_value(consignee)  # the preview keeps the form
+    page.locator("#p-save").click()
+    expect(page).to_have_url(re.compile(r"/targeting/profiles/[0-9a-f-]{36}\?rescored=\d+$"))
+    expect(page.locator("#rescored")).to_contain_text("re-scored")
+    profile_url = page.url.split("?")[0]
+
+    page.goto(batch_url)
+    first = page.locator("#worklist tbody tr").first
+    expect(first).to_have_attribute("data-record", f"PF-{tag}-1")
+    expect(first.locator("ol.reasons")).to_contain_text(f"profile 'Acetic anhydride {tag}' matched")
+    expect(first).to_contain_text("0.450")
+
+    # Edit: a higher weight; the history shows the change, the worklist the new score.
+    page.goto(profile_url)
+    page.fill("#p-weight", "0.7")
+    page.locator("#p-save").click()
+    expect(page.locator("#version-2")).to_contain_text("changed")
+    expect(page.locator("#version-2 del")).to_contain_text("0.45")
+    expect(page.locator("#version-2 ins")).to_contain_text("0.7")
+    page.goto(batch_url)
+    expect(page.locator("#worklist tbody tr").first).to_contain_text("0.700")
+
+    with browser_page(browser, live_server, viewport=PHONE, has_touch=True) as phone:
+        login(phone, "analyst")
+        phone.goto(profile_url)
+        assert layout_problems(phone) == []

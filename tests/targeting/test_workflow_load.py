@@ -224,3 +224,36 @@ def test_python_and_sql_forms_of_profiles_agree(client: TestClient, world: World
             py = {r.record_id for r in recs if test(r) is True}
             assert sql == py, tree
             assert 0 < len(py) < len(recs) or tree is PRECURSOR_CN, tree
+
+
+def test_reloading_the_same_file_under_another_name_keeps_the_records_in_their_load(
+    client: TestClient, world: World, tmp_path: Path
+) -> None:
+    from interdict.targeting.models import TargetingBatch
+
+    path = write(tmp_path / "manifest.csv", GOOD)
+    first = load(world, path, name="first arrival", targeting_random_share=0.25)
+    assert (first["new"], first["loaded"]) == (4, 4)
+    with world.session() as s:
+        random_before = {r.record_id for r in s.scalars(select(TargetingRecord)) if r.selected_reason == "random"}
+    assert len(random_before) == 1
+
+    again = load(world, path, name="uploaded again", targeting_random_share=0.25)
+    assert (again["new"], again["updated"], again["unchanged"]) == (0, 0, 4)
+    assert again["batch_id"] == first["batch_id"] and again["loaded"] == 4
+    with world.session() as s:
+        batches = {b.name: b for b in s.scalars(select(TargetingBatch))}
+        assert set(batches) == {"first arrival"}  # no empty load claiming the records
+        assert batches["first arrival"].loaded == 4 and batches["first arrival"].random_share == 0.25
+        assert {r.batch_id for r in s.scalars(select(TargetingRecord))} == {first["batch_id"]}
+
+    # A file with one changed record and one new one: the changed record is updated where it is, the new one
+    # goes into the new load, and both loads count what they hold.
+    changed = write(tmp_path / "m2.csv", [row("R1", goods_description="wooden chairs"), row("R9")])
+    third = load(world, changed, name="second arrival")
+    assert (third["new"], third["updated"], third["unchanged"]) == (1, 1, 0)
+    with world.session() as s:
+        batches = {b.name: b for b in s.scalars(select(TargetingBatch))}
+        assert (batches["first arrival"].loaded, batches["second arrival"].loaded) == (4, 1)
+        r1 = s.scalar(select(TargetingRecord).where(TargetingRecord.record_id == "R1"))
+        assert r1 is not None and r1.batch_id == first["batch_id"] and r1.goods_description == "wooden chairs"

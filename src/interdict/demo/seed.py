@@ -25,8 +25,10 @@ from stdnum import iso6346
 from interdict.accounts import service as accounts
 from interdict.accounts.models import User
 from interdict.accounts.schemas import OrganisationCreate, UserCreate
+from interdict.config import Settings
 from interdict.core.clock import today
 from interdict.core.db import unit_of_work
+from interdict.demo.targeting import TargetingDemo
 from interdict.incidents import service as incidents
 from interdict.incidents.models import Incident
 from interdict.incidents.schemas import IncidentCreate
@@ -365,6 +367,7 @@ class DemoResult:
     created_incidents: int
     users: list[str]
     already_seeded: bool
+    targeting: TargetingDemo | None = None
 
 
 def container_number(rng: random.Random) -> str:
@@ -687,8 +690,11 @@ def settle_history(factory: sessionmaker[Session]) -> None:
         )
 
 
-def run(factory: sessionmaker[Session], *, data_dir: Path, incidents_count: int = 400) -> DemoResult:
-    """The demo data set, once: the history (settled: linked, told and read), then the last week (for the workers)."""
+def run(
+    factory: sessionmaker[Session], *, data_dir: Path, incidents_count: int = 400, settings: Settings | None = None
+) -> DemoResult:
+    """The demo data set, once: the history (settled: linked, told and read), then the last week (for the workers);
+    with ``settings``, container targeting too (demo/targeting.py: a model, risk profiles, a scored arrival)."""
     with unit_of_work(factory) as session:
         result = seed(session, data_dir=data_dir, incidents_count=incidents_count)
     if not result.already_seeded:
@@ -696,6 +702,12 @@ def run(factory: sessionmaker[Session], *, data_dir: Path, incidents_count: int 
         with unit_of_work(factory) as session:
             result.created_incidents += seed_week(session, data_dir=data_dir, incidents_count=incidents_count)
         seed_week_activity(factory, data_dir=data_dir, result=result)
+    if settings is not None:
+        from interdict.core.clock import utcnow
+        from interdict.demo.targeting import seed_targeting
+
+        with unit_of_work(factory) as session:
+            result.targeting = seed_targeting(session, settings, now=utcnow())
     return result
 
 

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from interdict.core.clock import utcnow
 from interdict.core.db import Base, UTCDateTime, new_id
 
-KINDS = ("targeting.load", "incidents.import")
+KINDS = ("targeting.load", "targeting.rescore", "incidents.import")
 STATUSES = ("queued", "running", "done", "failed")
 
 

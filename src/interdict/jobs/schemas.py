@@ -19,7 +19,7 @@ class JobProgress(BaseModel):
 
 class JobRead(BaseModel):
     id: uuid.UUID
-    kind: str = Field(description="targeting.load or incidents.import")
+    kind: str = Field(description="targeting.load, targeting.rescore or incidents.import")
     status: str = Field(description="queued, running, done or failed")
     filename: str
     progress: JobProgress

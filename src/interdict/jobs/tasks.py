@@ -35,6 +35,7 @@ Handler = Callable[..., dict[str, Any]]
 # kind -> "module:function"; each is called as handler(session, subject, settings, path=, params=, progress=, now=)
 HANDLERS = {
     "targeting.load": "interdict.targeting.service:run_load_job",
+    "targeting.rescore": "interdict.targeting.service:run_rescore_job",
     "incidents.import": "interdict.incidents.importexport:run_import_job",
 }
 FAILED = "an internal error stopped this job; nothing of it was saved. Try again, or tell your administrator."

@@ -6,7 +6,7 @@ import uuid
 from dataclasses import asdict
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Response, UploadFile
+from fastapi import APIRouter, File, Form, Query, Response, UploadFile
 
 from interdict.accounts.deps import SubjectDep, WriterDep
 from interdict.core.clock import utcnow
@@ -38,8 +38,11 @@ def list_profiles(db: SessionDep, subject: SubjectDep, settings: SettingsDep) ->
 
 @router.post("/profiles", response_model=ProfileRead, status_code=201)
 def create_profile(body: ProfileCreate, db: SessionDep, subject: WriterDep, settings: SettingsDep) -> ProfileRead:
-    """Criteria in the filter language over targeting fields; a weight (0-1) or a direct lane (analysts)."""
-    p = service.create_profile(db, subject, body, now=utcnow())
+    """Criteria in the filter language over targeting fields; a weight (0-1) or a direct lane (analysts). The open
+    loads are re-scored (a background job when they are large)."""
+    now = utcnow()
+    p = service.create_profile(db, subject, body, now=now)
+    service.after_profile_change(db, subject, settings, now=now)
     return service.profiles_read(db, subject, settings, [p])[0]
 
 
@@ -52,13 +55,18 @@ def get_profile(profile_id: uuid.UUID, db: SessionDep, subject: SubjectDep, sett
 def update_profile(
     profile_id: uuid.UUID, body: ProfileUpdate, db: SessionDep, subject: WriterDep, settings: SettingsDep
 ) -> ProfileRead:
-    p = service.update_profile(db, subject, profile_id, body, now=utcnow())
+    """Change a profile (a new version is kept); the open loads are re-scored."""
+    now = utcnow()
+    p = service.update_profile(db, subject, profile_id, body, now=now)
+    service.after_profile_change(db, subject, settings, now=now)
     return service.profiles_read(db, subject, settings, [p])[0]
 
 
 @router.delete("/profiles/{profile_id}", status_code=204)
-def delete_profile(profile_id: uuid.UUID, db: SessionDep, subject: WriterDep) -> Response:
+def delete_profile(profile_id: uuid.UUID, db: SessionDep, subject: WriterDep, settings: SettingsDep) -> Response:
     service.delete_profile(db, subject, profile_id)
+    db.flush()
+    service.after_profile_change(db, subject, settings, now=utcnow())
     return Response(status_code=204)
 
 
@@ -108,6 +116,7 @@ def rejections(batch_id: uuid.UUID, db: SessionDep, subject: SubjectDep) -> list
 @router.get("/batches/{batch_id}/records", response_model=list[RecordRead])
 def worklist(
     batch_id: uuid.UUID,
+    response: Response,
     db: SessionDep,
     subject: SubjectDep,
     lane: str | None = None,
@@ -115,10 +124,15 @@ def worklist(
     origin: str | None = None,
     party: str | None = None,
     text: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=5000, description="Records per page.")] = 500,
+    offset: Annotated[int, Query(ge=0, description="Records to skip (the page's start).")] = 0,
 ) -> list[RecordRead]:
-    """The load's records ranked by score, with the reasons you may see."""
+    """The load's records ranked by score (records not scored yet last), with the reasons you may see; one page
+    of ``limit`` records from ``offset``, the number of all matching records in the ``X-Total-Count`` header."""
     batch = service.get_batch(db, subject, batch_id)
-    rows = service.worklist(db, subject, batch, lane=lane, hs=hs, origin=origin, party=party, text=text)
+    filters: service.WorklistFilters = {"lane": lane, "hs": hs, "origin": origin, "party": party, "text": text}
+    response.headers["X-Total-Count"] = str(service.worklist_total(db, subject, batch, **filters))
+    rows = service.worklist(db, subject, batch, **filters, limit=limit, offset=offset)
     return service.records_read(db, subject, rows)
 
 

@@ -90,7 +90,14 @@ def load_cmd(
 @targeting_app.command("retrain")
 def retrain_cmd(
     mapping: Annotated[str, typer.Option("--mapping", help="Mapping the model is fitted with (YAML or shipped name).")],
-    model: Annotated[Path, typer.Option("--model", help="Model directory to write (replaced atomically).")],
+    model: Annotated[
+        Path | None,
+        typer.Option(
+            "--model",
+            help="Model directory to write (replaced atomically); default: DATA_DIR/targeting-model, which the "
+            "server uses when INTERDICT_TARGETING_MODEL is unset.",
+        ),
+    ] = None,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
 ) -> None:
     """Fit the model on every record with a PCU outcome in the database (irregularity or seizure = positive)."""
@@ -102,6 +109,7 @@ def retrain_cmd(
     settings = _settings()
     prepare_database(settings, quiet=True)
     _, factory = _factory(settings)
+    model = model or settings.default_targeting_model
     try:
         with unit_of_work(factory) as session:
             n = tasks.retrain(session, mapping, model, seed=seed)

@@ -254,7 +254,7 @@ class ModelScores:
 
 
 def model_scores(settings: Settings, records: Sequence[TargetingRecord]) -> ModelScores:
-    path = settings.targeting_model
+    path = settings.effective_targeting_model
     if path is None:
         return ModelScores(None, "no model configured: profiles and intelligence only", {})
     if not (Path(path) / "model.json").is_file():
@@ -347,8 +347,12 @@ def score_batch(session: Session, batch: TargetingBatch, settings: Settings, *, 
         if m is not None:
             for i, text in enumerate(m[1]):
                 reasons.append(Reason("model", f"model: {text}", m[0] - i * 1e-6))
-        r.score = combine(m[0] if m else None, weights)
-        r.lane = lane_for(r.score, forced, settings)
+        if m is None and not compiled and not weights:
+            # Nothing scored it (no model, no risk profile, no intelligence): not a 0.000 green, "not scored yet".
+            r.score, r.lane = None, None
+        else:
+            r.score = combine(m[0] if m else None, weights)
+            r.lane = lane_for(r.score, forced, settings)
         reasons.sort(key=lambda x: -x.weight)
         if r.selected_reason == "random":
             reasons.append(Reason("random", "selected at random (inspection floor)", 0.0))

@@ -154,3 +154,19 @@ class ProfileHit(Base):
         ForeignKey("targeting_records.id", ondelete="CASCADE"), primary_key=True, index=True
     )
     hit_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class RiskProfileVersion(Base):
+    """One saved state of a risk profile (created, changed, switched off or on): who, when, and the whole profile
+    as it then was, so its history reads as a list of changes."""
+
+    __tablename__ = "risk_profile_versions"
+    __table_args__ = (UniqueConstraint("profile_id", "version", name="uq_risk_profile_versions_profile_id_version"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    profile_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("risk_profiles.id", ondelete="CASCADE"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    action: Mapped[str] = mapped_column(String(20))  # created / changed / deactivated / activated
+    snapshot: Mapped[dict[str, Any]] = mapped_column(JSON)
+    changed_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

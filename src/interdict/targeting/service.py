@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, TypedDict
 
 from pydantic import ValidationError
 from sqlalchemy import Select, func, select
@@ -46,6 +46,7 @@ from interdict.targeting.mapping import check_file_columns, read_mapping, shippe
 from interdict.targeting.models import (
     ProfileHit,
     RiskProfile,
+    RiskProfileVersion,
     TargetingBatch,
     TargetingRecord,
     TargetingRejection,
@@ -117,6 +118,25 @@ def batch_read(session: Session, batch: TargetingBatch) -> BatchRead:
         random_share=batch.random_share,
         created_at=batch.created_at,
     )
+
+
+@dataclass
+class Guidance:
+    """What a newcomer still has to do before the worklist ranks anything (said on the targeting pages)."""
+
+    has_model: bool
+    has_profiles: bool
+    has_loads: bool
+
+    @property
+    def ready(self) -> bool:
+        return self.has_model and self.has_profiles and self.has_loads
+
+
+def guidance(session: Session, subject: Subject, settings: Settings) -> Guidance:
+    has_profiles = session.scalar(select(func.count()).where(_profile_visible(subject), RiskProfile.active.is_(True)))
+    has_loads = session.scalar(select(func.count()).where(batch_visible(TargetingBatch, subject)))
+    return Guidance(settings.effective_targeting_model is not None, bool(has_profiles), bool(has_loads))
 
 
 # --- loads -------------------------------------------------------------------------------------------
@@ -228,6 +248,7 @@ def load_batch(
     batch = session.scalar(
         select(TargetingBatch).where(TargetingBatch.owner_org_id == subject.org_id, TargetingBatch.name == name)
     )
+    created = batch is None
     if batch is None:
         batch = TargetingBatch(
             owner_org_id=subject.org_id,
@@ -254,6 +275,11 @@ def load_batch(
             existing[found.record_id] = found
     new = updated = unchanged = 0
     touched: list[TargetingRecord] = []
+    foreign: list[TargetingRejection] = []
+    # Idempotent by record id (docs/targeting-data.md): a record already loaded stays in the load that brought it
+    # (its worklist, selection and outcome live there); identical content is "unchanged", changed content is
+    # updated in place and that load re-scored. Only new records go into this file's load.
+    held: Counter[uuid.UUID] = Counter()
     for k, (rid, rec) in enumerate(by_id.items()):
         if k % 1000 == 0 and k:
             session.flush()  # written as it goes, so the progress counts the real work
@@ -263,9 +289,8 @@ def load_batch(
         digest = hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
         row: TargetingRecord | None = existing.get(rid)
         if row is not None and row.owner_org_id != subject.org_id:
-            session.add(
+            foreign.append(
                 TargetingRejection(
-                    batch_id=batch.id,
                     row=rec.row,
                     record_id=rid,
                     field="id",
@@ -274,7 +299,9 @@ def load_batch(
                 )
             )
             continue
-        if row is not None and row.content_hash == digest and row.batch_id == batch.id:
+        if row is not None:
+            held[row.batch_id] += 1
+        if row is not None and row.content_hash == digest:
             unchanged += 1
             continue
         if row is None:
@@ -290,11 +317,18 @@ def load_batch(
             new += 1
         else:
             updated += 1
-            row.batch_id = batch.id
         _apply(row, data)
         row.content_hash = digest
         row.updated_at = now
         touched.append(row)
+    session.flush()
+    if created and not new and held:
+        # Every record of the file is already in other loads: no empty load claiming them; the report is about
+        # the load that holds most of them.
+        session.delete(batch)
+        session.flush()
+        batch = session.get_one(TargetingBatch, held.most_common(1)[0][0])
+        batch.updated_at = now
     session.query(TargetingRejection).filter(TargetingRejection.batch_id == batch.id).delete()
     rejections = [
         TargetingRejection(
@@ -302,17 +336,24 @@ def load_batch(
         )
         for r in result.rejections
     ]
+    for f in foreign:
+        f.batch_id = batch.id
+    rejections.extend(foreign)
     session.add_all(rejections)
     session.flush()
     _first_seen(session, root_id, touched)
     batch.rows = result.rows
     batch.rejected = result.rejected_rows
-    batch.loaded = session.scalar(select(func.count()).where(TargetingRecord.batch_id == batch.id)) or 0
     note = None
-    if touched or new:
-        if progress is not None:
-            progress("scoring", 0, None)
-        note = engine.score_batch(session, batch, settings, now=now)
+    # Every load this file changed is re-scored and recounted (counts stay true).
+    changed = {r.batch_id for r in touched} | {batch.id}
+    for other in session.scalars(select(TargetingBatch).where(TargetingBatch.id.in_(changed))):
+        other.loaded = session.scalar(select(func.count()).where(TargetingRecord.batch_id == other.id)) or 0
+        if other.id in {r.batch_id for r in touched}:
+            if progress is not None:
+                progress("scoring", 0, None)
+            other_note = engine.score_batch(session, other, settings, now=now)
+            note = note or other_note
     audit.record(
         session,
         subject,
@@ -494,6 +535,14 @@ def export_rejections(session: Session, subject: Subject, batch_id: uuid.UUID | 
 # --- worklist ----------------------------------------------------------------------------------------
 
 
+class WorklistFilters(TypedDict, total=False):
+    lane: str | None
+    hs: str | None
+    origin: str | None
+    party: str | None
+    text: str | None
+
+
 def worklist(
     session: Session,
     subject: Subject,
@@ -505,9 +554,51 @@ def worklist(
     party: str | None = None,
     text: str | None = None,
     selected_only: bool = False,
-    limit: int = 500,
+    limit: int | None = None,
+    offset: int = 0,
 ) -> list[TargetingRecord]:
-    """The batch's records, ranked (highest score first), filtered through the same filter language."""
+    """The batch's records, ranked (highest score first; records not scored yet last), filtered through the same
+    filter language; ``limit``/``offset`` give one page (:func:`worklist_total` counts them all)."""
+    stmt = _worklist_stmt(
+        session, subject, batch, lane=lane, hs=hs, origin=origin, party=party, text=text, selected_only=selected_only
+    )
+    stmt = stmt.order_by(TargetingRecord.score.desc().nulls_last(), TargetingRecord.record_id).offset(offset)
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    return list(session.scalars(stmt))
+
+
+def worklist_total(
+    session: Session,
+    subject: Subject,
+    batch: TargetingBatch,
+    *,
+    lane: str | None = None,
+    hs: str | None = None,
+    origin: str | None = None,
+    party: str | None = None,
+    text: str | None = None,
+    selected_only: bool = False,
+) -> int:
+    """How many records the worklist with these filters holds (all pages)."""
+    stmt = _worklist_stmt(
+        session, subject, batch, lane=lane, hs=hs, origin=origin, party=party, text=text, selected_only=selected_only
+    )
+    return session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+
+
+def _worklist_stmt(
+    session: Session,
+    subject: Subject,
+    batch: TargetingBatch,
+    *,
+    lane: str | None,
+    hs: str | None,
+    origin: str | None,
+    party: str | None,
+    text: str | None,
+    selected_only: bool,
+) -> Select[TargetingRecord]:
     reg = profiles.registry(session)
     # Each query parameter is one condition of the tree; errors name the parameter, not the tree's node.
     params: list[tuple[str, dict[str, Any]]] = []
@@ -536,8 +627,21 @@ def worklist(
         stmt = stmt.where(TargetingRecord.lane == lane)
     if selected_only:
         stmt = stmt.where(TargetingRecord.selected.is_(True))
-    stmt = stmt.order_by(TargetingRecord.score.desc(), TargetingRecord.record_id).limit(limit)
-    return list(session.scalars(stmt))
+    return stmt
+
+
+def selected_for_risk(session: Session, batch: TargetingBatch) -> int:
+    """Records of the load selected for inspection on risk (counted against the unit's capacity)."""
+    return (
+        session.scalar(
+            select(func.count()).where(
+                TargetingRecord.batch_id == batch.id,
+                TargetingRecord.selected.is_(True),
+                TargetingRecord.selected_reason == "risk",
+            )
+        )
+        or 0
+    )
 
 
 def _filter_param(loc: tuple[str | int, ...], params: list[tuple[str, dict[str, Any]]]) -> str:
@@ -840,6 +944,7 @@ def create_profile(session: Session, subject: Subject, body: ProfileCreate, *, n
     )
     session.add(p)
     session.flush()
+    _save_version(session, subject, p, "created", now)
     audit.record(
         session,
         subject,
@@ -850,6 +955,274 @@ def create_profile(session: Session, subject: Subject, body: ProfileCreate, *, n
         after={"criteria": criteria, "weight": p.weight, "lane": p.lane},
     )
     return p
+
+
+PROFILE_FIELDS = ("name", "criteria", "weight", "lane", "valid_from", "valid_to", "rationale", "active")
+
+
+def snapshot(p: RiskProfile) -> dict[str, Any]:
+    """The profile's state as a version keeps it (JSON: dates as ISO text)."""
+    out: dict[str, Any] = {k: getattr(p, k) for k in PROFILE_FIELDS}
+    for k in ("valid_from", "valid_to"):
+        out[k] = out[k].isoformat() if out[k] else None
+    out["criteria"] = json.loads(json.dumps(out["criteria"]))
+    return out
+
+
+def _save_version(session: Session, subject: Subject, p: RiskProfile, action: str, now: datetime) -> None:
+    last = session.scalar(select(func.max(RiskProfileVersion.version)).where(RiskProfileVersion.profile_id == p.id))
+    session.add(
+        RiskProfileVersion(
+            profile_id=p.id,
+            version=(last or 0) + 1,
+            action=action,
+            snapshot=snapshot(p),
+            changed_by_id=subject.user_id,
+            changed_at=now,
+        )
+    )
+    session.flush()
+
+
+@dataclass
+class Change:
+    field: str
+    before: str
+    after: str
+
+
+@dataclass
+class VersionRead:
+    version: int
+    action: str
+    by: str
+    at: datetime
+    changes: list[Change]
+
+
+def _shown(field: str, value: Any) -> str:
+    if value is None or value == "":
+        return "—"
+    if field == "criteria":
+        return criteria_text(value)
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+def criteria_text(criteria: dict[str, Any]) -> str:
+    """A filter tree in words: ``hs_code in 291524, 284161 and country_origin eq CN``."""
+    for key, joiner in (("all", " and "), ("any", " or ")):
+        if key in criteria:
+            parts = [criteria_text(c) for c in criteria[key]]
+            text = joiner.join(parts)
+            return f"({text})" if len(parts) > 1 and key == "any" else text
+    if "not" in criteria:
+        return f"not ({criteria_text(criteria['not'])})"
+    value = criteria.get("value")
+    shown = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+    return f"{criteria.get('field')} {criteria.get('op')} {shown}"
+
+
+def profile_history(session: Session, subject: Subject, profile_id: uuid.UUID | str) -> list[VersionRead]:
+    """The profile's versions, newest first, each with what changed from the one before (field, before, after)."""
+    p = get_profile(session, subject, profile_id)
+    rows = list(
+        session.scalars(
+            select(RiskProfileVersion).where(RiskProfileVersion.profile_id == p.id).order_by(RiskProfileVersion.version)
+        )
+    )
+    ids = {v.changed_by_id for v in rows if v.changed_by_id}
+    users = {u.id: u.username for u in session.scalars(select(User).where(User.id.in_(ids)))} if ids else {}
+    out: list[VersionRead] = []
+    previous: dict[str, Any] = {}
+    for v in rows:
+        changes = [
+            Change(k, _shown(k, previous.get(k)) if previous else "", _shown(k, v.snapshot.get(k)))
+            for k in PROFILE_FIELDS
+            if not previous or previous.get(k) != v.snapshot.get(k)
+        ]
+        by = users.get(v.changed_by_id, "") if v.changed_by_id else ""
+        out.append(VersionRead(v.version, v.action, by, v.changed_at, changes))
+        previous = v.snapshot
+    return list(reversed(out))
+
+
+PREVIEW_RECORDS = 5000
+
+
+@dataclass
+class Preview:
+    hits: int
+    considered: int
+
+
+def preview_profile(session: Session, subject: Subject, criteria: dict[str, Any]) -> Preview:
+    """How many of the organisation's latest ``PREVIEW_RECORDS`` records (by date) the criteria would hit."""
+    checked = _check_criteria(session, criteria)
+    cond = profiles.registry(session).compile(Group.model_validate(checked))
+    latest = (
+        select(TargetingRecord.id)
+        .where(batch_visible(TargetingRecord, subject))
+        .order_by(TargetingRecord.date.desc(), TargetingRecord.record_id.desc())
+        .limit(PREVIEW_RECORDS)
+    )
+    considered = session.scalar(select(func.count()).select_from(latest.subquery())) or 0
+    hits = session.scalar(select(func.count()).where(TargetingRecord.id.in_(latest), cond)) or 0
+    return Preview(hits, considered)
+
+
+OPEN_DAYS = 30
+
+
+def open_batches(session: Session, root_org_id: uuid.UUID, *, now: datetime) -> list[TargetingBatch]:
+    """The organisation tree's open loads: loaded or reloaded in the last ``OPEN_DAYS`` days, with at least one
+    record still without an inspection outcome (their worklists are still worked on)."""
+    from datetime import timedelta
+
+    tree = select(Organisation.id).where(Organisation.root_id == root_org_id)
+    undecided = select(TargetingRecord.batch_id).where(TargetingRecord.outcome.is_(None)).distinct()
+    return list(
+        session.scalars(
+            select(TargetingBatch).where(
+                TargetingBatch.owner_org_id.in_(tree),
+                TargetingBatch.updated_at >= now - timedelta(days=OPEN_DAYS),
+                TargetingBatch.id.in_(undecided),
+            )
+        )
+    )
+
+
+def rescore_open_loads(session: Session, settings: Settings, root_org_id: uuid.UUID, *, now: datetime) -> int:
+    """Re-score every open load of the organisation tree with the current profiles (after a profile changed);
+    selections, assignments and outcomes stay, the random draw is not repeated. Returns the loads re-scored."""
+    batches = open_batches(session, root_org_id, now=now)
+    for b in batches:
+        engine.score_batch(session, b, settings, now=now)
+    session.flush()
+    return len(batches)
+
+
+RESCORE_INLINE_RECORDS = 20_000
+
+
+@dataclass
+class Rescore:
+    loads: int  # re-scored now
+    job: Job | None  # or queued as a background job (many records)
+
+
+def after_profile_change(session: Session, subject: Subject, settings: Settings, *, now: datetime) -> Rescore:
+    """Re-score the open loads after a profile was created, changed, switched off or on, or deleted: in the
+    request when they hold at most ``RESCORE_INLINE_RECORDS`` records, else as a background job (jobs page)."""
+    batches = open_batches(session, subject.root_org_id, now=now)
+    if not batches:
+        return Rescore(0, None)
+    n = session.scalar(select(func.count()).where(TargetingRecord.batch_id.in_([b.id for b in batches]))) or 0
+    if n <= RESCORE_INLINE_RECORDS:
+        return Rescore(rescore_open_loads(session, settings, subject.root_org_id, now=now), None)
+    job = jobs.enqueue(
+        session,
+        subject,
+        settings,
+        kind="targeting.rescore",
+        filename="risk profiles changed",
+        suffix="json",
+        params={"root_org_id": str(subject.root_org_id)},
+        write=lambda path: path.write_text("{}", encoding="utf-8"),
+    )
+    return Rescore(0, job)
+
+
+def run_rescore_job(
+    session: Session,
+    subject: Subject,
+    settings: Settings,
+    *,
+    path: Path,
+    params: dict[str, Any],
+    progress: Callable[[str, int, int | None], None] | None,
+    now: datetime,
+) -> dict[str, Any]:
+    """The background re-scoring of the open loads (:func:`after_profile_change`)."""
+    if progress is not None:
+        progress("scoring", 0, None)
+    return {"loads": rescore_open_loads(session, settings, uuid.UUID(str(params["root_org_id"])), now=now)}
+
+
+SUGGESTIONS = 200
+_KNOWN_COLUMNS = {
+    "hs_code": TargetingRecord.hs_code,
+    "port_loading": TargetingRecord.port_loading,
+    "port_discharge": TargetingRecord.port_discharge,
+    "consignee": TargetingRecord.consignee,
+    "shipper": TargetingRecord.shipper,
+    "importer": TargetingRecord.importer,
+    "declarant": TargetingRecord.declarant,
+    "office": TargetingRecord.office,
+    "vessel": TargetingRecord.vessel,
+    "country_origin": TargetingRecord.country_origin,
+    "country_departure": TargetingRecord.country_departure,
+}
+
+
+def profile_suggestions(session: Session, subject: Subject) -> dict[str, list[str]]:
+    """Values the profile form offers per field (autocomplete): the organisation's most frequent values in its
+    loads (HS codes, ports, parties, offices, vessels, countries), the reference data's countries and substance
+    lists, and the true/false flags. At most ``SUGGESTIONS`` a field."""
+    from interdict.reference.catalogue import get_index
+
+    out: dict[str, list[str]] = {}
+    for name, col in _KNOWN_COLUMNS.items():
+        out[name] = [
+            str(v)
+            for v, _ in session.execute(
+                select(col, func.count())
+                .where(batch_visible(TargetingRecord, subject), col.is_not(None))
+                .group_by(col)
+                .order_by(func.count().desc(), col)
+                .limit(SUGGESTIONS)
+            )
+        ]
+    index = get_index(session)
+    substance_codes = profiles.substance_hs_lists(session)
+    countries = sorted(index.countries)
+    for name in ("country_origin", "country_departure"):
+        out[name] = out[name] + [c for c in countries if c not in out[name]]
+    out["port_transshipment"] = sorted({*out["port_loading"], *out["port_discharge"]})
+    precursors = substance_codes("precursor") or frozenset()
+    out["hs_code"] = out["hs_code"] + sorted(c for c in precursors if c not in out["hs_code"])
+    out["hs_in_list"] = index.known_classes()
+    out["goods_mentions_chemical_but_hs_not_chemical"] = ["true", "false"]
+    return out
+
+
+def flat_conditions(criteria: dict[str, Any] | None) -> list[dict[str, Any]] | None:
+    """The criteria as the form's condition rows (all of them must hold), or None when the tree is nested (the
+    expert JSON then)."""
+    if not criteria:
+        return []
+    if "field" in criteria:
+        criteria = {"all": [criteria]}
+    if set(criteria) != {"all"} or not all("field" in c for c in criteria["all"]):
+        return None
+    return [dict(c) for c in criteria["all"]]
+
+
+def conditions_criteria(rows: list[tuple[str, str, str]]) -> dict[str, Any]:
+    """The form's condition rows (field, operator, value as typed) as a filter tree: ``in``/``not_in`` take a
+    comma-separated list, ``between`` two numbers, ``exists`` yes/no."""
+    conds: list[dict[str, Any]] = []
+    for field, op, text in rows:
+        if not field:
+            continue
+        value: Any = text.strip()
+        if op in ("in", "not_in", "between"):
+            value = [v.strip() for v in value.split(",") if v.strip()]
+        conds.append({"field": field, "op": op or "eq", "value": value})
+    if not conds:
+        raise InvalidInput(FieldError(("criteria",), "give at least one condition (a field, an operator, a value)"))
+    return {"all": conds}
 
 
 def list_profiles(session: Session, subject: Subject) -> list[RiskProfile]:
@@ -876,9 +1249,15 @@ def update_profile(
     merged = {k: changes.get(k, getattr(p, k)) for k in ("weight", "lane", "valid_from", "valid_to")}
     _check_profile(merged["weight"], merged["lane"], merged["valid_from"], merged["valid_to"])
     before = {k: getattr(p, k) for k in changes}
+    was = snapshot(p)
     for k, v in changes.items():
         setattr(p, k, v.strip() if isinstance(v, str) else v)
     p.updated_at = now
+    now_is = snapshot(p)
+    if now_is != was:
+        changed = {k for k in now_is if now_is[k] != was[k]}
+        action = "changed" if changed != {"active"} else ("activated" if p.active else "deactivated")
+        _save_version(session, subject, p, action, now)
     audit.record(
         session,
         subject,

@@ -136,3 +136,27 @@ HISTORY_ACTION_MESSAGES: tuple[str, ...] = (
     _("imported"),
     _("shared"),
 )
+
+
+# The risk-profile form's field descriptions (``targeting.profiles.FIELDS_DOC``, shown as ``_(doc)``).
+PROFILE_FIELD_MESSAGES: tuple[str, ...] = (
+    _("HS code by prefix (eq, ne, in, not_in, exists)"),
+    _("HS code of a substance of a reference list: precursor, nps, a class or control list (eq)"),
+    _("country of origin (ISO code)"),
+    _("country of departure (ISO code)"),
+    _("port of loading (UN/LOCODE)"),
+    _("port of discharge (UN/LOCODE)"),
+    _("a port of transshipment (UN/LOCODE)"),
+    _("a phone of the record's parties, with its country code (eq, in, exists)"),
+    _("consignee name contains (no diacritics, any case)"),
+    _("shipper name contains"),
+    _("importer name contains"),
+    _("declarant name contains"),
+    _("days since the consignee first appeared in the agency's loads"),
+    _("goods description has these words"),
+    _("description mentions a chemical while HS chapter is not 28/29/38"),
+    _("declared value per kg (net weight, else gross)"),
+    _("gross weight (kg)"),
+    _("customs office code"),
+    _("vessel name (upper case)"),
+)

@@ -224,6 +224,16 @@
     if (confirmBtn && !window.confirm(confirmBtn.dataset.confirm)) e.preventDefault();
   });
 
+  // --- risk-profile conditions: the value's suggestions follow the chosen field ---------------------
+  document.addEventListener("change", (e) => {
+    const select = e.target.closest("select[data-values-for]");
+    if (!select) return;
+    const input = document.getElementById(select.dataset.valuesFor);
+    if (!input) return;
+    if (select.value && document.getElementById("values-" + select.value)) input.setAttribute("list", "values-" + select.value);
+    else input.removeAttribute("list");
+  });
+
   enhance(document);
   // A form that came back with problems: its summary first (it links to each field), else the first field marked.
   const firstError = summary || document.querySelector("[aria-invalid='true']");
