@@ -24,7 +24,7 @@ from interdict.alerts.api import router as alerts_router
 from interdict.audit.api import router as audit_router
 from interdict.config import Settings
 from interdict.core.db import make_engine, make_sessionmaker, unit_of_work
-from interdict.core.errors import DomainError, FieldError, InvalidInput, Unavailable, clean_loc
+from interdict.core.errors import DomainError, FieldError, InvalidInput, Unavailable, clean_loc, pydantic_message
 from interdict.core.memory import limit_malloc_arenas
 from interdict.core.proxy import TrustedProxies
 from interdict.incidents.api import attachments_router
@@ -238,14 +238,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         errors = []
         for e in exc.errors():
             loc = clean_loc(tuple(e["loc"]), source=True)
-            msg = str(e.get("msg", "invalid"))
-            if msg.startswith("Value error, "):
-                msg = msg[len("Value error, ") :]
-            if e.get("type") == "missing":
-                msg = "this field is required"
-            elif e.get("type") == "extra_forbidden":
-                msg = "unknown field"
-            errors.append(FieldError(loc, msg, str(e.get("type", "invalid"))))
+            errors.append(FieldError(loc, pydantic_message(e, loc), str(e.get("type", "invalid"))))
         message = "; ".join(f"{e.path}: {e.msg}" for e in errors) or "invalid request"
         return JSONResponse(error_body("invalid_input", message, errors), status_code=422)
 

@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[2]
 VI_PO = ROOT / "src/interdict/web/locale/vi/LC_MESSAGES/messages.po"
 TEMPLATES = "src/interdict/web/templates/"
 # The same keywords as scripts/i18n-update.
-KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2)}
+KEYWORDS = {"_": None, "N_": None, "gettext": None, "ngettext": (1, 2)}
 # %(name)s-style and bare %s-style conversions; %% is a literal percent sign.
 PLACEHOLDER = re.compile(r"%(?:\([^)]*\))?[#0 +-]*(?:\d+|\*)?(?:\.(?:\d+|\*))?[diouxXeEfFgGcrsa%]")
 

@@ -1018,7 +1018,7 @@ def linked_entities(session: Session, subject: Subject, ids: list[uuid.UUID]) ->
 
 
 def _org_ref(org: Organisation) -> schemas.OrgRef:
-    return schemas.OrgRef(id=org.id, code=org.code, name=org.name)
+    return schemas.OrgRef(id=org.id, code=org.code, name=org.name, name_local=org.name_local)
 
 
 def _user_ref(users: dict[uuid.UUID, User], user_id: uuid.UUID | None) -> schemas.UserRef | None:

@@ -168,7 +168,12 @@ def to_read(session: Session, subject: Subject, group: SharingGroup) -> SharingG
     members = (
         sorted(
             (
-                MemberRead(code=orgs[m.org_id].code, name=orgs[m.org_id].name, country=orgs[m.org_id].country)
+                MemberRead(
+                    code=orgs[m.org_id].code,
+                    name=orgs[m.org_id].name,
+                    country=orgs[m.org_id].country,
+                    name_local=orgs[m.org_id].name_local,
+                )
                 for m in group.members
             ),
             key=lambda m: m.code,

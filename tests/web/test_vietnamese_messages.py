@@ -1,0 +1,54 @@
+"""Messages made by the server (validation, service errors, history) shown in the reader's language."""
+
+from __future__ import annotations
+
+import re
+
+from fastapi.testclient import TestClient
+
+from tests.conftest import World
+from tests.web.test_pages import login
+
+
+def _field_errors(html: str) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for name, text in re.findall(r'<p class="field-error" data-for="([^"]+)">([^<]*)</p>', html):
+        out.setdefault(name, []).append(text)
+    return out
+
+
+def test_framework_validation_messages_are_in_vietnamese_with_the_field_label(client: TestClient, world: World) -> None:
+    token = login(client)
+    client.get("/lang/vi?next=/login")
+    form = {
+        "csrf_token": token,
+        "incident_type": "seizure",
+        "incident_date": "05/01/2026",
+        "country": "VN",
+        "substances-0-substance": "heroin",
+        "substances-0-quantity": "nhiều",
+        "substances-0-unit": "kg",
+        "action": "submit",
+    }
+    r = client.post("/incidents/new", data=form)
+    assert r.status_code == 422
+    assert "Đăng xuất" in r.text
+    errors = _field_errors(r.text)
+    assert errors["incident_date"] == ["Ngày xảy ra vụ việc: hãy nhập ngày theo dạng YYYY-MM-DD"], errors
+    assert any("hãy nhập một số" in m for m in errors["substances-0-quantity"]), errors
+    assert "Input should" not in r.text and "valid date" not in r.text
+    # The same form in English says the same in English.
+    client.get("/lang/en?next=/login")
+    r = client.post("/incidents/new", data=form)
+    assert _field_errors(r.text)["incident_date"] == ["Date of the incident: enter a date as YYYY-MM-DD"]
+
+
+def test_the_api_keeps_field_names_and_english_messages(client: TestClient, world: World) -> None:
+    r = client.post(
+        "/api/v1/incidents",
+        json={"incident_type": "seizure", "incident_date": "soon", "country": "VN"},
+        headers={**world.h("officer.hp"), "Accept-Language": "vi"},
+    )
+    assert r.status_code == 422
+    fields = {e["field"]: e["msg"] for e in r.json()["error"]["errors"]}
+    assert fields["incident_date"] == "Date of the incident: enter a date as YYYY-MM-DD"
