@@ -41,6 +41,7 @@ from interdict.audit import service as audit
 from interdict.core import outbox
 from interdict.core.clock import utcnow
 from interdict.core.errors import Conflict, Forbidden, NotFound
+from interdict.core.i18n import N_
 from interdict.entities.extract import NAME_KINDS, Found, extract
 from interdict.entities.models import (
     DeconflictionNotice,
@@ -443,7 +444,7 @@ def org_subject(session: Session, org_id: uuid.UUID) -> Subject:
     """The organisation as a reader (what any of its users could read), for deconfliction decisions."""
     org = session.get(Organisation, org_id)
     if org is None:
-        raise NotFound("no such organisation")
+        raise NotFound(N_("no such organisation"))
     return Subject(
         user_id=uuid.UUID(int=0),
         username="",
@@ -1026,18 +1027,18 @@ def judge(session: Session, subject: Subject, link_id: uuid.UUID | str, verdict:
     owning those incidents."""
     decided("linkage-judgement")
     if verdict not in ("confirmed", "rejected"):
-        raise Conflict("a judgement is confirmed or rejected")
+        raise Conflict(N_("a judgement is confirmed or rejected"))
     try:
         key = uuid.UUID(str(link_id))
     except ValueError:
-        raise NotFound("no such link") from None
+        raise NotFound(N_("no such link")) from None
     link = session.get(EntityLink, key)
     if link is None or not (
         readable_mentions(session, subject, link.entity_a_id) and readable_mentions(session, subject, link.entity_b_id)
     ):
-        raise NotFound("no such link")
+        raise NotFound(N_("no such link"))
     if not subject.has_role("analyst") or "write" not in subject.scopes:
-        raise Forbidden("only analysts confirm or reject links")
+        raise Forbidden(N_("only analysts confirm or reject links"))
     agency = subject.root_org_id
     (before,) = seen_links(session, agency, EntityLink.id == link.id)
     held = owners(session, [link.entity_a_id, link.entity_b_id])
@@ -1100,10 +1101,10 @@ def entity_view(session: Session, subject: Subject, entity_id: uuid.UUID | str, 
     try:
         key = uuid.UUID(str(entity_id))
     except ValueError:
-        raise NotFound("no such entity") from None
+        raise NotFound(N_("no such entity")) from None
     entity = session.get(Entity, key)
     if entity is None:
-        raise NotFound("no such entity")
+        raise NotFound(N_("no such entity"))
     cluster = clusters_for(session, subject.root_org_id, [entity.id]).of(entity.id)
     members = list(session.scalars(select(Entity).where(Entity.id.in_(cluster))))
     visible: dict[uuid.UUID, list[uuid.UUID]] = {}
@@ -1112,7 +1113,7 @@ def entity_view(session: Session, subject: Subject, entity_id: uuid.UUID | str, 
         if ids:
             visible[m.id] = ids
     if not visible:
-        raise NotFound("no such entity")
+        raise NotFound(N_("no such entity"))
     incident_ids = {i for ids in visible.values() for i in ids}
     rows = session.execute(
         select(EntityMention, Incident)

@@ -12,6 +12,7 @@ from pydantic_core import PydanticCustomError
 from interdict.accounts.deps import SubjectDep
 from interdict.core.deps import SessionDep
 from interdict.core.errors import NotFound
+from interdict.core.i18n import N_
 from interdict.core.text import fold
 from interdict.reference import validators
 from interdict.reference.catalogue import get_index
@@ -68,7 +69,7 @@ def search_substances(
 def get_substance(substance_id: uuid.UUID, db: SessionDep, subject: SubjectDep) -> SubstanceDetail:
     info = get_index(db).substances.get(substance_id)
     if info is None:
-        raise NotFound("substance not found")
+        raise NotFound(N_("substance not found"))
     return SubstanceDetail(
         id=info.id,
         name=info.name,
@@ -168,7 +169,7 @@ def search_hs(
 def taxonomy(scheme: str, db: SessionDep, subject: SubjectDep, lang: Lang = "en") -> list[TermRead]:
     terms = get_index(db).taxonomy.get(scheme)
     if terms is None:
-        raise NotFound(f"no taxonomy '{scheme}'")
+        raise NotFound(N_("no taxonomy '%(scheme)s'", scheme=scheme))
     return [
         TermRead(code=t.code, parent=t.parent, label=t.label_vi if lang == "vi" else t.label_en)
         for t in terms.values()

@@ -36,6 +36,7 @@ from pydantic_core import PydanticCustomError
 from interdict.config import Settings
 from interdict.core.errors import FieldError, InvalidInput, from_validation_error
 from interdict.core.gcpause import gc_paused
+from interdict.core.i18n import N_
 from interdict.core.spreadsheet.reader import Kind, Limits, default_settings, open_table
 from interdict.core.text import strip_bidi
 from interdict.reference.validators import normalise_container
@@ -172,17 +173,17 @@ class Mapping(BaseModel):
         for name in ("id", "date"):
             if name not in fields:
                 raise PydanticCustomError(
-                    "required_field", "the mapping must name the column of '{name}'", {"name": name}
+                    "required_field", N_("the mapping must name the column of '{name}'"), {"name": name}
                 )
         for name, spec in fields.items():
             if spec.format is not None and name != "date":
                 raise PydanticCustomError(
-                    "invalid", "'format' applies to the date only, not to '{name}'", {"name": name}
+                    "invalid", N_("'format' applies to the date only, not to '{name}'"), {"name": name}
                 )
             if (spec.separator is not None or spec.also) and name not in LIST_FIELDS:
                 raise PydanticCustomError(
                     "invalid",
-                    "'separator' and 'also' apply to containers, port_transshipment and phones, not to '{name}'",
+                    N_("'separator' and 'also' apply to containers, port_transshipment and phones, not to '{name}'"),
                     {"name": name},
                 )
         return fields
@@ -193,7 +194,7 @@ class Mapping(BaseModel):
         for name in extra:
             if not re.fullmatch(r"[A-Za-z][\w ]*", name):
                 raise PydanticCustomError(
-                    "invalid", "extra feature name '{name}' must be letters, digits, _ or spaces", {"name": name}
+                    "invalid", N_("extra feature name '{name}' must be letters, digits, _ or spaces"), {"name": name}
                 )
         return extra
 
@@ -228,13 +229,17 @@ def read_mapping(path: str | Path) -> Mapping:
         if p.parent == Path() and shipped.is_file():
             p = Path(str(shipped))
         else:
-            raise InvalidInput(FieldError(("mapping",), f"{path}: no such file (and no shipped mapping of that name)"))
+            raise InvalidInput(
+                FieldError(("mapping",), N_("%(path)s: no such file (and no shipped mapping of that name)", path=path))
+            )
     try:
         raw = yaml.safe_load(p.read_text(encoding="utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise InvalidInput(FieldError(("mapping",), f"{p}: not a readable YAML file ({exc})")) from None
+        raise InvalidInput(
+            FieldError(("mapping",), N_("%(p)s: not a readable YAML file (%(exc)s)", p=p, exc=exc))
+        ) from None
     if not isinstance(raw, dict):
-        raise InvalidInput(FieldError(("mapping",), f"{p}: expected a YAML mapping with 'name' and 'fields'"))
+        raise InvalidInput(FieldError(("mapping",), N_("%(p)s: expected a YAML mapping with 'name' and 'fields'", p=p)))
     try:
         return Mapping.model_validate(raw)
     except ValidationError as exc:
@@ -375,7 +380,7 @@ def load(
     ``name``: the file as messages name it (default: its file name; an upload is stored under another)."""
     p = Path(path)
     if not p.is_file():
-        raise InvalidInput(FieldError(("data",), f"{path}: no such file"))
+        raise InvalidInput(FieldError(("data",), N_("%(path)s: no such file", path=path)))
     with gc_paused():
         return _load(p, mapping, require_outcome, limits or file_limits(), progress, name or p.name)
 
@@ -470,7 +475,13 @@ def check_columns(mapping: Mapping, columns: Sequence[str], source: str, *, requ
     has_outcome = mapping.outcome is not None and mapping.outcome.column in present
     errors = [
         FieldError(
-            ("mapping", *where.split(".")), f"column '{column}' is not in {source} (its columns: {_list(columns)})"
+            ("mapping", *where.split(".")),
+            N_(
+                "column '%(column)s' is not in %(source)s (its columns: %(list)s)",
+                column=column,
+                source=source,
+                list=_list(columns),
+            ),
         )
         for where, column in mapping.columns()
         if column not in present
@@ -478,7 +489,9 @@ def check_columns(mapping: Mapping, columns: Sequence[str], source: str, *, requ
         and column not in mapping.optional_columns()
     ]
     if require_outcome and mapping.outcome is None:
-        errors.append(FieldError(("mapping", "outcome"), "the mapping names no outcome column; fitting needs outcomes"))
+        errors.append(
+            FieldError(("mapping", "outcome"), N_("the mapping names no outcome column; fitting needs outcomes"))
+        )
     if errors:
         raise InvalidInput(errors)
     return has_outcome
@@ -559,7 +572,11 @@ def _format_of(path: Path) -> str:
     raise InvalidInput(
         FieldError(
             ("data",),
-            f"{path.name}: cannot tell the format from '{suffix}' (use .csv, .xlsx, .json or set 'format' in the mapping)",
+            N_(
+                "%(name)s: cannot tell the format from '%(suffix)s' (use .csv, .xlsx, .json or set 'format' in the mapping)",
+                name=path.name,
+                suffix=suffix,
+            ),
         )
     )
 
@@ -575,7 +592,9 @@ def _read_json(path: Path, limits: Limits, name: str) -> tuple[list[str], Iterat
     try:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
-        raise InvalidInput(FieldError(("data",), f"{name}: not UTF-8 text (save it as UTF-8)")) from None
+        raise InvalidInput(
+            FieldError(("data",), N_("%(name)s: not UTF-8 text (save it as UTF-8)", name=name))
+        ) from None
     items: list[tuple[int, object]]
     try:
         if text.lstrip().startswith("["):
@@ -584,7 +603,10 @@ def _read_json(path: Path, limits: Limits, name: str) -> tuple[list[str], Iterat
             items = [(n, json.loads(line)) for n, line in enumerate(text.splitlines(), start=1) if line.strip()]
     except json.JSONDecodeError as exc:
         raise InvalidInput(
-            FieldError(("data",), f"{name}: not JSON (an array of objects or one object a line): {exc}")
+            FieldError(
+                ("data",),
+                N_("%(name)s: not JSON (an array of objects or one object a line): %(exc)s", name=name, exc=exc),
+            )
         ) from None
     if len(items) > limits.rows:
         raise InvalidInput(
@@ -596,7 +618,7 @@ def _read_json(path: Path, limits: Limits, name: str) -> tuple[list[str], Iterat
     header: dict[str, None] = {}
     for n, item in items:
         if not isinstance(item, dict):
-            raise InvalidInput(FieldError(("data", n), f"{name}: item {n} is not an object"))
+            raise InvalidInput(FieldError(("data", n), N_("%(name)s: item %(n)s is not an object", name=name, n=n)))
         header.update(dict.fromkeys(item))
     return list(header), iter([(n, item) for n, item in items if isinstance(item, dict)])
 

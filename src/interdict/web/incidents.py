@@ -20,6 +20,7 @@ from interdict.core.clock import today
 from interdict.core.deps import SessionDep, SettingsDep
 from interdict.core.errors import Conflict, FieldError, InvalidInput, from_validation_error
 from interdict.core.filters import Group
+from interdict.core.i18n import N_
 from interdict.core.pagination import MAX_PAGE, PageParams
 from interdict.incidents import attachments as att_service
 from interdict.incidents import service as svc
@@ -447,7 +448,7 @@ def upload(
     incident = svc.get_incident(db, subject, ref)
     file = form.get("file")
     if not isinstance(file, UploadFile) or not file.filename:
-        raise InvalidInput(FieldError(("file",), "choose a file to upload"))
+        raise InvalidInput(FieldError(("file",), N_("choose a file to upload")))
     description = form.get("description")
     att_service.add_attachment(
         db,

@@ -16,6 +16,7 @@ from starlette.datastructures import UploadFile
 from interdict.core.clock import utcnow
 from interdict.core.deps import SessionDep, SettingsDep
 from interdict.core.errors import FieldError, InvalidInput, PayloadTooLarge, from_validation_error
+from interdict.core.i18n import N_
 from interdict.targeting import service
 from interdict.targeting.mapping import shipped_mappings
 from interdict.targeting.profiles import FIELDS_DOC
@@ -51,7 +52,7 @@ async def upload(
     file = form.get("file")
     try:
         if not isinstance(file, UploadFile) or not file.filename:
-            raise InvalidInput(FieldError(("file",), "choose a file to load"))
+            raise InvalidInput(FieldError(("file",), N_("choose a file to load")))
         job = await run_in_threadpool(  # copies the file to disk: not in the event loop
             lambda: service.queue_upload(
                 db,
@@ -152,7 +153,7 @@ def select(
             continue
     try:
         if not ids:
-            raise InvalidInput(FieldError(("selected",), "tick the containers to inspect first"))
+            raise InvalidInput(FieldError(("selected",), N_("tick the containers to inspect first")))
         service.select_records(db, subject, settings, batch_id, ids, now=utcnow())
     except InvalidInput as exc:
         db.rollback()
@@ -224,9 +225,11 @@ def create_profile(
         try:
             criteria = json.loads(values["criteria"] or "null")
         except json.JSONDecodeError as exc:
-            raise InvalidInput(FieldError(("criteria",), f"is not valid JSON: {exc.msg}")) from None
+            raise InvalidInput(FieldError(("criteria",), N_("is not valid JSON: %(msg)s", msg=exc.msg))) from None
         if not isinstance(criteria, dict):
-            raise InvalidInput(FieldError(("criteria",), 'write the criteria as a filter tree, e.g. {"all": [...]}'))
+            raise InvalidInput(
+                FieldError(("criteria",), N_('write the criteria as a filter tree, e.g. {"all": [...]}'))
+            )
         body = ProfileCreate.model_validate(
             {
                 "name": values["name"],

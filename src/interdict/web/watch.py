@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from interdict.core.deps import SessionDep
 from interdict.core.errors import FieldError, InvalidInput, from_validation_error
 from interdict.core.filters import Condition, Group
+from interdict.core.i18n import N_
 from interdict.watch import service
 from interdict.watch.schemas import ENTRY_KIND_LABELS, EntryCreate, RuleCreate, RuleUpdate, WatchListCreate
 from interdict.web.deps import CheckedForm, WebSubject
@@ -23,11 +24,6 @@ from interdict.web.incidents import LIST_PARAMS, search_filter
 from interdict.web.templating import render, request_lang
 
 router = APIRouter(include_in_schema=False)
-
-
-def N_(message: str) -> str:
-    """Marks a message for extraction (translated where it is shown)."""
-    return message
 
 
 _ = N_
@@ -126,7 +122,7 @@ def create_rule(request: Request, db: SessionDep, subject: WebSubject, form: Che
             try:
                 tree: Any = json.loads(values["filter"])
             except json.JSONDecodeError as exc:
-                raise InvalidInput(FieldError(("filter",), f"is not valid JSON: {exc.msg}")) from None
+                raise InvalidInput(FieldError(("filter",), N_("is not valid JSON: %(msg)s", msg=exc.msg))) from None
         else:
             node = search_filter(values)
             q = values.get("q", "").strip()
@@ -134,7 +130,7 @@ def create_rule(request: Request, db: SessionDep, subject: WebSubject, form: Che
                 [Condition(field="text", op="match", value=q)] if q else []
             )
             if not parts:
-                raise InvalidInput(FieldError(("filter",), "choose at least one search condition to watch"))
+                raise InvalidInput(FieldError(("filter",), N_("choose at least one search condition to watch")))
             tree = Group.model_validate({"all": parts}).model_dump(by_alias=True, exclude_none=True, mode="json")
         body = RuleCreate.model_validate(
             {
@@ -149,7 +145,7 @@ def create_rule(request: Request, db: SessionDep, subject: WebSubject, form: Che
         if isinstance(exc, ValidationError):
             return _invalid(request, db, subject, exc, values)
         return _invalid(
-            request, db, subject, InvalidInput(FieldError(("filter",), "dates are written YYYY-MM-DD")), values
+            request, db, subject, InvalidInput(FieldError(("filter",), N_("dates are written YYYY-MM-DD"))), values
         )
     except InvalidInput as exc:
         return _invalid(request, db, subject, exc, values)
