@@ -6,7 +6,7 @@ import re
 
 from fastapi.testclient import TestClient
 
-from tests.conftest import World
+from tests.conftest import World, minimal_incident
 from tests.web.test_pages import login
 
 
@@ -52,3 +52,56 @@ def test_the_api_keeps_field_names_and_english_messages(client: TestClient, worl
     assert r.status_code == 422
     fields = {e["field"]: e["msg"] for e in r.json()["error"]["errors"]}
     assert fields["incident_date"] == "Date of the incident: enter a date as YYYY-MM-DD"
+
+
+UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def test_the_history_shows_labels_names_and_yes_no_never_codes_or_ids(client: TestClient, world: World) -> None:
+    admin = world.h("admin")
+    group = client.post(
+        "/api/v1/sharing-groups",
+        json={"code": "VI-HIST", "name": "Nhóm Hải Phòng", "members": ["VNC-HP"]},
+        headers=admin,
+    )
+    assert group.status_code == 201, group.text
+    h = world.h("officer.hp")
+    inc = client.post(
+        "/api/v1/incidents",
+        json={
+            **minimal_incident(),
+            "mode_of_transport": "sea",
+            "substances": [{"substance": "heroin", "quantity": 2, "unit": "tablets"}],
+        },
+        headers=h,
+    ).json()
+    ref, version = inc["reference"], inc["version"]
+    r = client.post(f"/api/v1/incidents/{inc['id']}/submit", json={"version": version}, headers=h)
+    assert r.status_code == 200, r.text
+    body = {"version": r.json()["version"], "mode_of_transport": "air"}
+    r = client.patch(f"/api/v1/incidents/{inc['id']}", json=body, headers=h)
+    assert r.status_code == 200, r.text
+    share = {"version": r.json()["version"], "distribution": "group", "sharing_group": "VI-HIST", "tlp": "AMBER"}
+    r = client.post(f"/api/v1/incidents/{inc['id']}/sharing", json={**share, "share_nominal": True}, headers=h)
+    assert r.status_code == 200, r.text
+    login(client)
+    client.get("/lang/vi?next=/login")
+    page = client.get(f"/incidents/{ref}")
+    history = page.text[page.text.index('id="history"') :]
+    assert "Nhóm Hải Phòng" in history
+    assert not UUID.search(history), UUID.search(history)
+    for code in (
+        "submitted",
+        "updated",
+        ">sea<",
+        ">air<",
+        ">group<",
+        "True",
+        "False",
+        "share_nominal",
+        "sharing_group",
+    ):
+        assert code not in history, code
+    assert "Đường biển" in history and "Đường hàng không" in history  # the modes of transport, by label
+    assert ">Có<" in history  # person data shared: yes
+    assert "viên" in page.text  # the unit "tablets" by its Vietnamese name

@@ -17,7 +17,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, Self
 
 from markupsafe import escape
 
@@ -38,7 +38,7 @@ class Message(str):
     msgid: str
     params: dict[str, Any]
 
-    def __new__(cls, msgid: str, /, **params: Any) -> Message:
+    def __new__(cls, msgid: str, /, **params: Any) -> Self:
         obj = super().__new__(cls, msgid % params if params else msgid)
         obj.msgid = msgid
         obj.params = params

@@ -68,34 +68,34 @@ CANDIDATES_MAX = 50
 MAX_INCIDENTS_PER_VALUE = 200
 LINKED_STATUSES = ("auto", "confirmed")
 SCHEMA = {"company": "Company", "person": "Person"}
-ROLE_LABELS = {
-    "shipper": "shipper",
-    "consignee": "consignee",
-    "notify_party": "notify party",
-    "forwarder": "forwarder",
-    "customs_broker": "customs broker",
-    "carrier": "carrier",
-    "declarant": "declarant",
-    "person_involved": "person involved",
-    "container": "container",
-    "vessel": "vessel",
-    "bill_of_lading": "bill of lading / air waybill",
-    "parcel": "parcel",
-    "vehicle": "vehicle",
+ROLE_LABELS: dict[str, str] = {
+    "shipper": N_("shipper"),
+    "consignee": N_("consignee"),
+    "notify_party": N_("notify party"),
+    "forwarder": N_("forwarder"),
+    "customs_broker": N_("customs broker"),
+    "carrier": N_("carrier"),
+    "declarant": N_("declarant"),
+    "person_involved": N_("person involved"),
+    "container": N_("container"),
+    "vessel": N_("vessel"),
+    "bill_of_lading": N_("bill of lading / air waybill"),
+    "parcel": N_("parcel"),
+    "vehicle": N_("vehicle"),
 }
-KIND_LABELS = {
-    "company": "company",
-    "person": "person",
-    "phone": "phone",
-    "email": "e-mail",
-    "tax_id": "tax id",
-    "id_document": "identity document",
-    "address": "address",
-    "container": "container",
-    "vessel": "vessel (IMO)",
-    "bill_of_lading": "bill of lading / air waybill",
-    "parcel": "parcel tracking number",
-    "vehicle": "vehicle plate",
+KIND_LABELS: dict[str, str] = {
+    "company": N_("company"),
+    "person": N_("person"),
+    "phone": N_("phone"),
+    "email": N_("e-mail"),
+    "tax_id": N_("tax id"),
+    "id_document": N_("identity document"),
+    "address": N_("address"),
+    "container": N_("container"),
+    "vessel": N_("vessel (IMO)"),
+    "bill_of_lading": N_("bill of lading / air waybill"),
+    "parcel": N_("parcel tracking number"),
+    "vehicle": N_("vehicle plate"),
 }
 
 
@@ -719,11 +719,16 @@ class LinkReason:
 
     def text(self) -> str:
         role = ROLE_LABELS.get(self.role, self.role)
-        if self.mine == self.theirs or self.score >= 0.9999:
-            return f"same {role} {self.score:.2f}: '{self.mine}'" + (
-                f" ~ '{self.theirs}'" if self.mine != self.theirs else ""
-            )
-        return f"same {role} {self.score:.2f}: '{self.mine}' ~ '{self.theirs}'"
+        score = f"{self.score:.2f}"
+        if self.mine == self.theirs:
+            return N_("same %(role)s %(score)s: '%(mine)s'", role=role, score=score, mine=self.mine)
+        return N_(
+            "same %(role)s %(score)s: '%(mine)s' ~ '%(theirs)s'",
+            role=role,
+            score=score,
+            mine=self.mine,
+            theirs=self.theirs,
+        )
 
 
 @dataclass
@@ -809,7 +814,14 @@ def _links(session: Session, subject: Subject, incident: Incident, *, limit: int
     usable = {c for c in clusters if size[c] <= MAX_INCIDENTS_PER_VALUE}
     for c in set(clusters) - usable:
         m, e = clusters[c][0]
-        common.append(f"{KIND_LABELS.get(e.kind, e.kind)} '{m.text}' ({size[c]} incidents)")
+        common.append(
+            N_(
+                "%(kind)s '%(text)s' (%(num)s incidents)",
+                kind=KIND_LABELS.get(e.kind, e.kind),
+                text=m.text,
+                num=size[c],
+            )
+        )
     other = session.execute(
         select(EntityMention, Entity)
         .join(Entity, Entity.id == EntityMention.entity_id)

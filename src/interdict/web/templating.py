@@ -17,6 +17,7 @@ from interdict import __version__
 from interdict.accounts.subject import Subject
 from interdict.core.i18n import rendering_in
 from interdict.incidents.vocab import LABELS
+from interdict.linkage.reasons import reason_message
 from interdict.reference.countries import country_label, resolve_country
 from interdict.web.i18n import DEFAULT, LANGUAGES, translations
 
@@ -36,6 +37,7 @@ def environment() -> Environment:
     env.filters["dt"] = format_datetime
     env.filters["nl2br"] = nl2br
     env.filters["change"] = format_change
+    env.filters["link_reason"] = reason_message
     return env
 
 
