@@ -29,7 +29,7 @@ from interdict.core import outbox
 from interdict.core.clock import utcnow
 from interdict.core.db import new_id
 from interdict.core.errors import Conflict, ErrorCollector, FieldError, Forbidden, InvalidInput, NotFound
-from interdict.core.i18n import N_
+from interdict.core.i18n import N_, Message
 from interdict.core.pagination import PageParams
 from interdict.incidents.models import Incident
 from interdict.notifications import service as notifications
@@ -633,14 +633,16 @@ def incident_prefill(session: Session, subject: Subject, alert_ref: str) -> tupl
 
 # --- notifications: rendered as the recipient --------------------------------------------------
 
-_PREFIX = {
-    "rapid_alert.issued": "",
-    "rapid_alert.reminder": "Reminder, not yet acknowledged: ",
-    "rapid_alert.escalated": "Escalated, not acknowledged: ",
-    "rapid_alert.response": "New response: ",
-    "rapid_alert.closed": "Closed: ",
-    "rapid_alert.cancelled": "Cancelled: ",
+# The title of a notification about an alert, by kind (the urgency in capitals, as alerts are headed).
+_TITLES = {
+    "rapid_alert.issued": N_("%(reference)s [%(urgency)s] %(subject)s"),
+    "rapid_alert.reminder": N_("Reminder, not yet acknowledged: %(reference)s [%(urgency)s] %(subject)s"),
+    "rapid_alert.escalated": N_("Escalated, not acknowledged: %(reference)s [%(urgency)s] %(subject)s"),
+    "rapid_alert.response": N_("New response: %(reference)s [%(urgency)s] %(subject)s"),
+    "rapid_alert.closed": N_("Closed: %(reference)s [%(urgency)s] %(subject)s"),
+    "rapid_alert.cancelled": N_("Cancelled: %(reference)s [%(urgency)s] %(subject)s"),
 }
+_URGENCY_TITLES = {"routine": N_("ROUTINE"), "urgent": N_("URGENT"), "immediate": N_("IMMEDIATE")}
 
 
 def render_notification(
@@ -654,31 +656,35 @@ def render_notification(
         return None
     index = get_index(session)
     owner = session.get(Organisation, alert.owner_org_id)
-    prefix = _PREFIX.get(notification.kind, "")
     unit = notification.reason.get("unit") if notification.kind == "rapid_alert.escalated" else None
-    title = f"{prefix}{alert.reference} [{URGENCY_LABELS[alert.urgency]}] {alert.subject}"
+    template = _TITLES.get(notification.kind, _TITLES["rapid_alert.issued"])
+    urgency = _URGENCY_TITLES.get(alert.urgency, alert.urgency)
+    title: str = Message(template.msgid, reference=alert.reference, urgency=urgency, subject=alert.subject)
     if unit:
-        title += f" ({unit})"
-    facts: list[tuple[str, str]] = [("Issued by", owner.code if owner else ""), ("TLP", alert.tlp)]
+        title = N_("%(title)s (%(unit)s)", title=title, unit=unit)
+    facts: list[tuple[str, str]] = [(N_("Issued by"), owner.code if owner else ""), ("TLP", alert.tlp)]
     if alert.vessel_name or alert.vessel_imo:
         facts.append(
-            ("Vessel", " ".join(x for x in (alert.vessel_name, alert.vessel_imo and f"IMO {alert.vessel_imo}") if x))
+            (
+                N_("Vessel"),
+                " ".join(x for x in (alert.vessel_name, alert.vessel_imo and f"IMO {alert.vessel_imo}") if x),
+            )
         )
     if alert.voyage:
-        facts.append(("Voyage", alert.voyage))
+        facts.append((N_("Voyage"), alert.voyage))
     if alert.containers:
-        facts.append(("Containers", ", ".join(alert.containers)))
+        facts.append((N_("Containers"), ", ".join(alert.containers)))
     if alert.companies:
-        facts.append(("Companies", "; ".join(alert.companies)))
+        facts.append((N_("Companies"), "; ".join(alert.companies)))
     if alert.route:
-        facts.append(("Route", " → ".join(p.get("locode") or p["country"] for p in alert.route)))
+        facts.append((N_("Route"), " → ".join(p.get("locode") or p["country"] for p in alert.route)))
     if alert.expected_arrival:
-        facts.append(("Expected arrival", alert.expected_arrival.strftime("%Y-%m-%d %H:%M UTC")))
+        facts.append((N_("Expected arrival"), alert.expected_arrival.strftime("%Y-%m-%d %H:%M UTC")))
     names = [index.substances[uuid.UUID(s)].name for s in alert.substance_ids if uuid.UUID(s) in index.substances]
     if names:
-        facts.append(("Substances", ", ".join(names)))
+        facts.append((N_("Substances"), ", ".join(names)))
     if alert.persons and can_see_persons(session, alert, subject):
-        facts.append(("Persons", f"{len(alert.persons)} (shown in the alert)"))
+        facts.append((N_("Persons"), N_("%(num)s (shown in the alert)", num=len(alert.persons))))
     text = (alert.body or "")[:280]
     return notifications.Rendered(title=title, text=text, url=f"/alerts/{alert.reference}", facts=facts)
 

@@ -32,7 +32,7 @@ from interdict.core.errors import (
     NotFound,
     from_validation_error,
 )
-from interdict.core.i18n import N_
+from interdict.core.i18n import N_, Message
 from interdict.core.pagination import PageParams, Slice
 from interdict.core.text import search_document, strip_bidi, tokens
 from interdict.entities.models import Entity
@@ -1195,13 +1195,21 @@ def summaries(
 # --- notifications, rendered as the recipient ---------------------------------------------------
 
 _KIND_TITLES = {
-    "notice.issued": "Warning notice {number} issued to your unit",
-    "notice.approval_requested": "Warning notice {number} awaits your approval",
-    "notice.approved": "Warning notice {number} was approved",
-    "notice.returned": "Warning notice {number} was returned to draft",
-    "notice.report_filed": "Results report on warning notice {number} from {unit}",
-    "notice.reminder": "Results report on warning notice {number} due {deadline}",
-    "notice.overdue": "Results report on warning notice {number} is overdue ({unit})",
+    "notice.issued": N_("Warning notice %(number)s issued to your unit"),
+    "notice.approval_requested": N_("Warning notice %(number)s awaits your approval"),
+    "notice.approved": N_("Warning notice %(number)s was approved"),
+    "notice.returned": N_("Warning notice %(number)s was returned to draft"),
+    "notice.report_filed": N_("Results report on warning notice %(number)s from %(unit)s"),
+    "notice.reminder": N_("Results report on warning notice %(number)s due %(deadline)s"),
+    "notice.overdue": N_("Results report on warning notice %(number)s is overdue (%(unit)s)"),
+}
+_DEFAULT_TITLE = N_("Warning notice %(number)s")
+_STATUS_LABELS = {
+    "draft": N_("Draft"),
+    "submitted": N_("Awaiting approval"),
+    "approved": N_("Approved"),
+    "issued": N_("Issued"),
+    "closed": N_("Closed"),
 }
 
 
@@ -1224,13 +1232,13 @@ def render_notification(
         unit = org.code if org else ""
     owner = session.get(Organisation, notice.owner_org_id)
     deadline = notice.report_deadline.isoformat() if notice.report_deadline else "-"
-    title = _KIND_TITLES.get(notification.kind, "Warning notice {number}").format(
-        number=notice.number, unit=unit, deadline=deadline
-    )
-    facts = [
-        ("Issued by", owner.code if owner else ""),
-        ("Status", notice.status),
-        ("Report deadline", deadline),
+    template = _KIND_TITLES.get(notification.kind, _DEFAULT_TITLE)
+    params = {"number": notice.number, "unit": unit, "deadline": deadline}
+    title = Message(template.msgid, **{k: v for k, v in params.items() if f"%({k})s" in template.msgid})
+    facts: list[tuple[str, str]] = [
+        (N_("Issued by"), owner.code if owner else ""),
+        (N_("Status"), _STATUS_LABELS.get(notice.status, notice.status)),
+        (N_("Report deadline"), deadline),
         ("TLP", notice.tlp),
     ]
     return notifications.Rendered(title=title, text=notice.title, url=f"/notices/{notice.id}", facts=facts)

@@ -63,7 +63,8 @@ def list_notifications(
     rows = service.visible(db, subject, unread_only=unread_only, before_id=before_id, limit=limit)
     service.record_shown(db, subject, rows, where="the notification list")
     return NotificationPage(
-        items=[item(n, r) for n, r in rows], next_before_id=rows[-1][0].id if len(rows) == limit else None
+        items=[item(n, r, subject.locale) for n, r in rows],
+        next_before_id=rows[-1][0].id if len(rows) == limit else None,
     )
 
 

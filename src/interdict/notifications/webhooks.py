@@ -60,6 +60,36 @@ NOT_PERMITTED = "the receiver's address is not one that webhooks may reach"
 MAX_ADDRESSES = 3
 
 
+# Why an address is refused, by kind (interdict.core.egress): the whole sentence, so each language words it its way.
+_ADDRESS_REFUSED = {
+    "loopback": N_(
+        "points to a loopback address, which webhooks may not reach (an operator can allow an agency's internal network)"
+    ),
+    "link-local": N_(
+        "points to a link-local address, which webhooks may not reach (an operator can allow an agency's internal"
+        " network)"
+    ),
+    "unspecified": N_(
+        "points to an unspecified address, which webhooks may not reach (an operator can allow an agency's internal"
+        " network)"
+    ),
+    "multicast": N_(
+        "points to a multicast address, which webhooks may not reach (an operator can allow an agency's internal"
+        " network)"
+    ),
+    "private": N_(
+        "points to a private address, which webhooks may not reach (an operator can allow an agency's internal network)"
+    ),
+    "reserved": N_(
+        "points to a reserved address, which webhooks may not reach (an operator can allow an agency's internal network)"
+    ),
+    "non-public": N_(
+        "points to a non-public address, which webhooks may not reach (an operator can allow an agency's internal"
+        " network)"
+    ),
+}
+
+
 class Refused(Exception):
     """A destination webhooks may not reach; ``detail`` is for the server log, ``message`` for the user."""
 
@@ -127,10 +157,9 @@ def check_url(url: str, *, allowed: Sequence[Network] = (), resolve: Resolver = 
         raise InvalidInput(
             FieldError(
                 ("url",),
-                N_(
-                    "points to an address that webhooks may not reach (%(kind)s); an operator can allow an agency's"
-                    " internal network",
-                    kind=exc.kind,
+                _ADDRESS_REFUSED.get(exc.kind)
+                or N_(
+                    "points to an address which webhooks may not reach (an operator can allow an agency's internal network)"
                 ),
                 "address_not_permitted",
             )

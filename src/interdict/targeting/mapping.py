@@ -612,7 +612,12 @@ def _read_json(path: Path, limits: Limits, name: str) -> tuple[list[str], Iterat
         raise InvalidInput(
             FieldError(
                 (limits.field,),
-                f"{name}: more than {limits.rows:,} rows; the limit for {limits.purpose} is {limits.rows:,} rows",
+                N_(
+                    "%(name)s: more than %(rows)s rows; the limit for %(purpose)s is %(rows)s rows",
+                    name=name,
+                    rows=f"{limits.rows:,}",
+                    purpose=limits.purpose,
+                ),
             )
         )
     header: dict[str, None] = {}
