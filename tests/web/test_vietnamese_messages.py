@@ -105,3 +105,16 @@ def test_the_history_shows_labels_names_and_yes_no_never_codes_or_ids(client: Te
     assert "Đường biển" in history and "Đường hàng không" in history  # the modes of transport, by label
     assert ">Có<" in history  # person data shared: yes
     assert "viên" in page.text  # the unit "tablets" by its Vietnamese name
+
+
+def test_inline_checks_of_the_form_answer_in_the_language_the_page_is_shown_in(
+    client: TestClient, world: World
+) -> None:
+    h = world.h("officer.hp")
+    url = "/api/v1/reference/validate"
+    bad = client.get(url, params={"kind": "container", "value": "CSQU3054384", "lang": "vi"}, headers=h).json()
+    assert bad["message"] == "container 'CSQU3054384' có chữ số kiểm tra sai (đúng phải là 3)"
+    port = client.get(url, params={"kind": "locode", "value": "BNMUA"}, headers=h, cookies={"interdict_lang": "vi"})
+    assert port.json()["warning"].startswith("mã UN/LOCODE BNMUA không có trong danh mục tham chiếu")
+    english = client.get(url, params={"kind": "locode", "value": "BNMUA"}, headers=h).json()
+    assert english["warning"] == "UN/LOCODE BNMUA is not in the reference list; it will be accepted as typed"
