@@ -118,3 +118,24 @@ def test_inline_checks_of_the_form_answer_in_the_language_the_page_is_shown_in(
     assert port.json()["warning"].startswith("mã UN/LOCODE BNMUA không có trong danh mục tham chiếu")
     english = client.get(url, params={"kind": "locode", "value": "BNMUA"}, headers=h).json()
     assert english["warning"] == "UN/LOCODE BNMUA is not in the reference list; it will be accepted as typed"
+
+
+def test_watch_rule_conditions_read_in_words_without_codes(client: TestClient, world: World) -> None:
+    filt = {
+        "all": [
+            {"field": "substance_class", "op": "in", "value": ["precursor-ats", "nps"]},
+            {"field": "type", "op": "eq", "value": "stopped_shipment"},
+            {"field": "route_country", "op": "eq", "value": "CN"},
+        ]
+    }
+    r = client.post("/api/v1/watch/rules", json={"name": "Tiền chất ATS", "filter": filt}, headers=world.h("analyst"))
+    assert r.status_code == 201, r.text
+    login(client, "analyst")
+    client.get("/lang/vi?next=/login")
+    page = client.get("/watch").text
+    row = page[page.index("Tiền chất ATS") :]
+    row = row[: row.index("</tr>")]
+    assert "Tiền chất ma túy tổng hợp nhóm amphetamin" in row and "Các chất tác động tâm thần mới (NPS)" in row
+    assert "Lô hàng bị dừng" in row and "Trung Quốc" in row
+    for code in ("precursor-ats", "stopped_shipment", ">nps", " CN"):
+        assert code not in row, code
