@@ -19,6 +19,7 @@ from interdict.core.i18n import rendering_in
 from interdict.incidents.vocab import LABELS
 from interdict.linkage.reasons import reason_message
 from interdict.reference.countries import country_label, resolve_country
+from interdict.targeting.words import reason_message as target_reason
 from interdict.web.i18n import DEFAULT, LANGUAGES, translations
 
 LANG_COOKIE = "interdict_lang"
@@ -38,6 +39,7 @@ def environment() -> Environment:
     env.filters["nl2br"] = nl2br
     env.filters["change"] = format_change
     env.filters["link_reason"] = reason_message
+    env.filters["target_reason"] = target_reason
     return env
 
 
