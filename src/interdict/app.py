@@ -24,7 +24,8 @@ from interdict.alerts.api import router as alerts_router
 from interdict.audit.api import router as audit_router
 from interdict.config import Settings
 from interdict.core.db import make_engine, make_sessionmaker, unit_of_work
-from interdict.core.errors import DomainError, FieldError, InvalidInput, Unavailable, clean_loc
+from interdict.core.errors import DomainError, FieldError, InvalidInput, Unavailable, clean_loc, pydantic_message
+from interdict.core.i18n import N_
 from interdict.core.memory import limit_malloc_arenas
 from interdict.core.proxy import TrustedProxies
 from interdict.incidents.api import attachments_router
@@ -99,7 +100,7 @@ class RejectNul:
             error_body(
                 "invalid_input",
                 "text must not contain NUL characters",
-                [FieldError(("request",), "contains a NUL character")],
+                [FieldError(("request",), N_("contains a NUL character"))],
             ),
             status_code=422,
         )
@@ -238,14 +239,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         errors = []
         for e in exc.errors():
             loc = clean_loc(tuple(e["loc"]), source=True)
-            msg = str(e.get("msg", "invalid"))
-            if msg.startswith("Value error, "):
-                msg = msg[len("Value error, ") :]
-            if e.get("type") == "missing":
-                msg = "this field is required"
-            elif e.get("type") == "extra_forbidden":
-                msg = "unknown field"
-            errors.append(FieldError(loc, msg, str(e.get("type", "invalid"))))
+            errors.append(FieldError(loc, pydantic_message(e, loc), str(e.get("type", "invalid"))))
         message = "; ".join(f"{e.path}: {e.msg}" for e in errors) or "invalid request"
         return JSONResponse(error_body("invalid_input", message, errors), status_code=422)
 
@@ -271,7 +265,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # was committed. A clear 503 that invites a retry, never a traceback; the pool's pre-ping replaces
         # broken connections, so requests succeed again by themselves once the database is back.
         log.warning("database unavailable for %s %s: %s", request.method, request.url.path, str(exc).splitlines()[0])
-        error = Unavailable("the database cannot be reached at the moment; nothing was changed, try again shortly")
+        error = Unavailable(N_("the database cannot be reached at the moment; nothing was changed, try again shortly"))
         headers = {"Retry-After": "5"}
         if not _is_api(request):
             from interdict.web.errors import render_error_page

@@ -254,3 +254,28 @@ def test_a_fan_out_is_planned_in_the_same_statements_for_many_recipients_as_for_
         assert planned.count((username, "notification", "pending")) == at_once, username
         assert planned.count((username, "notification", "held")) == held, username
         assert planned.count((username, "digest", "pending")) == 1, username  # one digest, however many fed it
+
+
+def test_a_notice_or_alert_mail_is_written_in_the_recipients_language() -> None:
+    """Titles and facts made by the services (catalogue messages) are translated as the mail is composed."""
+    from interdict.core.i18n import N_
+    from interdict.notifications.email import notification_message
+    from interdict.notifications.models import Notification
+    from interdict.notifications.service import Rendered
+    from tests.notifications.conftest import smtp_config
+
+    cfg = smtp_config(2525, mode="full")
+    assert cfg is not None
+    note = Notification(kind="notice.approved", urgency="routine", ref_type="notice", ref_id=uuid.uuid4())
+    rendered = Rendered(
+        title=N_("Warning notice %(number)s was approved", number="12/CV-ĐTCBL"),
+        text="Cảnh giác BMK",
+        url="/notices/x",
+        facts=[(N_("Status"), N_("Approved")), (N_("Report deadline"), "2026-12-31")],
+    )
+    vi = notification_message(cfg, to="a@example.gov", locale="vi", notification=note, rendered=rendered)
+    body = vi.get_content()
+    assert vi["Subject"].endswith("Văn bản cảnh báo 12/CV-ĐTCBL đã được phê duyệt")
+    assert "Trạng thái: Đã phê duyệt" in body and "Hạn báo cáo: 2026-12-31" in body
+    en = notification_message(cfg, to="a@example.gov", locale="en", notification=note, rendered=rendered)
+    assert en["Subject"].endswith("Warning notice 12/CV-ĐTCBL was approved") and "Status: Approved" in en.get_content()

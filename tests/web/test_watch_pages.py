@@ -35,7 +35,7 @@ def test_a_search_becomes_a_watch_rule(client: TestClient, world: World) -> None
     watch = client.get("/watch").text
     assert (
         "AA from China" in watch
-        and "Country on the route = CN and Substance = acetic anhydride and Text contains solvent" in watch
+        and "Country on the route = China and Substance = acetic anhydride and Text contains solvent" in watch
     )
     # The rule works: the incident (it mentions an "Industrial solvent") is notified to the rule's owner.
     body = minimal_incident(submit=True, distribution="national")

@@ -22,11 +22,12 @@ from interdict.accounts.schemas import UserUpdate
 from interdict.accounts.subject import Subject
 from interdict.audit import service as audit
 from interdict.core.errors import Conflict, FieldError, InvalidInput, NotFound
+from interdict.core.i18n import N_
 from interdict.sharing.service import require_admin
 
 # Temporary passwords: 4 groups of 5 from an alphabet without look-alikes (no 0/o, 1/l/i): about 97 bits.
 _ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
-LAST_ADMIN = "the agency's last active administrator cannot be deactivated or given another role"
+LAST_ADMIN = N_("the agency's last active administrator cannot be deactivated or given another role")
 
 
 def managed_user(session: Session, subject: Subject, user_id: uuid.UUID) -> User:
@@ -35,7 +36,7 @@ def managed_user(session: Session, subject: Subject, user_id: uuid.UUID) -> User
     user = session.get(User, user_id)
     org = session.get(Organisation, user.org_id) if user is not None else None
     if user is None or not service.in_tree(org, subject):
-        raise NotFound("user not found")
+        raise NotFound(N_("user not found"))
     return user
 
 
@@ -43,7 +44,7 @@ def managed_user_by_username(session: Session, subject: Subject, username: str) 
     require_admin(subject, "only administrators manage users")
     user = service.get_user_by_username(session, username)
     if user is None:
-        raise NotFound(f"no user '{username}' in your agency")
+        raise NotFound(N_("no user '%(username)s' in your agency", username=username))
     return managed_user(session, subject, user.id)
 
 
@@ -123,7 +124,7 @@ def update_user(session: Session, subject: Subject, user: User, data: UserUpdate
     if "org_code" in sent and data.org_code:
         org = service.get_org_by_code(session, data.org_code)
         if not service.in_tree(org, subject):
-            raise InvalidInput(FieldError(("org_code",), "no such unit in your agency", "unknown_unit"))
+            raise InvalidInput(FieldError(("org_code",), N_("no such unit in your agency"), "unknown_unit"))
         if org.id != user.org_id:
             old_org = session.get(Organisation, user.org_id)
             before["unit"], after["unit"] = (old_org.code if old_org else None), org.code

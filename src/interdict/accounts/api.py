@@ -31,6 +31,7 @@ from interdict.accounts.subject import Subject
 from interdict.audit import service as audit
 from interdict.core.deps import SessionDep
 from interdict.core.errors import Forbidden, NotFound
+from interdict.core.i18n import N_
 from interdict.sharing.service import any_participant, own_account, require_admin
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
@@ -115,7 +116,7 @@ def change_me(body: MeChange, db: SessionDep, subject: SubjectDep) -> Me:
     own_account(subject)
     user = db.get(User, subject.user_id)
     if user is None:
-        raise NotFound("no such user")
+        raise NotFound(N_("no such user"))
     before = service.set_time_zone(user, body.time_zone)
     if before != user.time_zone:
         audit_time_zone(db, subject, user, before)
@@ -136,9 +137,9 @@ def create_token(body: TokenCreate, request: Request, db: SessionDep, subject: T
     response only; it is stored hashed."""
     own_account(subject)
     if not set(body.scopes) <= subject.scopes:
-        raise Forbidden("a token cannot have scopes its creator lacks")
+        raise Forbidden(N_("a token cannot have scopes its creator lacks"))
     if "admin" in body.scopes and subject.role != "admin":
-        raise Forbidden("only administrators can create admin-scoped tokens")
+        raise Forbidden(N_("only administrators can create admin-scoped tokens"))
     user = db.get(User, subject.user_id)
     assert user is not None
     token, row = service.create_api_token(db, user, body, pepper=request.app.state.pepper)
@@ -171,7 +172,7 @@ def create_organisation(body: OrganisationCreate, db: SessionDep, subject: Admin
     require_admin(subject, "only administrators can add organisations")
     parent = service.get_org_by_code(db, body.parent_code) if body.parent_code else None
     if not service.in_tree(parent, subject):
-        raise Forbidden("you can add units only under an organisation of your own agency")
+        raise Forbidden(N_("you can add units only under an organisation of your own agency"))
     org = service.create_organisation(db, body)
     audit_org(db, subject, org)
     return OrganisationRead.model_validate(org)
@@ -197,7 +198,7 @@ def change_organisation(code: str, body: OrganisationChange, db: SessionDep, sub
     require_admin(subject, "only administrators can change units")
     org = service.get_org_by_code(db, code)
     if not service.in_tree(org, subject):
-        raise NotFound("organisation not found")
+        raise NotFound(N_("organisation not found"))
     given = body.model_fields_set
     if "head_username" in given or not given:
         before = service.set_head(db, org, body.head_username)
@@ -220,9 +221,9 @@ def create_user(body: UserCreate, db: SessionDep, subject: AdminDep) -> UserRead
     require_admin(subject, "only administrators can add users")
     org = service.get_org_by_code(db, body.org_code)
     if org is None:
-        raise NotFound(f"no organisation with code '{body.org_code}'")
+        raise NotFound(N_("no organisation with code '%(org_code)s'", org_code=body.org_code))
     if not service.in_tree(org, subject):
-        raise Forbidden("you can add users only to your own agency's units")
+        raise Forbidden(N_("you can add users only to your own agency's units"))
     user = service.create_user(db, body)
     audit_user(db, subject, user, org.code)
     return UserRead.model_validate(user)

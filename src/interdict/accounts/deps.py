@@ -12,6 +12,7 @@ from interdict.accounts.subject import Subject
 from interdict.config import Settings
 from interdict.core.deps import SessionDep, SettingsDep
 from interdict.core.errors import Forbidden, PasswordChangeRequired, Unauthenticated
+from interdict.core.i18n import N_
 from interdict.core.security import constant_time_equals
 
 SESSION_COOKIE = "interdict_session"
@@ -31,7 +32,7 @@ def authenticate_request(
     if auth.lower().startswith("bearer "):
         found = service.resolve_api_token(db, auth[7:].strip(), pepper=pepper)
         if found is None:
-            raise Unauthenticated("the API token is invalid, expired or revoked")
+            raise Unauthenticated(N_("the API token is invalid, expired or revoked"))
         token, user, org = found
         return service.subject_for(
             user,
@@ -55,21 +56,21 @@ def authenticate_request(
     if check_csrf_header and request.method not in SAFE_METHODS:
         sent = request.headers.get(CSRF_HEADER, "")
         if not sent or not constant_time_equals(sent, ws.csrf_token):
-            raise Forbidden("missing or wrong CSRF token (send the X-CSRF-Token header)")
+            raise Forbidden(N_("missing or wrong CSRF token (send the X-CSRF-Token header)"))
     return service.subject_for_user(db, user, channel="web", ip=ip)
 
 
 def _api_caller(request: Request, db: Session, settings: Settings) -> Subject:
     subject = authenticate_request(request, db, settings, check_csrf_header=True)
     if subject is None:
-        raise Unauthenticated("authentication required: send 'Authorization: Bearer <token>' or log in")
+        raise Unauthenticated(N_("authentication required: send 'Authorization: Bearer <token>' or log in"))
     request.state.subject = subject
     return subject
 
 
 def _require(subject: Subject, scope: str) -> Subject:
     if scope not in subject.scopes:
-        raise Forbidden(f"this API token lacks the '{scope}' scope")
+        raise Forbidden(N_("this API token lacks the '%(scope)s' scope", scope=scope))
     return subject
 
 
@@ -98,7 +99,7 @@ def token_manager(subject: Annotated[Subject, Depends(api_subject)]) -> Subject:
     """API tokens are managed from a web session (the API used with the session cookie) or with an admin-scoped
     token: a stolen read or write token cannot mint itself successors, list or revoke the others."""
     if subject.channel != "web" and "admin" not in subject.scopes:
-        raise Forbidden("API tokens are managed from a web session or with an admin-scoped token")
+        raise Forbidden(N_("API tokens are managed from a web session or with an admin-scoped token"))
     return subject
 
 

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from interdict.core.fields import Line, OptLine, Verbatim
+from interdict.core.i18n import N_
 from interdict.core.localtime import check_zone
 from interdict.core.schemas import Input
 from interdict.reference.validators import normalise_country
@@ -92,7 +93,7 @@ class UserCreate(Input):
     def _username(cls, v: str) -> str:
         v = v.strip().lower()
         if not _USERNAME_RE.match(v):
-            raise ValueError("2-64 characters: lower-case letters, digits, '.', '_' or '-'")
+            raise ValueError(N_("2-64 characters: lower-case letters, digits, '.', '_' or '-'"))
         return v
 
 

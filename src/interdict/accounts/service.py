@@ -17,6 +17,7 @@ from interdict.core import security
 from interdict.core.clock import utcnow
 from interdict.core.db import new_id
 from interdict.core.errors import Conflict, FieldError, InvalidInput, NotFound
+from interdict.core.i18n import N_
 from interdict.core.localtime import default_zone
 
 MIN_PASSWORD_LENGTH = 12
@@ -59,12 +60,16 @@ def get_org_by_code(session: Session, code: str) -> Organisation | None:
 
 def create_organisation(session: Session, data: OrganisationCreate) -> Organisation:
     if get_org_by_code(session, data.code) is not None:
-        raise Conflict(f"organisation code '{data.code}' already exists")
+        raise Conflict(N_("organisation code '%(code)s' already exists", code=data.code))
     parent: Organisation | None = None
     if data.parent_code:
         parent = get_org_by_code(session, data.parent_code)
         if parent is None:
-            raise InvalidInput(FieldError(("parent_code",), f"no organisation with code '{data.parent_code}'"))
+            raise InvalidInput(
+                FieldError(
+                    ("parent_code",), N_("no organisation with code '%(parent_code)s'", parent_code=data.parent_code)
+                )
+            )
     org = Organisation(
         id=new_id(),
         code=data.code,
@@ -113,7 +118,11 @@ def set_head(session: Session, org: Organisation, username: str | None) -> uuid.
         user = get_user_by_username(session, username)
         if user is None or user.org_id != org.id or not user.is_active:
             raise InvalidInput(
-                FieldError(("head_username",), f"no active user '{username.strip()}' in {org.code}", "unknown_user")
+                FieldError(
+                    ("head_username",),
+                    N_("no active user '%(strip)s' in %(code)s", strip=username.strip(), code=org.code),
+                    "unknown_user",
+                )
             )
         org.head_user_id = user.id
     else:
@@ -132,9 +141,11 @@ def get_user_by_username(session: Session, username: str) -> User | None:
 def create_user(session: Session, data: UserCreate) -> User:
     org = get_org_by_code(session, data.org_code)
     if org is None:
-        raise InvalidInput(FieldError(("org_code",), f"no organisation with code '{data.org_code}'"))
+        raise InvalidInput(
+            FieldError(("org_code",), N_("no organisation with code '%(org_code)s'", org_code=data.org_code))
+        )
     if get_user_by_username(session, data.username) is not None:
-        raise Conflict(f"username '{data.username}' is taken")
+        raise Conflict(N_("username '%(username)s' is taken", username=data.username))
     check_password_policy(data.password, username=data.username, full_name=data.full_name)
     user = User(
         username=data.username,
@@ -248,7 +259,7 @@ def subject_for_user(
 def subject_by_username(session: Session, username: str, *, channel: Channel = "cli") -> Subject:
     user = get_user_by_username(session, username)
     if user is None or not user.is_active:
-        raise NotFound(f"no active user '{username}'")
+        raise NotFound(N_("no active user '%(username)s'", username=username))
     return subject_for_user(session, user, channel=channel)
 
 
@@ -390,7 +401,7 @@ def list_api_tokens(session: Session, user_id: uuid.UUID) -> list[ApiToken]:
 def revoke_api_token(session: Session, user_id: uuid.UUID, token_id: uuid.UUID) -> ApiToken:
     row = session.get(ApiToken, token_id)
     if row is None or row.user_id != user_id:
-        raise NotFound("token not found")
+        raise NotFound(N_("token not found"))
     if row.revoked_at is None:
         row.revoked_at = utcnow()
     return row

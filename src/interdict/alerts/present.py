@@ -48,7 +48,7 @@ def _orgs(session: Session, ids: set[uuid.UUID]) -> dict[uuid.UUID, Organisation
 
 
 def _org_ref(o: Organisation) -> OrgRef:
-    return OrgRef(id=o.id, code=o.code, name=o.name)
+    return OrgRef(id=o.id, code=o.code, name=o.name, name_local=o.name_local)
 
 
 def _readable_references(session: Session, subject: Subject, ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:

@@ -10,6 +10,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_valida
 from pydantic_core import PydanticCustomError
 
 from interdict.core.fields import Line, OptLine, OptText, Text
+from interdict.core.i18n import N_
 from interdict.core.schemas import Input
 from interdict.incidents.schemas import Country, Locode, OrgRef, SharingGroupRef, SubstanceRef, UserRef
 from interdict.incidents.vocab import Distribution, Tlp
@@ -54,12 +55,18 @@ class RoutePoint(Strict):
     def _consistent(self) -> RoutePoint:
         if self.locode and self.country and self.locode[:2] != self.country:
             raise PydanticCustomError(
-                "route", f"UN/LOCODE {self.locode} is in {self.locode[:2]}, not in {self.country}"
+                "route",
+                N_(
+                    "UN/LOCODE %(locode)s is in %(value)s, not in %(country)s",
+                    locode=self.locode,
+                    value=self.locode[:2],
+                    country=self.country,
+                ),
             )
         if self.locode and not self.country:
             self.country = self.locode[:2]
         if not self.country:
-            raise PydanticCustomError("route", "give a country or a UN/LOCODE")
+            raise PydanticCustomError("route", N_("give a country or a UN/LOCODE"))
         return self
 
 

@@ -29,6 +29,7 @@ from interdict.core import localtime, outbox
 from interdict.core.clock import utcnow
 from interdict.core.db import new_id
 from interdict.core.errors import Conflict, ErrorCollector, FieldError, Forbidden, InvalidInput, NotFound
+from interdict.core.i18n import N_, Message
 from interdict.core.pagination import PageParams
 from interdict.incidents.models import Incident
 from interdict.notifications import service as notifications
@@ -91,7 +92,7 @@ def get_alert(session: Session, subject: Subject, alert_ref: uuid.UUID | str) ->
     """The alert (by id or reference) if the subject may read it; NotFound otherwise, never Forbidden."""
     alert = session.scalar(select(RapidAlert).where(_by_ref(alert_ref), readable_clause(subject)))
     if alert is None:
-        raise NotFound("rapid alert not found")
+        raise NotFound(N_("rapid alert not found"))
     return alert
 
 
@@ -146,7 +147,7 @@ def _take_number(session: Session, year: int) -> int:
             return 1
         except IntegrityError:
             continue
-    raise Conflict("could not allocate an alert reference; try again")
+    raise Conflict(N_("could not allocate an alert reference; try again"))
 
 
 @dataclass
@@ -173,13 +174,15 @@ def _resolve_addressees(
     for i, code in enumerate(codes):
         org = found.get(code)
         if org is None:
-            errs.add(("addressees", i), f"no organisation with code '{data.addressees[i]}'", "unknown_org")
+            errs.add(
+                ("addressees", i), N_("no organisation with code '%(value)s'", value=data.addressees[i]), "unknown_org"
+            )
         elif org.id == subject.org_id:
-            errs.add(("addressees", i), "your own unit issues the alert: address other units", "own_unit")
+            errs.add(("addressees", i), N_("your own unit issues the alert: address other units"), "own_unit")
         elif strict and not _in_tree(session, org, subject):
             errs.add(
                 ("addressees", i),
-                f"TLP:AMBER+STRICT keeps the alert inside your organisation; {org.code} is outside it",
+                N_("TLP:AMBER+STRICT keeps the alert inside your organisation; %(code)s is outside it", code=org.code),
                 "tlp",
             )
         else:
@@ -189,7 +192,7 @@ def _resolve_addressees(
         for i, code in enumerate(data.groups):
             group_id = mine.get(code)
             if group_id is None:
-                errs.add(("groups", i), f"you belong to no sharing group '{code}'", "unknown_group")
+                errs.add(("groups", i), N_("you belong to no sharing group '%(code)s'", code=code), "unknown_group")
                 continue
             members = list(
                 session.scalars(
@@ -202,7 +205,10 @@ def _resolve_addressees(
             if strict and any(not _in_tree(session, m, subject) for m in members):
                 errs.add(
                     ("groups", i),
-                    f"TLP:AMBER+STRICT keeps the alert inside your organisation; group '{code}' reaches beyond it",
+                    N_(
+                        "TLP:AMBER+STRICT keeps the alert inside your organisation; group '%(code)s' reaches beyond it",
+                        code=code,
+                    ),
                     "tlp",
                 )
                 continue
@@ -210,7 +216,7 @@ def _resolve_addressees(
                 if member.id != subject.org_id:
                     out.setdefault(member.id, _Addressee(member, "group", group_id))
     if not out and not errs.errors:
-        errs.add(("addressees",), "address the alert to at least one unit or sharing group", "required")
+        errs.add(("addressees",), N_("address the alert to at least one unit or sharing group"), "required")
     return list(out.values())
 
 
@@ -222,7 +228,7 @@ def _resolve_incidents(session: Session, subject: Subject, refs: list[str], errs
         try:
             incident = get_incident(session, subject, ref)
         except NotFound:
-            errs.add(("incidents", i), f"no incident '{ref}' that you can read", "unknown_incident")
+            errs.add(("incidents", i), N_("no incident '%(ref)s' that you can read", ref=ref), "unknown_incident")
             continue
         if incident.id not in out:
             out.append(incident.id)
@@ -372,7 +378,7 @@ def record_read(session: Session, subject: Subject, alert: RapidAlert, *, now: d
 
 def _require_open(alert: RapidAlert) -> None:
     if alert.status != "issued":
-        raise Conflict(f"rapid alert {alert.reference} is {alert.status}")
+        raise Conflict(N_("rapid alert %(reference)s is %(status)s", reference=alert.reference, status=alert.status))
 
 
 def acknowledge(
@@ -383,7 +389,7 @@ def acknowledge(
     sharing.decided("alert-addressee")
     row = my_row(session, subject, alert)
     if row is None:
-        raise Forbidden("your unit is not an addressee of this alert")
+        raise Forbidden(N_("your unit is not an addressee of this alert"))
     if row.acknowledged_at is not None:
         return row
     _require_open(alert)
@@ -413,7 +419,7 @@ def respond(
     row = my_row(session, subject, alert)
     issuer = alert.owner_org_id == subject.org_id
     if row is None and not issuer:
-        raise Forbidden("only the issuing unit and the addressed units write in an alert's thread")
+        raise Forbidden(N_("only the issuing unit and the addressed units write in an alert's thread"))
     _require_open(alert)
     now = now or utcnow()
     response = AlertResponse(
@@ -513,17 +519,17 @@ def link_response_incident(
     try:
         rid = response_id if isinstance(response_id, uuid.UUID) else uuid.UUID(str(response_id))
     except ValueError:
-        raise InvalidInput(FieldError(("alert_response",), "not a response id")) from None
+        raise InvalidInput(FieldError(("alert_response",), N_("not a response id"))) from None
     response = session.scalar(
         select(AlertResponse)
         .join(RapidAlert, RapidAlert.id == AlertResponse.alert_id)
         .where(AlertResponse.id == rid, readable_clause(subject))
     )
     if response is None or response.org_id != subject.org_id:
-        raise InvalidInput(FieldError(("alert_response",), "no response of your unit with this id", "unknown"))
+        raise InvalidInput(FieldError(("alert_response",), N_("no response of your unit with this id"), "unknown"))
     sharing.require_editable(incident, subject)
     if response.incident_id is not None and response.incident_id != incident.id:
-        raise Conflict("this response already has an incident")
+        raise Conflict(N_("this response already has an incident"))
     response.incident_id = incident.id
     alert = session.get(RapidAlert, response.alert_id)
     audit.record(
@@ -636,14 +642,16 @@ def incident_prefill(session: Session, subject: Subject, alert_ref: str) -> tupl
 
 # --- notifications: rendered as the recipient --------------------------------------------------
 
-_PREFIX = {
-    "rapid_alert.issued": "",
-    "rapid_alert.reminder": "Reminder, not yet acknowledged: ",
-    "rapid_alert.escalated": "Escalated, not acknowledged: ",
-    "rapid_alert.response": "New response: ",
-    "rapid_alert.closed": "Closed: ",
-    "rapid_alert.cancelled": "Cancelled: ",
+# The title of a notification about an alert, by kind (the urgency in capitals, as alerts are headed).
+_TITLES = {
+    "rapid_alert.issued": N_("%(reference)s [%(urgency)s] %(subject)s"),
+    "rapid_alert.reminder": N_("Reminder, not yet acknowledged: %(reference)s [%(urgency)s] %(subject)s"),
+    "rapid_alert.escalated": N_("Escalated, not acknowledged: %(reference)s [%(urgency)s] %(subject)s"),
+    "rapid_alert.response": N_("New response: %(reference)s [%(urgency)s] %(subject)s"),
+    "rapid_alert.closed": N_("Closed: %(reference)s [%(urgency)s] %(subject)s"),
+    "rapid_alert.cancelled": N_("Cancelled: %(reference)s [%(urgency)s] %(subject)s"),
 }
+_URGENCY_TITLES = {"routine": N_("ROUTINE"), "urgent": N_("URGENT"), "immediate": N_("IMMEDIATE")}
 
 
 def render_notification(
@@ -657,33 +665,40 @@ def render_notification(
         return None
     index = get_index(session)
     owner = session.get(Organisation, alert.owner_org_id)
-    prefix = _PREFIX.get(notification.kind, "")
     unit = notification.reason.get("unit") if notification.kind == "rapid_alert.escalated" else None
-    title = f"{prefix}{alert.reference} [{URGENCY_LABELS[alert.urgency]}] {alert.subject}"
+    template = _TITLES.get(notification.kind, _TITLES["rapid_alert.issued"])
+    urgency = _URGENCY_TITLES.get(alert.urgency, alert.urgency)
+    title: str = Message(template.msgid, reference=alert.reference, urgency=urgency, subject=alert.subject)
     if unit:
-        title += f" ({unit})"
-    facts: list[tuple[str, str]] = [("Issued by", owner.code if owner else ""), ("TLP", alert.tlp)]
+        title = N_("%(title)s (%(unit)s)", title=title, unit=unit)
+    facts: list[tuple[str, str]] = [(N_("Issued by"), owner.code if owner else ""), ("TLP", alert.tlp)]
     if alert.vessel_name or alert.vessel_imo:
         facts.append(
-            ("Vessel", " ".join(x for x in (alert.vessel_name, alert.vessel_imo and f"IMO {alert.vessel_imo}") if x))
+            (
+                N_("Vessel"),
+                " ".join(x for x in (alert.vessel_name, alert.vessel_imo and f"IMO {alert.vessel_imo}") if x),
+            )
         )
     if alert.voyage:
-        facts.append(("Voyage", alert.voyage))
+        facts.append((N_("Voyage"), alert.voyage))
     if alert.containers:
-        facts.append(("Containers", ", ".join(alert.containers)))
+        facts.append((N_("Containers"), ", ".join(alert.containers)))
     if alert.companies:
-        facts.append(("Companies", "; ".join(alert.companies)))
+        facts.append((N_("Companies"), "; ".join(alert.companies)))
     if alert.route:
-        facts.append(("Route", " → ".join(p.get("locode") or p["country"] for p in alert.route)))
+        facts.append((N_("Route"), " → ".join(p.get("locode") or p["country"] for p in alert.route)))
     if alert.expected_arrival:
         facts.append(
-            ("Expected arrival", localtime.format_datetime(alert.expected_arrival, subject.locale, subject.time_zone))
+            (
+                N_("Expected arrival"),
+                localtime.format_datetime(alert.expected_arrival, subject.locale, subject.time_zone),
+            )
         )
     names = [index.substances[uuid.UUID(s)].name for s in alert.substance_ids if uuid.UUID(s) in index.substances]
     if names:
-        facts.append(("Substances", ", ".join(names)))
+        facts.append((N_("Substances"), ", ".join(names)))
     if alert.persons and can_see_persons(session, alert, subject):
-        facts.append(("Persons", f"{len(alert.persons)} (shown in the alert)"))
+        facts.append((N_("Persons"), N_("%(num)s (shown in the alert)", num=len(alert.persons))))
     text = (alert.body or "")[:280]
     return notifications.Rendered(title=title, text=text, url=f"/alerts/{alert.reference}", facts=facts)
 

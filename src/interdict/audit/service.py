@@ -24,6 +24,7 @@ from interdict.accounts.subject import Subject
 from interdict.audit.models import GENESIS, AuditEntry, AuditEntryOrg, AuditHead
 from interdict.core import localtime
 from interdict.core.clock import utcnow
+from interdict.core.i18n import N_
 from interdict.sharing.service import decided
 
 PENDING = "audit_pending"
@@ -257,7 +258,7 @@ def require_auditor(subject: Subject) -> None:
 
     decided("auditor")
     if subject.role not in ("auditor", "admin") or "read" not in subject.scopes:
-        raise Forbidden("the audit trail is for auditors and administrators")
+        raise Forbidden(N_("the audit trail is for auditors and administrators"))
 
 
 @dataclass

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from typing import Any
+
+from interdict.core.i18n import N_, Message
 
 
 @dataclass
@@ -12,6 +16,11 @@ class FieldError:
     loc: tuple[str | int, ...]
     msg: str
     type: str = "invalid"
+
+    def __post_init__(self) -> None:
+        # Shown in the reader's language: a plain string is looked up in the catalogue as it is.
+        if not isinstance(self.msg, Message):
+            self.msg = Message(self.msg)
 
     @property
     def path(self) -> str:
@@ -30,7 +39,7 @@ class DomainError(Exception):
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
-        self.message = message
+        self.message = message if isinstance(message, Message) else Message(message)
 
 
 class NotFound(DomainError):
@@ -125,6 +134,114 @@ def clean_loc(loc: tuple[object, ...], *, source: bool = False) -> tuple[str | i
     )
 
 
+# pydantic's own messages, by error type, as catalogue messages (ctx values as %(name)s parameters). A type not
+# listed falls back to a generic message; "value_error" is the text of the validator that raised it.
+PYDANTIC_MESSAGES: dict[str, Message] = {
+    "missing": N_("this field is required"),
+    "extra_forbidden": N_("unknown field"),
+    "string_type": N_("enter text"),
+    "string_too_short": N_("enter at least %(min_length)s characters"),
+    "string_too_long": N_("enter at most %(max_length)s characters"),
+    "string_pattern_mismatch": N_("the format is not valid"),
+    "too_short": N_("give at least %(min_length)s items"),
+    "too_long": N_("give at most %(max_length)s items"),
+    "int_type": N_("enter a whole number"),
+    "int_parsing": N_("enter a whole number"),
+    "int_from_float": N_("enter a whole number"),
+    "float_type": N_("enter a number"),
+    "float_parsing": N_("enter a number"),
+    "decimal_type": N_("enter a number"),
+    "decimal_parsing": N_("enter a number"),
+    "decimal_max_digits": N_("enter at most %(max_digits)s digits"),
+    "decimal_max_places": N_("enter at most %(decimal_places)s decimal places"),
+    "decimal_whole_digits": N_("enter at most %(whole_digits)s digits before the decimal point"),
+    "finite_number": N_("enter a number"),
+    "greater_than": N_("enter a number greater than %(gt)s"),
+    "greater_than_equal": N_("enter a number of at least %(ge)s"),
+    "less_than": N_("enter a number less than %(lt)s"),
+    "less_than_equal": N_("enter a number of at most %(le)s"),
+    "bool_type": N_("choose yes or no"),
+    "bool_parsing": N_("choose yes or no"),
+    "date_type": N_("enter a date as YYYY-MM-DD"),
+    "date_parsing": N_("enter a date as YYYY-MM-DD"),
+    "date_from_datetime_parsing": N_("enter a date as YYYY-MM-DD"),
+    "date_from_datetime_inexact": N_("enter a date as YYYY-MM-DD"),
+    "datetime_type": N_("enter a date and time"),
+    "datetime_parsing": N_("enter a date and time"),
+    "datetime_from_date_parsing": N_("enter a date and time"),
+    "time_parsing": N_("enter a time as HH:MM"),
+    "time_type": N_("enter a time as HH:MM"),
+    "literal_error": N_("choose one of the offered values"),
+    "enum": N_("choose one of the offered values"),
+    "uuid_type": N_("choose a record from the list"),
+    "uuid_parsing": N_("choose a record from the list"),
+    "url_type": N_("enter a web address"),
+    "url_parsing": N_("enter a web address"),
+    "url_scheme": N_("enter a web address starting with http:// or https://"),
+    "json_invalid": N_("this is not valid JSON"),
+    "json_type": N_("this is not valid JSON"),
+    "list_type": N_("give a list of values"),
+    "dict_type": N_("give a group of fields"),
+    "model_type": N_("give a group of fields"),
+    "model_attributes_type": N_("give a group of fields"),
+    "union_tag_invalid": N_("choose one of the offered values"),
+    "union_tag_not_found": N_("this field is required"),
+}
+_FALLBACK = N_("this value is not valid")
+_PYDANTIC_WORDING = re.compile(r"^[A-Z][a-z]+ should |^Unable to |^Invalid ")
+_FIELD = N_("%(field)s: %(problem)s").msgid
+
+
+def field_label(loc: tuple[str | int, ...]) -> str | None:
+    """The English label (a catalogue msgid) of the field at ``loc``, if the field has one."""
+    from interdict.incidents.vocab import LABELS
+
+    for part in reversed(loc):
+        if isinstance(part, str):
+            return LABELS.get(part)
+    return None
+
+
+def custom_error(kind: str, message: Message) -> Any:
+    """A validator's own error (pydantic's ``PydanticCustomError``) that keeps its catalogue message: raise it from
+    a validator instead of ``PydanticCustomError(kind, text)`` so the reader gets it in their language."""
+    from pydantic_core import PydanticCustomError
+
+    text = str.__str__(message).replace("{", "{{").replace("}", "}}")
+    return PydanticCustomError(kind, text, {"message": message})
+
+
+def pydantic_message(error: Any, loc: tuple[str | int, ...] = ()) -> Message:
+    """One pydantic error as a catalogue message, with the field's label when it has one: what every web form
+    shows (in the reader's language) and the API returns (in English). A validator's own message (a
+    ``ValueError`` or :func:`custom_error`) is kept as it is."""
+    kind = str(error["type"])
+    ctx = error.get("ctx") or {}
+    own = ctx.get("message")
+    if isinstance(own, Message):
+        return own
+    cause = ctx.get("error")
+    if isinstance(cause, BaseException) and cause.args and isinstance(cause.args[0], Message):
+        return cause.args[0]
+    if kind not in PYDANTIC_MESSAGES:
+        msg = str(error["msg"])
+        for prefix in ("Value error, ", "Assertion failed, "):
+            if msg.startswith(prefix):
+                msg = msg[len(prefix) :]
+        # Another of pydantic's own messages ("Input should be ...", "List should have ...") says it generically.
+        return _FALLBACK if _PYDANTIC_WORDING.match(msg) else Message(msg)
+    template = PYDANTIC_MESSAGES[kind]
+    params = {k: v if isinstance(v, int | float | str) else str(v) for k, v in ctx.items()}
+    try:
+        problem = Message(template.msgid, **params) if params else template
+    except (KeyError, TypeError, ValueError):
+        problem = template
+    if kind in ("missing", "extra_forbidden"):
+        return problem
+    label = field_label(loc)
+    return Message(_FIELD, field=Message(label), problem=problem) if label else problem
+
+
 def from_validation_error(exc: object, prefix: tuple[str | int, ...] = ()) -> InvalidInput:
     """Turn a pydantic ``ValidationError`` into an :class:`InvalidInput` with the same field paths."""
     from pydantic import ValidationError
@@ -133,12 +250,5 @@ def from_validation_error(exc: object, prefix: tuple[str | int, ...] = ()) -> In
     out: list[FieldError] = []
     for e in exc.errors(include_url=False):
         loc = clean_loc(tuple(e["loc"]))
-        msg = str(e["msg"])
-        if msg.startswith("Value error, "):
-            msg = msg[len("Value error, ") :]
-        if e["type"] == "missing":
-            msg = "this field is required"
-        elif e["type"] == "extra_forbidden":
-            msg = "unknown field"
-        out.append(FieldError((*prefix, *loc), msg, str(e["type"])))
+        out.append(FieldError((*prefix, *loc), pydantic_message(e, loc), str(e["type"])))
     return InvalidInput(out)

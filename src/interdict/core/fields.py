@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 from pydantic import BeforeValidator
 from pydantic_core import PydanticCustomError
 
+from interdict.core.i18n import N_
+
 # C0 controls but TAB, LF, CR; DEL and the C1 controls; UTF-16 surrogates (lone ones reach Python from JSON's
 # "\ud800" escapes); the two non-characters XML forbids.
 _FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
@@ -38,8 +40,10 @@ def check_text(value: str) -> str:
     if bad is not None:
         raise PydanticCustomError(
             "control_character",
-            "contains a control character or an invalid one ({code}); text may hold tabs and line breaks, no other "
-            "control characters",
+            N_(
+                "contains a control character or an invalid one ({code}); text may hold tabs and line breaks, no other "
+                "control characters"
+            ),
             {"code": bad},
         )
     return value
@@ -87,7 +91,7 @@ OptText = Annotated[str | None, BeforeValidator(_opt_text)]
 
 def _not_null(v: Any) -> Any:
     if v is None:
-        raise PydanticCustomError("null", "may be left out to keep the current value, but not null")
+        raise PydanticCustomError("null", N_("may be left out to keep the current value, but not null"))
     return v
 
 

@@ -40,6 +40,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from interdict.core.errors import ErrorCollector, FieldError, InvalidInput, from_validation_error
 from interdict.core.fields import Line, control_character
+from interdict.core.i18n import N_
 
 Op = Literal["eq", "ne", "in", "not_in", "gte", "lte", "between", "contains", "match", "exists"]
 
@@ -66,10 +67,10 @@ def _check_scalar(v: Any) -> None:
             raise _limit("a value may have at most {limit} characters", limit=MAX_TEXT)
         if (bad := control_character(v)) is not None:
             raise PydanticCustomError(
-                "control_character", "contains a control character or an invalid one ({code})", {"code": bad}
+                "control_character", N_("contains a control character or an invalid one ({code})"), {"code": bad}
             )
     elif v is not None and not isinstance(v, bool | int | float | Decimal | date):
-        raise PydanticCustomError("filter_value", "a value is a text, a number, true or false, or a list of them")
+        raise PydanticCustomError("filter_value", N_("a value is a text, a number, true or false, or a list of them"))
 
 
 class Condition(BaseModel):
@@ -210,24 +211,33 @@ class Registry:
         if spec is None:
             errors.add(
                 (*loc, "field"),
-                f"unknown filter field '{node.field}'; known: {', '.join(sorted(self.fields))}",
+                N_(
+                    "unknown filter field '%(field)s'; known: %(fields)s",
+                    field=node.field,
+                    fields=", ".join(sorted(self.fields)),
+                ),
             )
             return true()
         if node.op not in spec.ops:
             errors.add(
                 (*loc, "op"),
-                f"operator '{node.op}' is not allowed on '{node.field}'; use one of {sorted(spec.ops)}",
+                N_(
+                    "operator '%(op)s' is not allowed on '%(field)s'; use one of %(ops)s",
+                    op=node.op,
+                    field=node.field,
+                    ops=sorted(spec.ops),
+                ),
             )
             return true()
         try:
             value = self._parse_value(spec, node.op, node.value)
         except FilterValueError as exc:
-            errors.add((*loc, "value"), f"{node.field}: {exc}")
+            errors.add((*loc, "value"), N_("%(field)s: %(exc)s", field=node.field, exc=exc))
             return true()
         try:
             return spec.build(node.op, value)
         except FilterValueError as exc:
-            errors.add((*loc, "value"), f"{node.field}: {exc}")
+            errors.add((*loc, "value"), N_("%(field)s: %(exc)s", field=node.field, exc=exc))
             return true()
 
     def matcher(self, node: Condition | Group | None) -> Test:
@@ -254,22 +264,31 @@ class Registry:
         if spec is None:
             errors.add(
                 (*loc, "field"),
-                f"unknown filter field '{node.field}'; known: {', '.join(sorted(self.fields))}",
+                N_(
+                    "unknown filter field '%(field)s'; known: %(fields)s",
+                    field=node.field,
+                    fields=", ".join(sorted(self.fields)),
+                ),
             )
             return lambda facts: None
         if spec.test is None:
-            errors.add((*loc, "field"), f"'{node.field}' cannot be used here")
+            errors.add((*loc, "field"), N_("'%(field)s' cannot be used here", field=node.field))
             return lambda facts: None
         if node.op not in spec.ops:
             errors.add(
                 (*loc, "op"),
-                f"operator '{node.op}' is not allowed on '{node.field}'; use one of {sorted(spec.ops)}",
+                N_(
+                    "operator '%(op)s' is not allowed on '%(field)s'; use one of %(ops)s",
+                    op=node.op,
+                    field=node.field,
+                    ops=sorted(spec.ops),
+                ),
             )
             return lambda facts: None
         try:
             return spec.test(node.op, self._parse_value(spec, node.op, node.value))
         except FilterValueError as exc:
-            errors.add((*loc, "value"), f"{node.field}: {exc}")
+            errors.add((*loc, "value"), N_("%(field)s: %(exc)s", field=node.field, exc=exc))
             return lambda facts: None
 
     def parsed(self, node: Condition) -> Any:

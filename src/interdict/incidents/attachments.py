@@ -20,6 +20,7 @@ from interdict.accounts.subject import Subject
 from interdict.core.clock import utcnow
 from interdict.core.db import new_id
 from interdict.core.errors import FieldError, InvalidInput, NotFound, PayloadTooLarge
+from interdict.core.i18n import N_
 from interdict.core.text import strip_bidi
 from interdict.incidents.models import Attachment, Incident
 from interdict.incidents.service import get_incident, record_attachment_change
@@ -94,7 +95,7 @@ class Storage:
 def read_bounded(stream: BinaryIO, limit: int) -> bytes:
     data = stream.read(limit + 1)
     if len(data) > limit:
-        raise PayloadTooLarge(f"the file is larger than the limit of {limit // (1024 * 1024)} MiB")
+        raise PayloadTooLarge(N_("the file is larger than the limit of %(value)s MiB", value=limit // (1024 * 1024)))
     return data
 
 
@@ -112,15 +113,17 @@ def check_upload(filename: str | None, stream: BinaryIO, limit: int) -> CheckedU
     """Read and check an upload (every record type's attachments go through here); InvalidInput on ``file``."""
     data = read_bounded(stream, limit)
     if not data:
-        raise InvalidInput(FieldError(("file",), "the file is empty"))
+        raise InvalidInput(FieldError(("file",), N_("the file is empty")))
     name = safe_filename(filename)
     content_type = sniff(data[:8192], name)
     if content_type is None:
         raise InvalidInput(
             FieldError(
                 ("file",),
-                "this file type is not accepted: upload a photo (JPEG, PNG, GIF, WebP, "
-                "TIFF), a PDF, a Word/Excel/PowerPoint document, or a text/CSV file",
+                N_(
+                    "this file type is not accepted: upload a photo (JPEG, PNG, GIF, WebP, "
+                    "TIFF), a PDF, a Word/Excel/PowerPoint document, or a text/CSV file"
+                ),
                 "unsupported_type",
             )
         )
@@ -181,7 +184,7 @@ def get_attachment(session: Session, subject: Subject, attachment_id: uuid.UUID)
     )
     att = session.scalar(readable(stmt, subject, Incident))
     if att is None:
-        raise NotFound("attachment not found")
+        raise NotFound(N_("attachment not found"))
     return att, get_incident(session, subject, att.incident_id)
 
 

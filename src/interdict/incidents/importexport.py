@@ -37,6 +37,7 @@ from interdict.config import Settings
 from interdict.core import spreadsheet
 from interdict.core.errors import ErrorCollector, FieldError, Forbidden, InvalidInput, from_validation_error
 from interdict.core.filters import Group
+from interdict.core.i18n import N_
 from interdict.core.spreadsheet.reader import Limits, default_settings, kind_of, open_table
 from interdict.incidents import numbering
 from interdict.incidents import service as svc
@@ -385,17 +386,32 @@ def check_header(columns: list[str]) -> None:
         errors.append(
             FieldError(
                 ("header",),
-                f"the file lacks the column{'s' if len(missing) > 1 else ''} {', '.join(missing)}: the import format "
-                "expects at least incident_type, incident_date and country (the column names of an export)",
+                (
+                    N_(
+                        "the file lacks the columns %(columns)s: the import format expects at least incident_type, "
+                        "incident_date and country (the column names of an export)",
+                        columns=", ".join(missing),
+                    )
+                    if len(missing) > 1
+                    else N_(
+                        "the file lacks the column %(columns)s: the import format expects at least incident_type, "
+                        "incident_date and country (the column names of an export)",
+                        columns=missing[0],
+                    )
+                ),
                 "missing_columns",
             )
         )
     if bad:
-        shown = ", ".join(bad[:30]) + (f" and {len(bad) - 30} more" if len(bad) > 30 else "")
+        shown = ", ".join(bad[:30]) + (f" … (+{len(bad) - 30})" if len(bad) > 30 else "")
         errors.append(
             FieldError(
                 ("header",),
-                f"the file has column{'s' if len(bad) > 1 else ''} the import format does not know: {shown}",
+                (
+                    N_("the file has columns the import format does not know: %(columns)s", columns=shown)
+                    if len(bad) > 1
+                    else N_("the file has column the import format does not know: %(columns)s", columns=shown)
+                ),
                 "unknown_columns",
             )
         )
@@ -445,10 +461,12 @@ def row_to_create(row: dict[str, str], index: ReferenceIndex) -> tuple[dict[str,
         if data.get(optional) is None:
             data.pop(optional, None)
     if row.get(EXTRA_CELLS):
-        errs.add(("row",), f"the row has {row[EXTRA_CELLS]} more cell(s) than the header has columns")
+        errs.add(("row",), N_("the row has %(value)s more cell(s) than the header has columns", value=row[EXTRA_CELLS]))
     status = g("status") or "submitted"
     if status not in STATUSES:
-        errs.add(("status",), f"'{status}' is not one of {', '.join(STATUSES)}")
+        errs.add(
+            ("status",), N_("'%(status)s' is not one of %(statuses)s", status=status, statuses=", ".join(STATUSES))
+        )
     transits = []
     for part in _split(g("transits")):
         country, _, locode = part.partition(":")
@@ -458,7 +476,11 @@ def row_to_create(row: dict[str, str], index: ReferenceIndex) -> tuple[dict[str,
     if seals and len(seals) != len(numbers):
         errs.add(
             ("container_seals",),
-            f"{len(seals)} seal entries for {len(numbers)} containers; separate them with ';' in the same order",
+            N_(
+                "%(n_seals)s seal entries for %(n_numbers)s containers; separate them with ';' in the same order",
+                n_seals=len(seals),
+                n_numbers=len(numbers),
+            ),
         )
     data["containers"] = [
         {"number": n, "seal_numbers": (seals[i] if i < len(seals) else None) or None} for i, n in enumerate(numbers)
@@ -524,9 +546,13 @@ def _parse(
                 if ref in foreign:
                     errs.add(("reference",), svc.not_own_reference(ref, org_code), "not_own_numbering")
                 elif ref in taken:
-                    errs.add(("reference",), f"reference {ref} is already used in your unit's numbering", "duplicate")
+                    errs.add(
+                        ("reference",),
+                        N_("reference %(ref)s is already used in your unit's numbering", ref=ref),
+                        "duplicate",
+                    )
                 elif ref in seen_refs:
-                    errs.add(("reference",), f"reference {ref} appears twice in this file", "duplicate")
+                    errs.add(("reference",), N_("reference %(ref)s appears twice in this file", ref=ref), "duplicate")
                 seen_refs.add(ref)
             item = None
             try:
@@ -637,7 +663,7 @@ def import_file(
         return report
     check_header([k for k in first[1] if k != EXTRA_CELLS])
     if not subject.can_write:
-        raise Forbidden("your role cannot record incidents")
+        raise Forbidden(N_("your role cannot record incidents"))
     index = get_index(session)
     scan = _prescan(path, limits, name)
     if on_total:
@@ -735,18 +761,18 @@ def queue_import(
     directory a megabyte at a time). Its rows are read and checked by the job."""
     decided("incidents:import")
     if not subject.can_write:
-        raise Forbidden("your role cannot record incidents")
+        raise Forbidden(N_("your role cannot record incidents"))
     if not filename:
-        raise InvalidInput(FieldError(("file",), "choose a file to import"))
+        raise InvalidInput(FieldError(("file",), N_("choose a file to import")))
     safe = safe_filename(filename)
     kind = kind_of(Path(safe))
     head = stream.read(8192)
     if not head:
-        raise InvalidInput(FieldError(("file",), "the file is empty"))
+        raise InvalidInput(FieldError(("file",), N_("the file is empty")))
     if kind == "xlsx" and not head.startswith(b"PK\x03\x04"):
-        raise InvalidInput(FieldError(("file",), "not an Excel workbook (.xlsx is a zip file; this is not one)"))
+        raise InvalidInput(FieldError(("file",), N_("not an Excel workbook (.xlsx is a zip file; this is not one)")))
     if kind == "csv" and b"\x00" in head:
-        raise InvalidInput(FieldError(("file",), "not a CSV text file (it contains NUL bytes)"))
+        raise InvalidInput(FieldError(("file",), N_("not a CSV text file (it contains NUL bytes)")))
     limit = settings.max_import_bytes
     return jobs.enqueue(
         session,

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from interdict.accounts.models import Organisation
 from interdict.core.errors import Conflict
+from interdict.core.i18n import N_
 from interdict.incidents.models import Incident, ReferenceCounter
 
 
@@ -74,7 +75,7 @@ def _take_numbers(session: Session, org_id: uuid.UUID, year: int, count: int) ->
             return 1
         except IntegrityError:
             continue  # created meanwhile by a concurrent transaction: take from it
-    raise Conflict("could not allocate an incident reference; try again")
+    raise Conflict(N_("could not allocate an incident reference; try again"))
 
 
 CHUNK = 1000

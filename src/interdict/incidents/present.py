@@ -64,8 +64,6 @@ def to_read(
     org: OrgRef | None = None
     if subject is not None:
         users[subject.user_id] = UserRef(id=subject.user_id, username=subject.username, full_name=subject.full_name)
-        if incident.owner_org_id == subject.org_id:
-            org = OrgRef(id=subject.org_id, code=subject.org_code, name=subject.org_name)
     missing = {incident.created_by_id, incident.updated_by_id} - set(users)
     users.update(
         {
@@ -75,7 +73,7 @@ def to_read(
     )
     if org is None:
         o = orgs_by_id(session, {incident.owner_org_id})[incident.owner_org_id]
-        org = OrgRef(id=o.id, code=o.code, name=o.name)
+        org = OrgRef(id=o.id, code=o.code, name=o.name, name_local=o.name_local)
 
     def user_ref(uid: object) -> UserRef:
         return users[uid]

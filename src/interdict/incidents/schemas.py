@@ -9,9 +9,10 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
-from pydantic_core import PydanticCustomError
 
+from interdict.core.errors import custom_error
 from interdict.core.fields import Line, OptLine, OptText
+from interdict.core.i18n import N_
 from interdict.core.schemas import Input
 from interdict.incidents.vocab import (
     UNIT_ALIASES,
@@ -53,7 +54,9 @@ def _unit(v: Any) -> Any:
         return None
     canonical = UNIT_ALIASES.get(str(v).strip().lower())
     if canonical is None:
-        raise PydanticCustomError("unit", f"unit '{v}' is not recognised; use one of {', '.join(UNITS)}")
+        raise custom_error(
+            "unit", N_("unit '%(v)s' is not recognised; use one of %(units)s", v=v, units=", ".join(UNITS))
+        )
     return canonical
 
 
@@ -95,11 +98,9 @@ class SubstanceLineIn(Strict):
     @model_validator(mode="after")
     def _consistent(self) -> SubstanceLineIn:
         if self.substance is None and self.other_description is None:
-            raise PydanticCustomError(
-                "substance", "give a substance from the catalogue, or describe an unidentified one"
-            )
+            raise custom_error("substance", N_("give a substance from the catalogue, or describe an unidentified one"))
         if (self.quantity is None) != (self.unit is None):
-            raise PydanticCustomError("quantity", "quantity and unit go together: give both or neither")
+            raise custom_error("quantity", N_("quantity and unit go together: give both or neither"))
         return self
 
 
@@ -128,14 +129,14 @@ class PartyIn(Strict):
     @classmethod
     def _email(cls, v: str | None) -> str | None:
         if v is not None and not _EMAIL_RE.match(v):
-            raise PydanticCustomError("email", f"'{v}' is not an e-mail address")
+            raise custom_error("email", N_("'%(v)s' is not an e-mail address", v=v))
         return v.lower() if v else v
 
     @field_validator("phone")
     @classmethod
     def _phone(cls, v: str | None) -> str | None:
         if v is not None and not re.fullmatch(r"[+()\d\s./-]{5,60}", v):
-            raise PydanticCustomError("phone", f"'{v}' is not a phone number: digits, spaces, + ( ) - . / only")
+            raise custom_error("phone", N_("'%(v)s' is not a phone number: digits, spaces, + ( ) - . / only", v=v))
         return v
 
 
@@ -297,6 +298,7 @@ class OrgRef(BaseModel):
     id: uuid.UUID
     code: str
     name: str
+    name_local: str | None = None  # the name in the organisation's own language (Vietnamese for Vietnam Customs)
 
 
 class UserRef(BaseModel):

@@ -37,6 +37,7 @@ from interdict.core.errors import (
     from_validation_error,
 )
 from interdict.core.filters import Group, uses_field
+from interdict.core.i18n import N_
 from interdict.core.ids import uuid7
 from interdict.core.pagination import PageParams, Slice
 from interdict.core.text import search_document, tokens
@@ -105,12 +106,12 @@ def check(
     errs = errors or ErrorCollector()
     now = today()
     if data.incident_date is not None and data.incident_date > now + timedelta(days=1):
-        errs.add(("incident_date",), "the incident date is in the future")
+        errs.add(("incident_date",), N_("the incident date is in the future"))
     reported = data.reported_date or reported_default or now
     if data.incident_date is not None and reported < data.incident_date:
-        errs.add(("reported_date",), "the reported date cannot be before the incident date")
+        errs.add(("reported_date",), N_("the reported date cannot be before the incident date"))
     if reported > now + timedelta(days=1):
-        errs.add(("reported_date",), "the reported date is in the future")
+        errs.add(("reported_date",), N_("the reported date is in the future"))
 
     def check_locode(loc: tuple[str | int, ...], code: str | None, country: str | None, country_field: str) -> None:
         if not code:
@@ -133,12 +134,15 @@ def check(
         code = data.declared_hs_code
         key = code[:6] if len(code) >= 6 else code[:4]
         if key not in index.hs:
-            errs.add(("declared_hs_code",), f"HS code {code} does not exist in HS 2022 ({key} is unknown)")
+            errs.add(
+                ("declared_hs_code",),
+                N_("HS code %(code)s does not exist in HS 2022 (%(key)s is unknown)", code=code, key=key),
+            )
 
     seen: set[str] = set()
     for i, c in enumerate(data.containers):
         if c.number in seen:
-            errs.add(("containers", i, "number"), f"container {c.number} is listed twice")
+            errs.add(("containers", i, "number"), N_("container %(number)s is listed twice", number=c.number))
         seen.add(c.number)
 
     resolved: list[SubstanceInfo | None] = []
@@ -152,14 +156,20 @@ def check(
                 names = "; ".join(f"{c.name}" + (f" ({c.cas})" if c.cas else "") for c in candidates[:3])
                 errs.add(
                     ("substances", i, "substance"),
-                    f"unknown or ambiguous substance '{line.substance}'; did you mean: {names}?",
+                    N_(
+                        "unknown or ambiguous substance '%(substance)s'; did you mean: %(names)s?",
+                        substance=line.substance,
+                        names=names,
+                    ),
                     "unknown_substance",
                 )
             else:
                 errs.add(
                     ("substances", i, "substance"),
-                    f"unknown substance '{line.substance}': not in the catalogue; "
-                    "record it as unidentified with a description instead",
+                    N_(
+                        "unknown substance '%(substance)s': not in the catalogue; record it as unidentified with a description instead",
+                        substance=line.substance,
+                    ),
                     "unknown_substance",
                 )
         resolved.append(found)
@@ -168,9 +178,9 @@ def check(
     for i, code in enumerate(data.modus):
         term = modus.get(code)
         if term is None or not term.active:
-            errs.add(("modus", i), f"unknown modus operandi / concealment code '{code}'")
+            errs.add(("modus", i), N_("unknown modus operandi / concealment code '%(code)s'", code=code))
     if len(set(data.modus)) != len(data.modus):
-        errs.add(("modus",), "a modus operandi code is listed twice")
+        errs.add(("modus",), N_("a modus operandi code is listed twice"))
     errs.raise_if_any()
     return Checked(resolved, errs.warnings)
 
@@ -192,7 +202,7 @@ def reference_notes(incident: Incident, index: ReferenceIndex) -> list[FieldErro
             notes.append(
                 FieldError(
                     (field,),
-                    f"UN/LOCODE {code} is not in the reference list; kept as typed",
+                    N_("UN/LOCODE %(code)s is not in the reference list; kept as typed", code=code),
                     "warning",
                 )
             )
@@ -610,15 +620,19 @@ def get_incident(session: Session, subject: Subject, incident_id: uuid.UUID | st
         stmt = stmt.where(Incident.reference == str(incident_id))
     incident = session.scalar(readable(stmt, subject, Incident).options(*FULL_LOAD))
     if incident is None:
-        raise NotFound("incident not found")
+        raise NotFound(N_("incident not found"))
     return incident
 
 
 def _check_version(incident: Incident, version: int) -> None:
     if version != incident.version:
         raise Conflict(
-            f"incident {incident.reference} was changed since you opened it (you edited version "
-            f"{version}, it is now at version {incident.version}); reload it and apply your change again"
+            N_(
+                "incident %(reference)s was changed since you opened it (you edited version %(version)s, it is now at version %(version2)s); reload it and apply your change again",
+                reference=incident.reference,
+                version=version,
+                version2=incident.version,
+            )
         )
 
 
@@ -639,7 +653,9 @@ def update_incident(
     require_editable(incident, subject)
     _check_version(incident, patch.version)
     if incident.status == "closed":
-        raise Conflict(f"incident {incident.reference} is closed; reopen it before changing it")
+        raise Conflict(
+            N_("incident %(reference)s is closed; reopen it before changing it", reference=incident.reference)
+        )
     index = get_index(session)
     merged = current_input(incident, index)
     merged.update(patch.model_dump(exclude_unset=True, exclude={"version"}, mode="json"))
@@ -678,11 +694,11 @@ def transition(
     _check_version(incident, version)
     target = {"submit": "submitted", "close": "closed", "reopen": "updated"}[action]
     if action == "submit" and incident.status != "draft":
-        raise Conflict(f"incident {incident.reference} is already submitted")
+        raise Conflict(N_("incident %(reference)s is already submitted", reference=incident.reference))
     if action == "reopen" and incident.status != "closed":
-        raise Conflict(f"incident {incident.reference} is not closed")
+        raise Conflict(N_("incident %(reference)s is not closed", reference=incident.reference))
     if target not in TRANSITIONS[incident.status]:
-        raise Conflict(f"an incident that is {incident.status} cannot be {target}")
+        raise Conflict(N_("an incident that is %(status)s cannot be %(target)s", status=incident.status, target=target))
     index = get_index(session)
     old = snapshot(incident, index)
     now = utcnow()
@@ -792,7 +808,11 @@ def search_incidents(
     """
     page = page or PageParams()
     if sort not in SORTS:
-        raise InvalidInput(FieldError(("sort",), f"unknown sort '{sort}'; use one of {', '.join(SORTS)}"))
+        raise InvalidInput(
+            FieldError(
+                ("sort",), N_("unknown sort '%(sort)s'; use one of %(sorts)s", sort=sort, sorts=", ".join(SORTS))
+            )
+        )
     conditions = _search_conditions(session, subject, filter_node, q)
     ids = readable(select(Incident.id).where(*conditions), subject, Incident)
     if count_cap is not None:

@@ -150,6 +150,11 @@ LABELS: dict[str, str] = {
     "modus": "Modus operandi and concealment",
     "substances": "Substances",
     "attachments": "Attachments",
+    "status": "Status",
+    "share_nominal": "Person data shared outside the organisation",
+    "sharing_group": "Sharing group",
+    "tablets": "tablets",
+    "units": "units",
 }
 
 # Conversion of each unit to kilograms or litres; counts (tablets, units) have no mass or volume.

@@ -30,6 +30,7 @@ from interdict.config import Settings
 from interdict.core.clock import utcnow
 from interdict.core.db import new_id, unit_of_work
 from interdict.core.errors import NotFound, PayloadTooLarge
+from interdict.core.i18n import N_
 from interdict.core.spreadsheet.reader import size
 from interdict.jobs.models import Job
 from interdict.sharing.service import decided
@@ -170,10 +171,10 @@ def get_job(session: Session, subject: Subject, job_id: uuid.UUID | str) -> Job:
     try:
         jid = job_id if isinstance(job_id, uuid.UUID) else uuid.UUID(str(job_id))
     except ValueError:
-        raise NotFound("no such job") from None
+        raise NotFound(N_("no such job")) from None
     job = session.scalar(select(Job).where(Job.id == jid, job_visible(subject)))
     if job is None:
-        raise NotFound("no such job")
+        raise NotFound(N_("no such job"))
     return job
 
 
@@ -201,7 +202,7 @@ def store_upload(stream: BinaryIO, target: Path, limit: int, *, head: bytes = b"
                 if chunk:
                     written += len(chunk)
                     if written > limit:
-                        raise PayloadTooLarge(f"the file is larger than the limit of {size(limit)}")
+                        raise PayloadTooLarge(N_("the file is larger than the limit of %(size)s", size=size(limit)))
                     out.write(chunk)
                 chunk = stream.read(CHUNK)
                 if not chunk:
@@ -267,7 +268,7 @@ def job_subject(session: Session, job: Job) -> Subject:
     """The user who queued the job, as the request saw them (channel, token scopes, address)."""
     user = session.get(User, job.owner_user_id)
     if user is None or not user.is_active:
-        raise NotFound("the account that queued this job is no longer active")
+        raise NotFound(N_("the account that queued this job is no longer active"))
     channel = job.channel if job.channel in ("web", "api", "cli", "system") else "web"
     return subject_for_user(session, user, channel=channel, scopes=frozenset(job.scopes), ip=job.ip)  # type: ignore[arg-type]
 

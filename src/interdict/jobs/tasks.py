@@ -26,6 +26,7 @@ from interdict.core import worker
 from interdict.core.clock import utcnow
 from interdict.core.db import unit_of_work
 from interdict.core.errors import DomainError, FieldError, InvalidInput
+from interdict.core.i18n import N_
 from interdict.jobs import service
 from interdict.jobs.models import Job
 
@@ -75,7 +76,7 @@ def run_next(factory: sessionmaker[Session], settings: Settings) -> int:
             raise InvalidInput(
                 FieldError(
                     ("file",),
-                    "the uploaded file is not on this server any more (it was cleaned up, or is on another host)",
+                    N_("the uploaded file is not on this server any more (it was cleaned up, or is on another host)"),
                 )
             )
         with unit_of_work(factory) as session:

@@ -35,6 +35,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from interdict.accounts.subject import Subject
 from interdict.core.errors import NotFound
+from interdict.core.i18n import N_
 from interdict.entities.models import Entity, EntityLink, EntityMention
 from interdict.incidents import service as incidents
 from interdict.incidents.models import Incident
@@ -165,7 +166,7 @@ def resolve_start(session: Session, subject: Subject, start: str | uuid.UUID) ->
     key = _uuid(start)
     entity = session.get(Entity, key) if key is not None else None
     if entity is None or entity.id not in visible_entities(session, subject, [entity.id]):
-        raise NotFound("nothing to start from: no such incident or entity")
+        raise NotFound(N_("nothing to start from: no such incident or entity"))
     return entity
 
 

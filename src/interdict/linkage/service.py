@@ -41,6 +41,7 @@ from interdict.audit import service as audit
 from interdict.core import outbox
 from interdict.core.clock import utcnow
 from interdict.core.errors import Conflict, Forbidden, NotFound
+from interdict.core.i18n import N_
 from interdict.entities.extract import NAME_KINDS, Found, extract
 from interdict.entities.models import (
     DeconflictionNotice,
@@ -67,34 +68,34 @@ CANDIDATES_MAX = 50
 MAX_INCIDENTS_PER_VALUE = 200
 LINKED_STATUSES = ("auto", "confirmed")
 SCHEMA = {"company": "Company", "person": "Person"}
-ROLE_LABELS = {
-    "shipper": "shipper",
-    "consignee": "consignee",
-    "notify_party": "notify party",
-    "forwarder": "forwarder",
-    "customs_broker": "customs broker",
-    "carrier": "carrier",
-    "declarant": "declarant",
-    "person_involved": "person involved",
-    "container": "container",
-    "vessel": "vessel",
-    "bill_of_lading": "bill of lading / air waybill",
-    "parcel": "parcel",
-    "vehicle": "vehicle",
+ROLE_LABELS: dict[str, str] = {
+    "shipper": N_("shipper"),
+    "consignee": N_("consignee"),
+    "notify_party": N_("notify party"),
+    "forwarder": N_("forwarder"),
+    "customs_broker": N_("customs broker"),
+    "carrier": N_("carrier"),
+    "declarant": N_("declarant"),
+    "person_involved": N_("person involved"),
+    "container": N_("container"),
+    "vessel": N_("vessel"),
+    "bill_of_lading": N_("bill of lading / air waybill"),
+    "parcel": N_("parcel"),
+    "vehicle": N_("vehicle"),
 }
-KIND_LABELS = {
-    "company": "company",
-    "person": "person",
-    "phone": "phone",
-    "email": "e-mail",
-    "tax_id": "tax id",
-    "id_document": "identity document",
-    "address": "address",
-    "container": "container",
-    "vessel": "vessel (IMO)",
-    "bill_of_lading": "bill of lading / air waybill",
-    "parcel": "parcel tracking number",
-    "vehicle": "vehicle plate",
+KIND_LABELS: dict[str, str] = {
+    "company": N_("company"),
+    "person": N_("person"),
+    "phone": N_("phone"),
+    "email": N_("e-mail"),
+    "tax_id": N_("tax id"),
+    "id_document": N_("identity document"),
+    "address": N_("address"),
+    "container": N_("container"),
+    "vessel": N_("vessel (IMO)"),
+    "bill_of_lading": N_("bill of lading / air waybill"),
+    "parcel": N_("parcel tracking number"),
+    "vehicle": N_("vehicle plate"),
 }
 
 
@@ -443,7 +444,7 @@ def org_subject(session: Session, org_id: uuid.UUID) -> Subject:
     """The organisation as a reader (what any of its users could read), for deconfliction decisions."""
     org = session.get(Organisation, org_id)
     if org is None:
-        raise NotFound("no such organisation")
+        raise NotFound(N_("no such organisation"))
     return Subject(
         user_id=uuid.UUID(int=0),
         username="",
@@ -725,11 +726,16 @@ class LinkReason:
 
     def text(self) -> str:
         role = ROLE_LABELS.get(self.role, self.role)
-        if self.mine == self.theirs or self.score >= 0.9999:
-            return f"same {role} {self.score:.2f}: '{self.mine}'" + (
-                f" ~ '{self.theirs}'" if self.mine != self.theirs else ""
-            )
-        return f"same {role} {self.score:.2f}: '{self.mine}' ~ '{self.theirs}'"
+        score = f"{self.score:.2f}"
+        if self.mine == self.theirs:
+            return N_("same %(role)s %(score)s: '%(mine)s'", role=role, score=score, mine=self.mine)
+        return N_(
+            "same %(role)s %(score)s: '%(mine)s' ~ '%(theirs)s'",
+            role=role,
+            score=score,
+            mine=self.mine,
+            theirs=self.theirs,
+        )
 
 
 @dataclass
@@ -815,7 +821,14 @@ def _links(session: Session, subject: Subject, incident: Incident, *, limit: int
     usable = {c for c in clusters if size[c] <= MAX_INCIDENTS_PER_VALUE}
     for c in set(clusters) - usable:
         m, e = clusters[c][0]
-        common.append(f"{KIND_LABELS.get(e.kind, e.kind)} '{m.text}' ({size[c]} incidents)")
+        common.append(
+            N_(
+                "%(kind)s '%(text)s' (%(num)s incidents)",
+                kind=KIND_LABELS.get(e.kind, e.kind),
+                text=m.text,
+                num=size[c],
+            )
+        )
     other = session.execute(
         select(EntityMention, Entity)
         .join(Entity, Entity.id == EntityMention.entity_id)
@@ -1033,18 +1046,18 @@ def judge(session: Session, subject: Subject, link_id: uuid.UUID | str, verdict:
     owning those incidents."""
     decided("linkage-judgement")
     if verdict not in ("confirmed", "rejected"):
-        raise Conflict("a judgement is confirmed or rejected")
+        raise Conflict(N_("a judgement is confirmed or rejected"))
     try:
         key = uuid.UUID(str(link_id))
     except ValueError:
-        raise NotFound("no such link") from None
+        raise NotFound(N_("no such link")) from None
     link = session.get(EntityLink, key)
     if link is None or not (
         readable_mentions(session, subject, link.entity_a_id) and readable_mentions(session, subject, link.entity_b_id)
     ):
-        raise NotFound("no such link")
+        raise NotFound(N_("no such link"))
     if not subject.has_role("analyst") or "write" not in subject.scopes:
-        raise Forbidden("only analysts confirm or reject links")
+        raise Forbidden(N_("only analysts confirm or reject links"))
     agency = subject.root_org_id
     (before,) = seen_links(session, agency, EntityLink.id == link.id)
     held = owners(session, [link.entity_a_id, link.entity_b_id])
@@ -1107,10 +1120,10 @@ def entity_view(session: Session, subject: Subject, entity_id: uuid.UUID | str, 
     try:
         key = uuid.UUID(str(entity_id))
     except ValueError:
-        raise NotFound("no such entity") from None
+        raise NotFound(N_("no such entity")) from None
     entity = session.get(Entity, key)
     if entity is None:
-        raise NotFound("no such entity")
+        raise NotFound(N_("no such entity"))
     cluster = clusters_for(session, subject.root_org_id, [entity.id]).of(entity.id)
     members = list(session.scalars(select(Entity).where(Entity.id.in_(cluster))))
     visible: dict[uuid.UUID, list[uuid.UUID]] = {}
@@ -1119,7 +1132,7 @@ def entity_view(session: Session, subject: Subject, entity_id: uuid.UUID | str, 
         if ids:
             visible[m.id] = ids
     if not visible:
-        raise NotFound("no such entity")
+        raise NotFound(N_("no such entity"))
     incident_ids = {i for ids in visible.values() for i in ids}
     rows = session.execute(
         select(EntityMention, Incident)

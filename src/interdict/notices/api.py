@@ -44,7 +44,10 @@ def unit_statuses(db: SessionDep, rows: list[svc.UnitRow]) -> list[UnitStatus]:
             title=r.notice.title,
             report_deadline=r.notice.report_deadline,
             org=OrgRef(
-                id=orgs[r.recipient.org_id].id, code=orgs[r.recipient.org_id].code, name=orgs[r.recipient.org_id].name
+                id=orgs[r.recipient.org_id].id,
+                code=orgs[r.recipient.org_id].code,
+                name=orgs[r.recipient.org_id].name,
+                name_local=orgs[r.recipient.org_id].name_local,
             ),
             delivered_at=r.recipient.delivered_at,
             acknowledged_at=r.recipient.acknowledged_at,

@@ -30,6 +30,7 @@ from interdict.accounts.models import Organisation
 from interdict.accounts.subject import Subject
 from interdict.core.errors import Forbidden
 from interdict.core.fields import xml_safe
+from interdict.core.i18n import N_
 from interdict.core.text import fold
 from interdict.notices import service as svc
 from interdict.notices.schemas import NoticeRead
@@ -249,7 +250,10 @@ def export_docx(session: Session, subject: Subject, notice_id: uuid.UUID | str, 
     notice = svc.get_notice(session, subject, notice_id)
     if notice.tlp in TLP_EXPORT_FORBIDDEN:
         raise Forbidden(
-            f"warning notice {notice.number} is TLP:RED: it is never exported; read it in Interdict instead"
+            N_(
+                "warning notice %(number)s is TLP:RED: it is never exported; read it in Interdict instead",
+                number=notice.number,
+            )
         )
     read = svc.to_read(session, subject, notice, now=now)
     issuer = session.get(Organisation, notice.owner_org_id)

@@ -101,6 +101,7 @@ class OrgRef(BaseModel):
     id: uuid.UUID
     code: str
     name: str
+    name_local: str | None = None  # the name in the organisation's own language (Vietnamese for Vietnam Customs)
 
 
 class UserRef(BaseModel):

@@ -33,6 +33,7 @@ from interdict.core.errors import (
     NotFound,
     from_validation_error,
 )
+from interdict.core.i18n import N_, Message
 from interdict.core.pagination import PageParams, Slice
 from interdict.core.text import search_document, strip_bidi, tokens
 from interdict.entities.models import Entity
@@ -129,10 +130,10 @@ def get_notice(session: Session, subject: Subject, notice_id: uuid.UUID | str) -
     key = _uuid(notice_id)
     clause = readable_clause(subject)
     if key is None:
-        raise NotFound("warning notice not found")
+        raise NotFound(N_("warning notice not found"))
     notice = session.scalar(select(WarningNotice).where(WarningNotice.id == key, clause).options(*FULL_LOAD))
     if notice is None:
-        raise NotFound("warning notice not found")
+        raise NotFound(N_("warning notice not found"))
     return notice
 
 
@@ -157,18 +158,18 @@ def check_pattern(pattern: str) -> None:
         names = {f for _, f, _, _ in string.Formatter().parse(pattern) if f is not None}
     except ValueError:
         raise InvalidInput(
-            FieldError(("number_pattern",), "unbalanced braces: write {seq}, {year}, {org_code}")
+            FieldError(("number_pattern",), N_("unbalanced braces: write {seq}, {year}, {org_code}"))
         ) from None
     unknown = names - PATTERN_FIELDS
     if unknown:
         raise InvalidInput(
             FieldError(
                 ("number_pattern",),
-                f"unknown placeholder {{{sorted(unknown)[0]}}}: use {{seq}}, {{year}} and {{org_code}}",
+                N_("unknown placeholder {%(value)s}: use {seq}, {year} and {org_code}", value=sorted(unknown)[0]),
             )
         )
     if "seq" not in names:
-        raise InvalidInput(FieldError(("number_pattern",), "the pattern must contain {seq} (the running number)"))
+        raise InvalidInput(FieldError(("number_pattern",), N_("the pattern must contain {seq} (the running number)")))
 
 
 def settings_for(session: Session, org_id: uuid.UUID) -> NoticeSettings | None:
@@ -204,7 +205,7 @@ def next_number(session: Session, org_id: uuid.UUID, org_code: str, year: int) -
         if not _number_taken(session, org_id, number):
             return number
         seq += 1
-    raise Conflict("could not find a free notice number; type one")
+    raise Conflict(N_("could not find a free notice number; type one"))
 
 
 def numbering(session: Session, subject: Subject, year: int) -> tuple[str, str | None, str]:
@@ -222,7 +223,7 @@ def set_numbering(session: Session, subject: Subject, pattern: str, place: str |
     """An administrator sets how their own organisation numbers its notices and where they are dated."""
     decided("admin")
     if not subject.is_admin:
-        raise Forbidden("only an administrator of the issuing organisation sets its numbering")
+        raise Forbidden(N_("only an administrator of the issuing organisation sets its numbering"))
     check_pattern(pattern)
     row = settings_for(session, subject.org_id)
     before = {"number_pattern": row.number_pattern, "place": row.place} if row else None
@@ -262,10 +263,10 @@ def _resolve_links(
         try:
             found = incidents.get_incident(session, subject, ref.strip())
         except NotFound:
-            errs.add(("incidents", i), f"no incident '{ref}' that you may read")
+            errs.add(("incidents", i), N_("no incident '%(ref)s' that you may read", ref=ref))
             continue
         if found.id in incident_ids:
-            errs.add(("incidents", i), f"incident {found.reference} is listed twice")
+            errs.add(("incidents", i), N_("incident %(reference)s is listed twice", reference=found.reference))
         incident_ids.append(found.id)
     from interdict.linkage.graph import visible_entities
 
@@ -273,9 +274,9 @@ def _resolve_links(
     entity_ids: list[uuid.UUID] = []
     for i, eid in enumerate(data.entities):
         if eid not in seen:
-            errs.add(("entities", i), f"no entity {eid} that you may see")
+            errs.add(("entities", i), N_("no entity %(eid)s that you may see", eid=eid))
         elif eid in entity_ids:
-            errs.add(("entities", i), "this entity is listed twice")
+            errs.add(("entities", i), N_("this entity is listed twice"))
         entity_ids.append(eid)
     org_ids: list[uuid.UUID] = []
     codes = [c.strip().upper() for c in data.recipients]
@@ -285,11 +286,11 @@ def _resolve_links(
     for i, code in enumerate(codes):
         org = orgs.get(code)
         if org is None:
-            errs.add(("recipients", i), f"no organisation with code '{code}'")
+            errs.add(("recipients", i), N_("no organisation with code '%(code)s'", code=code))
         elif org.id == subject.org_id:
-            errs.add(("recipients", i), "the issuing unit cannot address a notice to itself")
+            errs.add(("recipients", i), N_("the issuing unit cannot address a notice to itself"))
         elif org.id in org_ids:
-            errs.add(("recipients", i), f"{org.code} is listed twice")
+            errs.add(("recipients", i), N_("%(code)s is listed twice", code=org.code))
         else:
             org_ids.append(org.id)
     return incident_ids, entity_ids, org_ids
@@ -301,11 +302,15 @@ def check_notice(session: Session, subject: Subject, data: NoticeBase, *, notice
     notice_id = notice.id if notice is not None else None
     errs = ErrorCollector()
     if data.report_deadline is not None and data.notice_date is not None and data.report_deadline < data.notice_date:
-        errs.add(("report_deadline",), "the report deadline cannot be before the notice's date")
+        errs.add(("report_deadline",), N_("the report deadline cannot be before the notice's date"))
     if data.number and _number_taken(session, subject.org_id, data.number, exclude=notice_id):
-        errs.add(("number",), f"your organisation already has a notice numbered {data.number}", "duplicate")
+        errs.add(
+            ("number",),
+            N_("your organisation already has a notice numbered %(number)s", number=data.number),
+            "duplicate",
+        )
     if data.body is not None and not data.body.strip():
-        errs.add(("body",), "write the text of the notice")
+        errs.add(("body",), N_("write the text of the notice"))
     group_id = None
     try:
         group_id = groups.resolve_group(
@@ -416,8 +421,12 @@ def create_notice(session: Session, subject: Subject, data: NoticeCreate) -> War
 def _check_version(notice: WarningNotice, version: int) -> None:
     if version != notice.version:
         raise Conflict(
-            f"warning notice {notice.number} was changed since you opened it (you edited version {version}, "
-            f"it is now at version {notice.version}); reload it and apply your change again"
+            N_(
+                "warning notice %(number)s was changed since you opened it (you edited version %(version)s, it is now at version %(version2)s); reload it and apply your change again",
+                number=notice.number,
+                version=version,
+                version2=notice.version,
+            )
         )
 
 
@@ -458,7 +467,13 @@ def current_input(notice: WarningNotice, session: Session) -> dict[str, Any]:
 def require_draft_editor(notice: WarningNotice, subject: Subject) -> None:
     require_editable(notice, subject)
     if notice.status != "draft":
-        raise Conflict(f"warning notice {notice.number} is {notice.status}: only a draft can be changed")
+        raise Conflict(
+            N_(
+                "warning notice %(number)s is %(status)s: only a draft can be changed",
+                number=notice.number,
+                status=notice.status,
+            )
+        )
 
 
 def update_notice(session: Session, subject: Subject, notice_id: uuid.UUID | str, patch: NoticePatch) -> WarningNotice:
@@ -567,11 +582,17 @@ def can_approve(notice: WarningNotice, subject: Subject) -> bool:
 
 def _require_approver(notice: WarningNotice, subject: Subject) -> None:
     if notice.status != "submitted":
-        raise Conflict(f"warning notice {notice.number} is {notice.status}: only a submitted notice is reviewed")
+        raise Conflict(
+            N_(
+                "warning notice %(number)s is %(status)s: only a submitted notice is reviewed",
+                number=notice.number,
+                status=notice.status,
+            )
+        )
     if not can_approve(notice, subject):
         if subject.user_id in (notice.created_by_id, notice.updated_by_id) and notice.owner_org_id == subject.org_id:
-            raise Forbidden("you drafted this notice: another supervisor of your unit must approve it")
-        raise Forbidden("only a supervisor (analyst or administrator) of the issuing unit approves notices")
+            raise Forbidden(N_("you drafted this notice: another supervisor of your unit must approve it"))
+        raise Forbidden(N_("only a supervisor (analyst or administrator) of the issuing unit approves notices"))
 
 
 def approve(
@@ -607,7 +628,7 @@ def return_to_draft(
     _require_approver(notice, subject)
     _check_version(notice, version)
     if not comment:
-        raise InvalidInput(FieldError(("comment",), "say what should change before the notice is approved"))
+        raise InvalidInput(FieldError(("comment",), N_("say what should change before the notice is approved")))
     updated_by = notice.updated_by_id
     before = _step(session, subject, notice, "draft", utcnow())
     notice.updated_by_id = updated_by
@@ -625,13 +646,19 @@ def issue(
     notice = get_notice(session, subject, notice_id)
     require_editable(notice, subject)
     if notice.status != "approved":
-        raise Conflict(f"warning notice {notice.number} is {notice.status}: only an approved notice is issued")
+        raise Conflict(
+            N_(
+                "warning notice %(number)s is %(status)s: only an approved notice is issued",
+                number=notice.number,
+                status=notice.status,
+            )
+        )
     _check_version(notice, version)
     errs = ErrorCollector()
     if not notice.recipients:
-        errs.add(("recipients",), "choose the units the notice is issued to")
+        errs.add(("recipients",), N_("choose the units the notice is issued to"))
     if notice.report_deadline is None:
-        errs.add(("report_deadline",), "set the deadline for the results report")
+        errs.add(("report_deadline",), N_("set the deadline for the results report"))
     errs.raise_if_any()
     now = now or utcnow()
     before = _step(session, subject, notice, "issued", now)
@@ -658,7 +685,13 @@ def close(session: Session, subject: Subject, notice_id: uuid.UUID | str, versio
     notice = get_notice(session, subject, notice_id)
     require_editable(notice, subject)
     if notice.status != "issued":
-        raise Conflict(f"warning notice {notice.number} is {notice.status}: only an issued notice is closed")
+        raise Conflict(
+            N_(
+                "warning notice %(number)s is %(status)s: only an issued notice is closed",
+                number=notice.number,
+                status=notice.status,
+            )
+        )
     _check_version(notice, version)
     now = utcnow()
     before = _step(session, subject, notice, "closed", now)
@@ -685,11 +718,13 @@ def _require_recipient(notice: WarningNotice, subject: Subject) -> NoticeRecipie
     decided("notice-recipient")
     mine = next((r for r in notice.recipients if r.org_id == subject.org_id), None)
     if mine is None or notice.status not in ISSUED:
-        raise Forbidden("only the units this notice is addressed to acknowledge it and report on it")
+        raise Forbidden(N_("only the units this notice is addressed to acknowledge it and report on it"))
     if not subject.can_write:
-        raise Forbidden("your role cannot acknowledge notices or file reports: an officer of your unit can")
+        raise Forbidden(N_("your role cannot acknowledge notices or file reports: an officer of your unit can"))
     if notice.status == "closed":
-        raise Conflict(f"warning notice {notice.number} is closed: the issuer no longer takes reports")
+        raise Conflict(
+            N_("warning notice %(number)s is closed: the issuer no longer takes reports", number=notice.number)
+        )
     return mine
 
 
@@ -719,7 +754,7 @@ def file_report(
         try:
             found = incidents.get_incident(session, subject, ref.strip())
         except NotFound:
-            errs.add(("incidents", i), f"no incident '{ref}' that you may read")
+            errs.add(("incidents", i), N_("no incident '%(ref)s' that you may read", ref=ref))
             continue
         if found.id not in incident_ids:
             incident_ids.append(found.id)
@@ -823,7 +858,7 @@ def get_attachment(
     key = _uuid(attachment_id)
     att = session.get(NoticeAttachment, key) if key is not None else None
     if att is None or att.notice_id != notice.id:
-        raise NotFound("attachment not found")
+        raise NotFound(N_("attachment not found"))
     return att, notice
 
 
@@ -896,14 +931,21 @@ def search_notices(
         from interdict.notices.models import NOTICE_STATUSES
 
         if params.status not in NOTICE_STATUSES:
-            raise InvalidInput(FieldError(("status",), f"unknown status; use one of {', '.join(NOTICE_STATUSES)}"))
+            raise InvalidInput(
+                FieldError(
+                    ("status",),
+                    N_("unknown status; use one of %(notice_statuses)s", notice_statuses=", ".join(NOTICE_STATUSES)),
+                )
+            )
         conditions.append(WarningNotice.status == params.status)
     if params.recipient:
         org = session.scalar(
             select(Organisation).where(func.upper(Organisation.code) == params.recipient.strip().upper())
         )
         if org is None:
-            raise InvalidInput(FieldError(("recipient",), f"no organisation with code '{params.recipient}'"))
+            raise InvalidInput(
+                FieldError(("recipient",), N_("no organisation with code '%(recipient)s'", recipient=params.recipient))
+            )
         conditions.append(
             exists(
                 select(NoticeRecipient.id).where(
@@ -1021,7 +1063,7 @@ def linked_entities(session: Session, subject: Subject, ids: list[uuid.UUID]) ->
 
 
 def _org_ref(org: Organisation) -> schemas.OrgRef:
-    return schemas.OrgRef(id=org.id, code=org.code, name=org.name)
+    return schemas.OrgRef(id=org.id, code=org.code, name=org.name, name_local=org.name_local)
 
 
 def _user_ref(users: dict[uuid.UUID, User], user_id: uuid.UUID | None) -> schemas.UserRef | None:
@@ -1156,13 +1198,21 @@ def summaries(
 # --- notifications, rendered as the recipient ---------------------------------------------------
 
 _KIND_TITLES = {
-    "notice.issued": "Warning notice {number} issued to your unit",
-    "notice.approval_requested": "Warning notice {number} awaits your approval",
-    "notice.approved": "Warning notice {number} was approved",
-    "notice.returned": "Warning notice {number} was returned to draft",
-    "notice.report_filed": "Results report on warning notice {number} from {unit}",
-    "notice.reminder": "Results report on warning notice {number} due {deadline}",
-    "notice.overdue": "Results report on warning notice {number} is overdue ({unit})",
+    "notice.issued": N_("Warning notice %(number)s issued to your unit"),
+    "notice.approval_requested": N_("Warning notice %(number)s awaits your approval"),
+    "notice.approved": N_("Warning notice %(number)s was approved"),
+    "notice.returned": N_("Warning notice %(number)s was returned to draft"),
+    "notice.report_filed": N_("Results report on warning notice %(number)s from %(unit)s"),
+    "notice.reminder": N_("Results report on warning notice %(number)s due %(deadline)s"),
+    "notice.overdue": N_("Results report on warning notice %(number)s is overdue (%(unit)s)"),
+}
+_DEFAULT_TITLE = N_("Warning notice %(number)s")
+_STATUS_LABELS = {
+    "draft": N_("Draft"),
+    "submitted": N_("Awaiting approval"),
+    "approved": N_("Approved"),
+    "issued": N_("Issued"),
+    "closed": N_("Closed"),
 }
 
 
@@ -1185,13 +1235,13 @@ def render_notification(
         unit = org.code if org else ""
     owner = session.get(Organisation, notice.owner_org_id)
     deadline = localtime.format_day(notice.report_deadline, subject.locale) if notice.report_deadline else "-"
-    title = _KIND_TITLES.get(notification.kind, "Warning notice {number}").format(
-        number=notice.number, unit=unit, deadline=deadline
-    )
-    facts = [
-        ("Issued by", owner.code if owner else ""),
-        ("Status", notice.status),
-        ("Report deadline", deadline),
+    template = _KIND_TITLES.get(notification.kind, _DEFAULT_TITLE)
+    params = {"number": notice.number, "unit": unit, "deadline": deadline}
+    title = Message(template.msgid, **{k: v for k, v in params.items() if f"%({k})s" in template.msgid})
+    facts: list[tuple[str, str]] = [
+        (N_("Issued by"), owner.code if owner else ""),
+        (N_("Status"), _STATUS_LABELS.get(notice.status, notice.status)),
+        (N_("Report deadline"), deadline),
         ("TLP", notice.tlp),
     ]
     return notifications.Rendered(title=title, text=notice.title, url=f"/notices/{notice.id}", facts=facts)

@@ -17,6 +17,7 @@ from interdict.audit import service as audit
 from interdict.core.clock import utcnow
 from interdict.core.deps import SessionDep, SettingsDep
 from interdict.core.errors import FieldError, InvalidInput, NotAcceptable
+from interdict.core.i18n import N_
 from interdict.notifications import delivery, service, webhooks
 from interdict.notifications.models import DELIVERY_STATUSES, NotificationDelivery
 from interdict.notifications.schemas import (
@@ -38,7 +39,7 @@ router = APIRouter(prefix="/api/v1", tags=["notifications"])
 def stream_response(request: Request, subject: Subject) -> Response:
     """The Server-Sent Events answer for a subject already authenticated (and decided on: own notifications)."""
     if "text/event-stream" not in request.headers.get("accept", ""):
-        raise NotAcceptable("this is a Server-Sent Events stream: send 'Accept: text/event-stream'")
+        raise NotAcceptable(N_("this is a Server-Sent Events stream: send 'Accept: text/event-stream'"))
     broadcaster: Broadcaster = request.app.state.broadcaster
     last = parse_last_event_id(request.headers.get("last-event-id") or request.query_params.get("last_event_id"))
     return StreamingResponse(
@@ -62,7 +63,8 @@ def list_notifications(
     rows = service.visible(db, subject, unread_only=unread_only, before_id=before_id, limit=limit)
     service.record_shown(db, subject, rows, where="the notification list")
     return NotificationPage(
-        items=[item(n, r) for n, r in rows], next_before_id=rows[-1][0].id if len(rows) == limit else None
+        items=[item(n, r, subject.locale) for n, r in rows],
+        next_before_id=rows[-1][0].id if len(rows) == limit else None,
     )
 
 
@@ -72,7 +74,7 @@ def mark_read(body: MarkRead, db: SessionDep, subject: SubjectDep) -> dict[str, 
     counted up to 100 (100 means "100 or more")."""
     own_account(subject)
     if not body.all and not body.ids:
-        raise InvalidInput(FieldError(("ids",), "give the notification ids, or all: true"))
+        raise InvalidInput(FieldError(("ids",), N_("give the notification ids, or all: true")))
     marked = service.mark_read(db, subject, None if body.all else body.ids)
     return {"marked": marked, "unread": service.unread_count(db, subject)}
 
@@ -206,7 +208,11 @@ def admin_deliveries(
     """Administrators: deliveries of their agency's users by status (default: ``dead``, given up)."""
     require_admin(subject)
     if status not in DELIVERY_STATUSES:
-        raise InvalidInput(FieldError(("status",), f"must be one of {', '.join(DELIVERY_STATUSES)}"))
+        raise InvalidInput(
+            FieldError(
+                ("status",), N_("must be one of %(delivery_statuses)s", delivery_statuses=", ".join(DELIVERY_STATUSES))
+            )
+        )
     users = (
         select(User.id)
         .join(Organisation, Organisation.id == User.org_id)

@@ -24,6 +24,7 @@ from interdict.accounts.models import User
 from interdict.config import Settings
 from interdict.core.db import new_id
 from interdict.core.errors import FieldError, InvalidInput
+from interdict.core.i18n import N_
 from interdict.notifications import service
 from interdict.notifications.models import (
     DIGEST_MODES,
@@ -110,11 +111,15 @@ def update_preferences(
     errors: list[FieldError] = []
     for i, u in enumerate(email_urgencies):
         if u not in URGENCIES:
-            errors.append(FieldError(("email_urgencies", i), f"must be one of {', '.join(URGENCIES)}"))
+            errors.append(
+                FieldError(("email_urgencies", i), N_("must be one of %(urgencies)s", urgencies=", ".join(URGENCIES)))
+            )
     if digest not in DIGEST_MODES:
-        errors.append(FieldError(("digest",), f"must be one of {', '.join(DIGEST_MODES)}"))
+        errors.append(
+            FieldError(("digest",), N_("must be one of %(digest_modes)s", digest_modes=", ".join(DIGEST_MODES)))
+        )
     if not 0 <= digest_hour <= 23:
-        errors.append(FieldError(("digest_hour",), "must be an hour from 0 to 23 (UTC)"))
+        errors.append(FieldError(("digest_hour",), N_("must be an hour from 0 to 23 (UTC)")))
     if errors:
         raise InvalidInput(errors)
     row = session.get(NotificationPreference, user_id)

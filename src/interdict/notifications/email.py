@@ -17,6 +17,7 @@ from email.utils import formatdate, make_msgid
 from babel.support import NullTranslations
 
 from interdict.config import Settings
+from interdict.core.i18n import translate
 from interdict.notifications.models import Notification
 from interdict.notifications.service import Rendered
 from interdict.web.i18n import LANGUAGES, translations
@@ -114,12 +115,13 @@ def notification_message(
             ]
         )
         return _message(cfg, to, subject, body, locale)
-    subject = f"[Interdict · {urgency}] {rendered.title}"
-    lines = [rendered.title, ""]
+    title = translate(rendered.title, locale)
+    subject = f"[Interdict · {urgency}] {title}"
+    lines = [title, ""]
     if rendered.text:
-        lines += [rendered.text, ""]
+        lines += [translate(rendered.text, locale), ""]
     for label, value in rendered.facts:
-        lines.append(f"{tr.gettext(label)}: {value}")
+        lines.append(f"{tr.gettext(label)}: {translate(value, locale)}")
     if rendered.facts:
         lines.append("")
     lines += [tr.gettext("Open it in Interdict (log in first):"), url]
@@ -153,7 +155,8 @@ def list_message(
             lines.append(f"- {count} × {tr.gettext(URGENCY_LABELS.get(urgency, urgency))} {_kind_label(tr, note_kind)}")
     else:
         for note, rendered in items:
-            lines.append(f"- [{tr.gettext(URGENCY_LABELS.get(note.urgency, note.urgency))}] {rendered.title}")
+            title = translate(rendered.title, locale)
+            lines.append(f"- [{tr.gettext(URGENCY_LABELS.get(note.urgency, note.urgency))}] {title}")
             lines.append(f"  {link(cfg, rendered.url)}")
     lines += ["", tr.gettext("All your notifications:"), centre]
     return _message(cfg, to, subject, "\n".join(lines), locale)

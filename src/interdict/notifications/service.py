@@ -30,6 +30,7 @@ from interdict.accounts.subject import Channel, Subject
 from interdict.core import wakeup
 from interdict.core.clock import utcnow
 from interdict.core.errors import FieldError, InvalidInput, NotFound
+from interdict.core.i18n import N_
 from interdict.notifications import kinds
 from interdict.notifications.models import URGENCIES, Notification
 
@@ -134,7 +135,9 @@ def notify_all(session: Session, tells: list[Tell]) -> list[Notification]:
     """
     for t in tells:
         if t.urgency not in URGENCIES:
-            raise InvalidInput(FieldError(("urgency",), f"must be one of {', '.join(URGENCIES)}"))
+            raise InvalidInput(
+                FieldError(("urgency",), N_("must be one of %(urgencies)s", urgencies=", ".join(URGENCIES)))
+            )
     if not tells:
         return []
     users = {t.user_id for t in tells}
@@ -391,7 +394,7 @@ def acknowledge(session: Session, subject: Subject, notification_id: int) -> Not
     first time. Only a notification the recipient may still read can be acknowledged (NotFound otherwise)."""
     row = session.get(Notification, notification_id)
     if row is None or row.user_id != subject.user_id or render(session, subject, row) is None:
-        raise NotFound("notification not found")
+        raise NotFound(N_("notification not found"))
     now = utcnow()
     row.read_at = row.read_at or now
     if row.acknowledged_at is None:

@@ -35,8 +35,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from interdict.accounts.subject import Subject
 from interdict.core import wakeup
 from interdict.core.clock import utcnow
+from interdict.core.i18n import translate
 from interdict.notifications.models import Notification
 from interdict.notifications.service import Rendered, latest_id, record_shown, render_many, unread_count, visible
+from interdict.web.i18n import gettext
 
 log = logging.getLogger("interdict.notifications.stream")
 
@@ -49,18 +51,22 @@ HEARTBEAT_SECONDS = 15.0
 QUEUE_SIZE = 1_000
 
 
-def item(n: Notification, r: Rendered) -> dict[str, Any]:
-    """What the centre and the stream show of one notification (as its reader)."""
+def item(n: Notification, r: Rendered, lang: str | None = None) -> dict[str, Any]:
+    """What the centre and the stream show of one notification (as its reader, in ``lang``: the reader's)."""
+
+    def tr(value: Any) -> Any:
+        return translate(value, lang)
+
     return {
         "id": n.id,
         "kind": n.kind,
         "urgency": n.urgency,
         "ref_type": n.ref_type,
         "ref_id": str(n.ref_id),
-        "title": r.title,
-        "text": r.text,
+        "title": tr(r.title),
+        "text": tr(r.text),
         "url": r.url,
-        "facts": [list(f) for f in r.facts],
+        "facts": [[gettext(lang, label) if lang else label, tr(value)] for label, value in r.facts],
         "created_at": n.created_at.isoformat(),
         # Kinds that fold repeated events (notifications.kinds): how many, and when the last one came.
         "count": n.count,
@@ -180,7 +186,7 @@ class Broadcaster:
                 shown: dict[uuid.UUID, list[tuple[Notification, Rendered]]] = {}
                 for (_, n), rendered in zip(pairs, render_many(session, pairs), strict=True):
                     if rendered is not None:
-                        out.setdefault(n.user_id, []).append(item(n, rendered))
+                        out.setdefault(n.user_id, []).append(item(n, rendered, subjects[n.user_id].locale))
                         shown.setdefault(n.user_id, []).append((n, rendered))
                 for user_id, items in shown.items():
                     record_shown(session, subjects[user_id], items, where="the live notification stream")
@@ -247,7 +253,7 @@ class Broadcaster:
                         missed = visible(session, subject, after_id=last_event_id, limit=BACKFILL)
                         record_shown(session, subject, missed, where="the live notification stream")
                         session.commit()
-                        backlog = [item(n, r) for n, r in missed]
+                        backlog = [item(n, r, subject.locale) for n, r in missed]
                     # The user's recent notifications already there (counted, or on the page being opened): the
                     # broadcaster may still push some of them, which must not count as new. The count and this list
                     # are read in one snapshot: a notification committed between two statements would otherwise be

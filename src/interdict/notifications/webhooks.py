@@ -38,6 +38,7 @@ from interdict.core.clock import utcnow
 from interdict.core.db import new_id
 from interdict.core.egress import IPAddress, Network, Resolver, refusal, resolve_host
 from interdict.core.errors import FieldError, InvalidInput, NotFound
+from interdict.core.i18n import N_
 from interdict.notifications.models import Notification, NotificationDelivery, WebhookEndpoint
 from interdict.notifications.service import Rendered
 from interdict.sharing.service import require_admin
@@ -59,6 +60,36 @@ NOT_PERMITTED = "the receiver's address is not one that webhooks may reach"
 MAX_ADDRESSES = 3
 
 
+# Why an address is refused, by kind (interdict.core.egress): the whole sentence, so each language words it its way.
+_ADDRESS_REFUSED = {
+    "loopback": N_(
+        "points to a loopback address, which webhooks may not reach (an operator can allow an agency's internal network)"
+    ),
+    "link-local": N_(
+        "points to a link-local address, which webhooks may not reach (an operator can allow an agency's internal"
+        " network)"
+    ),
+    "unspecified": N_(
+        "points to an unspecified address, which webhooks may not reach (an operator can allow an agency's internal"
+        " network)"
+    ),
+    "multicast": N_(
+        "points to a multicast address, which webhooks may not reach (an operator can allow an agency's internal"
+        " network)"
+    ),
+    "private": N_(
+        "points to a private address, which webhooks may not reach (an operator can allow an agency's internal network)"
+    ),
+    "reserved": N_(
+        "points to a reserved address, which webhooks may not reach (an operator can allow an agency's internal network)"
+    ),
+    "non-public": N_(
+        "points to a non-public address, which webhooks may not reach (an operator can allow an agency's internal"
+        " network)"
+    ),
+}
+
+
 class Refused(Exception):
     """A destination webhooks may not reach; ``detail`` is for the server log, ``message`` for the user."""
 
@@ -73,17 +104,17 @@ def parse_url(url: str) -> httpx.URL:
     """The URL as the HTTP client will read it (one parser for checking and sending)."""
     url = url.strip()
     if len(url) > 2000:
-        raise InvalidInput(FieldError(("url",), "must be at most 2000 characters"))
+        raise InvalidInput(FieldError(("url",), N_("must be at most 2000 characters")))
     try:
         parsed = httpx.URL(url)
     except (httpx.InvalidURL, ValueError, TypeError):
-        raise InvalidInput(FieldError(("url",), "is not a valid URL")) from None
+        raise InvalidInput(FieldError(("url",), N_("is not a valid URL"))) from None
     if parsed.scheme not in ("http", "https"):
-        raise InvalidInput(FieldError(("url",), "must start with http:// or https://"))
+        raise InvalidInput(FieldError(("url",), N_("must start with http:// or https://")))
     if not parsed.host:
-        raise InvalidInput(FieldError(("url",), "must name a host, e.g. https://alerts.example.gov/interdict"))
+        raise InvalidInput(FieldError(("url",), N_("must name a host, e.g. https://alerts.example.gov/interdict")))
     if parsed.userinfo:
-        raise InvalidInput(FieldError(("url",), "must not contain a user name or password"))
+        raise InvalidInput(FieldError(("url",), N_("must not contain a user name or password")))
     return parsed
 
 
@@ -121,14 +152,15 @@ def check_url(url: str, *, allowed: Sequence[Network] = (), resolve: Resolver = 
     except Refused as exc:
         if exc.kind is None:
             raise InvalidInput(
-                FieldError(("url",), "the host name could not be resolved from this server", "unresolved")
+                FieldError(("url",), N_("the host name could not be resolved from this server"), "unresolved")
             ) from None
-        article = "an" if exc.kind[0] in "aeiou" else "a"
         raise InvalidInput(
             FieldError(
                 ("url",),
-                f"points to {article} {exc.kind} address, which webhooks may not reach "
-                "(an operator can allow an agency's internal network)",
+                _ADDRESS_REFUSED.get(exc.kind)
+                or N_(
+                    "points to an address which webhooks may not reach (an operator can allow an agency's internal network)"
+                ),
                 "address_not_permitted",
             )
         ) from None
@@ -152,14 +184,16 @@ def create_endpoint(
     errors: list[FieldError] = []
     name = name.strip()
     if not name or len(name) > 100:
-        errors.append(FieldError(("name",), "give a name of 1 to 100 characters"))
+        errors.append(FieldError(("name",), N_("give a name of 1 to 100 characters")))
     try:
         url = check_url(url, allowed=allowed, resolve=resolve)
     except InvalidInput as exc:
         errors.extend(exc.errors)
     clean_kinds = sorted({k.strip() for k in kinds or [] if k.strip()})
     if len(clean_kinds) > MAX_KINDS or any(len(k) > 40 for k in clean_kinds):
-        errors.append(FieldError(("kinds",), f"at most {MAX_KINDS} kinds of at most 40 characters"))
+        errors.append(
+            FieldError(("kinds",), N_("at most %(max_kinds)s kinds of at most 40 characters", max_kinds=MAX_KINDS))
+        )
     if errors:
         raise InvalidInput(errors)
     secret = new_secret()
@@ -181,7 +215,7 @@ def create_endpoint(
 def own_endpoint(session: Session, subject: Subject, endpoint_id: uuid.UUID) -> WebhookEndpoint:
     endpoint = session.get(WebhookEndpoint, endpoint_id)
     if endpoint is None or endpoint.user_id != subject.user_id:
-        raise NotFound("no such webhook endpoint")
+        raise NotFound(N_("no such webhook endpoint"))
     return endpoint
 
 
@@ -229,7 +263,7 @@ def plan_test(session: Session, subject: Subject, endpoint_id: uuid.UUID, *, now
     """Queue a test event for the endpoint (sent by the dispatcher like any other message)."""
     endpoint = own_endpoint(session, subject, endpoint_id)
     if not endpoint.active:
-        raise InvalidInput(FieldError(("endpoint",), "the endpoint is disabled; enable it first"))
+        raise InvalidInput(FieldError(("endpoint",), N_("the endpoint is disabled; enable it first")))
     row = NotificationDelivery(
         id=new_id(),
         channel="webhook",

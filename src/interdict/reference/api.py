@@ -6,12 +6,13 @@ import uuid
 from collections.abc import Callable
 from typing import Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic_core import PydanticCustomError
 
 from interdict.accounts.deps import SubjectDep
 from interdict.core.deps import SessionDep
 from interdict.core.errors import NotFound
+from interdict.core.i18n import N_, Message, translate
 from interdict.core.text import fold
 from interdict.reference import validators
 from interdict.reference.catalogue import get_index
@@ -68,7 +69,7 @@ def search_substances(
 def get_substance(substance_id: uuid.UUID, db: SessionDep, subject: SubjectDep) -> SubstanceDetail:
     info = get_index(db).substances.get(substance_id)
     if info is None:
-        raise NotFound("substance not found")
+        raise NotFound(N_("substance not found"))
     return SubstanceDetail(
         id=info.id,
         name=info.name,
@@ -168,7 +169,7 @@ def search_hs(
 def taxonomy(scheme: str, db: SessionDep, subject: SubjectDep, lang: Lang = "en") -> list[TermRead]:
     terms = get_index(db).taxonomy.get(scheme)
     if terms is None:
-        raise NotFound(f"no taxonomy '{scheme}'")
+        raise NotFound(N_("no taxonomy '%(scheme)s'", scheme=scheme))
     return [
         TermRead(code=t.code, parent=t.parent, label=t.label_vi if lang == "vi" else t.label_en)
         for t in terms.values()
@@ -180,10 +181,14 @@ def taxonomy(scheme: str, db: SessionDep, subject: SubjectDep, lang: Lang = "en"
 def validate(
     db: SessionDep,
     subject: SubjectDep,
+    request: Request,
     kind: Literal["cas", "container", "imo", "hs", "locode", "country"],
     value: str = Query(max_length=100),
+    lang: Lang | None = None,
 ) -> Validation:
-    """Check one identifier as a form field would (for inline validation while typing)."""
+    """Check one identifier as a form field would (for inline validation while typing). The message is in ``lang``,
+    else in the language the browser shows Interdict in (its language cookie), else in the account's."""
+    shown_in = lang or request.cookies.get("interdict_lang") or subject.locale
     validators_by_kind: dict[str, Callable[[str], str]] = {
         "cas": validators.normalise_cas,
         "container": validators.normalise_container,
@@ -196,18 +201,27 @@ def validate(
     try:
         normalised = fn(value)
     except PydanticCustomError as exc:
-        return Validation(kind=kind, value=value, valid=False, message=exc.message())
+        own = (exc.context or {}).get("message")
+        text = translate(own, shown_in) if isinstance(own, Message) else exc.message()
+        return Validation(kind=kind, value=value, valid=False, message=text)
     index = get_index(db)
     if kind == "hs":
         key = normalised[:6] if len(normalised) >= 6 else normalised[:4]
         if key not in index.hs:
-            return Validation(kind=kind, value=value, valid=False, message=f"HS code {value} does not exist in HS 2022")
+            return Validation(
+                kind=kind,
+                value=value,
+                valid=False,
+                message=N_("HS code %(code)s does not exist in HS 2022", code=value).in_lang(shown_in),
+            )
     if kind == "locode" and normalised not in index.locations:
         return Validation(
             kind=kind,
             value=value,
             valid=True,
             normalised=normalised,
-            warning=f"UN/LOCODE {normalised} is not in the reference list; it will be accepted as typed",
+            warning=N_(
+                "UN/LOCODE %(code)s is not in the reference list; it will be accepted as typed", code=normalised
+            ).in_lang(shown_in),
         )
     return Validation(kind=kind, value=value, valid=True, normalised=normalised)

@@ -14,6 +14,8 @@ from pydantic_core import PydanticCustomError
 from stdnum import casrn, imo, iso6346
 from stdnum.exceptions import InvalidChecksum, InvalidComponent, InvalidFormat, InvalidLength, ValidationError
 
+from interdict.core.errors import custom_error
+from interdict.core.i18n import N_, Message
 from interdict.reference.countries import resolve_country
 
 _LOCODE_RE = re.compile(r"^[A-Z]{2}[A-Z2-9]{3}$")
@@ -21,13 +23,15 @@ _HS_RE = re.compile(r"^\d{4}(\d{2}(\d{2}(\d{2})?)?)?$")
 
 
 def _fail(kind: str, message: str) -> PydanticCustomError:
-    return PydanticCustomError(kind, message)
+    """The error of a validator, keeping its catalogue message (shown in the reader's language)."""
+    error: PydanticCustomError = custom_error(kind, message if isinstance(message, Message) else Message(message))
+    return error
 
 
 def _text(value: object, kind: str) -> str:
     """Validators take text; anything else (a number, a list, null) is a field error, never a crash."""
     if not isinstance(value, str):
-        raise _fail(kind, "a value is required" if value is None else "must be text")
+        raise _fail(kind, N_("a value is required") if value is None else N_("must be text"))
     return value
 
 
@@ -36,15 +40,19 @@ def normalise_cas(value: object) -> str:
     raw = value.strip()
     compact = casrn.compact(raw)
     if not re.fullmatch(r"\d{2,7}-?\d{2}-?\d", compact.replace(" ", "")):
-        raise _fail("cas", f"'{raw}' is not a CAS RN: expected digits in the form 1234567-12-1")
+        raise _fail("cas", N_("'%(raw)s' is not a CAS RN: expected digits in the form 1234567-12-1", raw=raw))
     try:
         return str(casrn.validate(compact))
     except InvalidChecksum:
         digits = compact.replace("-", "")
         expected = casrn.calc_check_digit(digits[:-1])
-        raise _fail("cas", f"CAS RN '{raw}' has a wrong check digit (expected {expected})") from None
+        raise _fail(
+            "cas", N_("CAS RN '%(raw)s' has a wrong check digit (expected %(expected)s)", raw=raw, expected=expected)
+        ) from None
     except ValidationError as exc:
-        raise _fail("cas", f"CAS RN '{raw}' is not valid: {getattr(exc, 'message', str(exc))}") from None
+        raise _fail(
+            "cas", N_("CAS RN '%(raw)s' is not valid: %(reason)s", raw=raw, reason=getattr(exc, "message", str(exc)))
+        ) from None
 
 
 def normalise_container(value: object) -> str:
@@ -54,16 +62,24 @@ def normalise_container(value: object) -> str:
     if not re.fullmatch(r"[A-Z]{3}[UJZR]\d{7}", compact):
         raise _fail(
             "container",
-            f"'{raw}' is not an ISO 6346 container number: expected 3-letter owner code, "
-            "category letter U/J/Z/R and 7 digits, e.g. CSQU3054383",
+            N_(
+                "'%(raw)s' is not an ISO 6346 container number: expected 3-letter owner code, category letter U/J/Z/R and 7 digits, e.g. CSQU3054383",
+                raw=raw,
+            ),
         )
     try:
         return str(iso6346.validate(compact))
     except InvalidChecksum:
         expected = iso6346.calc_check_digit(compact[:-1])
-        raise _fail("container", f"container '{raw}' has a wrong check digit (expected {expected})") from None
+        raise _fail(
+            "container",
+            N_("container '%(raw)s' has a wrong check digit (expected %(expected)s)", raw=raw, expected=expected),
+        ) from None
     except ValidationError as exc:
-        raise _fail("container", f"container '{raw}' is not valid: {getattr(exc, 'message', str(exc))}") from None
+        raise _fail(
+            "container",
+            N_("container '%(raw)s' is not valid: %(reason)s", raw=raw, reason=getattr(exc, "message", str(exc))),
+        ) from None
 
 
 def normalise_imo(value: object) -> str:
@@ -73,11 +89,16 @@ def normalise_imo(value: object) -> str:
     try:
         return str(imo.validate(compact))
     except InvalidChecksum:
-        raise _fail("imo", f"IMO number '{raw}' has a wrong check digit") from None
+        raise _fail("imo", N_("IMO number '%(raw)s' has a wrong check digit", raw=raw)) from None
     except (InvalidFormat, InvalidLength, InvalidComponent):
-        raise _fail("imo", f"'{raw}' is not an IMO ship number: expected 7 digits, e.g. IMO 9074729") from None
+        raise _fail(
+            "imo", N_("'%(raw)s' is not an IMO ship number: expected 7 digits, e.g. IMO 9074729", raw=raw)
+        ) from None
     except ValidationError as exc:
-        raise _fail("imo", f"IMO number '{raw}' is not valid: {getattr(exc, 'message', str(exc))}") from None
+        raise _fail(
+            "imo",
+            N_("IMO number '%(raw)s' is not valid: %(reason)s", raw=raw, reason=getattr(exc, "message", str(exc))),
+        ) from None
 
 
 def normalise_hs_format(value: object) -> str:
@@ -86,7 +107,7 @@ def normalise_hs_format(value: object) -> str:
     raw = value.strip()
     digits = re.sub(r"[\s.]", "", raw)
     if not _HS_RE.match(digits):
-        raise _fail("hs_code", f"'{raw}' is not an HS code: expected 4, 6, 8 or 10 digits, e.g. 2915.24")
+        raise _fail("hs_code", N_("'%(raw)s' is not an HS code: expected 4, 6, 8 or 10 digits, e.g. 2915.24", raw=raw))
     return digits
 
 
@@ -95,9 +116,19 @@ def _normalise_locode(value: str) -> str:
     raw = value.strip()
     code = raw.replace(" ", "").upper()
     if not _LOCODE_RE.match(code):
-        raise _fail("locode", f"'{raw}' is not a UN/LOCODE: expected 2-letter country and 3 characters, e.g. VNHPH")
+        raise _fail(
+            "locode",
+            N_("'%(raw)s' is not a UN/LOCODE: expected 2-letter country and 3 characters, e.g. VNHPH", raw=raw),
+        )
     if pycountry.countries.get(alpha_2=code[:2]) is None:
-        raise _fail("locode", f"UN/LOCODE '{raw}' starts with '{code[:2]}', which is not an ISO 3166 country code")
+        raise _fail(
+            "locode",
+            N_(
+                "UN/LOCODE '%(raw)s' starts with '%(value)s', which is not an ISO 3166 country code",
+                raw=raw,
+                value=code[:2],
+            ),
+        )
     return code
 
 
@@ -109,7 +140,10 @@ def _normalise_country(value: str) -> str:
     if code is None:
         raise _fail(
             "country",
-            f"'{raw}' is not an ISO 3166 country code (e.g. VN, CN, KH) or a country's name: pick one from the list",
+            N_(
+                "'%(raw)s' is not an ISO 3166 country code (e.g. VN, CN, KH) or a country's name: pick one from the list",
+                raw=raw,
+            ),
         )
     return code
 

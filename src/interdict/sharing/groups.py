@@ -11,6 +11,7 @@ from interdict.accounts.models import Organisation
 from interdict.accounts.subject import Subject
 from interdict.audit import service as audit
 from interdict.core.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
+from interdict.core.i18n import N_
 from interdict.sharing.models import SharingGroup, SharingGroupMember
 from interdict.sharing.schemas import MemberRead, SharingGroupCreate, SharingGroupRead
 from interdict.sharing.service import decided, org_root, require_admin
@@ -57,7 +58,7 @@ def pick_group(
         return current
     found = mine.get(code)
     if found is None:
-        raise InvalidInput(FieldError(loc, f"you belong to no sharing group '{code}'", "unknown_group"))
+        raise InvalidInput(FieldError(loc, N_("you belong to no sharing group '%(code)s'", code=code), "unknown_group"))
     return found
 
 
@@ -85,7 +86,10 @@ def _orgs_by_code(session: Session, codes: list[str], loc: str) -> list[Organisa
     missing = [c for c in codes if c not in found]
     if missing:
         raise InvalidInput(
-            [FieldError((loc, codes.index(c)), f"no organisation with code '{c}'", "unknown_org") for c in missing]
+            [
+                FieldError((loc, codes.index(c)), N_("no organisation with code '%(c)s'", c=c), "unknown_org")
+                for c in missing
+            ]
         )
     return [found[c] for c in dict.fromkeys(codes)]
 
@@ -93,7 +97,7 @@ def _orgs_by_code(session: Session, codes: list[str], loc: str) -> list[Organisa
 def create_group(session: Session, subject: Subject, data: SharingGroupCreate) -> SharingGroup:
     require_admin(subject, "only administrators can create sharing groups")
     if session.scalar(select(SharingGroup.id).where(SharingGroup.code == data.code)) is not None:
-        raise Conflict(f"sharing group code '{data.code}' already exists")
+        raise Conflict(N_("sharing group code '%(code)s' already exists", code=data.code))
     members = _orgs_by_code(session, data.members, "members")
     group = SharingGroup(
         code=data.code,
@@ -124,13 +128,13 @@ def get_group(session: Session, subject: Subject, group_id: uuid.UUID) -> Sharin
     for group in visible_groups(session, subject):
         if group.id == group_id:
             return group
-    raise NotFound("sharing group not found")
+    raise NotFound(N_("sharing group not found"))
 
 
 def set_members(session: Session, subject: Subject, group: SharingGroup, codes: list[str]) -> SharingGroup:
     """Replace the member list. Records shared with the group follow at once (membership is read per query)."""
     if not _manages(session, subject, group):
-        raise Forbidden("only administrators of the owning organisation can change the members")
+        raise Forbidden(N_("only administrators of the owning organisation can change the members"))
     members = _orgs_by_code(session, codes, "members")
     before = sorted(m.org_id for m in group.members)
     wanted = {group.owner_org_id} | {o.id for o in members}
@@ -168,7 +172,12 @@ def to_read(session: Session, subject: Subject, group: SharingGroup) -> SharingG
     members = (
         sorted(
             (
-                MemberRead(code=orgs[m.org_id].code, name=orgs[m.org_id].name, country=orgs[m.org_id].country)
+                MemberRead(
+                    code=orgs[m.org_id].code,
+                    name=orgs[m.org_id].name,
+                    country=orgs[m.org_id].country,
+                    name_local=orgs[m.org_id].name_local,
+                )
                 for m in group.members
             ),
             key=lambda m: m.code,

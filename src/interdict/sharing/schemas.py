@@ -28,6 +28,7 @@ class MemberRead(BaseModel):
     code: str
     name: str
     country: str
+    name_local: str | None = None
 
 
 class SharingGroupRead(BaseModel):

@@ -35,6 +35,7 @@ from interdict.accounts.models import Organisation
 from interdict.accounts.service import ancestors_of
 from interdict.accounts.subject import Subject
 from interdict.core.errors import Forbidden
+from interdict.core.i18n import N_
 from interdict.sharing.models import SharingGroupMember
 
 SelectT = TypeVar("SelectT", bound=Select[*tuple[Any, ...]])  # a SELECT of any columns
@@ -253,4 +254,4 @@ def can_edit(record: Any, subject: Subject) -> bool:
 def require_editable(record: Any, subject: Subject) -> None:
     """Call only on a record already read through :func:`readable` (so 403 reveals nothing new)."""
     if not can_edit(record, subject):
-        raise Forbidden("you may read this record but not change it: only the reporting unit's officers can")
+        raise Forbidden(N_("you may read this record but not change it: only the reporting unit's officers can"))

@@ -36,6 +36,7 @@ from pydantic_core import PydanticCustomError
 from interdict.config import Settings
 from interdict.core.errors import FieldError, InvalidInput, from_validation_error
 from interdict.core.gcpause import gc_paused
+from interdict.core.i18n import N_
 from interdict.core.spreadsheet.reader import Kind, Limits, default_settings, open_table
 from interdict.core.text import strip_bidi
 from interdict.reference.validators import normalise_container
@@ -172,17 +173,17 @@ class Mapping(BaseModel):
         for name in ("id", "date"):
             if name not in fields:
                 raise PydanticCustomError(
-                    "required_field", "the mapping must name the column of '{name}'", {"name": name}
+                    "required_field", N_("the mapping must name the column of '{name}'"), {"name": name}
                 )
         for name, spec in fields.items():
             if spec.format is not None and name != "date":
                 raise PydanticCustomError(
-                    "invalid", "'format' applies to the date only, not to '{name}'", {"name": name}
+                    "invalid", N_("'format' applies to the date only, not to '{name}'"), {"name": name}
                 )
             if (spec.separator is not None or spec.also) and name not in LIST_FIELDS:
                 raise PydanticCustomError(
                     "invalid",
-                    "'separator' and 'also' apply to containers, port_transshipment and phones, not to '{name}'",
+                    N_("'separator' and 'also' apply to containers, port_transshipment and phones, not to '{name}'"),
                     {"name": name},
                 )
         return fields
@@ -193,7 +194,7 @@ class Mapping(BaseModel):
         for name in extra:
             if not re.fullmatch(r"[A-Za-z][\w ]*", name):
                 raise PydanticCustomError(
-                    "invalid", "extra feature name '{name}' must be letters, digits, _ or spaces", {"name": name}
+                    "invalid", N_("extra feature name '{name}' must be letters, digits, _ or spaces"), {"name": name}
                 )
         return extra
 
@@ -228,13 +229,17 @@ def read_mapping(path: str | Path) -> Mapping:
         if p.parent == Path() and shipped.is_file():
             p = Path(str(shipped))
         else:
-            raise InvalidInput(FieldError(("mapping",), f"{path}: no such file (and no shipped mapping of that name)"))
+            raise InvalidInput(
+                FieldError(("mapping",), N_("%(path)s: no such file (and no shipped mapping of that name)", path=path))
+            )
     try:
         raw = yaml.safe_load(p.read_text(encoding="utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise InvalidInput(FieldError(("mapping",), f"{p}: not a readable YAML file ({exc})")) from None
+        raise InvalidInput(
+            FieldError(("mapping",), N_("%(p)s: not a readable YAML file (%(exc)s)", p=p, exc=exc))
+        ) from None
     if not isinstance(raw, dict):
-        raise InvalidInput(FieldError(("mapping",), f"{p}: expected a YAML mapping with 'name' and 'fields'"))
+        raise InvalidInput(FieldError(("mapping",), N_("%(p)s: expected a YAML mapping with 'name' and 'fields'", p=p)))
     try:
         return Mapping.model_validate(raw)
     except ValidationError as exc:
@@ -375,7 +380,7 @@ def load(
     ``name``: the file as messages name it (default: its file name; an upload is stored under another)."""
     p = Path(path)
     if not p.is_file():
-        raise InvalidInput(FieldError(("data",), f"{path}: no such file"))
+        raise InvalidInput(FieldError(("data",), N_("%(path)s: no such file", path=path)))
     with gc_paused():
         return _load(p, mapping, require_outcome, limits or file_limits(), progress, name or p.name)
 
@@ -493,17 +498,34 @@ def check_columns(mapping: Mapping, columns: Sequence[str], source: str, *, requ
     if missing:
         # One message for the file, not one per column (a file for another mapping lacks most of them).
         expects = "; ".join(f"'{c}' for {', '.join(dict.fromkeys(fields))}" for c, fields in missing.items())
+        params = {
+            "source": source,
+            "columns": _list(missing),
+            "mapping": mapping.name,
+            "expects": expects,
+            "present": _list(columns),
+        }
         errors.append(
             FieldError(
                 ("mapping",),
-                f"{source} lacks the column{'s' if len(missing) > 1 else ''} {_list(missing)}: the mapping "
-                f"'{mapping.name}' expects {expects}. Its columns: {_list(columns)}. Choose the mapping that fits "
-                "the file, or rename the columns",
+                N_(
+                    "%(source)s lacks the columns %(columns)s: the mapping '%(mapping)s' expects %(expects)s. Its "
+                    "columns: %(present)s. Choose the mapping that fits the file, or rename the columns",
+                    **params,
+                )
+                if len(missing) > 1
+                else N_(
+                    "%(source)s lacks the column %(columns)s: the mapping '%(mapping)s' expects %(expects)s. Its "
+                    "columns: %(present)s. Choose the mapping that fits the file, or rename the columns",
+                    **params,
+                ),
                 "missing_columns",
             )
         )
     if require_outcome and mapping.outcome is None:
-        errors.append(FieldError(("mapping", "outcome"), "the mapping names no outcome column; fitting needs outcomes"))
+        errors.append(
+            FieldError(("mapping", "outcome"), N_("the mapping names no outcome column; fitting needs outcomes"))
+        )
     if errors:
         raise InvalidInput(errors)
     return has_outcome
@@ -584,7 +606,11 @@ def _format_of(path: Path) -> str:
     raise InvalidInput(
         FieldError(
             ("data",),
-            f"{path.name}: cannot tell the format from '{suffix}' (use .csv, .xlsx, .json or set 'format' in the mapping)",
+            N_(
+                "%(name)s: cannot tell the format from '%(suffix)s' (use .csv, .xlsx, .json or set 'format' in the mapping)",
+                name=path.name,
+                suffix=suffix,
+            ),
         )
     )
 
@@ -600,7 +626,9 @@ def _read_json(path: Path, limits: Limits, name: str) -> tuple[list[str], Iterat
     try:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
-        raise InvalidInput(FieldError(("data",), f"{name}: not UTF-8 text (save it as UTF-8)")) from None
+        raise InvalidInput(
+            FieldError(("data",), N_("%(name)s: not UTF-8 text (save it as UTF-8)", name=name))
+        ) from None
     items: list[tuple[int, object]]
     try:
         if text.lstrip().startswith("["):
@@ -609,19 +637,27 @@ def _read_json(path: Path, limits: Limits, name: str) -> tuple[list[str], Iterat
             items = [(n, json.loads(line)) for n, line in enumerate(text.splitlines(), start=1) if line.strip()]
     except json.JSONDecodeError as exc:
         raise InvalidInput(
-            FieldError(("data",), f"{name}: not JSON (an array of objects or one object a line): {exc}")
+            FieldError(
+                ("data",),
+                N_("%(name)s: not JSON (an array of objects or one object a line): %(exc)s", name=name, exc=exc),
+            )
         ) from None
     if len(items) > limits.rows:
         raise InvalidInput(
             FieldError(
                 (limits.field,),
-                f"{name}: more than {limits.rows:,} rows; the limit for {limits.purpose} is {limits.rows:,} rows",
+                N_(
+                    "%(name)s: more than %(rows)s rows; the limit for %(purpose)s is %(rows)s rows",
+                    name=name,
+                    rows=f"{limits.rows:,}",
+                    purpose=limits.purpose,
+                ),
             )
         )
     header: dict[str, None] = {}
     for n, item in items:
         if not isinstance(item, dict):
-            raise InvalidInput(FieldError(("data", n), f"{name}: item {n} is not an object"))
+            raise InvalidInput(FieldError(("data", n), N_("%(name)s: item %(n)s is not an object", name=name, n=n)))
         header.update(dict.fromkeys(item))
     return list(header), iter([(n, item) for n, item in items if isinstance(item, dict)])
 

@@ -40,6 +40,7 @@ import numpy as np
 
 from interdict.core.errors import FieldError, InvalidInput
 from interdict.core.gcpause import gc_paused
+from interdict.core.i18n import N_
 from interdict.targeting.evaluate import at_k
 from interdict.targeting.features import (
     OPTIONAL_GROUPS,
@@ -200,8 +201,12 @@ class TargetingModel:
             raise InvalidInput(
                 FieldError(
                     ("data", "outcome"),
-                    f"fitting needs records with positive and negative outcomes ({len(labelled)} with an outcome, "
-                    f"{positives} positive, column '{mapping.outcome.column if mapping.outcome else '?'}')",
+                    N_(
+                        "fitting needs records with positive and negative outcomes (%(n_labelled)s with an outcome, %(positives)s positive, column '%(value)s')",
+                        n_labelled=len(labelled),
+                        positives=positives,
+                        value=mapping.outcome.column if mapping.outcome else "?",
+                    ),
                 )
             )
         if groups is not None:
@@ -210,7 +215,11 @@ class TargetingModel:
                 raise InvalidInput(
                     FieldError(
                         ("groups",),
-                        f"unknown feature group(s) {', '.join(unknown)} (known: {', '.join(OPTIONAL_GROUPS)})",
+                        N_(
+                            "unknown feature group(s) %(unknown)s (known: %(optional_groups)s)",
+                            unknown=", ".join(unknown),
+                            optional_groups=", ".join(OPTIONAL_GROUPS),
+                        ),
                     )
                 )
         say("features")
@@ -565,7 +574,9 @@ class TargetingModel:
             target.is_dir() and ((target / "model.json").is_file() or not any(target.iterdir()))
         ):
             raise InvalidInput(
-                FieldError(("model",), f"{target} exists and is not a model directory; choose another path")
+                FieldError(
+                    ("model",), N_("%(target)s exists and is not a model directory; choose another path", target=target)
+                )
             )
         tmp = target.with_name(f".{target.name}.{os.getpid()}.part")
         shutil.rmtree(tmp, ignore_errors=True)
@@ -596,12 +607,20 @@ class TargetingModel:
         """Read a model directory written by :meth:`save`."""
         p = Path(path)
         if not (p / "model.json").is_file():
-            raise InvalidInput(FieldError(("model",), f"{p} is not a targeting model (no model.json); fit one first"))
+            raise InvalidInput(
+                FieldError(("model",), N_("%(p)s is not a targeting model (no model.json); fit one first", p=p))
+            )
         meta = json.loads((p / "model.json").read_text(encoding="utf-8"))
         if meta.get("format") != FORMAT_VERSION:
             raise InvalidInput(
                 FieldError(
-                    ("model",), f"{p}: model format {meta.get('format')} is not {FORMAT_VERSION}; fit the model again"
+                    ("model",),
+                    N_(
+                        "%(p)s: model format %(get)s is not %(format_version)s; fit the model again",
+                        p=p,
+                        get=meta.get("format"),
+                        format_version=FORMAT_VERSION,
+                    ),
                 )
             )
         with gzip.open(p / "history.json.gz", "rt", encoding="utf-8") as fh:
@@ -642,7 +661,7 @@ class TargetingModel:
         errors = [
             FieldError(
                 ("mapping", "extra", name[6:]),
-                f"the model uses the extra column '{name[6:]}'; the mapping does not name it",
+                N_("the model uses the extra column '%(value)s'; the mapping does not name it", value=name[6:]),
             )
             for name in sorted(used)
             if name.startswith("extra.") and name[6:] not in mapping.extra

@@ -34,6 +34,7 @@ from interdict.core import localtime, spreadsheet
 from interdict.core.clock import utcnow
 from interdict.core.errors import FieldError, Forbidden, InvalidInput, NotFound, from_validation_error
 from interdict.core.filters import Group
+from interdict.core.i18n import N_
 from interdict.core.spreadsheet.reader import Limits
 from interdict.incidents import service as incidents_service
 from interdict.incidents.attachments import safe_filename
@@ -75,7 +76,7 @@ def get_batch(session: Session, subject: Subject, batch_id: uuid.UUID | str) -> 
         select(TargetingBatch).where(TargetingBatch.id == bid, batch_visible(TargetingBatch, subject))
     )
     if batch is None:
-        raise NotFound("no such load")
+        raise NotFound(N_("no such load"))
     return batch
 
 
@@ -85,7 +86,7 @@ def get_record(session: Session, subject: Subject, record_id: uuid.UUID | str) -
         select(TargetingRecord).where(TargetingRecord.id == rid, batch_visible(TargetingRecord, subject))
     )
     if rec is None:
-        raise NotFound("no such record")
+        raise NotFound(N_("no such record"))
     return rec
 
 
@@ -93,7 +94,7 @@ def _uuid(value: uuid.UUID | str) -> uuid.UUID:
     try:
         return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
     except ValueError:
-        raise NotFound("no such record") from None
+        raise NotFound(N_("no such record")) from None
 
 
 def list_batches(session: Session, subject: Subject) -> list[TargetingBatch]:
@@ -235,14 +236,14 @@ def load_batch(
 
     decided("targeting:load")
     if not subject.can_write:
-        raise Forbidden("your role cannot load manifests")
+        raise Forbidden(N_("your role cannot load manifests"))
     mapping = read_mapping(mapping_ref)
     reading = (lambda done, total: progress("reading", done, total)) if progress else None
     source = source_name or path.name
     result = load(path, mapping, limits=load_limits(settings), progress=reading, name=source)
     name = (batch_name or "").strip() or _default_name(result.records, source)
     if len(name) > 200:
-        raise InvalidInput(FieldError(("batch_name",), "at most 200 characters"))
+        raise InvalidInput(FieldError(("batch_name",), N_("at most 200 characters")))
     org = session.get(Organisation, subject.org_id)
     root_id = (org.root_id if org else None) or subject.root_org_id
     batch = session.scalar(
@@ -386,21 +387,21 @@ def sniff_load(name: str, head: bytes) -> str:
     if head.startswith(b"PK\x03\x04"):
         if ext == "xlsx" and b"xl/" in head:
             return "xlsx"
-        raise InvalidInput(FieldError(("file",), "this zip file is not an Excel workbook (.xlsx)"))
+        raise InvalidInput(FieldError(("file",), N_("this zip file is not an Excel workbook (.xlsx)")))
     if b"\x00" in head[:8192]:
-        raise InvalidInput(FieldError(("file",), "this file type is not accepted: upload CSV, XLSX or JSON"))
+        raise InvalidInput(FieldError(("file",), N_("this file type is not accepted: upload CSV, XLSX or JSON")))
     try:
         text = codecs.getincrementaldecoder("utf-8-sig")().decode(head, final=False)
     except UnicodeDecodeError:
-        raise InvalidInput(FieldError(("file",), "not UTF-8 text: save the CSV or JSON as UTF-8")) from None
+        raise InvalidInput(FieldError(("file",), N_("not UTF-8 text: save the CSV or JSON as UTF-8"))) from None
     first = text.lstrip()[:1]
     if ext in ("json", "jsonl", "ndjson") or first in ("[", "{"):
         if first not in ("[", "{"):
-            raise InvalidInput(FieldError(("file",), "not JSON (an array of objects or one object a line)"))
+            raise InvalidInput(FieldError(("file",), N_("not JSON (an array of objects or one object a line)")))
         return "json"
     if ext in ("csv", "txt"):
         return "csv"
-    raise InvalidInput(FieldError(("file",), "this file type is not accepted: upload CSV, XLSX or JSON"))
+    raise InvalidInput(FieldError(("file",), N_("this file type is not accepted: upload CSV, XLSX or JSON")))
 
 
 def queue_upload(
@@ -418,17 +419,22 @@ def queue_upload(
     megabyte at a time) and CSV, XLSX or JSON by its content. Its rows are read and checked by the job."""
     decided("targeting:load")
     if not subject.can_write:
-        raise Forbidden("your role cannot load manifests")
+        raise Forbidden(N_("your role cannot load manifests"))
     if not filename:
-        raise InvalidInput(FieldError(("file",), "choose a file to load"))
+        raise InvalidInput(FieldError(("file",), N_("choose a file to load")))
     if mapping not in shipped_mappings():
-        raise InvalidInput(FieldError(("mapping",), f"choose one of the mappings: {', '.join(shipped_mappings())}"))
+        raise InvalidInput(
+            FieldError(
+                ("mapping",),
+                N_("choose one of the mappings: %(shipped_mappings)s", shipped_mappings=", ".join(shipped_mappings())),
+            )
+        )
     name = (batch_name or "").strip()
     if len(name) > 200:
-        raise InvalidInput(FieldError(("batch_name",), "at most 200 characters"))
+        raise InvalidInput(FieldError(("batch_name",), N_("at most 200 characters")))
     head = stream.read(SNIFF_BYTES)
     if not head:
-        raise InvalidInput(FieldError(("file",), "the file is empty"))
+        raise InvalidInput(FieldError(("file",), N_("the file is empty")))
     safe = safe_filename(filename)
     fmt = sniff_load(safe, head)
     limit = settings.targeting_max_upload_bytes
@@ -623,7 +629,7 @@ def _worklist_stmt(
             raise InvalidInput([FieldError((_filter_param(e.loc, params),), e.msg) for e in errors]) from None
     if lane:
         if lane not in ("red", "yellow", "green"):
-            raise InvalidInput(FieldError(("lane",), "choose red, yellow or green"))
+            raise InvalidInput(FieldError(("lane",), N_("choose red, yellow or green")))
         stmt = stmt.where(TargetingRecord.lane == lane)
     if selected_only:
         stmt = stmt.where(TargetingRecord.selected.is_(True))
@@ -722,7 +728,7 @@ def select_records(
         )
     )
     if len(rows) != len(set(record_ids)):
-        raise InvalidInput(FieldError(("selected",), "some of the chosen records are not in this load"))
+        raise InvalidInput(FieldError(("selected",), N_("some of the chosen records are not in this load")))
     already = (
         session.scalar(
             select(func.count()).where(
@@ -739,8 +745,13 @@ def select_records(
         raise InvalidInput(
             FieldError(
                 ("selected",),
-                f"capacity exceeded: your unit can inspect {capacity} containers of this load; {already} already "
-                f"selected, {len(adding)} more chosen. Choose at most {max(capacity - already, 0)}.",
+                N_(
+                    "capacity exceeded: your unit can inspect %(capacity)s containers of this load; %(already)s already selected, %(n_adding)s more chosen. Choose at most %(max)s.",
+                    capacity=capacity,
+                    already=already,
+                    n_adding=len(adding),
+                    max=max(capacity - already, 0),
+                ),
             )
         )
     for r in adding:
@@ -761,9 +772,9 @@ def unselect(session: Session, subject: Subject, record_id: uuid.UUID | str) -> 
     rec = get_record(session, subject, record_id)
     require_editable(rec, subject)
     if rec.selected_reason == "random":
-        raise InvalidInput(FieldError(("selected",), "a random selection stays: it keeps the evidence unbiased"))
+        raise InvalidInput(FieldError(("selected",), N_("a random selection stays: it keeps the evidence unbiased")))
     if rec.outcome is not None:
-        raise InvalidInput(FieldError(("selected",), "this record already has an outcome"))
+        raise InvalidInput(FieldError(("selected",), N_("this record already has an outcome")))
     rec.selected, rec.selected_reason, rec.selected_at, rec.selected_by_id = False, None, None, None
 
 
@@ -771,17 +782,25 @@ def assign(session: Session, subject: Subject, record_id: uuid.UUID | str, usern
     rec = get_record(session, subject, record_id)
     require_editable(rec, subject)
     if not rec.selected:
-        raise InvalidInput(FieldError(("username",), "select the record for inspection before assigning it"))
+        raise InvalidInput(FieldError(("username",), N_("select the record for inspection before assigning it")))
     user = session.scalar(
         select(User).where(User.username == username, User.org_id == rec.owner_org_id, User.is_active.is_(True))
     )
     if user is None:
-        raise InvalidInput(FieldError(("username",), f"'{username}' is not an active officer of the loading unit"))
+        raise InvalidInput(
+            FieldError(
+                ("username",), N_("'%(username)s' is not an active officer of the loading unit", username=username)
+            )
+        )
     if user.role not in ASSIGNABLE_ROLES:  # the assignee records the outcome
         raise InvalidInput(
             FieldError(
                 ("username",),
-                f"'{username}' is a {user.role} and cannot record the inspection's outcome; assign an officer or analyst",
+                N_(
+                    "'%(username)s' is a %(role)s and cannot record the inspection's outcome; assign an officer or analyst",
+                    username=username,
+                    role=user.role,
+                ),
             )
         )
     rec.assigned_to_id = user.id
@@ -804,10 +823,10 @@ def record_outcome(
     rec = get_record(session, subject, record_id)
     require_editable(rec, subject)
     if not rec.selected:
-        raise InvalidInput(FieldError(("outcome",), "only a record selected for inspection has an outcome"))
+        raise InvalidInput(FieldError(("outcome",), N_("only a record selected for inspection has an outcome")))
     notes = (body.notes or "").strip()
     if body.outcome != "nothing_found" and not notes:
-        raise InvalidInput(FieldError(("notes",), "say what was found for an irregularity or a seizure"))
+        raise InvalidInput(FieldError(("notes",), N_("say what was found for an irregularity or a seizure")))
     before = {"outcome": rec.outcome, "notes": rec.outcome_notes}
     rec.outcome, rec.outcome_notes, rec.outcome_at, rec.outcome_by_id = (
         body.outcome,
@@ -889,7 +908,7 @@ def can_edit_profile(profile: RiskProfile, subject: Subject) -> bool:
 def _require_analyst(subject: Subject) -> None:
     decided("targeting:profile-edit")
     if not (subject.has_role("analyst") and subject.can_write):
-        raise Forbidden("risk profiles are written by analysts")
+        raise Forbidden(N_("risk profiles are written by analysts"))
 
 
 # Errors in a well-formed tree that are worth naming (a filter over the limits, a bad value); others get the hint.
@@ -905,7 +924,9 @@ def _check_criteria(session: Session, criteria: dict[str, Any]) -> dict[str, Any
         named = [e for e in from_validation_error(exc, prefix=("criteria",)).errors if e.type in _NAMED_ERRORS]
         raise InvalidInput(
             named
-            or FieldError(("criteria",), 'expected a filter tree: {"all": [{"field": ..., "op": ..., "value": ...}]}')
+            or FieldError(
+                ("criteria",), N_('expected a filter tree: {"all": [{"field": ..., "op": ..., "value": ...}]}')
+            )
         ) from None
     reg = profiles.registry(session)
     try:
@@ -918,9 +939,9 @@ def _check_criteria(session: Session, criteria: dict[str, Any]) -> dict[str, Any
 
 def _check_profile(weight: float | None, lane: str | None, valid_from: date | None, valid_to: date | None) -> None:
     if weight is None and lane is None:
-        raise InvalidInput(FieldError(("weight",), "give a weight (above 0, at most 1) or a direct lane"))
+        raise InvalidInput(FieldError(("weight",), N_("give a weight (above 0, at most 1) or a direct lane")))
     if valid_from and valid_to and valid_to < valid_from:
-        raise InvalidInput(FieldError(("valid_to",), "is before 'valid from'"))
+        raise InvalidInput(FieldError(("valid_to",), N_("is before 'valid from'")))
 
 
 def create_profile(session: Session, subject: Subject, body: ProfileCreate, *, now: datetime) -> RiskProfile:
@@ -1221,7 +1242,7 @@ def conditions_criteria(rows: list[tuple[str, str, str]]) -> dict[str, Any]:
             value = [v.strip() for v in value.split(",") if v.strip()]
         conds.append({"field": field, "op": op or "eq", "value": value})
     if not conds:
-        raise InvalidInput(FieldError(("criteria",), "give at least one condition (a field, an operator, a value)"))
+        raise InvalidInput(FieldError(("criteria",), N_("give at least one condition (a field, an operator, a value)")))
     return {"all": conds}
 
 
@@ -1233,7 +1254,7 @@ def get_profile(session: Session, subject: Subject, profile_id: uuid.UUID | str)
     pid = _uuid(profile_id)
     p = session.scalar(select(RiskProfile).where(RiskProfile.id == pid, _profile_visible(subject)))
     if p is None:
-        raise NotFound("no such risk profile")
+        raise NotFound(N_("no such risk profile"))
     return p
 
 
@@ -1242,7 +1263,7 @@ def update_profile(
 ) -> RiskProfile:
     p = get_profile(session, subject, profile_id)
     if not can_edit_profile(p, subject):
-        raise Forbidden("only analysts of the profile's unit may change it")
+        raise Forbidden(N_("only analysts of the profile's unit may change it"))
     changes = body.model_dump(exclude_unset=True)  # never null where null has no meaning (schemas.Keep)
     if "criteria" in changes:
         changes["criteria"] = _check_criteria(session, changes["criteria"])
@@ -1274,7 +1295,7 @@ def update_profile(
 def delete_profile(session: Session, subject: Subject, profile_id: uuid.UUID | str) -> None:
     p = get_profile(session, subject, profile_id)
     if not can_edit_profile(p, subject):
-        raise Forbidden("only analysts of the profile's unit may delete it")
+        raise Forbidden(N_("only analysts of the profile's unit may delete it"))
     audit.record(
         session, subject, "targeting.profile.delete", object_type="risk_profile", object_id=p.id, object_label=p.name
     )

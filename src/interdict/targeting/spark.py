@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from interdict.core.errors import FieldError, InvalidInput
+from interdict.core.i18n import N_
 from interdict.targeting.mapping import Mapping, check_columns, parse_rows
 
 if TYPE_CHECKING:
@@ -96,7 +97,12 @@ def score_frame(
     columns = [c for c in df.columns if c != row_column]
     has_outcome = check_columns(mapping, columns, source)
     if row_column is not None and row_column not in df.columns:
-        raise InvalidInput(FieldError(("row_column",), f"column '{row_column}' is not in {source}"))
+        raise InvalidInput(
+            FieldError(
+                ("row_column",),
+                N_("column '%(row_column)s' is not in %(source)s", row_column=row_column, source=source),
+            )
+        )
     path = Path(model)
     checked = TargetingModel.load(path)  # fails here, on the driver, for a directory that is not a model
     for note in checked.check_mapping(mapping):

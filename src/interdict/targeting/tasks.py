@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from interdict.config import Settings
 from interdict.core.db import unit_of_work
 from interdict.core.errors import DomainError, FieldError, InvalidInput
+from interdict.core.i18n import N_
 from interdict.targeting import service
 
 log = logging.getLogger(__name__)
@@ -27,7 +28,7 @@ def retrain(session: Session, mapping_ref: str | Path, model_path: str | Path, *
     records = service.training_records(session)
     labelled = sum(1 for r in records if r.outcome is not None)
     if not labelled:
-        raise InvalidInput(FieldError(("data", "outcome"), "no record has an inspection outcome yet"))
+        raise InvalidInput(FieldError(("data", "outcome"), N_("no record has an inspection outcome yet")))
     model = TargetingModel.fit(records, mapping, seed=seed)
     model.save(model_path)
     return labelled

@@ -29,6 +29,7 @@ from interdict.core.clock import today, utcnow
 from interdict.core.db import insert_rows
 from interdict.core.errors import FieldError, Forbidden, InvalidInput, NotFound
 from interdict.core.filters import STORED, Condition, FilterNode, Group, Registry
+from interdict.core.i18n import N_
 from interdict.entities.extract import Found, compact, company_key, person_key
 from interdict.incidents import service as incidents
 from interdict.incidents.models import Incident
@@ -89,7 +90,7 @@ def _rule_visible(subject: Subject) -> Any:
 def create_rule(session: Session, subject: Subject, body: RuleCreate) -> WatchRule:
     decided("watch-rules")
     if body.scope == "unit" and not subject.has_role("analyst"):
-        raise InvalidInput(FieldError(("scope",), "only analysts and administrators can subscribe the whole unit"))
+        raise InvalidInput(FieldError(("scope",), N_("only analysts and administrators can subscribe the whole unit")))
     rule = WatchRule(
         name=body.name.strip(),
         scope=body.scope,
@@ -122,17 +123,17 @@ def get_rule(session: Session, subject: Subject, rule_id: uuid.UUID | str) -> Wa
     try:
         rid = rule_id if isinstance(rule_id, uuid.UUID) else uuid.UUID(str(rule_id))
     except ValueError:
-        raise NotFound("watch rule not found") from None
+        raise NotFound(N_("watch rule not found")) from None
     rule = session.scalar(select(WatchRule).where(WatchRule.id == rid, _rule_visible(subject)))
     if rule is None:
-        raise NotFound("watch rule not found")
+        raise NotFound(N_("watch rule not found"))
     return rule
 
 
 def _editable_rule(session: Session, subject: Subject, rule_id: uuid.UUID | str) -> WatchRule:
     rule = get_rule(session, subject, rule_id)
     if not _can_edit_rule(rule, subject):
-        raise Forbidden("only the rule's owner (unit rules: the unit's analysts) can change it")
+        raise Forbidden(N_("only the rule's owner (unit rules: the unit's analysts) can change it"))
     return rule
 
 
@@ -213,7 +214,7 @@ def can_edit_list(watch_list: WatchList, subject: Subject) -> bool:
 def create_list(session: Session, subject: Subject, body: WatchListCreate) -> WatchList:
     decided("watch-lists")
     if not subject.can_write:
-        raise Forbidden("your role cannot keep watch lists")
+        raise Forbidden(N_("your role cannot keep watch lists"))
     wl = WatchList(
         owner_org_id=subject.org_id,
         name=body.name.strip(),
@@ -235,19 +236,19 @@ def get_list(session: Session, subject: Subject, list_id: uuid.UUID | str) -> Wa
     try:
         lid = list_id if isinstance(list_id, uuid.UUID) else uuid.UUID(str(list_id))
     except ValueError:
-        raise NotFound("watch list not found") from None
+        raise NotFound(N_("watch list not found")) from None
     wl = session.scalar(
         select(WatchList).where(WatchList.id == lid, _list_visible(subject)).options(selectinload(WatchList.entries))
     )
     if wl is None:
-        raise NotFound("watch list not found")
+        raise NotFound(N_("watch list not found"))
     return wl
 
 
 def _editable_list(session: Session, subject: Subject, list_id: uuid.UUID | str) -> WatchList:
     wl = get_list(session, subject, list_id)
     if not can_edit_list(wl, subject):
-        raise Forbidden("your role cannot change watch lists")
+        raise Forbidden(N_("your role cannot change watch lists"))
     return wl
 
 
@@ -263,11 +264,11 @@ def add_entry(session: Session, subject: Subject, list_id: uuid.UUID | str, body
             "phone": "is not a phone number",
             "email": "is not an e-mail address",
         }.get(body.kind, "is too short to identify anything")
-        raise InvalidInput(FieldError(("value",), f"'{body.value}' {why}"))
+        raise InvalidInput(FieldError(("value",), N_("'%(value)s' %(why)s", value=body.value, why=why)))
     if body.expires_on is not None and body.expires_on < today():
-        raise InvalidInput(FieldError(("expires_on",), "is in the past"))
+        raise InvalidInput(FieldError(("expires_on",), N_("is in the past")))
     if any(e.kind == body.kind and e.key == keyed[0] for e in wl.entries):
-        raise InvalidInput(FieldError(("value",), f"'{body.value}' is already on this list"))
+        raise InvalidInput(FieldError(("value",), N_("'%(value)s' is already on this list", value=body.value)))
     entry = WatchListEntry(
         list_id=wl.id,
         kind=body.kind,
@@ -303,7 +304,7 @@ def remove_entry(session: Session, subject: Subject, list_id: uuid.UUID | str, e
     wl = _editable_list(session, subject, list_id)
     entry = next((e for e in wl.entries if str(e.id) == str(entry_id)), None)
     if entry is None:
-        raise NotFound("entry not found")
+        raise NotFound(N_("entry not found"))
     audit.record(
         session,
         subject,

@@ -23,6 +23,7 @@ from interdict.audit import service as audit
 from interdict.core import localtime, security
 from interdict.core.deps import SessionDep, SettingsDep
 from interdict.core.errors import Conflict, Forbidden, InvalidInput, NotFound, from_validation_error
+from interdict.core.i18n import N_
 from interdict.sharing.service import own_account, require_admin
 from interdict.web.auth import enrol_context, login_limits
 from interdict.web.deps import CheckedForm, PendingPasswordForm, PendingPasswordSubject, WebSubject
@@ -67,7 +68,7 @@ def create_token(request: Request, db: SessionDep, subject: WebSubject, form: Ch
             status_code=422,
         )
     if "admin" in body.scopes and subject.role != "admin":
-        raise Forbidden("only administrators can create admin-scoped tokens")
+        raise Forbidden(N_("only administrators can create admin-scoped tokens"))
     user = db.get(User, subject.user_id)
     assert user is not None
     token, _row = service.create_api_token(db, user, body, pepper=request.app.state.pepper)
@@ -121,7 +122,7 @@ def admin_create_user(request: Request, db: SessionDep, subject: WebSubject, for
         )
         org = service.get_org_by_code(db, body.org_code)
         if not service.in_tree(org, subject):
-            raise Forbidden("you can add users only to your own agency's units")
+            raise Forbidden(N_("you can add users only to your own agency's units"))
         audit_user(db, subject, service.create_user(db, body), body.org_code)
     except ValidationError as exc:
         return render(
@@ -152,7 +153,7 @@ def admin_create_org(request: Request, db: SessionDep, subject: WebSubject, form
         )
         parent = service.get_org_by_code(db, body.parent_code) if body.parent_code else None
         if not service.in_tree(parent, subject):
-            raise Forbidden("you can add units only under an organisation of your own agency")
+            raise Forbidden(N_("you can add units only under an organisation of your own agency"))
         audit_org(db, subject, service.create_organisation(db, body))
     except ValidationError as exc:
         return render(
@@ -371,7 +372,7 @@ def mfa_disable(
 ) -> Response:
     user = _me(db, subject)
     if mfa.required(db, user):
-        raise Forbidden("your organisation requires two-factor authentication: it cannot be turned off")
+        raise Forbidden(N_("your organisation requires two-factor authentication: it cannot be turned off"))
     password = str(form.get("password") or "")
     if not reauthenticated(db, settings, subject, user, password, "turn off two-factor authentication"):
         return _security_page(request, db, user, reauth_failed="password")
@@ -402,7 +403,7 @@ def admin_reset_mfa(user_id: uuid.UUID, db: SessionDep, subject: WebSubject, for
     user = db.get(User, user_id)
     tree = {o.id for o in service.tree_organisations(db, subject)}
     if user is None or user.org_id not in tree:
-        raise NotFound("user not found")
+        raise NotFound(N_("user not found"))
     mfa.disable(db, user)
     service.end_all_web_sessions(db, user.id)
     throttle.unlock(db, user.username)  # the second-factor failures were against the old set-up
@@ -417,7 +418,7 @@ def admin_unlock(user_id: uuid.UUID, db: SessionDep, subject: WebSubject, form: 
     user = db.get(User, user_id)
     tree = {o.id for o in service.tree_organisations(db, subject)}
     if user is None or user.org_id not in tree:
-        raise NotFound("user not found")
+        raise NotFound(N_("user not found"))
     was_locked = throttle.unlock(db, user.username)
     audit.record(
         db,
@@ -436,7 +437,7 @@ def admin_require_mfa(code: str, db: SessionDep, subject: WebSubject, form: Chec
     require_admin(subject, "administration is for administrators")
     org = service.get_org_by_code(db, code)
     if not service.in_tree(org, subject):
-        raise NotFound("organisation not found")
+        raise NotFound(N_("organisation not found"))
     org.require_2fa = form.get("require") == "on"
     audit.record(
         db,
@@ -457,7 +458,7 @@ def admin_set_time_zone(request: Request, db: SessionDep, subject: WebSubject, f
     code = str(form.get("org_code") or "")
     org = service.get_org_by_code(db, code) if code else None
     if not service.in_tree(org, subject):
-        raise NotFound("organisation not found")
+        raise NotFound(N_("organisation not found"))
     try:
         body = OrganisationChange(time_zone=str(form.get("time_zone") or "") or None)
     except ValidationError as exc:
@@ -480,7 +481,7 @@ def admin_set_head(code: str, request: Request, db: SessionDep, subject: WebSubj
     require_admin(subject, "administration is for administrators")
     org = service.get_org_by_code(db, code)
     if not service.in_tree(org, subject):
-        raise NotFound("organisation not found")
+        raise NotFound(N_("organisation not found"))
     head = form.get("head_username")
     try:
         before = service.set_head(db, org, head if isinstance(head, str) else None)

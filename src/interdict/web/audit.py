@@ -13,6 +13,7 @@ from interdict.audit import service
 from interdict.core import spreadsheet
 from interdict.core.deps import SessionDep
 from interdict.core.errors import FieldError, InvalidInput
+from interdict.core.i18n import N_
 from interdict.web.deps import WebSubject
 from interdict.web.templating import render
 
@@ -28,7 +29,9 @@ def _filter(request: Request) -> tuple[service.AuditFilter, dict[str, str]]:
         try:
             dates[k] = date.fromisoformat(values[k]) if values[k] else None
         except ValueError:
-            raise InvalidInput(FieldError((k,), f"'{values[k]}' is not a date (YYYY-MM-DD)")) from None
+            raise InvalidInput(
+                FieldError((k,), N_("'%(value)s' is not a date (YYYY-MM-DD)", value=values[k]))
+            ) from None
     before = qp.get("before", "")
     f = service.AuditFilter(
         actor=values["actor"] or None,

@@ -11,6 +11,7 @@ from interdict.accounts.deps import authenticate_request
 from interdict.accounts.subject import Subject
 from interdict.core.deps import SessionDep, SettingsDep
 from interdict.core.errors import Forbidden
+from interdict.core.i18n import N_
 from interdict.core.security import constant_time_equals
 from interdict.web.errors import LoginRequired
 
@@ -43,7 +44,7 @@ async def _checked(request: Request) -> FormData:
     expected = getattr(request.state, "csrf_token", "")
     if not isinstance(sent, str) or not expected or not constant_time_equals(sent, expected):
         raise Forbidden(
-            "the form has expired or did not come from this site (CSRF check failed); reload the page and try again"
+            N_("the form has expired or did not come from this site (CSRF check failed); reload the page and try again")
         )
     return form
 

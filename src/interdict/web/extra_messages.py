@@ -115,6 +115,11 @@ LABEL_MESSAGES: tuple[str, ...] = (
     _("Modus operandi and concealment"),
     _("Substances"),
     _("Attachments"),
+    _("Status"),
+    _("Person data shared outside the organisation"),
+    _("Sharing group"),
+    _("tablets"),
+    _("units"),
 )
 
 # label(subject.role) falls back to gettext(role code) as roles have no entry in LABELS.

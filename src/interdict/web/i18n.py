@@ -11,6 +11,8 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
 
+from interdict.core.i18n import install_gettext
+
 LANGUAGES = {"en": "English", "vi": "Tiếng Việt"}
 DEFAULT = "en"
 
@@ -38,3 +40,6 @@ def gettext(lang: str, message: str) -> str:
 
 def ngettext(lang: str, singular: str, plural: str, n: int) -> str:
     return translations(lang).ngettext(singular, plural, n)
+
+
+install_gettext(lambda lang: translations(lang if lang in LANGUAGES else DEFAULT).gettext)

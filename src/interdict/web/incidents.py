@@ -20,6 +20,7 @@ from interdict.core.clock import today
 from interdict.core.deps import SessionDep, SettingsDep
 from interdict.core.errors import Conflict, FieldError, InvalidInput, PayloadTooLarge, from_validation_error
 from interdict.core.filters import Group
+from interdict.core.i18n import N_
 from interdict.core.localtime import local_today
 from interdict.core.pagination import MAX_PAGE, PageParams
 from interdict.incidents import attachments as att_service
@@ -46,6 +47,7 @@ from interdict.linkage import service as linkage
 from interdict.reference.catalogue import get_index
 from interdict.reference.countries import resolve_country
 from interdict.sharing import groups as sharing_groups
+from interdict.sharing.models import SharingGroup
 from interdict.sharing.schemas import SharingChange
 from interdict.sharing.service import any_participant, can_edit, readable, require_editable, require_writer
 from interdict.targeting import service as targeting
@@ -285,6 +287,22 @@ def new_page(request: Request, db: SessionDep, subject: WebSubject) -> Response:
     return render(request, "incidents/form.html", {**_form_context(db, subject, data, {}), **extra})
 
 
+def _group_names(db: SessionDep, versions: list[Any]) -> dict[str, str]:
+    """The names of the sharing groups the history mentions (it stores their ids)."""
+    ids = {
+        uuid.UUID(str(v))
+        for ver in versions
+        for c in ver.changes
+        if c.get("field") == "sharing_group"
+        for v in (c.get("old"), c.get("new"))
+        if v
+    }
+    if not ids:
+        return {}
+    rows = db.execute(select(SharingGroup.id, SharingGroup.name).where(SharingGroup.id.in_(ids)))
+    return {str(gid): name for gid, name in rows}
+
+
 def _invalid(exc: ValidationError | InvalidInput) -> InvalidInput:
     return from_validation_error(exc) if isinstance(exc, ValidationError) else exc
 
@@ -356,6 +374,7 @@ def _detail(ref: str, request: Request, db: SessionDep, subject: Subject, **extr
             "sharing_groups": sharing_groups.visible_groups(db, subject) if can_edit(incident, subject) else [],
             "notes": svc.reference_notes(incident, index),
             "versions": versions,
+            "group_names": _group_names(db, versions),
             "users": users,
             "can_edit": can_edit(incident, subject),
             "attachments": att_service.list_attachments(db, subject, incident.id),
@@ -478,7 +497,7 @@ def upload(
     description = form.get("description")
     try:
         if not isinstance(file, UploadFile) or not file.filename:
-            raise InvalidInput(FieldError(("file",), "choose a file to upload"))
+            raise InvalidInput(FieldError(("file",), N_("choose a file to upload")))
         att_service.add_attachment(
             db,
             subject,

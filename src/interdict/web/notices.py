@@ -19,6 +19,7 @@ from interdict.accounts.subject import Subject
 from interdict.core.clock import utcnow
 from interdict.core.deps import SessionDep, SettingsDep
 from interdict.core.errors import Conflict, FieldError, InvalidInput, from_validation_error
+from interdict.core.i18n import N_
 from interdict.core.localtime import local_today
 from interdict.core.pagination import MAX_PAGE, PageParams
 from interdict.incidents import attachments as files
@@ -371,7 +372,7 @@ def upload(notice_id: str, db: SessionDep, subject: WebSubject, settings: Settin
     notice = svc.get_notice(db, subject, notice_id)
     file = form.get("file")
     if not isinstance(file, UploadFile) or not file.filename:
-        raise InvalidInput(FieldError(("file",), "choose a file to upload"))
+        raise InvalidInput(FieldError(("file",), N_("choose a file to upload")))
     description = form.get("description")
     svc.add_attachment(
         db,

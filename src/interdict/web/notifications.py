@@ -13,6 +13,7 @@ from interdict.audit import service as audit
 from interdict.core.clock import utcnow
 from interdict.core.deps import SessionDep, SettingsDep
 from interdict.core.errors import InvalidInput, NotFound
+from interdict.core.i18n import N_
 from interdict.notifications import delivery, service, webhooks
 from interdict.notifications.api import audit_endpoint, stream_response
 from interdict.notifications.models import URGENCIES
@@ -207,7 +208,7 @@ def webhook_action(
         webhooks.plan_test(db, subject, endpoint_id, now=utcnow())
         return RedirectResponse(f"/account/webhooks/{endpoint_id}?flash=test", status_code=303)
     if action not in ("disable", "enable"):
-        raise NotFound("no such action")
+        raise NotFound(N_("no such action"))
     try:
         endpoint = webhooks.set_active(
             db, subject, endpoint_id, action == "enable", now=utcnow(), allowed=settings.webhook_networks

@@ -17,6 +17,7 @@ from starlette.datastructures import UploadFile
 from interdict.core.clock import utcnow
 from interdict.core.deps import SessionDep, SettingsDep
 from interdict.core.errors import FieldError, InvalidInput, PayloadTooLarge, from_validation_error
+from interdict.core.i18n import N_
 from interdict.jobs import held
 from interdict.targeting import service
 from interdict.targeting.mapping import shipped_mappings
@@ -58,7 +59,7 @@ async def upload(
     kept = None if chosen else held.get(settings, subject, str(form.get("kept") or ""))
     try:
         if chosen is None and kept is None:
-            raise InvalidInput(FieldError(("file",), "choose a file to load"))
+            raise InvalidInput(FieldError(("file",), N_("choose a file to load")))
 
         def queue() -> Any:  # copies the file to disk: not in the event loop
             if chosen is not None:
@@ -215,7 +216,7 @@ def select(
             continue
     try:
         if not ids:
-            raise InvalidInput(FieldError(("selected",), "tick the containers to inspect first"))
+            raise InvalidInput(FieldError(("selected",), N_("tick the containers to inspect first")))
         service.select_records(db, subject, settings, batch_id, ids, now=utcnow())
     except InvalidInput as exc:
         db.rollback()
@@ -293,9 +294,11 @@ def _criteria(values: dict[str, str], rows: list[dict[str, str]]) -> dict[str, A
         try:
             criteria = json.loads(values["criteria"] or "null")
         except json.JSONDecodeError as exc:
-            raise InvalidInput(FieldError(("criteria",), f"is not valid JSON: {exc.msg}")) from None
+            raise InvalidInput(FieldError(("criteria",), N_("is not valid JSON: %(msg)s", msg=exc.msg))) from None
         if not isinstance(criteria, dict):
-            raise InvalidInput(FieldError(("criteria",), 'write the criteria as a filter tree, e.g. {"all": [...]}'))
+            raise InvalidInput(
+                FieldError(("criteria",), N_('write the criteria as a filter tree, e.g. {"all": [...]}'))
+            )
         return criteria
     return service.conditions_criteria([(r["field"], r["op"], r["value"]) for r in rows])
 

@@ -18,8 +18,11 @@ from interdict import __version__
 from interdict.accounts.subject import Subject
 from interdict.core import localtime
 from interdict.core.clock import utcnow
+from interdict.core.i18n import rendering_in
 from interdict.incidents.vocab import LABELS
+from interdict.linkage.reasons import reason_message
 from interdict.reference.countries import country_label, resolve_country
+from interdict.targeting.words import reason_message as target_reason
 from interdict.web.i18n import DEFAULT, LANGUAGES, translations
 
 LANG_COOKIE = "interdict_lang"
@@ -43,6 +46,8 @@ def environment() -> Environment:
     env.filters["local_input"] = _local_input
     env.filters["nl2br"] = nl2br
     env.filters["change"] = format_change
+    env.filters["link_reason"] = reason_message
+    env.filters["target_reason"] = target_reason
     return env
 
 
@@ -87,16 +92,82 @@ def format_datetime(value: datetime | date | None, lang: str = DEFAULT, tz_name:
     return localtime.format_datetime(value, lang, tz_name)
 
 
-def format_change(value: Any) -> str:
-    """A history value as a person reads it: lists of lines become '; '-separated summaries."""
-    if value is None or value == [] or value == "":
-        return "—"
-    if isinstance(value, list):
-        return "; ".join(format_change(v) for v in value)
-    if isinstance(value, dict):
-        parts = [str(v) for k, v in value.items() if v not in (None, "") and not k.endswith("_id")]
-        return " · ".join(parts) or "—"
-    return str(value)
+# Fields of the incident snapshot whose history values are codes of a closed vocabulary (shown by their label).
+_CODE_FIELDS = frozenset(
+    {
+        "incident_type",
+        "status",
+        "place_type",
+        "mode_of_transport",
+        "detection_method",
+        "distribution",
+        "role",
+        "kind",
+        "unit",
+        "form",
+        "lab_confirmation",
+    }
+)
+_COUNTRY_FIELDS = frozenset({"country", "origin_country", "departure_country", "destination_country"})
+# Keys of a line (substance, party, ...) in the order a person reads them; ids and CAS numbers are left out.
+_LINE_KEYS = (
+    "substance",
+    "other_description",
+    "declared_as",
+    "quantity",
+    "unit",
+    "purity_percent",
+    "form",
+    "lab_confirmation",
+    "role",
+    "kind",
+    "name",
+    "address",
+    "country",
+    "locode",
+    "number",
+    "seal_numbers",
+    "tax_id",
+    "id_document",
+    "phone",
+    "email",
+)
+
+
+@pass_context
+def format_change(ctx: Any, value: Any, field: str | None = None) -> str:
+    """A history value as a person reads it, in the page's language: codes by their label, countries by name,
+    the sharing group by its name, yes/no for flags, lines of lists as '; '-separated summaries; never an id."""
+    label = ctx.get("label") or (lambda c: c or "")
+    gettext = ctx.get("_") or (lambda m: m)
+
+    def one(key: str | None, v: Any) -> str:
+        if v is None or v == [] or v == "":
+            return ""
+        if isinstance(v, bool):
+            return str(gettext("Yes") if v else gettext("No"))
+        if isinstance(v, list):
+            return "; ".join(x for x in (one(key, item) for item in v) if x)
+        if isinstance(v, dict):
+            shown = {k: one(k, v.get(k)) for k in _LINE_KEYS if k in v}
+            if shown.get("quantity") and shown.get("unit"):
+                shown["quantity"] = f"{shown['quantity']} {shown.pop('unit')}"
+            parts = list(shown.values())
+            return " · ".join(p for p in parts if p)
+        text = str(v)
+        if key in _CODE_FIELDS:
+            return str(label(text))
+        if key in _COUNTRY_FIELDS and "country_label" in ctx:
+            return str(ctx["country_label"](text))
+        if key == "modus" and "modus_label" in ctx:
+            return str(ctx["modus_label"](text))
+        if key == "sharing_group":
+            return str(ctx.get("group_names", {}).get(text) or gettext("a sharing group"))
+        if key == "purity_percent":
+            return f"{text} %"
+        return text
+
+    return one(field, value) or "—"
 
 
 def nl2br(value: str | None) -> Markup:
@@ -150,6 +221,13 @@ def render(
     def label(code: str | None) -> str:
         return tr.gettext(LABELS.get(code, code)) if code else ""
 
+    def org_name(org: Any) -> str:
+        """An organisation's name in the reader's language: its local (Vietnamese) name where it has one."""
+        if org is None:
+            return ""
+        local = getattr(org, "name_local", None)
+        return str(local if lang == "vi" and local else org.name)
+
     ctx: dict[str, Any] = {
         "request": request,
         "subject": subject,
@@ -163,6 +241,7 @@ def render(
         "_": tr.gettext,
         "ngettext": tr.ngettext,
         "label": label,
+        "org_name": org_name,
         "country_label": functools.partial(_country_label, lang=lang),
         "csrf_token": getattr(request.state, "csrf_token", ""),
         "version": __version__,
@@ -171,5 +250,6 @@ def render(
         "demo": _demo_context(request),
     }
     ctx.update(context or {})
-    html = environment().get_template(template).render(ctx)
+    with rendering_in(lang):
+        html = environment().get_template(template).render(ctx)
     return HTMLResponse(html, status_code=status_code)

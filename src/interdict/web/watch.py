@@ -14,6 +14,9 @@ from pydantic import ValidationError
 from interdict.core.deps import SessionDep
 from interdict.core.errors import FieldError, InvalidInput, from_validation_error
 from interdict.core.filters import Condition, Group
+from interdict.core.i18n import N_
+from interdict.incidents.vocab import LABELS
+from interdict.reference.catalogue import get_index
 from interdict.watch import service
 from interdict.watch.schemas import ENTRY_KIND_LABELS, EntryCreate, RuleCreate, RuleUpdate, WatchListCreate
 from interdict.web.deps import CheckedForm, WebSubject
@@ -23,11 +26,6 @@ from interdict.web.incidents import LIST_PARAMS, search_filter
 from interdict.web.templating import render, request_lang
 
 router = APIRouter(include_in_schema=False)
-
-
-def N_(message: str) -> str:
-    """Marks a message for extraction (translated where it is shown)."""
-    return message
 
 
 _ = N_
@@ -73,21 +71,65 @@ OPS = {
 }
 
 
-def describe(node: dict[str, Any], lang: str) -> str:
-    """A filter tree in words, e.g. "Substance = acetic anhydride and Country on the route = CN"."""
+# Fields whose values are codes of a closed vocabulary, shown by their label.
+_CODE_FIELDS = frozenset({"type", "status", "place_type", "mode", "detection_method", "distribution"})
+_COUNTRY_FIELDS = frozenset({"country", "route_country", "origin_country", "departure_country", "destination_country"})
+# Substance groups a rule may name besides the classes and control lists of the reference data.
+_GROUP_LABELS = {"nps": _("New psychoactive substances (NPS)"), "precursor": _("Precursors")}
+
+
+def _value_in_words(field: str, value: object, lang: str, index: Any) -> str:
+    """One value of a condition as a person reads it: labels, names and countries, never a code or an id."""
+    if value is None:
+        return ""
+    text = str(value)
+    if isinstance(value, bool):
+        return gettext(lang, "Yes") if value else gettext(lang, "No")
+    if field in _CODE_FIELDS:
+        return gettext(lang, LABELS.get(text, text))
+    if index is None:
+        return text
+    if field in _COUNTRY_FIELDS:
+        return str(index.country_name(text, lang) or text)
+    if field in ("substance", "substance_class"):
+        try:
+            found = index.substances.get(uuid.UUID(text))
+        except ValueError:
+            found = None
+        if found is not None:
+            return str(found.name)
+        if text in index.class_labels:
+            en, vi = index.class_labels[text]
+            return str(vi if lang == "vi" else en)
+        if text in index.control_lists:
+            cl = index.control_lists[text]
+            return str(cl.label_vi if lang == "vi" else cl.label_en)
+        if text in _GROUP_LABELS:
+            return gettext(lang, _GROUP_LABELS[text])
+    if field == "modus":
+        term = index.taxonomy.get("modus", {}).get(text)
+        if term is not None:
+            return str(term.label_vi if lang == "vi" else term.label_en)
+    return text
+
+
+def describe(node: dict[str, Any], lang: str, index: Any = None) -> str:
+    """A filter tree in words, e.g. "Substance = acetic anhydride and Country on the route = China"."""
 
     def _(m: str) -> str:
         return gettext(lang, m)
 
     if "all" in node:
-        parts = [describe(n, lang) for n in node["all"]]
+        parts = [describe(n, lang, index) for n in node["all"]]
         return f" {_('and')} ".join(f"({p})" if " " + _("or") + " " in p else p for p in parts)
     if "any" in node:
-        return f" {_('or')} ".join(describe(n, lang) for n in node["any"])
+        return f" {_('or')} ".join(describe(n, lang, index) for n in node["any"])
     if "not" in node:
-        return f"{_('not')} ({describe(node['not'], lang)})"
+        return f"{_('not')} ({describe(node['not'], lang, index)})"
     value = node.get("value")
-    shown = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+    field = str(node.get("field", ""))
+    values = value if isinstance(value, list) else [value]
+    shown = ", ".join(_value_in_words(field, v, lang, index) for v in values)
     label = _(FIELD_LABELS.get(node.get("field", ""), node.get("field", "")))
     return f"{label} {_(OPS.get(node.get('op', 'eq'), node.get('op', 'eq')))} {shown}"
 
@@ -95,7 +137,7 @@ def describe(node: dict[str, Any], lang: str) -> str:
 def _context(db: SessionDep, subject: WebSubject, lang: str) -> dict[str, Any]:
     rules = service.rules_read(db, subject, service.list_rules(db, subject))
     return {
-        "rules": [(r, describe(r.filter, lang)) for r in rules],
+        "rules": [(r, describe(r.filter, lang, get_index(db))) for r in rules],
         "lists": service.list_lists(db, subject),
         "errors": {},
         "values": {},
@@ -126,7 +168,7 @@ def create_rule(request: Request, db: SessionDep, subject: WebSubject, form: Che
             try:
                 tree: Any = json.loads(values["filter"])
             except json.JSONDecodeError as exc:
-                raise InvalidInput(FieldError(("filter",), f"is not valid JSON: {exc.msg}")) from None
+                raise InvalidInput(FieldError(("filter",), N_("is not valid JSON: %(msg)s", msg=exc.msg))) from None
         else:
             node = search_filter(values)
             q = values.get("q", "").strip()
@@ -134,7 +176,7 @@ def create_rule(request: Request, db: SessionDep, subject: WebSubject, form: Che
                 [Condition(field="text", op="match", value=q)] if q else []
             )
             if not parts:
-                raise InvalidInput(FieldError(("filter",), "choose at least one search condition to watch"))
+                raise InvalidInput(FieldError(("filter",), N_("choose at least one search condition to watch")))
             tree = Group.model_validate({"all": parts}).model_dump(by_alias=True, exclude_none=True, mode="json")
         body = RuleCreate.model_validate(
             {
@@ -149,7 +191,7 @@ def create_rule(request: Request, db: SessionDep, subject: WebSubject, form: Che
         if isinstance(exc, ValidationError):
             return _invalid(request, db, subject, exc, values)
         return _invalid(
-            request, db, subject, InvalidInput(FieldError(("filter",), "dates are written YYYY-MM-DD")), values
+            request, db, subject, InvalidInput(FieldError(("filter",), N_("dates are written YYYY-MM-DD"))), values
         )
     except InvalidInput as exc:
         return _invalid(request, db, subject, exc, values)

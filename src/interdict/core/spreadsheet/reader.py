@@ -29,6 +29,7 @@ from typing import Any, Literal
 
 from interdict.config import Settings
 from interdict.core.errors import FieldError, InvalidInput
+from interdict.core.i18n import N_
 
 Kind = Literal["csv", "xlsx"]
 MIB = 1024 * 1024
@@ -98,7 +99,7 @@ class Table:
     # --- errors -------------------------------------------------------------------------------------------
 
     def refuse(self, reason: str) -> InvalidInput:
-        return InvalidInput(FieldError((self.limits.field,), f"{self.name}: {reason}"))
+        return InvalidInput(FieldError((self.limits.field,), N_("%(name)s: %(reason)s", name=self.name, reason=reason)))
 
     def _check_row(self, n: int, cells: list[Any]) -> None:
         lim = self.limits
@@ -229,7 +230,17 @@ class Table:
         if sheet is not None and sheet not in names:
             self.close()
             listed = ", ".join(f"'{s}'" for s in names[:30])
-            raise InvalidInput(FieldError(sheet_loc, f"no sheet '{sheet}' in {self.name} (sheets: {listed})"))
+            raise InvalidInput(
+                FieldError(
+                    sheet_loc,
+                    N_(
+                        "no sheet '%(sheet)s' in %(name)s (sheets: %(listed)s)",
+                        sheet=sheet,
+                        name=self.name,
+                        listed=listed,
+                    ),
+                )
+            )
         if not names:
             self.close()
             raise self.refuse("the workbook has no sheet")
@@ -326,4 +337,4 @@ def kind_of(path: Path, *, field: str = "file") -> Kind:
         return "xlsx"
     if suffix in (".csv", ".txt", ".tsv"):
         return "csv"
-    raise InvalidInput(FieldError((field,), f"unsupported file type '{suffix}': use .csv or .xlsx"))
+    raise InvalidInput(FieldError((field,), N_("unsupported file type '%(suffix)s': use .csv or .xlsx", suffix=suffix)))
