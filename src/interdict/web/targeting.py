@@ -181,6 +181,8 @@ def _worklist(
                 "first": (page - 1) * size + 1 if total else 0,
                 "last": min(page * size, total),
                 "query": urlencode(query),
+                # what a form on the page sends back to come back to this view
+                "kept": urlencode({**query, "page": str(page)} if page > 1 else query),
             },
             **extra,
         },
