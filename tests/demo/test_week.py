@@ -25,7 +25,7 @@ from interdict.config import Settings
 from interdict.core.clock import utcnow
 from interdict.core.db import make_engine, make_sessionmaker, unit_of_work
 from interdict.core.pagination import PageParams
-from interdict.demo.seed import USERS
+from interdict.demo.seed import USERS, seed_last_logins
 from interdict.incidents import service as incidents
 from interdict.linkage.tasks import drain as link
 from interdict.notices import service as notices
@@ -191,5 +191,21 @@ def test_the_demo_officers_watch_rules_fired_a_few_times(demo: str) -> None:
             print("watch hits per rule:", {r.name: fired.get(r.id, 0) for r in rules})
             assert all(fired.get(r.id, 0) > 0 for r in rules), fired
             assert sum(fired.values()) <= 3 * len(rules)  # a few, not many
+    finally:
+        engine.dispose()
+
+
+def test_the_demo_users_signed_in_during_the_last_week(demo: str) -> None:
+    engine = make_engine(demo)
+    try:
+        with unit_of_work(make_sessionmaker(engine)) as s:
+            users = s.scalars(select(User).where(User.username.in_(READERS) | User.username.like("demo.%"))).all()
+            assert len(users) > len(READERS)  # the named users and the units' demo officers
+            now = utcnow()
+            last = {u.username: u.last_login_at for u in users}
+            assert all(t is not None and now - timedelta(days=7) <= t <= now for t in last.values()), last
+            assert len(set(last.values())) > len(last) // 2  # not all at one moment
+            assert seed_last_logins(s) == 0  # a last login once set (or a real one) is kept
+            assert {u.username: u.last_login_at for u in users} == last
     finally:
         engine.dispose()

@@ -133,6 +133,12 @@ def test_many_open_records_are_rescored_as_a_background_job(
     page = client.get(r.headers["location"])
     assert 'data-status="done"' in page.text and "Re-scored 1 open loads" in page.text
     assert reasons(world, "R2")[0] == 0.5
+    # Why the job ran, in the reader's language (not a stored English file name).
+    assert '<span id="job-what">Because the risk profiles changed</span>' in page.text
+    client.get("/lang/vi?next=/login")
+    page = client.get(r.headers["location"])
+    assert '<span id="job-what">Vì các hồ sơ rủi ro đã thay đổi</span>' in page.text
+    assert "risk profiles changed" not in page.text
 
 
 def test_the_api_rescores_open_loads_when_a_profile_changes(client: TestClient, world: World, tmp_path: Path) -> None:

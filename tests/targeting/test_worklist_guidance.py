@@ -3,6 +3,7 @@ yet" (never a 0.000 green); the worklist is paged with totals and no silent cap 
 
 from __future__ import annotations
 
+import html
 import re
 from pathlib import Path
 
@@ -65,3 +66,26 @@ def test_the_worklist_is_paged_past_500_with_totals(client: TestClient, world: W
     login(client, "officer.hp")
     r = client.get(f"/api/v1/targeting/batches/{first['batch_id']}/records?limit=200&offset=600")
     assert r.status_code == 200 and len(r.json()) == 20 and r.headers["X-Total-Count"] == "620"
+
+
+def test_selecting_on_a_later_page_goes_back_to_that_page_with_its_filters(
+    client: TestClient, world: World, tmp_path: Path
+) -> None:
+    rows = [row(f"S{n:04d}", containers=container("MSC", n), value=str(1000 + n)) for n in range(160)]
+    first = load(world, write(tmp_path / "paged.csv", rows))
+    token = login(client, "officer.hp")
+    url = f"/targeting/batches/{first['batch_id']}"
+    page = client.get(url + "?origin=CN&size=50&page=3")
+    assert "Records 101–150 of 160" in page.text
+    action = html.unescape(re.search(r'<form method="post" action="([^"]+)" id="select-form">', page.text)[1])
+    ticked = re.findall(r'name="record" value="([^"]+)"', page.text)[:2]
+    r = client.post(action, data={"csrf_token": token, "record": ticked}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == url + "?origin=CN&size=50&page=3", r.headers
+    back = client.get(r.headers["location"])
+    assert "Records 101–150 of 160" in back.text and "page 3 of 4" in back.text
+    with world.session() as s:
+        chosen = {str(x.id) for x in s.scalars(select(TargetingRecord).where(TargetingRecord.selected.is_(True)))}
+    assert chosen == set(ticked)
+    # Nothing ticked: the problem is said on the same page.
+    r = client.post(action, data={"csrf_token": token}, follow_redirects=False)
+    assert r.status_code == 422 and "Records 101–150 of 160" in r.text

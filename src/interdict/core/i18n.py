@@ -73,9 +73,53 @@ def N_(msgid: str, /, **params: Any) -> Message:
     return Message(msgid, **params)
 
 
+class Number(str):
+    """A number written in English (``1,234,568``; ``3.14``) that a :class:`Message` shows with the reader's
+    decimal and group separators (``1.234.568``; ``3,14`` in Vietnamese)."""
+
+    def in_lang(self, lang: str | None) -> str:
+        text = str.__str__(self)
+        if not lang:
+            return text
+        from babel.numbers import get_decimal_symbol, get_group_symbol
+
+        try:
+            decimal, group = get_decimal_symbol(lang), get_group_symbol(lang)
+        except (ValueError, LookupError):
+            return text
+        return "".join(decimal if c == "." else group if c == "," else c for c in text)
+
+    def __html__(self) -> str:
+        return str(escape(self.in_lang(_RENDERING.get())))
+
+
 def translate(value: Any, lang: str | None) -> Any:
-    """``value`` in ``lang`` if it is a :class:`Message` (else unchanged)."""
-    return value.in_lang(lang) if isinstance(value, Message) else value
+    """``value`` in ``lang`` if it is a :class:`Message` or a :class:`Number` (else unchanged)."""
+    return value.in_lang(lang) if isinstance(value, (Message, Number)) else value
+
+
+def message_json(value: Any) -> Any:
+    """A :class:`Message` (its parameters too) as JSON, to store it and show it later in the reader's language."""
+    if isinstance(value, Message):
+        return {"msgid": value.msgid, "params": {k: message_json(v) for k, v in value.params.items()}}
+    if isinstance(value, Number):
+        return {"number": str.__str__(value)}
+    return value
+
+
+def message_from_json(data: Any) -> Any:
+    """What :func:`message_json` stored, back as a :class:`Message` (a malformed value as None)."""
+    if isinstance(data, dict):
+        if isinstance(data.get("number"), str):
+            return Number(data["number"])
+        params = data.get("params")
+        if isinstance(data.get("msgid"), str) and isinstance(params, dict):
+            try:
+                return Message(data["msgid"], **{k: message_from_json(v) for k, v in params.items()})
+            except (KeyError, TypeError, ValueError):
+                return None
+        return None
+    return data
 
 
 def rendering_lang() -> str | None:

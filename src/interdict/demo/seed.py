@@ -14,11 +14,11 @@ import random
 import secrets
 import string
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 from stdnum import iso6346
 
@@ -702,6 +702,8 @@ def run(
         with unit_of_work(factory) as session:
             result.created_incidents += seed_week(session, data_dir=data_dir, incidents_count=incidents_count)
         seed_week_activity(factory, data_dir=data_dir, result=result)
+    with unit_of_work(factory) as session:
+        seed_last_logins(session)
     if settings is not None:
         from interdict.core.clock import utcnow
         from interdict.demo.targeting import seed_targeting
@@ -709,6 +711,30 @@ def run(
         with unit_of_work(factory) as session:
             result.targeting = seed_targeting(session, settings, now=utcnow())
     return result
+
+
+def seed_last_logins(session: Session, *, now: datetime | None = None, seed_value: int = 1988) -> int:
+    """Each demo user last signed in some time in the last week, in working hours (the agency has used Interdict
+    for years); a user who has signed in keeps their real last login. Never commits; returns how many were set."""
+    from interdict.core.clock import utcnow
+
+    now = now or utcnow()
+    rng = random.Random(seed_value + 3)
+    names = [u["username"] for u in USERS]
+    users = session.scalars(
+        select(User).where(or_(User.username.in_(names), User.username.like("demo.%"))).order_by(User.username)
+    )
+    set_ = 0
+    for user in users:
+        if user.last_login_at is not None:
+            continue
+        # 1 to 7 days ago (the newest an hour or more ago, before the week's last alert), 01:00-10:00 UTC (08:00-17:00
+        # in Vietnam), never in the future
+        at = now - timedelta(days=rng.randint(1, 6))
+        at = at.replace(hour=rng.randint(1, 9), minute=rng.randint(0, 59), second=rng.randint(0, 59), microsecond=0)
+        user.last_login_at = min(at, now - timedelta(hours=1))
+        set_ += 1
+    return set_
 
 
 def seed_week_activity(factory: sessionmaker[Session], *, data_dir: Path, result: DemoResult) -> None:

@@ -40,6 +40,7 @@ from sqlalchemy.orm import Session
 from interdict.config import Settings
 from interdict.core.errors import InvalidInput
 from interdict.core.filters import STORED, Group, Test
+from interdict.core.i18n import N_, Message, message_json
 from interdict.entities.extract import Found, company_key
 from interdict.entities.models import Entity, EntityMention
 from interdict.incidents.models import Incident
@@ -68,7 +69,12 @@ class Reason:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def as_json(self) -> dict[str, Any]:
-        return {"source": self.source, "text": self.text, "weight": round(self.weight, 4), **self.extra}
+        """The reason as stored with the record: its English ``text``, and a catalogue ``message`` (msgid and
+        parameters) from which a page shows it in the reader's language."""
+        out = {"source": self.source, "text": str.__str__(self.text), "weight": round(self.weight, 4), **self.extra}
+        if isinstance(self.text, Message):
+            out["message"] = message_json(self.text)
+        return out
 
 
 @dataclass(frozen=True)
@@ -346,7 +352,7 @@ def score_batch(session: Session, batch: TargetingBatch, settings: Settings, *, 
         m = model.by_record.get(r.id)
         if m is not None:
             for i, text in enumerate(m[1]):
-                reasons.append(Reason("model", f"model: {text}", m[0] - i * 1e-6))
+                reasons.append(Reason("model", N_("model: %(reason)s", reason=text), m[0] - i * 1e-6))
         if m is None and not compiled and not weights:
             # Nothing scored it (no model, no risk profile, no intelligence): not a 0.000 green, "not scored yet".
             r.score, r.lane = None, None

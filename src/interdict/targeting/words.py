@@ -1,15 +1,17 @@
-"""A worklist reason, stored in English with the record, as a message in the reader's language.
+"""A worklist reason, stored with the record, as a message in the reader's language.
 
-The engine stores its reasons as sentences (``Reason.text``); the fixed ones (a profile that matched, the random
-floor, a hit on an earlier incident) are read back here into catalogue messages, lanes by their names. The
-model's reasons are statistics in the analyst's terms and stay as stored.
+The engine stores each reason as an English sentence (``text``); the model's statistical reasons also as a
+catalogue message (``message``: msgid and parameters, numbers shown with the reader's separators), shown from it.
+The fixed ones (a profile that matched, the random floor, a hit on an earlier incident) are read back here from
+their sentence into catalogue messages, lanes by their names. A reason stored before the model's were messages
+is shown as stored.
 """
 
 from __future__ import annotations
 
 import re
 
-from interdict.core.i18n import N_, Message
+from interdict.core.i18n import N_, Message, message_from_json
 
 LANE_NAMES = {"red": N_("Red"), "yellow": N_("Yellow"), "green": N_("Green")}
 
@@ -19,8 +21,15 @@ _PROFILE = re.compile(r"^profile '(.*)' matched$")
 _INCIDENT = re.compile(r"^(.*) ~ incident (\S+) \((\d\.\d\d)\)$")
 
 
-def reason_message(text: object) -> object:
-    """One stored worklist reason in the reader's language (one of another shape is shown as stored)."""
+def reason_message(reason: object) -> object:
+    """One stored worklist reason (the stored dict, or its text) in the reader's language (one of another shape
+    is shown as stored)."""
+    if isinstance(reason, dict):
+        message = message_from_json(reason.get("message"))
+        if isinstance(message, Message):
+            return message
+        reason = reason.get("text")
+    text = reason
     if not isinstance(text, str) or isinstance(text, Message):
         return text
     if text == _RANDOM:

@@ -181,6 +181,8 @@ def _worklist(
                 "first": (page - 1) * size + 1 if total else 0,
                 "last": min(page * size, total),
                 "query": urlencode(query),
+                # what a form on the page sends back to come back to this view
+                "kept": urlencode({**query, "page": str(page)} if page > 1 else query),
             },
             **extra,
         },
@@ -221,7 +223,14 @@ def select(
     except InvalidInput as exc:
         db.rollback()
         return _worklist(request, db, subject, settings, batch_id, errors=errors_by_field(exc.errors))
-    return RedirectResponse(f"/targeting/batches/{batch_id}", status_code=303)
+    return RedirectResponse(f"/targeting/batches/{batch_id}{_kept_view(request)}", status_code=303)
+
+
+def _kept_view(request: Request) -> str:
+    """The worklist's filters, page size and page that a form on it was sent from (its action's query), as the
+    query to go back to them."""
+    kept = {k: v for k in (*FILTERS, "size", "page") if (v := request.query_params.get(k, "").strip())}
+    return f"?{urlencode(kept)}" if kept else ""
 
 
 @router.post("/targeting/records/{record_id}/assign")
