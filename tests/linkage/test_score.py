@@ -356,3 +356,44 @@ def test_calibration_curve_is_monotone_and_keeps_the_raw_score() -> None:
     assert near.score == pytest.approx(cal.apply("person_international", 0.95))
     # Vietnamese persons keep their raw score: the curve was fitted on other names.
     assert "raw" not in s("Nguyễn Văn Hùng", "Nguyen Van Hung", "Person").features
+
+
+# --- Korean and Japanese names against their romanisations ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("김정은", "Kim Jong Un"),  # syllables kept apart; Kim = Gim
+        ("김정은", "KIM Jong-un"),
+        ("김정은", "Kim Jongun"),  # the given name written as one word
+        ("이민호", "Lee Min-ho"),  # Lee = I
+        ("박지성", "Park Ji-sung"),  # Park = Bak, sung = seong
+        ("노무현", "Roh Moo-hyun"),  # Roh = No, moo = mu
+        ("안철수", "Ahn Cheol-soo"),
+        ("サトウ タロウ", "Taro Sato"),  # Katakana long vowel: Satou = Sato
+        ("スズキ イチロー", "Ichiro Suzuki"),  # the long-vowel mark
+        ("コイズミ ジュンイチロウ", "Junichiro Koizumi"),
+        ("オオノ タイイチ", "Taiichi Ohno"),  # Oono = Ohno
+    ],
+)
+def test_korean_and_japanese_names_link_to_their_usual_romanisation(a: str, b: str) -> None:
+    assert s(a, b, "Person").score >= DEFAULT_THRESHOLD, s(a, b, "Person")
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("김정은", "Kim Jong Nam"),  # same family, another person
+        ("김대중", "Kim Young-sam"),
+        ("이건희", "Lee Jae-yong"),
+        ("スズキ イチロー", "Jiro Suzuki"),
+        ("キシダ フミオ", "Fumitake Kishida"),  # no Western diminutive (Fumio is not Fumitake)
+    ],
+)
+def test_korean_and_japanese_names_that_differ_do_not_link(a: str, b: str) -> None:
+    assert s(a, b, "Person").score < DEFAULT_THRESHOLD, s(a, b, "Person")
+
+
+def test_korean_romanisation_is_explained() -> None:
+    assert "Korean romanisations compared alike" in s("김정은", "Kim Jong Un", "Person").reasons

@@ -21,8 +21,16 @@ from dataclasses import dataclass
 
 from rigour.names import extract_org_types
 
-from interdict.linkage.tables import Entry, company_lexicon, name_weights, person_titles
-from interdict.linkage.text import fold_token, has_tone_marks, is_han, pinyin_syllables, token_pairs
+from interdict.linkage.tables import Entry, company_lexicon, korean_surnames, name_weights, person_titles
+from interdict.linkage.text import (
+    fold_token,
+    hangul_syllables,
+    has_tone_marks,
+    is_han,
+    is_hangul_word,
+    pinyin_syllables,
+    token_pairs,
+)
 
 # An administrative prefix of a Chinese name not in places.csv: 2-3 characters + 省/市/县/自治区,
 # at the start ("东莞市..."); 市场 (market) is not a city.
@@ -251,6 +259,32 @@ def _strip_trailing_han_title(run: str) -> str:
     return run
 
 
+def _korean_parts(pairs: list[tuple[str, str]]) -> list[str] | None:
+    """A Korean name in Hangul as its surname and given-name syllables, romanised apart: 김정은 -> gim, jeong, eun.
+
+    The syllable boundaries are what other romanisations keep ("Kim Jong Un", "Kim Jong-un"); read as one word
+    ("gimjeongeun") they are lost. Only for a name shaped like a Korean one: Hangul words of 2 to 5 syllables in all,
+    the first starting with a surname of ``korean_surnames.csv`` (a foreign name written in Hangul stays one word).
+    """
+    words = list(dict.fromkeys(m for m, _ in pairs))
+    if not words or not all(is_hangul_word(w) for w in words):
+        return None
+    total = sum(len(w) for w in words)
+    if not 2 <= total <= 5 or len(words) > 3:
+        return None
+    table = korean_surnames().hangul
+    first = words[0]
+    cut = 2 if len(first) >= 3 and first[:2] in table else 1 if first[:1] in table else 0
+    if not cut:
+        return None
+    out = [table[first[:cut]]]
+    if len(first) > cut:
+        out.extend(hangul_syllables(first[cut:]))
+    for w in words[1:]:
+        out.extend(hangul_syllables(w))
+    return out
+
+
 @functools.lru_cache(maxsize=65536)
 def person(text: str) -> PersonName:
     """Normalise a person name: titles dropped, Chinese characters read as pinyin syllables."""
@@ -275,6 +309,9 @@ def person(text: str) -> PersonName:
             break
     tokens: list[str] = []
     marks: list[str] = []
+    korean = _korean_parts(pairs)
+    if korean is not None:
+        tokens, marks, pairs = list(korean), list(korean), []
     for marked, folded in pairs:
         if is_han(folded):
             syllables = pinyin_syllables(_strip_trailing_han_title(folded))

@@ -44,8 +44,17 @@ from rapidfuzz.distance import OSA, JaroWinkler
 from rigour.text import metaphone
 
 from interdict.linkage.names import CompanyName, PersonName, company, company_markers, person, person_weight
-from interdict.linkage.tables import calibration, company_lexicon
-from interdict.linkage.text import fold_tokens, has_tone_marks, is_pinyin_word, is_vn_syllable
+from interdict.linkage.tables import calibration, company_lexicon, korean_surnames
+from interdict.linkage.text import (
+    fold_tokens,
+    has_hangul,
+    has_kana,
+    has_tone_marks,
+    is_pinyin_word,
+    is_vn_syllable,
+    japanese_key,
+    korean_key,
+)
 
 DEFAULT_THRESHOLD = 0.85
 SUGGEST_THRESHOLD = 0.70
@@ -271,7 +280,7 @@ def _align(
 def _score_person(n1: PersonName, n2: PersonName) -> PairScore:
     if not n1.tokens or not n2.tokens:
         return PairScore(0.0, "Person", {}, ("a name is empty",))
-    if is_international(n1, n2):
+    if is_international(n1, n2) or _romanisation_key(n1, n2) is not None:
         return _score_person_international(n1, n2)
     check = n1.has_marks and n2.has_marks
     al = _align(n1.tokens, n1.marked, n2.tokens, n2.marked, person_weight, check)
@@ -361,7 +370,10 @@ def _score_person_international(n1: PersonName, n2: PersonName) -> PairScore:
     t2, g2 = parts(n2)
     if not t1 or not t2:
         return PairScore(0.0, "Person", {}, ("a name is empty",))
-    al = _align(t1, t1, t2, t2, person_weight, False, _intl_similarity)
+    keyed = _romanisation_key(n1, n2)
+    if keyed is not None:
+        t1, t2 = _romanised_alike(t1, t2, keyed)
+    al = _align(t1, t1, t2, t2, person_weight, False, _intl_similarity if keyed is None else _romanised_similarity)
 
     def extra_weight(t: str) -> float:
         return _MINOR_WEIGHT if t in _MINOR_WORDS or not t.isalpha() else _EXTRA_WEIGHT
@@ -391,8 +403,45 @@ def _score_person_international(n1: PersonName, n2: PersonName) -> PairScore:
         reasons.append("different generations: " + ", ".join(sorted(g1)) + " / " + ", ".join(sorted(g2)))
     if _other_script(n1.original) != _other_script(n2.original):
         reasons.append("compared across scripts after transliteration")
+    if keyed is not None:
+        reasons.append(f"{keyed[0]} romanisations compared alike")
     feats = {"tokens": round(score, 4), "international": 1.0}
     return PairScore(_clamp(score), "Person", feats, tuple(reasons))
+
+
+def _romanisation_key(n1: PersonName, n2: PersonName) -> tuple[str, Callable[[str], str]] | None:
+    """Korean or Japanese names (one side in Hangul or Kana): their romanisations are read alike."""
+    if has_hangul(n1.original) or has_hangul(n2.original):
+        return "Korean", korean_key
+    if has_kana(n1.original) or has_kana(n2.original):
+        return "Japanese", japanese_key
+    return None
+
+
+def _romanised_similarity(a: str, b: str) -> float:
+    """Korean and Japanese name parts: the Western diminutives do not apply (Fumio is not Fumitake)."""
+    sim, kind = international_similarity(a, b)
+    if kind == "short form" and not (a.startswith(b) or b.startswith(a)):
+        return 0.0
+    return sim
+
+
+def _romanised_alike(
+    t1: list[str], t2: list[str], keyed: tuple[str, Callable[[str], str]]
+) -> tuple[list[str], list[str]]:
+    """Name parts in one spelling per sound; a Korean surname's passport spelling read as the one on the other side
+    (Kim = Gim, Lee = I, Park = Bak)."""
+    lang, key = keyed
+    if lang == "Korean":
+        spellings = korean_surnames().spellings
+        rr1, rr2 = set(t1), set(t2)
+
+        def surname(t: str, other: set[str]) -> str:
+            hit = spellings.get(t, frozenset()) & other
+            return min(hit) if hit and t not in other else t
+
+        t1, t2 = [surname(t, rr2) for t in t1], [surname(t, rr1) for t in t2]
+    return list(dict.fromkeys(map(key, t1))), list(dict.fromkeys(map(key, t2)))
 
 
 def _other_script(text: str) -> bool:
