@@ -371,6 +371,7 @@ def test_calibration_curve_is_monotone_and_keeps_the_raw_score() -> None:
         ("박지성", "Park Ji-sung"),  # Park = Bak, sung = seong
         ("노무현", "Roh Moo-hyun"),  # Roh = No, moo = mu
         ("안철수", "Ahn Cheol-soo"),
+        ("이건희", "Lee Kun-hee"),  # 희 hui = hee
         ("サトウ タロウ", "Taro Sato"),  # Katakana long vowel: Satou = Sato
         ("スズキ イチロー", "Ichiro Suzuki"),  # the long-vowel mark
         ("コイズミ ジュンイチロウ", "Junichiro Koizumi"),

@@ -206,8 +206,8 @@ _KO_STEPS = (
     (re.compile("t"), "d"),
     (re.compile("p"), "b"),
     (re.compile("l"), "r"),
-    (re.compile("(eo|eu|oo|ou|u)"), "o"),
     (re.compile("ee|ui"), "i"),
+    (re.compile("(eo|eu|oo|ou|u)"), "o"),
     (re.compile("ae"), "e"),
     (re.compile("([aeio])h(?![aeiouwy])"), r"\1"),
 )
