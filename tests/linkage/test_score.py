@@ -398,3 +398,36 @@ def test_korean_and_japanese_names_that_differ_do_not_link(a: str, b: str) -> No
 
 def test_korean_romanisation_is_explained() -> None:
     assert "Korean romanisations compared alike" in s("김정은", "Kim Jong Un", "Person").reasons
+
+
+# --- a man's and a woman's form of one given name -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("Maria Rossi", "Mario Rossi"),
+        ("Carla Bianchi", "Carlo Bianchi"),
+        ("Daniela Weber", "Daniel Weber"),
+        ("Petra Novak", "Peter Novak"),
+        ("Alexandra Stone", "STONE, Alexander"),
+        ("Henriette Dupont", "Henri Dupont"),
+    ],
+)
+def test_a_mans_and_a_womans_form_of_a_name_do_not_link(a: str, b: str) -> None:
+    r = s(a, b, "Person")
+    assert r.score < DEFAULT_THRESHOLD, r
+    assert any(reason.startswith("a man's and a woman's name:") for reason in r.reasons)
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("Micheal Smith", "Michael Smith"),  # typos elsewhere are still forgiven
+        ("Sophie Sturge", "Sophia Sturge"),  # one woman's name in two languages
+        ("William Clark", "William Clarke"),  # a silent final e
+        ("Katherine Schmidt", "Katharine Schmidt"),
+    ],
+)
+def test_the_gender_guard_keeps_other_spelling_variants(a: str, b: str) -> None:
+    assert s(a, b, "Person").score >= DEFAULT_THRESHOLD, s(a, b, "Person")

@@ -152,6 +152,36 @@ def _metaphone(token: str) -> str:
     return str(metaphone(token))
 
 
+# What a feminine form adds to a man's name: Daniel/Daniela, Paul/Paula, Henri/Henriette, Aleksandr/Aleksandra.
+_FEMININE_ENDINGS = ("a", "ina", "ette")
+
+
+@functools.lru_cache(maxsize=262144)
+def _gender_variants(a: str, b: str, added_a: bool = True) -> bool:
+    """Two forms of a given name for a man and a woman, who are two persons: Maria/Mario, Carla/Carlo (-a/-o),
+    Daniel/Daniela (an ending added to a name of at least 4 letters), Peter/Petra, Alexander/Alexandra (-er/-ra).
+
+    Not: a typo elsewhere in a name (Micheal/Michael), one woman's name in two languages (Sophie/Sophia,
+    Emilie/Emilia, Augustine/Augustina), a silent final e (Clark/Clarke, Louis/Louise as the data sets pair them),
+    Ann/Anna. ``added_a`` False: a final -a added is not read as one (a transliteration from Devanagari writes the
+    inherent vowel: राहुल "rahula" is Rahul)."""
+    if a == b:
+        return False
+    if len(a) > len(b):
+        a, b = b, a
+    if len(a) < 4 or not a.isalpha() or not b.isalpha():
+        return False
+    if len(a) == len(b):
+        if a.endswith("ra"):
+            a, b = b, a
+        return (a[:-1] == b[:-1] and {a[-1], b[-1]} == {"a", "o"}) or (
+            len(a) >= 5 and a.endswith("er") and b == a[:-2] + "ra"
+        )
+    if b == a + "a":
+        return added_a and a[-1] not in "aeiouy"
+    return any(b == a + end for end in _FEMININE_ENDINGS[1:])
+
+
 # Credit of a token pair in a name outside the Vietnamese and Chinese rules (international_similarity).
 _SHORT_FORM = 0.85
 _CONSONANTS = 0.85
@@ -338,7 +368,11 @@ def _has_vietnamese_letter(text: str) -> bool:
 
 
 def _intl_similarity(a: str, b: str) -> float:
-    return international_similarity(a, b)[0]
+    return 0.0 if _gender_variants(a, b) else international_similarity(a, b)[0]
+
+
+def _intl_similarity_across_scripts(a: str, b: str) -> float:
+    return 0.0 if _gender_variants(a, b, False) else international_similarity(a, b)[0]
 
 
 _KIND_WORDS = {
@@ -373,7 +407,9 @@ def _score_person_international(n1: PersonName, n2: PersonName) -> PairScore:
     keyed = _romanisation_key(n1, n2)
     if keyed is not None:
         t1, t2 = _romanised_alike(t1, t2, keyed)
-    al = _align(t1, t1, t2, t2, person_weight, False, _intl_similarity if keyed is None else _romanised_similarity)
+    across = _other_script(n1.original) != _other_script(n2.original)
+    similarity = _intl_similarity_across_scripts if across else _intl_similarity
+    al = _align(t1, t1, t2, t2, person_weight, False, similarity if keyed is None else _romanised_similarity)
 
     def extra_weight(t: str) -> float:
         return _MINOR_WEIGHT if t in _MINOR_WORDS or not t.isalpha() else _EXTRA_WEIGHT
@@ -394,6 +430,10 @@ def _score_person_international(n1: PersonName, n2: PersonName) -> PairScore:
         if x != y:
             kind = international_similarity(x, y)[1]
             reasons.append(f"{_KIND_WORDS.get(kind, 'similar')}: {x} ~ {y} ({sim:.2f})")
+    for x in al.unmatched_a:
+        reasons.extend(
+            f"a man's and a woman's name: {x} / {y}" for y in al.unmatched_b if _gender_variants(x, y, not across)
+        )
     if lenient and (al.unmatched_a or al.unmatched_b):
         reasons.append("name parts on one side only: " + ", ".join(al.unmatched_a + al.unmatched_b))
     elif al.unmatched_a or al.unmatched_b:
@@ -401,7 +441,7 @@ def _score_person_international(n1: PersonName, n2: PersonName) -> PairScore:
     if g1 and g2 and g1 != g2:
         score *= 0.5
         reasons.append("different generations: " + ", ".join(sorted(g1)) + " / " + ", ".join(sorted(g2)))
-    if _other_script(n1.original) != _other_script(n2.original):
+    if across:
         reasons.append("compared across scripts after transliteration")
     if keyed is not None:
         reasons.append(f"{keyed[0]} romanisations compared alike")
