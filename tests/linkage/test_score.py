@@ -431,3 +431,41 @@ def test_a_mans_and_a_womans_form_of_a_name_do_not_link(a: str, b: str) -> None:
 )
 def test_the_gender_guard_keeps_other_spelling_variants(a: str, b: str) -> None:
     assert s(a, b, "Person").score >= DEFAULT_THRESHOLD, s(a, b, "Person")
+
+
+# --- Russian legal forms and acronyms ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("ПАО Газпром", "Gazprom PJSC"),
+        ('ЗАО "Ромашка"', "Romashka CJSC"),
+        ('ОАО "Лукойл"', "Lukoil OJSC"),
+        ('АО "Ромашка"', "Romashka JSC"),
+        ("Smythson International АО", "Smythson International AO"),
+        ("UNODC", "United Nations Office on Drugs and Crime"),
+        ("IBM Corp", "International Business Machines Corporation"),
+    ],
+)
+def test_russian_legal_forms_and_acronyms_link(a: str, b: str) -> None:
+    assert s(a, b, "Organization").score >= DEFAULT_THRESHOLD, s(a, b, "Organization")
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("ПАО Газпром", "ПАО Лукойл"),
+        ("UNODC", "United Nations Development Programme"),
+        ("WHO", "World Trade Organization"),
+        ("ABC Ltd", "Alpha Beta Chemicals AG"),  # the initials agree, the legal forms do not
+    ],
+)
+def test_other_organisations_with_the_same_form_or_initials_do_not_link(a: str, b: str) -> None:
+    assert s(a, b, "Organization").score < DEFAULT_THRESHOLD, s(a, b, "Organization")
+
+
+def test_an_acronym_is_explained() -> None:
+    assert s("UNODC", "United Nations Office on Drugs and Crime", "Organization").reasons == (
+        "acronym: unodc = united nations office on drugs crime",
+    )

@@ -175,6 +175,33 @@ class _CompanyBuilder:
             self.han_word(buf)
 
 
+# Russian short legal forms, which are also syllables in Latin letters (Ao, Pao, Zao): taken as legal forms only at
+# the start or the end of a name — written in Cyrillic, or in Latin letters when rigour finds them there. The joint
+# stock companies (АО, and the older ЗАО closed, ОАО open, ПАО public, НАО non-public) are all ``jsc`` as JSC, CJSC,
+# OJSC, PJSC are in legal_forms.csv; ИП is a sole proprietor.
+_CYRILLIC_SHORT_FORMS = {
+    "ао": "jsc",
+    "зао": "jsc",
+    "оао": "jsc",
+    "пао": "jsc",
+    "нао": "jsc",
+    "ип": "sole_proprietorship",
+}
+_RIGOUR_SHORT_FORMS = {"other:ao": "jsc", "other:zao": "jsc", "other:oao": "jsc", "other:pao": "jsc"}
+
+
+def _cyrillic_short_form(pairs: list[tuple[str, str]], b: _CompanyBuilder) -> list[tuple[str, str]]:
+    """Take a Russian short legal form written in Cyrillic off the start or the end of a name: ПАО Газпром."""
+    if len(pairs) < 2:
+        return pairs
+    for idx in (0, len(pairs) - 1):
+        form = _CYRILLIC_SHORT_FORMS.get(pairs[idx][0])
+        if form is not None:
+            b.legal.append(form)
+            return pairs[1:] if idx == 0 else pairs[:-1]
+    return pairs
+
+
 def _rigour_legal_form(original: str, b: _CompanyBuilder) -> str | None:
     """A foreign legal form at the end of the name that the tables lack (GmbH, S.A., OOO)."""
     found = extract_org_types(original)
@@ -199,9 +226,9 @@ def _rigour_legal_form(original: str, b: _CompanyBuilder) -> str | None:
 @functools.lru_cache(maxsize=65536)
 def company(text: str) -> CompanyName:
     """Normalise a company name once; cached (the same names recur across shipments)."""
-    pairs = token_pairs(text)
-    folded = [f for _, f in pairs]
     b = _CompanyBuilder()
+    pairs = _cyrillic_short_form(token_pairs(text), b)
+    folded = [f for _, f in pairs]
     i = 0
     while i < len(pairs):
         marked, tok = pairs[i]
@@ -223,7 +250,7 @@ def company(text: str) -> CompanyName:
     if not b.legal:
         form = _rigour_legal_form(text, b)
         if form is not None:
-            b.legal.append(form)
+            b.legal.append(_RIGOUR_SHORT_FORMS.get(form, form))
     legal_form = next((f for f in ("branch", "one_member_llc") if f in b.legal), b.legal[0] if b.legal else None)
     return CompanyName(
         original=text,
