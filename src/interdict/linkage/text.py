@@ -38,6 +38,9 @@ _PLAIN_TOKEN_RE = re.compile(f"[{_CJK}]+|[^\\W_{_CJK}]+")
 _HAS_MARK_RE = re.compile(f"[{_MARKS}]")
 
 
+_UNSPACED_RE = re.compile("[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff]")
+
+
 def _tokens(text: str) -> list[str]:
     """The plain pattern unless the text has a combining mark (rare once NFKC has composed Latin letters)."""
     return (_TOKEN_MARKS_RE if _HAS_MARK_RE.search(text) else _PLAIN_TOKEN_RE).findall(text)
@@ -100,7 +103,12 @@ def fold_token(token: str) -> tuple[str, ...]:
     """
     folded = _fold_word(token)
     if not folded.isascii() and not is_han(folded):
+        unspaced = _UNSPACED_RE.search(folded) is not None
         folded = _fold_word(_TRANSLIT_JOINERS.sub("", ascii_text(folded)))
+        if unspaced:
+            # Thai, Lao, Khmer, Myanmar write a name without spaces: the transliteration's spaces are syllables,
+            # not words ("นะทะนเรนเนลล" -> "na tha nrennell"), so the word stays one token.
+            return ("".join(_tokens(folded)),) if folded.strip() else ()
     return tuple(_tokens(folded))
 
 
