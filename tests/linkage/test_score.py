@@ -475,3 +475,15 @@ def test_a_thai_name_written_without_spaces_meets_its_latin_parts() -> None:
     r = s("นะทะนเรนเนลล", "Nathan Rennell", "Person")  # the set's held-out pair, ICU Thai
     assert r.score >= DEFAULT_THRESHOLD, r
     assert s("นะทะนเรนเนลล", "Nathan Graham", "Person").score < DEFAULT_THRESHOLD
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "schema"),
+    [
+        ("Цветкович Марко", "Marko Cvetkovic", "Person"),  # Ц = c as Croatian writes it
+        ('ООО "Цатхерине"', "Catherine Limited Liability Company", "Company"),
+        ('ООО "Пеацх"', "Peach LLC", "Company"),
+    ],
+)
+def test_cyrillic_ts_meets_a_latin_c(a: str, b: str, schema: str) -> None:
+    assert s(a, b, schema).score >= DEFAULT_THRESHOLD, s(a, b, schema)

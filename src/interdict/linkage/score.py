@@ -381,7 +381,40 @@ def _intl_similarity(a: str, b: str) -> float:
 
 
 def _intl_similarity_across_scripts(a: str, b: str) -> float:
-    return 0.0 if _gender_variants(a, b, False) else international_similarity(a, b)[0]
+    if _gender_variants(a, b, False):
+        return 0.0
+    sim = international_similarity(a, b)[0]
+    if sim < 1.0:
+        ca, cb = _cyrillic_latin(a), _cyrillic_latin(b)
+        if (ca, cb) != (a, b):
+            sim = max(sim, international_similarity(ca, cb)[0])
+    return sim
+
+
+# A Cyrillic transliteration against a Latin spelling: Ц is "ts" where Czech, Polish, Croatian write c (Цветкович =
+# Cvetković), Х "kh" for h, КС "ks" for x, Ч "ch" / "tsh"; read alike when a pair crosses scripts.
+_CYRILLIC_LATIN_STEPS = (
+    (re.compile("tsh"), "ch"),
+    (re.compile("ts"), "c"),
+    (re.compile("ks"), "x"),
+    (re.compile("kh"), "h"),
+)
+
+
+@functools.lru_cache(maxsize=65536)
+def _cyrillic_latin(token: str) -> str:
+    for pattern, repl in _CYRILLIC_LATIN_STEPS:
+        token = pattern.sub(repl, token)
+    return token
+
+
+def company_token_similarity_across_scripts(a: str, b: str) -> float:
+    sim = company_token_similarity(a, b)
+    if sim < 1.0:
+        ca, cb = _cyrillic_latin(a), _cyrillic_latin(b)
+        if (ca, cb) != (a, b):
+            sim = max(sim, company_token_similarity(ca, cb))
+    return sim
 
 
 _KIND_WORDS = {
@@ -591,7 +624,9 @@ def _score_company(c1: CompanyName, c2: CompanyName) -> PairScore:
             [m for _, m in d2],
             _one_weight,
             check,
-            company_token_similarity,
+            company_token_similarity_across_scripts
+            if _other_script(c1.original) != _other_script(c2.original)
+            else company_token_similarity,
         )
         dist = al.similarity
         if dist == 1.0:
