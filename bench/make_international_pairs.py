@@ -19,7 +19,9 @@ Sources (nothing here is scored by the generator; labels come from the sources):
   accidental.
 
 Each row has ``name1,name2,schema,label,kind,part``; ``part`` is ``dev`` (tune on it) or ``heldout``
-(kept untouched: report it, never tune on it), drawn per kind with the seed. The committed file is
+(kept untouched: report it, never tune on it), drawn per kind with the seed. The hard negatives of a man's and a
+woman's form of one given name (``person_gender_neg``, second pass) are drawn with their own generator (seed + 1)
+and appended, so the earlier rows and their parts do not move. The committed file is
 bench/data/international_pairs.csv (default seed).
 """
 
@@ -43,6 +45,7 @@ DEFAULT_SEED = 20261207
 HELDOUT_SHARE = 0.4
 
 Row = tuple[str, str, str, int, str]
+Row6 = tuple[str, str, str, int, str, str]  # with the part: dev or heldout
 
 TITLES = ["Mr", "Mrs", "Dr.", "Prof.", "Herr", "Frau", "Sheikh", "Haji", "Monsieur", "Sr.", "Capt.", "Eng."]
 # Latin -> ICU transform per script; each name is transliterated as a whole.
@@ -414,13 +417,44 @@ def build(data: Path, seed: int) -> list[tuple[str, str, str, int, str, str]]:
     return out
 
 
+# A man's and a woman's form of one given name (written here from common European usage): two persons, a hard
+# negative for a scorer that forgives one changed letter.
+GENDER_PAIRS = [
+    ("Maria", "Mario"), ("Carla", "Carlo"), ("Daniela", "Daniel"), ("Petra", "Peter"), ("Paula", "Paul"),
+    ("Francesca", "Francesco"), ("Giulia", "Giulio"), ("Antonia", "Antonio"), ("Alexandra", "Alexander"),
+    ("Roberta", "Roberto"), ("Michaela", "Michael"), ("Adriana", "Adriano"), ("Gabriela", "Gabriel"),
+    ("Manuela", "Manuel"), ("Valentina", "Valentino"), ("Martina", "Martin"), ("Ivana", "Ivan"),
+    ("Aleksandra", "Aleksandr"), ("Bogdana", "Bogdan"), ("Stanislava", "Stanislav"), ("Jaroslava", "Jaroslav"),
+    ("Henriette", "Henri"), ("Patricia", "Patricio"), ("Emanuela", "Emanuel"), ("Simona", "Simon"),
+]  # fmt: skip
+
+
+def gender_variants(data: Path, seed: int) -> list[Row6]:
+    """Hard negatives: the same surname with a man's and a woman's form of one given name (Maria/Mario Rossi).
+
+    Drawn with their own generator (seed + 1) and appended after the rest, so the rows and the dev/held-out split of
+    the other kinds stay as they were; each pair goes to held-out with the same probability as the rest."""
+    rng = random.Random(seed + 1)
+    surnames = Sources(data, random.Random(seed)).surnames
+    out: list[Row6] = []
+    for woman, man in GENDER_PAIRS:
+        for _ in range(2):
+            sur = cap(rng.choice(surnames))
+            a, b = (f"{woman} {sur}", f"{man} {sur}") if rng.random() < 0.5 else (f"{man} {sur}", f"{woman} {sur}")
+            if rng.random() < 0.3:
+                b = f"{sur.upper()}, {b.split()[0]}"
+            part = "heldout" if rng.random() < HELDOUT_SHARE else "dev"
+            out.append((a, b, "Person", 0, "person_gender_neg", part))
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
     ap.add_argument("--seed", type=int, default=DEFAULT_SEED)
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = ap.parse_args(argv)
-    rows = build(args.data, args.seed)
+    rows = build(args.data, args.seed) + gender_variants(args.data, args.seed)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     with args.out.open("w", encoding="utf-8", newline="") as f:
         w = csv.writer(f, lineterminator="\n")

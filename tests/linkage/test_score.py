@@ -356,3 +356,134 @@ def test_calibration_curve_is_monotone_and_keeps_the_raw_score() -> None:
     assert near.score == pytest.approx(cal.apply("person_international", 0.95))
     # Vietnamese persons keep their raw score: the curve was fitted on other names.
     assert "raw" not in s("Nguyễn Văn Hùng", "Nguyen Van Hung", "Person").features
+
+
+# --- Korean and Japanese names against their romanisations ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("김정은", "Kim Jong Un"),  # syllables kept apart; Kim = Gim
+        ("김정은", "KIM Jong-un"),
+        ("김정은", "Kim Jongun"),  # the given name written as one word
+        ("이민호", "Lee Min-ho"),  # Lee = I
+        ("박지성", "Park Ji-sung"),  # Park = Bak, sung = seong
+        ("노무현", "Roh Moo-hyun"),  # Roh = No, moo = mu
+        ("안철수", "Ahn Cheol-soo"),
+        ("이건희", "Lee Kun-hee"),  # 희 hui = hee
+        ("サトウ タロウ", "Taro Sato"),  # Katakana long vowel: Satou = Sato
+        ("スズキ イチロー", "Ichiro Suzuki"),  # the long-vowel mark
+        ("コイズミ ジュンイチロウ", "Junichiro Koizumi"),
+        ("オオノ タイイチ", "Taiichi Ohno"),  # Oono = Ohno
+    ],
+)
+def test_korean_and_japanese_names_link_to_their_usual_romanisation(a: str, b: str) -> None:
+    assert s(a, b, "Person").score >= DEFAULT_THRESHOLD, s(a, b, "Person")
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("김정은", "Kim Jong Nam"),  # same family, another person
+        ("김대중", "Kim Young-sam"),
+        ("이건희", "Lee Jae-yong"),
+        ("スズキ イチロー", "Jiro Suzuki"),
+        ("キシダ フミオ", "Fumitake Kishida"),  # no Western diminutive (Fumio is not Fumitake)
+    ],
+)
+def test_korean_and_japanese_names_that_differ_do_not_link(a: str, b: str) -> None:
+    assert s(a, b, "Person").score < DEFAULT_THRESHOLD, s(a, b, "Person")
+
+
+def test_korean_romanisation_is_explained() -> None:
+    assert "Korean romanisations compared alike" in s("김정은", "Kim Jong Un", "Person").reasons
+
+
+# --- a man's and a woman's form of one given name -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("Maria Rossi", "Mario Rossi"),
+        ("Carla Bianchi", "Carlo Bianchi"),
+        ("Daniela Weber", "Daniel Weber"),
+        ("Petra Novak", "Peter Novak"),
+        ("Alexandra Stone", "STONE, Alexander"),
+        ("Henriette Dupont", "Henri Dupont"),
+    ],
+)
+def test_a_mans_and_a_womans_form_of_a_name_do_not_link(a: str, b: str) -> None:
+    r = s(a, b, "Person")
+    assert r.score < DEFAULT_THRESHOLD, r
+    assert any(reason.startswith("a man's and a woman's name:") for reason in r.reasons)
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("Micheal Smith", "Michael Smith"),  # typos elsewhere are still forgiven
+        ("Sophie Sturge", "Sophia Sturge"),  # one woman's name in two languages
+        ("William Clark", "William Clarke"),  # a silent final e
+        ("Katherine Schmidt", "Katharine Schmidt"),
+    ],
+)
+def test_the_gender_guard_keeps_other_spelling_variants(a: str, b: str) -> None:
+    assert s(a, b, "Person").score >= DEFAULT_THRESHOLD, s(a, b, "Person")
+
+
+# --- Russian legal forms and acronyms ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("ПАО Газпром", "Gazprom PJSC"),
+        ('ЗАО "Ромашка"', "Romashka CJSC"),
+        ('ОАО "Лукойл"', "Lukoil OJSC"),
+        ('АО "Ромашка"', "Romashka JSC"),
+        ("Smythson International АО", "Smythson International AO"),
+        ("UNODC", "United Nations Office on Drugs and Crime"),
+        ("IBM Corp", "International Business Machines Corporation"),
+    ],
+)
+def test_russian_legal_forms_and_acronyms_link(a: str, b: str) -> None:
+    assert s(a, b, "Organization").score >= DEFAULT_THRESHOLD, s(a, b, "Organization")
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("ПАО Газпром", "ПАО Лукойл"),
+        ("UNODC", "United Nations Development Programme"),
+        ("WHO", "World Trade Organization"),
+        ("ABC Ltd", "Alpha Beta Chemicals AG"),  # the initials agree, the legal forms do not
+    ],
+)
+def test_other_organisations_with_the_same_form_or_initials_do_not_link(a: str, b: str) -> None:
+    assert s(a, b, "Organization").score < DEFAULT_THRESHOLD, s(a, b, "Organization")
+
+
+def test_an_acronym_is_explained() -> None:
+    assert s("UNODC", "United Nations Office on Drugs and Crime", "Organization").reasons == (
+        "acronym: unodc = united nations office on drugs crime",
+    )
+
+
+def test_a_thai_name_written_without_spaces_meets_its_latin_parts() -> None:
+    r = s("นะทะนเรนเนลล", "Nathan Rennell", "Person")  # the set's held-out pair, ICU Thai
+    assert r.score >= DEFAULT_THRESHOLD, r
+    assert s("นะทะนเรนเนลล", "Nathan Graham", "Person").score < DEFAULT_THRESHOLD
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "schema"),
+    [
+        ("Цветкович Марко", "Marko Cvetkovic", "Person"),  # Ц = c as Croatian writes it
+        ('ООО "Цатхерине"', "Catherine Limited Liability Company", "Company"),
+        ('ООО "Пеацх"', "Peach LLC", "Company"),
+    ],
+)
+def test_cyrillic_ts_meets_a_latin_c(a: str, b: str, schema: str) -> None:
+    assert s(a, b, schema).score >= DEFAULT_THRESHOLD, s(a, b, schema)

@@ -21,8 +21,16 @@ from dataclasses import dataclass
 
 from rigour.names import extract_org_types
 
-from interdict.linkage.tables import Entry, company_lexicon, name_weights, person_titles
-from interdict.linkage.text import fold_token, has_tone_marks, is_han, pinyin_syllables, token_pairs
+from interdict.linkage.tables import Entry, company_lexicon, korean_surnames, name_weights, person_titles
+from interdict.linkage.text import (
+    fold_token,
+    hangul_syllables,
+    has_tone_marks,
+    is_han,
+    is_hangul_word,
+    pinyin_syllables,
+    token_pairs,
+)
 
 # An administrative prefix of a Chinese name not in places.csv: 2-3 characters + 省/市/县/自治区,
 # at the start ("东莞市..."); 市场 (market) is not a city.
@@ -167,6 +175,33 @@ class _CompanyBuilder:
             self.han_word(buf)
 
 
+# Russian short legal forms, which are also syllables in Latin letters (Ao, Pao, Zao): taken as legal forms only at
+# the start or the end of a name — written in Cyrillic, or in Latin letters when rigour finds them there. The joint
+# stock companies (АО, and the older ЗАО closed, ОАО open, ПАО public, НАО non-public) are all ``jsc`` as JSC, CJSC,
+# OJSC, PJSC are in legal_forms.csv; ИП is a sole proprietor.
+_CYRILLIC_SHORT_FORMS = {
+    "ао": "jsc",
+    "зао": "jsc",
+    "оао": "jsc",
+    "пао": "jsc",
+    "нао": "jsc",
+    "ип": "sole_proprietorship",
+}
+_RIGOUR_SHORT_FORMS = {"other:ao": "jsc", "other:zao": "jsc", "other:oao": "jsc", "other:pao": "jsc"}
+
+
+def _cyrillic_short_form(pairs: list[tuple[str, str]], b: _CompanyBuilder) -> list[tuple[str, str]]:
+    """Take a Russian short legal form written in Cyrillic off the start or the end of a name: ПАО Газпром."""
+    if len(pairs) < 2:
+        return pairs
+    for idx in (0, len(pairs) - 1):
+        form = _CYRILLIC_SHORT_FORMS.get(pairs[idx][0])
+        if form is not None:
+            b.legal.append(form)
+            return pairs[1:] if idx == 0 else pairs[:-1]
+    return pairs
+
+
 def _rigour_legal_form(original: str, b: _CompanyBuilder) -> str | None:
     """A foreign legal form at the end of the name that the tables lack (GmbH, S.A., OOO)."""
     found = extract_org_types(original)
@@ -191,9 +226,9 @@ def _rigour_legal_form(original: str, b: _CompanyBuilder) -> str | None:
 @functools.lru_cache(maxsize=65536)
 def company(text: str) -> CompanyName:
     """Normalise a company name once; cached (the same names recur across shipments)."""
-    pairs = token_pairs(text)
-    folded = [f for _, f in pairs]
     b = _CompanyBuilder()
+    pairs = _cyrillic_short_form(token_pairs(text), b)
+    folded = [f for _, f in pairs]
     i = 0
     while i < len(pairs):
         marked, tok = pairs[i]
@@ -215,7 +250,7 @@ def company(text: str) -> CompanyName:
     if not b.legal:
         form = _rigour_legal_form(text, b)
         if form is not None:
-            b.legal.append(form)
+            b.legal.append(_RIGOUR_SHORT_FORMS.get(form, form))
     legal_form = next((f for f in ("branch", "one_member_llc") if f in b.legal), b.legal[0] if b.legal else None)
     return CompanyName(
         original=text,
@@ -251,6 +286,32 @@ def _strip_trailing_han_title(run: str) -> str:
     return run
 
 
+def _korean_parts(pairs: list[tuple[str, str]]) -> list[str] | None:
+    """A Korean name in Hangul as its surname and given-name syllables, romanised apart: 김정은 -> gim, jeong, eun.
+
+    The syllable boundaries are what other romanisations keep ("Kim Jong Un", "Kim Jong-un"); read as one word
+    ("gimjeongeun") they are lost. Only for a name shaped like a Korean one: Hangul words of 2 to 5 syllables in all,
+    the first starting with a surname of ``korean_surnames.csv`` (a foreign name written in Hangul stays one word).
+    """
+    words = list(dict.fromkeys(m for m, _ in pairs))
+    if not words or not all(is_hangul_word(w) for w in words):
+        return None
+    total = sum(len(w) for w in words)
+    if not 2 <= total <= 5 or len(words) > 3:
+        return None
+    table = korean_surnames().hangul
+    first = words[0]
+    cut = 2 if len(first) >= 3 and first[:2] in table else 1 if first[:1] in table else 0
+    if not cut:
+        return None
+    out = [table[first[:cut]]]
+    if len(first) > cut:
+        out.extend(hangul_syllables(first[cut:]))
+    for w in words[1:]:
+        out.extend(hangul_syllables(w))
+    return out
+
+
 @functools.lru_cache(maxsize=65536)
 def person(text: str) -> PersonName:
     """Normalise a person name: titles dropped, Chinese characters read as pinyin syllables."""
@@ -275,6 +336,9 @@ def person(text: str) -> PersonName:
             break
     tokens: list[str] = []
     marks: list[str] = []
+    korean = _korean_parts(pairs)
+    if korean is not None:
+        tokens, marks, pairs = list(korean), list(korean), []
     for marked, folded in pairs:
         if is_han(folded):
             syllables = pinyin_syllables(_strip_trailing_han_title(folded))

@@ -44,8 +44,17 @@ from rapidfuzz.distance import OSA, JaroWinkler
 from rigour.text import metaphone
 
 from interdict.linkage.names import CompanyName, PersonName, company, company_markers, person, person_weight
-from interdict.linkage.tables import calibration, company_lexicon
-from interdict.linkage.text import fold_tokens, has_tone_marks, is_pinyin_word, is_vn_syllable
+from interdict.linkage.tables import calibration, company_lexicon, korean_surnames
+from interdict.linkage.text import (
+    fold_tokens,
+    has_hangul,
+    has_kana,
+    has_tone_marks,
+    is_pinyin_word,
+    is_vn_syllable,
+    japanese_key,
+    korean_key,
+)
 
 DEFAULT_THRESHOLD = 0.85
 SUGGEST_THRESHOLD = 0.70
@@ -110,6 +119,13 @@ def _nickname_of(a: str, b: str) -> bool:
     return bool(nn.canonicals_of(a) & (nn.canonicals_of(b) | {b}))
 
 
+@functools.lru_cache(maxsize=65536)
+def _known_given_name(token: str) -> bool:
+    """Whether the nicknames package lists a given name (as a full name or a nickname)."""
+    nn = _nicknamer()
+    return bool(nn.nicknames_of(token) or nn.canonicals_of(token))
+
+
 _DIMINUTIVE_RE = re.compile("(?:ie|ey|y|o)$")
 _VOWELS_RE = re.compile("[aeiouy]")
 _DOUBLE_RE = re.compile(r"(.)\\1+")
@@ -141,6 +157,38 @@ def _skeleton_match(a: str, b: str) -> bool:
 @functools.lru_cache(maxsize=262144)
 def _metaphone(token: str) -> str:
     return str(metaphone(token))
+
+
+# What a feminine form adds to a man's name: Daniel/Daniela, Paul/Paula, Henri/Henriette, Aleksandr/Aleksandra.
+_FEMININE_ENDINGS = ("a", "ina", "ette")
+
+
+@functools.lru_cache(maxsize=262144)
+def _gender_variants(a: str, b: str, added_a: bool = True) -> bool:
+    """Two forms of a given name for a man and a woman, who are two persons: Maria/Mario, Carla/Carlo (-a/-o),
+    Daniel/Daniela (an ending added to a name of at least 4 letters; -a only to a known given name), Peter/Petra, Alexander/Alexandra (-er/-ra).
+
+    Not: a typo elsewhere in a name (Micheal/Michael), one woman's name in two languages (Sophie/Sophia,
+    Emilie/Emilia, Augustine/Augustina), a silent final e (Clark/Clarke, Louis/Louise as the data sets pair them),
+    Ann/Anna. ``added_a`` False: a final -a added is not read as one (a transliteration from Devanagari writes the
+    inherent vowel: राहुल "rahula" is Rahul)."""
+    if a == b:
+        return False
+    if len(a) > len(b):
+        a, b = b, a
+    if len(a) < 4 or not a.isalpha() or not b.isalpha():
+        return False
+    if len(a) == len(b):
+        if a.endswith("ra"):
+            a, b = b, a
+        return (a[:-1] == b[:-1] and {a[-1], b[-1]} == {"a", "o"}) or (
+            len(a) >= 5 and a.endswith("er") and b == a[:-2] + "ra"
+        )
+    if b == a + "a":
+        # Only for a man's name the nicknames package knows: a dropped or added final a is a common typo (Kayla/Kayl).
+        # Slavic names in -slav/-slava are a man's and a woman's (Jaroslav/Jaroslava).
+        return added_a and a[-1] not in "aeiouy" and (_known_given_name(a) or a.endswith("slav"))
+    return any(b == a + end for end in _FEMININE_ENDINGS[1:])
 
 
 # Credit of a token pair in a name outside the Vietnamese and Chinese rules (international_similarity).
@@ -271,7 +319,7 @@ def _align(
 def _score_person(n1: PersonName, n2: PersonName) -> PairScore:
     if not n1.tokens or not n2.tokens:
         return PairScore(0.0, "Person", {}, ("a name is empty",))
-    if is_international(n1, n2):
+    if is_international(n1, n2) or _romanisation_key(n1, n2) is not None:
         return _score_person_international(n1, n2)
     check = n1.has_marks and n2.has_marks
     al = _align(n1.tokens, n1.marked, n2.tokens, n2.marked, person_weight, check)
@@ -329,7 +377,44 @@ def _has_vietnamese_letter(text: str) -> bool:
 
 
 def _intl_similarity(a: str, b: str) -> float:
-    return international_similarity(a, b)[0]
+    return 0.0 if _gender_variants(a, b) else international_similarity(a, b)[0]
+
+
+def _intl_similarity_across_scripts(a: str, b: str) -> float:
+    if _gender_variants(a, b, False):
+        return 0.0
+    sim = international_similarity(a, b)[0]
+    if sim < 1.0:
+        ca, cb = _cyrillic_latin(a), _cyrillic_latin(b)
+        if (ca, cb) != (a, b):
+            sim = max(sim, international_similarity(ca, cb)[0])
+    return sim
+
+
+# A Cyrillic transliteration against a Latin spelling: Ц is "ts" where Czech, Polish, Croatian write c (Цветкович =
+# Cvetković), Х "kh" for h, КС "ks" for x, Ч "ch" / "tsh"; read alike when a pair crosses scripts.
+_CYRILLIC_LATIN_STEPS = (
+    (re.compile("tsh"), "ch"),
+    (re.compile("ts"), "c"),
+    (re.compile("ks"), "x"),
+    (re.compile("kh"), "h"),
+)
+
+
+@functools.lru_cache(maxsize=65536)
+def _cyrillic_latin(token: str) -> str:
+    for pattern, repl in _CYRILLIC_LATIN_STEPS:
+        token = pattern.sub(repl, token)
+    return token
+
+
+def company_token_similarity_across_scripts(a: str, b: str) -> float:
+    sim = company_token_similarity(a, b)
+    if sim < 1.0:
+        ca, cb = _cyrillic_latin(a), _cyrillic_latin(b)
+        if (ca, cb) != (a, b):
+            sim = max(sim, company_token_similarity(ca, cb))
+    return sim
 
 
 _KIND_WORDS = {
@@ -361,7 +446,12 @@ def _score_person_international(n1: PersonName, n2: PersonName) -> PairScore:
     t2, g2 = parts(n2)
     if not t1 or not t2:
         return PairScore(0.0, "Person", {}, ("a name is empty",))
-    al = _align(t1, t1, t2, t2, person_weight, False, _intl_similarity)
+    keyed = _romanisation_key(n1, n2)
+    if keyed is not None:
+        t1, t2 = _romanised_alike(t1, t2, keyed)
+    across = _other_script(n1.original) != _other_script(n2.original)
+    similarity = _intl_similarity_across_scripts if across else _intl_similarity
+    al = _align(t1, t1, t2, t2, person_weight, False, similarity if keyed is None else _romanised_similarity)
 
     def extra_weight(t: str) -> float:
         return _MINOR_WEIGHT if t in _MINOR_WORDS or not t.isalpha() else _EXTRA_WEIGHT
@@ -382,6 +472,10 @@ def _score_person_international(n1: PersonName, n2: PersonName) -> PairScore:
         if x != y:
             kind = international_similarity(x, y)[1]
             reasons.append(f"{_KIND_WORDS.get(kind, 'similar')}: {x} ~ {y} ({sim:.2f})")
+    for x in al.unmatched_a:
+        reasons.extend(
+            f"a man's and a woman's name: {x} / {y}" for y in al.unmatched_b if _gender_variants(x, y, not across)
+        )
     if lenient and (al.unmatched_a or al.unmatched_b):
         reasons.append("name parts on one side only: " + ", ".join(al.unmatched_a + al.unmatched_b))
     elif al.unmatched_a or al.unmatched_b:
@@ -389,10 +483,55 @@ def _score_person_international(n1: PersonName, n2: PersonName) -> PairScore:
     if g1 and g2 and g1 != g2:
         score *= 0.5
         reasons.append("different generations: " + ", ".join(sorted(g1)) + " / " + ", ".join(sorted(g2)))
-    if _other_script(n1.original) != _other_script(n2.original):
+    if across:
         reasons.append("compared across scripts after transliteration")
+    if keyed is not None:
+        reasons.append(f"{keyed[0]} romanisations compared alike")
+    if across and score < 0.85 and (len(t1) == 1) != (len(t2) == 1):
+        # A name of a script written without spaces (Thai, Khmer) is one word: compare it with the other side's
+        # parts written together, in either order.
+        one, many = (t1[0], t2) if len(t1) == 1 else (t2[0], t1)
+        joined = max(international_similarity(one, "".join(p))[0] for p in (many, many[::-1]))
+        if joined > score:
+            score = joined
+            reasons.append("compared as one word: " + one + " ~ " + "".join(many))
     feats = {"tokens": round(score, 4), "international": 1.0}
     return PairScore(_clamp(score), "Person", feats, tuple(reasons))
+
+
+def _romanisation_key(n1: PersonName, n2: PersonName) -> tuple[str, Callable[[str], str]] | None:
+    """Korean or Japanese names (one side in Hangul or Kana): their romanisations are read alike."""
+    if has_hangul(n1.original) or has_hangul(n2.original):
+        return "Korean", korean_key
+    if has_kana(n1.original) or has_kana(n2.original):
+        return "Japanese", japanese_key
+    return None
+
+
+def _romanised_similarity(a: str, b: str) -> float:
+    """Korean and Japanese name parts: the Western diminutives do not apply (Fumio is not Fumitake)."""
+    sim, kind = international_similarity(a, b)
+    if kind == "short form" and not (a.startswith(b) or b.startswith(a)):
+        return 0.0
+    return sim
+
+
+def _romanised_alike(
+    t1: list[str], t2: list[str], keyed: tuple[str, Callable[[str], str]]
+) -> tuple[list[str], list[str]]:
+    """Name parts in one spelling per sound; a Korean surname's passport spelling read as the one on the other side
+    (Kim = Gim, Lee = I, Park = Bak)."""
+    lang, key = keyed
+    if lang == "Korean":
+        spellings = korean_surnames().spellings
+        rr1, rr2 = set(t1), set(t2)
+
+        def surname(t: str, other: set[str]) -> str:
+            hit = spellings.get(t, frozenset()) & other
+            return min(hit) if hit and t not in other else t
+
+        t1, t2 = [surname(t, rr2) for t in t1], [surname(t, rr1) for t in t2]
+    return list(dict.fromkeys(map(key, t1))), list(dict.fromkeys(map(key, t2)))
 
 
 def _other_script(text: str) -> bool:
@@ -434,8 +573,39 @@ def _legal_agreement(f1: str | None, f2: str | None) -> float:
     return 0.2
 
 
+# Words an acronym may skip: "United Nations Office on Drugs and Crime" = UNODC.
+_ACRONYM_SKIPS = frozenset(
+    {"of", "on", "for", "the", "and", "in", "at", "to", "de", "la", "du", "des", "der", "und", "et"}
+)
+
+
+def _acronym(c1: CompanyName, c2: CompanyName) -> str | None:
+    """Whether one name is the acronym of the other: the initials of its words, with or without the small words
+    ("UNODC" = United Nations Office on Drugs and Crime, "IBM Corp" = International Business Machines Corporation).
+    At least 3 letters, and words for each of them: the explanation, or None."""
+    for short, full in ((c1, c2), (c2, c1)):
+        if len(short.core_tokens) != 1 or len(full.core_tokens) < 3:
+            continue
+        acronym = short.core_tokens[0]
+        if not (acronym.isascii() and acronym.isalpha() and 3 <= len(acronym) <= 10):
+            continue
+        words = [w for w in full.core_tokens if w.isalpha()]
+        significant = [w for w in words if w not in _ACRONYM_SKIPS]
+        if acronym in ("".join(w[0] for w in words), "".join(w[0] for w in significant)):
+            return f"acronym: {acronym} = {' '.join(full.core_tokens)}"
+    return None
+
+
 def _score_company(c1: CompanyName, c2: CompanyName) -> PairScore:
     reasons: list[str] = []
+    acronym = _acronym(c1, c2)
+    if acronym is not None:
+        legal = _legal_agreement(c1.legal_form, c2.legal_form)
+        # Initials are weaker evidence than the words: 0.92 with the same (or no) legal form, below the link
+        # threshold with different ones.
+        score = 0.8 + 0.12 * legal
+        feats = {"distinctive": 1.0, "acronym": 1.0, "legal_form": round(legal, 4)}
+        return PairScore(_clamp(score), "Company", feats, (acronym,))
     # A token that is a place on the other side is a place here too ("Dongguan" vs 东莞市).
     d1 = [(t, m) for t, m in zip(c1.distinctive, c1.marked, strict=True) if t not in c2.places]
     d2 = [(t, m) for t, m in zip(c2.distinctive, c2.marked, strict=True) if t not in c1.places]
@@ -454,7 +624,9 @@ def _score_company(c1: CompanyName, c2: CompanyName) -> PairScore:
             [m for _, m in d2],
             _one_weight,
             check,
-            company_token_similarity,
+            company_token_similarity_across_scripts
+            if _other_script(c1.original) != _other_script(c2.original)
+            else company_token_similarity,
         )
         dist = al.similarity
         if dist == 1.0:

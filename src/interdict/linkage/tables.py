@@ -172,3 +172,24 @@ def calibration() -> Calibration:
         pts.sort()
         curves[group] = (tuple(x for x, _ in pts), tuple(y for _, y in pts))
     return Calibration(",".join(sorted(versions)), curves)
+
+
+@dataclass(frozen=True, slots=True)
+class KoreanSurnames:
+    hangul: dict[str, str]  # 김 -> gim (Revised Romanization)
+    spellings: dict[str, frozenset[str]]  # kim -> {gim}; yu -> {ryu, yu, yeo}: every surname a spelling may stand for
+
+
+@functools.cache
+def korean_surnames() -> KoreanSurnames:
+    """Korean surnames in Hangul with their Revised Romanization and common passport spellings."""
+    hangul: dict[str, str] = {}
+    spellings: dict[str, set[str]] = {}
+    for r in _rows("korean_surnames.csv"):
+        rr = r["rr"].casefold()
+        hangul.setdefault(r["hangul"], rr)
+        for s in [rr, *r["spellings"].split("|")]:
+            s = s.strip().casefold()
+            if s:
+                spellings.setdefault(s, set()).add(rr)
+    return KoreanSurnames(hangul, {k: frozenset(v) for k, v in spellings.items()})

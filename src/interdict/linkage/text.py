@@ -38,6 +38,9 @@ _PLAIN_TOKEN_RE = re.compile(f"[{_CJK}]+|[^\\W_{_CJK}]+")
 _HAS_MARK_RE = re.compile(f"[{_MARKS}]")
 
 
+_UNSPACED_RE = re.compile("[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff]")
+
+
 def _tokens(text: str) -> list[str]:
     """The plain pattern unless the text has a combining mark (rare once NFKC has composed Latin letters)."""
     return (_TOKEN_MARKS_RE if _HAS_MARK_RE.search(text) else _PLAIN_TOKEN_RE).findall(text)
@@ -100,7 +103,12 @@ def fold_token(token: str) -> tuple[str, ...]:
     """
     folded = _fold_word(token)
     if not folded.isascii() and not is_han(folded):
+        unspaced = _UNSPACED_RE.search(folded) is not None
         folded = _fold_word(_TRANSLIT_JOINERS.sub("", ascii_text(folded)))
+        if unspaced:
+            # Thai, Lao, Khmer, Myanmar write a name without spaces: the transliteration's spaces are syllables,
+            # not words ("นะทะนเรนเนลล" -> "na tha nrennell"), so the word stays one token.
+            return ("".join(_tokens(folded)),) if folded.strip() else ()
     return tuple(_tokens(folded))
 
 
@@ -153,3 +161,93 @@ def is_pinyin_word(token: str) -> bool:
     for end in range(1, len(token) + 1):
         ok[end] = any(ok[start] and token[start:end] in syllables for start in range(max(0, end - 6), end))
     return ok[-1]
+
+
+# Korean: the Revised Romanization of Korean (Ministry of Culture and Tourism, notice 2000-8), per syllable:
+# initial consonant, vowel, final consonant as pronounced at the end of a syllable.
+_RR_INITIALS = ("g", "kk", "n", "d", "tt", "r", "m", "b", "pp", "s", "ss", "", "j", "jj", "ch", "k", "t", "p", "h")
+_RR_VOWELS = (
+    "a", "ae", "ya", "yae", "eo", "e", "yeo", "ye", "o", "wa", "wae", "oe", "yo",
+    "u", "wo", "we", "wi", "yu", "eu", "ui", "i",
+)  # fmt: skip
+_RR_FINALS = (
+    "", "k", "k", "k", "n", "n", "n", "t", "l", "k", "m", "l", "l", "l", "p", "l",
+    "m", "p", "p", "t", "t", "ng", "t", "t", "k", "t", "p", "t",
+)  # fmt: skip
+
+
+def is_hangul_word(token: str) -> bool:
+    """Whether a token is written in Hangul syllables only ("김정은")."""
+    return bool(token) and all("\uac00" <= ch <= "\ud7a3" for ch in token)
+
+
+def hangul_syllables(token: str) -> tuple[str, ...]:
+    """Revised Romanization of each Hangul syllable, kept apart: 김정은 -> ("gim", "jeong", "eun")."""
+    out: list[str] = []
+    for ch in token:
+        code = ord(ch) - 0xAC00
+        if not 0 <= code < 11172:
+            continue
+        out.append(_RR_INITIALS[code // 588] + _RR_VOWELS[(code % 588) // 28] + _RR_FINALS[code % 28])
+    return tuple(out)
+
+
+def has_hangul(text: str) -> bool:
+    return any("\uac00" <= ch <= "\ud7a3" for ch in text)
+
+
+def has_kana(text: str) -> bool:
+    return any("\u30a0" <= ch <= "\u30ff" or "\u3040" <= ch <= "\u309f" or "\uff66" <= ch <= "\uff9f" for ch in text)
+
+
+# Spellings of one Korean sound in the romanisations people use (Revised, McCune-Reischauer without breves,
+# passport spellings): ㅓ eo/o/u, ㅡ eu/u, ㅜ u/oo; g/k, d/t, b/p, j/ch; r/l; a silent h after a vowel (Ahn, Oh).
+_KO_STEPS = (
+    (re.compile("sh"), "s"),
+    (re.compile("ch"), "j"),
+    (re.compile("(kk|gg)"), "g"),
+    (re.compile("(tt|dd)"), "d"),
+    (re.compile("(pp|bb)"), "b"),
+    (re.compile("(ss)"), "s"),
+    (re.compile("(jj)"), "j"),
+    (re.compile("k"), "g"),
+    (re.compile("t"), "d"),
+    (re.compile("p"), "b"),
+    (re.compile("l"), "r"),
+    (re.compile("ee|ui"), "i"),
+    (re.compile("(eo|eu|oo|ou|u)"), "o"),
+    (re.compile("ae"), "e"),
+    (re.compile("([aeio])h(?![aeiouwy])"), r"\1"),
+)
+# Japanese: Hepburn, Kunrei-shiki and the spellings of long vowels (Satou/Sato/Satoh, Yuuko/Yuko, Ōno/Ohno/Oono).
+_JA_STEPS = (
+    (re.compile("sh|sy"), "s"),
+    (re.compile("ch|ty"), "t"),
+    (re.compile("ts"), "t"),
+    (re.compile("zy|j"), "z"),
+    (re.compile("f"), "h"),
+    (re.compile("v"), "b"),
+    (re.compile("l"), "r"),
+    (re.compile("m(?=[bp])"), "n"),
+    (re.compile("([aeiou])h(?![aeiouy])"), r"\1"),
+    (re.compile("ou|oo"), "o"),
+    (re.compile("ei"), "e"),
+    (re.compile("([aeiu])\\1"), r"\1"),
+    (re.compile("([bdgkmnprstz])\\1"), r"\1"),
+)
+
+
+@functools.lru_cache(maxsize=65536)
+def korean_key(token: str) -> str:
+    """One spelling for the romanisations of a Korean name part: "jeong", "jung", "chung" -> "jong"."""
+    for pattern, repl in _KO_STEPS:
+        token = pattern.sub(repl, token)
+    return token
+
+
+@functools.lru_cache(maxsize=65536)
+def japanese_key(token: str) -> str:
+    """One spelling for the romanisations of a Japanese name part: "satou", "satoh", "sato" -> "sato"."""
+    for pattern, repl in _JA_STEPS:
+        token = pattern.sub(repl, token)
+    return token
