@@ -31,3 +31,22 @@ def test_a_linked_incidents_reason_names_the_role_in_the_readers_language() -> N
     r = LinkReason("company", "consignee", "HOANG PHAT", "HOÀNG PHÁT", 0.97, "shipper")
     assert str(r.text()) == "same consignee 0.97: 'HOANG PHAT' ~ 'HOÀNG PHÁT'"
     assert vi(r.text()) == "cùng người nhận hàng 0.97: 'HOANG PHAT' ~ 'HOÀNG PHÁT'"
+
+
+def test_the_reasons_of_international_names_read_in_vietnamese() -> None:
+    """The scorer's reasons for names outside the Vietnamese and Chinese rules are shown in the reader's language."""
+    from interdict.linkage.score import score_pair
+
+    nickname = score_pair("William Henry Gates", "Bill Gates", "Person")
+    shown = [reason_message(r) for r in nickname.reasons]
+    assert any(isinstance(r, Message) and vi(r).startswith("tên gọi thân mật: william ~ bill") for r in shown), shown
+    assert vi(reason_message("a man's and a woman's name: maria / mario")) == "một tên nam và một tên nữ: maria / mario"
+    assert vi(reason_message("acronym: UNODC = united nations office on drugs and crime")).startswith(
+        "tên viết tắt: UNODC"
+    )
+    assert (
+        vi(reason_message("Korean romanisations compared alike")) == "các cách La-tinh hóa tiếng Hàn được coi như nhau"
+    )
+    assert vi(reason_message("similar spelling: jon ~ john (0.91)")) == "cách viết gần giống: jon ~ john (0.91)"
+    # the English text stays what the scorer wrote
+    assert str(reason_message("name parts on one side only: henry")) == "name parts on one side only: henry"

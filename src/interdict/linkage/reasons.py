@@ -99,6 +99,19 @@ _FIXED = {
     "no distinctive name on one side": N_("no distinctive name on one side"),
     "same core name after legal form removal": N_("same core name after legal form removal"),
     "same vessel name": N_("same vessel name"),
+    "compared across scripts after transliteration": N_("compared across scripts after transliteration"),
+    "Korean romanisations compared alike": N_("Korean romanisations compared alike"),
+    "Japanese romanisations compared alike": N_("Japanese romanisations compared alike"),
+}
+
+# How two parts of international person names met (linkage.score._KIND_WORDS), as written in a stored reason.
+_PART_KINDS: dict[str, Callable[[re.Match[str]], Message]] = {
+    "nickname": lambda m: N_("nickname: %(a)s ~ %(b)s (%(score)s)", a=m[2], b=m[3], score=m[4]),
+    "short form": lambda m: N_("short form: %(a)s ~ %(b)s (%(score)s)", a=m[2], b=m[3], score=m[4]),
+    "initial": lambda m: N_("initial: %(a)s ~ %(b)s (%(score)s)", a=m[2], b=m[3], score=m[4]),
+    "sounds alike": lambda m: N_("sounds alike: %(a)s ~ %(b)s (%(score)s)", a=m[2], b=m[3], score=m[4]),
+    "same consonants": lambda m: N_("same consonants: %(a)s ~ %(b)s (%(score)s)", a=m[2], b=m[3], score=m[4]),
+    "similar spelling": lambda m: N_("similar spelling: %(a)s ~ %(b)s (%(score)s)", a=m[2], b=m[3], score=m[4]),
 }
 
 _PATTERNS: list[tuple[re.Pattern[str], Callable[[re.Match[str]], Message]]] = [
@@ -106,6 +119,27 @@ _PATTERNS: list[tuple[re.Pattern[str], Callable[[re.Match[str]], Message]]] = [
         re.compile(r"^similar: (.+) ~ (.+) \((\d\.\d\d)\)$"),
         lambda m: N_("similar: %(a)s ~ %(b)s (%(score)s)", a=m[1], b=m[2], score=m[3]),
     ),
+    (
+        re.compile(r"^(" + "|".join(map(re.escape, _PART_KINDS)) + r"): (.+) ~ (.+) \((\d\.\d\d)\)$"),
+        lambda m: _PART_KINDS[m[1]](m),
+    ),
+    (
+        re.compile(r"^a man's and a woman's name: (.+) / (.+)$"),
+        lambda m: N_("a man's and a woman's name: %(a)s / %(b)s", a=m[1], b=m[2]),
+    ),
+    (
+        re.compile(r"^name parts on one side only: (.+)$"),
+        lambda m: N_("name parts on one side only: %(words)s", words=m[1]),
+    ),
+    (
+        re.compile(r"^different generations: (.+) / (.+)$"),
+        lambda m: N_("different generations: %(a)s / %(b)s", a=m[1], b=m[2]),
+    ),
+    (
+        re.compile(r"^compared as one word: (.+) ~ (.+)$"),
+        lambda m: N_("compared as one word: %(a)s ~ %(b)s", a=m[1], b=m[2]),
+    ),
+    (re.compile(r"^acronym: (\S+) = (.+)$"), lambda m: N_("acronym: %(acronym)s = %(name)s", acronym=m[1], name=m[2])),
     (re.compile(r"^diacritics differ: (.+) ≠ (.+)$"), lambda m: N_("diacritics differ: %(a)s ≠ %(b)s", a=m[1], b=m[2])),
     (re.compile(r"^unmatched: (.+)$"), lambda m: N_("unmatched: %(words)s", words=m[1])),
     (
