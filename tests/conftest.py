@@ -287,6 +287,6 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     """After the summary, silence what the interpreter prints as it exits: DuckDB's bindings (nanobind) list their
     objects still alive at shutdown, pages of "leaked instance" lines that are harmless and made a passing run look
     like a failing one (issue 17 §8). Nothing of the run's result is printed after this point."""
-    if "duckdb" in sys.modules:
+    if "duckdb" in sys.modules or "rigour" in sys.modules:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, 2)

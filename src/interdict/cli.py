@@ -806,6 +806,10 @@ def jobs_run(
 
     from interdict.jobs import tasks
 
+    if parent is not None:  # a server's child: its shutdown must not print native bindings' leak lists
+        from interdict.core.quietexit import quiet_at_exit
+
+        quiet_at_exit()
     settings = _settings()
     settings.ensure_dirs()
     _, factory = _factory(settings)
