@@ -20,7 +20,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from interdict.accounts import service as accounts
-from interdict.accounts.schemas import UserCreate
 from interdict.accounts.subject import Subject
 from interdict.alerts import service as alerts
 from interdict.alerts.schemas import AlertCreate
@@ -58,20 +57,9 @@ def _user(session: Session, username: str) -> Subject:
 
 def _recorder(session: Session, org_code: str, password: str) -> Subject:
     """The (demo) officer of a partner administration that has no named demo user."""
-    username = f"demo.{org_code.lower()}"
-    user = accounts.get_user_by_username(session, username)
-    if user is None:
-        user = accounts.create_user(
-            session,
-            UserCreate(
-                username=username,
-                full_name=PARTNER_RECORDERS[org_code],
-                role="officer",
-                org_code=org_code,
-                password=password,
-                locale="en",
-            ),
-        )
+    from interdict.demo.seed import _unit_user
+
+    user = _unit_user(session, org_code, password, full_name=PARTNER_RECORDERS[org_code], locale="en")
     return accounts.subject_for_user(session, user, channel="web")
 
 

@@ -746,8 +746,8 @@ def seed_week_activity(factory: sessionmaker[Session], *, data_dir: Path, result
         result.created_incidents += seed_activity(session, password=demo_password(data_dir))
 
 
-def _unit_user(session: Session, unit: str, password: str) -> User:
-    """Each unit's incidents are recorded by a (demo) officer of that unit."""
+def _unit_user(session: Session, unit: str, password: str, *, full_name: str | None = None, locale: str = "vi") -> User:
+    """Each unit's incidents are recorded by a (demo) officer of that unit (``demo.<unit>``, made if missing)."""
     username = f"demo.{unit.lower()}"
     user = accounts.get_user_by_username(session, username)
     if user is None:
@@ -755,11 +755,11 @@ def _unit_user(session: Session, unit: str, password: str) -> User:
             session,
             UserCreate(
                 username=username,
-                full_name=f"Demo officer {unit}",
+                full_name=full_name or f"Demo officer {unit}",
                 role="officer",
                 org_code=unit,
                 password=password,
-                locale="vi",
+                locale=locale,
             ),
         )
     return user

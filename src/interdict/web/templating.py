@@ -23,6 +23,7 @@ from interdict.incidents.vocab import LABELS
 from interdict.linkage.reasons import reason_message
 from interdict.reference.countries import country_label, resolve_country
 from interdict.targeting.words import reason_message as target_reason
+from interdict.web.forms import LINE_LISTS
 from interdict.web.i18n import DEFAULT, LANGUAGES, translations
 
 LANG_COOKIE = "interdict_lang"
@@ -110,28 +111,7 @@ _CODE_FIELDS = frozenset(
 )
 _COUNTRY_FIELDS = frozenset({"country", "origin_country", "departure_country", "destination_country"})
 # Keys of a line (substance, party, ...) in the order a person reads them; ids and CAS numbers are left out.
-_LINE_KEYS = (
-    "substance",
-    "other_description",
-    "declared_as",
-    "quantity",
-    "unit",
-    "purity_percent",
-    "form",
-    "lab_confirmation",
-    "role",
-    "kind",
-    "name",
-    "address",
-    "country",
-    "locode",
-    "number",
-    "seal_numbers",
-    "tax_id",
-    "id_document",
-    "phone",
-    "email",
-)
+_LINE_KEYS = tuple(dict.fromkeys(key for keys in LINE_LISTS.values() for key in keys))  # the form's own lists
 
 
 @pass_context
